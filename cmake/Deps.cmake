@@ -1,0 +1,10 @@
+# Every dependency comes from Debian bookworm packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED CONFIG)   # libboost1.81-dev: Asio + Beast, header-only
+find_package(OpenSSL 3 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(prometheus-cpp REQUIRED)      # link prometheus-cpp::core only; /metrics is served by us
+find_package(SQLite3 REQUIRED)

@@ -1,0 +1,60 @@
+#pragma once
+// Prometheus metrics (prometheus-cpp core; /metrics is served by our own server). Thread-safe.
+// Labels are bounded: model names come from the config or are folded into "other".
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace tg::metrics {
+
+struct RequestSample {
+  std::string_view model;     // as asked (bounded by the caller)
+  std::string_view provider;  // "" when none was reached
+  int status = 0;
+  double duration_s = 0;
+  double overhead_s = -1;     // < 0: unknown
+  double ttft_s = -1;         // < 0: not a stream or no token
+  double upstream_s = -1;
+  int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, reasoning_tokens = 0;
+  int attempts = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+  void observe(const RequestSample& s);
+  void in_flight_add(int delta);
+  void connection_add(int delta);
+  void dropped_param(std::string_view provider, std::string_view param);
+  // Folds a requested model name into a bounded label: known names pass, others become "other".
+  std::string_view model_label(std::string_view requested) const;
+  void set_known_models(std::unordered_set<std::string> names);
+  std::string serialize() const;  // Prometheus text format
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Counter>* tokens_;
+  prometheus::Family<prometheus::Counter>* failovers_;
+  prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Histogram* duration_;
+  prometheus::Histogram* overhead_;
+  prometheus::Histogram* ttft_;
+  prometheus::Histogram* upstream_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* connections_;
+  mutable std::mutex known_mu_;
+  std::shared_ptr<const std::unordered_set<std::string>> known_models_;
+};
+
+}  // namespace tg::metrics

@@ -1,0 +1,47 @@
+#pragma once
+// Request handlers: auth, parsing, routing, the attempt loop and the stream relay.
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "tollgate/server/response_writer.hpp"
+#include "tollgate/server/worker.hpp"
+
+namespace tg::proxy {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+// What one access-log line says about a request.
+struct AccessRecord {
+  std::string model;          // as asked
+  std::string provider;       // that answered (or last tried)
+  std::string upstream_model;
+  int attempts = 0;
+  std::string error_code;
+  int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, reasoning_tokens = 0;
+  double ttft_ms = -1;
+  double upstream_ms = 0;     // time waiting on upstreams
+  bool stream = false;
+};
+
+struct RequestContext {
+  server::Worker& worker;
+  Request& request;
+  boost::beast::tcp_stream& stream;  // the client connection (for disconnect detection)
+  server::ResponseWriter& out;
+  server::SnapshotPtr snapshot;      // the snapshot this request started with
+  std::string request_id;
+  std::chrono::steady_clock::time_point start;
+  std::string path;                  // without the /v1 prefix and query
+  AccessRecord record;
+};
+
+// Handles every path; always answers (unless the client is gone).
+boost::asio::awaitable<void> handle(RequestContext& ctx);
+
+}  // namespace tg::proxy

@@ -1,0 +1,60 @@
+#pragma once
+// The commit point. A handler answers through this writer, either with one full response or with
+// a stream (begin_stream, write, end). Once anything was written, committed() is true and the
+// router must not fail over any more. Writes its own HTTP/1.1 framing (no body copies).
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "tollgate/core/error.hpp"
+
+namespace tg::server {
+
+class ResponseWriter {
+ public:
+  ResponseWriter(boost::beast::tcp_stream& stream, std::chrono::milliseconds write_timeout)
+      : stream_(stream), write_timeout_(write_timeout) {}
+
+  // Headers added to every response of this request (x-request-id, x-tollgate-*).
+  void add_header(std::string name, std::string value);
+  void set_keep_alive(bool keep) { keep_alive_ = keep; }
+  bool keep_alive() const { return keep_alive_; }
+
+  boost::asio::awaitable<bool> send(int status, std::string_view content_type,
+                                    std::string_view body);
+  boost::asio::awaitable<bool> send_error(const Error& e);
+  boost::asio::awaitable<bool> begin_stream();           // 200 text/event-stream, chunked
+  boost::asio::awaitable<bool> write_chunk(std::string_view data);
+  boost::asio::awaitable<bool> end_stream();
+
+  bool committed() const { return committed_; }
+  bool streaming() const { return streaming_; }
+  bool failed() const { return failed_; }  // a write failed: the client is gone
+  int status() const { return status_; }
+  size_t bytes_sent() const { return bytes_sent_; }
+  std::chrono::steady_clock::time_point first_byte_at() const { return first_byte_at_; }
+
+ private:
+  std::string head(int status, std::string_view content_type, const size_t* content_length);
+  boost::asio::awaitable<bool> write(std::string_view a, std::string_view b = {},
+                                     std::string_view c = {});
+
+  boost::beast::tcp_stream& stream_;
+  std::chrono::milliseconds write_timeout_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  bool keep_alive_ = true;
+  bool committed_ = false;
+  bool streaming_ = false;
+  bool failed_ = false;
+  int status_ = 0;
+  size_t bytes_sent_ = 0;
+  std::chrono::steady_clock::time_point first_byte_at_{};
+};
+
+}  // namespace tg::server

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian bookworm package Tollgate needs to build, test and benchmark.
+# Safe to run again: apt skips what is already installed.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+)
+# Extra tools for tests and benchmarks (npm for the openai SDK check, nginx + wrk for bench/).
+EXTRA=(nginx-light wrk)
+missing=()
+for p in "${PKGS[@]}" ${TOLLGATE_WITH_BENCH:+"${EXTRA[@]}"}; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+# Node.js (for the openai npm SDK end-to-end test): Debian's nodejs+npm unless a node is present.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

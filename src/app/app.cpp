@@ -1,0 +1,309 @@
+#include "tollgate/app/app.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "tollgate/app/logging.hpp"
+#include "tollgate/core/secure.hpp"
+#include "tollgate/server/worker.hpp"
+
+namespace tg::app {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string join_errors(const std::vector<config::ConfigError>& errors) {
+  std::string out;
+  for (const auto& e : errors) {
+    if (!out.empty()) out += "; ";
+    out += e.to_string();
+  }
+  return out;
+}
+
+config::LoadResult load(const Options& o) {
+  if (o.config_path.empty()) {
+    config::LoadResult r;
+    r.config = config::zero_config(config::process_env());
+    r.warnings = r.config->warnings;
+    return r;
+  }
+  return config::load_config_file(o.config_path, config::process_env());
+}
+
+void apply_overrides(config::Config& c, const Options& o) {
+  if (o.workers) c.server.workers = *o.workers;
+  if (o.listen) {
+    auto pos = o.listen->rfind(':');
+    if (pos != std::string::npos) {
+      std::string host = o.listen->substr(0, pos);
+      if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      c.server.listen_host = host.empty() ? "0.0.0.0" : host;
+      c.server.listen_port = static_cast<uint16_t>(std::stoi(o.listen->substr(pos + 1)));
+    }
+  }
+}
+
+class App {
+ public:
+  explicit App(Options options) : options_(std::move(options)) {}
+
+  int run(config::Config initial) {
+    setup_logging(initial.server.log_format, initial.server.log_level);
+    auto snapshot = build(std::move(initial));
+    if (!snapshot) return 1;
+    const auto& server = snapshot->config.server;
+    int n = server.workers > 0 ? server.workers
+                               : std::max(1u, std::thread::hardware_concurrency());
+    shared_.reload = [this]() { return reload_from_worker(); };
+
+    tcp::endpoint endpoint;
+    try {
+      endpoint = tcp::endpoint(net::ip::make_address(server.listen_host), server.listen_port);
+      for (int i = 0; i < n; ++i) {
+        workers_.push_back(std::make_unique<server::Worker>(
+            i, shared_, snapshot, proxy_settings_from_process_env()));
+        // Port 0: the first worker picks a free port and the others share it.
+        endpoint.port(workers_.back()->listen(endpoint));
+      }
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot listen on {}:{}: {}", server.listen_host, server.listen_port,
+                       e.what());
+      flush_logs();
+      return 1;
+    }
+    current_ = snapshot;
+    for (auto& w : workers_) w->start();
+    shared_.ready = true;
+    if (!options_.port_file.empty()) write_port_file(endpoint.port());
+    spdlog::info("tollgate {} listening on {}:{} with {} worker(s); config: {}", TOLLGATE_VERSION,
+                 server.listen_host, endpoint.port(), n,
+                 options_.config_path.empty() ? "zero-config (environment)" : options_.config_path);
+
+    net::signal_set signals(main_, SIGINT, SIGTERM, SIGHUP);
+    net::co_spawn(main_, handle_signals(signals), net::detached);
+    if (!options_.config_path.empty()) net::co_spawn(main_, watch_config(), net::detached);
+    main_.run();
+
+    for (auto& w : workers_) w->join();
+    spdlog::info("tollgate stopped");
+    flush_logs();
+    return 0;
+  }
+
+ private:
+  // Builds and checks a snapshot; logs its warnings. Runs on the control thread.
+  std::shared_ptr<const routing::Snapshot> build(config::Config c) {
+    apply_overrides(c, options_);
+    auto snap = routing::Snapshot::build(std::move(c), ++generation_);
+    for (const auto& w : snap->warnings) spdlog::warn("config: {}", w);
+    for (const auto& p : snap->providers) {
+      if (!p.base.tls) continue;
+      if (auto err = shared_.tls.prepare({p.config.tls_verify, p.config.ca_file})) {
+        spdlog::error("config: providers.{}: {}", p.config.name, *err);
+        return nullptr;
+      }
+    }
+    if (snap->config.server.master_key.empty()) {
+      spdlog::warn("no server.master_key (TOLLGATE_MASTER_KEY) is set: anyone who can reach the "
+                   "port can use the gateway");
+    }
+    if (snap->providers.empty()) {
+      spdlog::warn("no usable provider: set a provider key variable (e.g. OPENAI_API_KEY) or "
+                   "edit the config file");
+    }
+    std::unordered_set<std::string> names(snap->router.model_names().begin(),
+                                          snap->router.model_names().end());
+    for (const auto& p : snap->providers) {
+      for (const auto& m : p.config.models) names.insert(p.config.name + "/" + m);
+    }
+    shared_.metrics.set_known_models(std::move(names));
+    return snap;
+  }
+
+  // Returns "" on success or the errors; the old snapshot keeps serving on failure.
+  std::string reload_now(std::string_view why) {
+    auto result = load(options_);
+    if (!result.errors.empty()) {
+      std::string errors = join_errors(result.errors);
+      spdlog::error("reload ({}) refused, the previous configuration keeps serving: {}", why,
+                    errors);
+      return errors;
+    }
+    const auto& old_server = current_->config.server;
+    if (result.config->server.listen_host != old_server.listen_host ||
+        result.config->server.listen_port != old_server.listen_port ||
+        result.config->server.workers != old_server.workers) {
+      spdlog::warn("reload: server.listen and server.workers take effect only after a restart");
+    }
+    setup_logging(result.config->server.log_format, result.config->server.log_level);
+    auto snap = build(std::move(*result.config));
+    if (!snap) return "TLS setup failed (see log)";
+    current_ = snap;
+    for (auto& w : workers_) w->publish(snap);
+    spdlog::info("configuration reloaded ({}), generation {}", why, snap->generation);
+    return "";
+  }
+
+  net::awaitable<std::string> reload_from_worker() {
+    co_return co_await net::co_spawn(
+        main_, [this]() -> net::awaitable<std::string> { co_return reload_now("admin API"); },
+        net::use_awaitable);
+  }
+
+  net::awaitable<void> handle_signals(net::signal_set& signals) {
+    for (;;) {
+      auto [ec, sig] = co_await signals.async_wait(kTuple);
+      if (ec) co_return;
+      if (sig == SIGHUP) {
+        reload_now("SIGHUP");
+        continue;
+      }
+      spdlog::info("received {}, draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                   current_->config.server.drain_timeout.count());
+      co_await drain();
+      co_return;
+    }
+  }
+
+  // Graceful shutdown: stop accepting, let in-flight requests finish until the drain deadline.
+  net::awaitable<void> drain() {
+    shared_.ready = false;
+    watching_ = false;
+    for (auto& w : workers_) w->begin_drain();
+    auto deadline = Clock::now() + current_->config.server.drain_timeout;
+    net::steady_timer timer(main_);
+    for (;;) {
+      int64_t active = 0;
+      for (auto& w : workers_) active += w->active_requests.load();
+      if (active == 0) break;
+      if (Clock::now() >= deadline) {
+        spdlog::warn("drain deadline passed with {} request(s) in flight; closing them", active);
+        for (auto& w : workers_) w->close_all();
+        timer.expires_after(std::chrono::milliseconds(200));
+        co_await timer.async_wait(kTuple);
+        break;
+      }
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(kTuple);
+    }
+    for (auto& w : workers_) w->close_all();
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(kTuple);
+    for (auto& w : workers_) w->stop();
+    if (inotify_) inotify_->close();
+    main_.stop();
+  }
+
+  // Watches the config file's directory (editors replace files, so the inode changes).
+  net::awaitable<void> watch_config() {
+    namespace fs = std::filesystem;
+    fs::path path = fs::absolute(options_.config_path);
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0 ||
+        inotify_add_watch(fd, path.parent_path().c_str(),
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB) < 0) {
+      spdlog::warn("cannot watch {} for changes; use SIGHUP or POST /admin/reload",
+                   path.parent_path().string());
+      if (fd >= 0) ::close(fd);
+      co_return;
+    }
+    inotify_ = std::make_unique<net::posix::stream_descriptor>(main_, fd);
+    std::string name = path.filename().string();
+    std::string last_content = read_file(path);
+    alignas(inotify_event) char buf[4096];
+    net::steady_timer debounce(main_);
+    while (watching_) {
+      auto [ec, n] = co_await inotify_->async_read_some(net::buffer(buf), kTuple);
+      if (ec) co_return;
+      bool ours = false;
+      for (size_t off = 0; off < n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+        if (ev->len && name == ev->name) ours = true;
+        off += sizeof(inotify_event) + ev->len;
+      }
+      if (!ours) continue;
+      // Let a burst of writes settle, then reload only if the content really changed.
+      debounce.expires_after(std::chrono::milliseconds(150));
+      co_await debounce.async_wait(kTuple);
+      std::string content = read_file(path);
+      if (content.empty() || content == last_content) continue;
+      last_content = content;
+      reload_now("file changed");
+    }
+  }
+
+  void write_port_file(uint16_t port) {
+    std::string tmp = options_.port_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << port << "\n";
+    }
+    std::filesystem::rename(tmp, options_.port_file);  // readers never see a partial file
+  }
+
+  static std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  Options options_;
+  net::io_context main_{1};
+  server::Shared shared_;
+  std::vector<std::unique_ptr<server::Worker>> workers_;
+  std::shared_ptr<const routing::Snapshot> current_;
+  std::unique_ptr<net::posix::stream_descriptor> inotify_;
+  uint64_t generation_ = 0;
+  bool watching_ = true;
+};
+
+}  // namespace
+
+std::optional<config::Config> load_initial(const Options& options) {
+  auto result = load(options);
+  for (const auto& w : result.warnings) std::cerr << "warning: " << w << "\n";
+  if (!result.errors.empty()) {
+    std::cerr << "error: " << (options.config_path.empty() ? "environment" : options.config_path)
+              << " has " << result.errors.size() << " error(s):\n";
+    for (const auto& e : result.errors) std::cerr << "  " << e.to_string() << "\n";
+    return std::nullopt;
+  }
+  return std::move(result.config);
+}
+
+int run(const Options& options) {
+  auto cfg = load(options);
+  if (!cfg.errors.empty()) {
+    std::cerr << "error: " << options.config_path << " has " << cfg.errors.size()
+              << " error(s):\n";
+    for (const auto& e : cfg.errors) std::cerr << "  " << e.to_string() << "\n";
+    return 2;
+  }
+  App app(options);
+  return app.run(std::move(*cfg.config));
+}
+
+}  // namespace tg::app

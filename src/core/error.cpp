@@ -1,0 +1,149 @@
+#include "tollgate/core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace tg {
+namespace {
+
+Error make(ErrorCode code, int status, std::string type, std::string code_str, std::string message) {
+  Error e;
+  e.code = code;
+  e.status = status;
+  e.type = std::move(type);
+  e.code_str = std::move(code_str);
+  e.message = std::move(message);
+  return e;
+}
+
+Error upstream(ErrorCode code, int status, std::string code_str, std::string provider,
+               std::string detail) {
+  Error e = make(code, status, "api_error", std::move(code_str), std::move(detail));
+  e.provider = std::move(provider);
+  e.retryable = true;
+  return e;
+}
+
+std::string_view type_for_status(int status) {
+  switch (status) {
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "invalid_request_error";
+    case 429: return "rate_limit_error";
+    default: return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+std::string json_string_or(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();  // OpenRouter sends numeric codes
+}
+
+}  // namespace
+
+Error Error::bad_request(std::string message, std::optional<std::string> param) {
+  Error e = make(ErrorCode::BadRequest, 400, "invalid_request_error", "", std::move(message));
+  e.param = std::move(param);
+  return e;
+}
+Error Error::unauthorized(std::string message) {
+  return make(ErrorCode::Unauthorized, 401, "authentication_error", "invalid_api_key",
+              std::move(message));
+}
+Error Error::not_found(std::string path) {
+  return make(ErrorCode::NotFound, 404, "invalid_request_error", "not_found",
+              fmt::format("Unknown path: {}", path));
+}
+Error Error::method_not_allowed(std::string_view method, std::string_view path) {
+  return make(ErrorCode::MethodNotAllowed, 405, "invalid_request_error", "method_not_allowed",
+              fmt::format("Method {} is not allowed on {}", method, path));
+}
+Error Error::model_not_found(std::string_view model) {
+  Error e = make(ErrorCode::ModelNotFound, 404, "invalid_request_error", "model_not_found",
+                 fmt::format("The model `{}` does not exist or is not configured on this gateway. "
+                             "Ask for a name under `models:` or for provider/model.",
+                             model));
+  e.param = "model";
+  return e;
+}
+Error Error::request_timeout() {
+  return make(ErrorCode::RequestTimeout, 408, "invalid_request_error", "request_timeout",
+              "The request was not received in time");
+}
+Error Error::payload_too_large(unsigned long long limit) {
+  return make(ErrorCode::PayloadTooLarge, 413, "invalid_request_error", "request_too_large",
+              fmt::format("Request body is larger than the limit of {} bytes "
+                          "(server.max_request_body)",
+                          limit));
+}
+Error Error::header_too_large(unsigned long long limit) {
+  return make(ErrorCode::HeaderTooLarge, 431, "invalid_request_error", "headers_too_large",
+              fmt::format("Request headers are larger than the limit of {} bytes", limit));
+}
+Error Error::unavailable(std::string message) {
+  return make(ErrorCode::Unavailable, 503, "api_error", "service_unavailable", std::move(message));
+}
+Error Error::internal(std::string message) {
+  return make(ErrorCode::Internal, 500, "api_error", "internal_error", std::move(message));
+}
+Error Error::upstream_connect(std::string provider, std::string detail) {
+  return upstream(ErrorCode::UpstreamConnect, 502, "upstream_error", std::move(provider),
+                  std::move(detail));
+}
+Error Error::upstream_timeout(std::string provider, std::string detail) {
+  return upstream(ErrorCode::UpstreamTimeout, 504, "upstream_timeout", std::move(provider),
+                  std::move(detail));
+}
+Error Error::upstream_protocol(std::string provider, std::string detail) {
+  return upstream(ErrorCode::UpstreamProtocol, 502, "upstream_error", std::move(provider),
+                  std::move(detail));
+}
+
+std::string render_error_body(const Error& e) {
+  nlohmann::json err = {
+      {"message", e.message},
+      {"type", e.type.empty() ? std::string(type_for_status(e.status)) : e.type},
+      {"param", e.param ? nlohmann::json(*e.param) : nlohmann::json(nullptr)},
+      {"code", e.code_str.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.code_str)},
+  };
+  if (!e.provider.empty()) err["provider"] = e.provider;
+  return nlohmann::json{{"error", std::move(err)}}.dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace);
+}
+
+Error upstream_status_error(std::string_view provider, int status, std::string_view body,
+                            std::string_view retry_after_header) {
+  Error e;
+  e.code = ErrorCode::UpstreamStatus;
+  e.status = status;
+  e.provider = std::string(provider);
+  e.retryable = status == 408 || status == 409 || status == 429 || status >= 500;
+  e.retry_after = std::string(retry_after_header);
+  std::string message;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_discarded() && j.is_object()) {
+    const nlohmann::json* err = &j;
+    if (auto it = j.find("error"); it != j.end() && it->is_object()) err = &*it;
+    message = json_string_or(*err, "message");
+    if (message.empty()) message = json_string_or(*err, "detail");  // FastAPI-style servers
+    e.type = json_string_or(*err, "type");
+    e.code_str = json_string_or(*err, "code");
+    if (auto p = json_string_or(*err, "param"); !p.empty()) e.param = p;
+    if (auto it = j.find("error"); message.empty() && it != j.end() && it->is_string()) {
+      message = it->get<std::string>();
+    }
+  }
+  if (message.empty()) {
+    // Not JSON (an HTML error page from a proxy, say): keep a bounded, printable prefix.
+    std::string_view raw = body.substr(0, 200);
+    message = raw.empty() ? fmt::format("HTTP {}", status) : std::string(raw);
+  }
+  if (e.type.empty()) e.type = std::string(type_for_status(status));
+  e.message = fmt::format("{} returned HTTP {}: {}", provider, status, message);
+  return e;
+}
+
+}  // namespace tg

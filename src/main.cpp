@@ -1,0 +1,67 @@
+// tollgate: the daemon's entry point. Flags -> options -> app::run. Nothing else lives here.
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "tollgate/app/app.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(tollgate - a fast AI gateway (OpenAI-compatible LLM proxy)
+
+Usage:
+  tollgate [--config FILE] [--listen HOST:PORT] [--workers N] [--port-file FILE]
+  tollgate --check-config FILE
+  tollgate --version | --help
+
+Config: --config FILE, else $TOLLGATE_CONFIG, else a zero-config start that creates providers
+from the well-known key variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, GROQ_API_KEY, ...).
+Docs: README.md and docs/config.md.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tg::app::Options options;
+  if (const char* env = std::getenv("TOLLGATE_CONFIG"); env && *env) options.config_path = env;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "error: " << name << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "tollgate " << TOLLGATE_VERSION << "\n";
+      return 0;
+    } else if (arg == "--config" || arg == "-c") {
+      options.config_path = value("--config");
+    } else if (arg == "--check-config") {
+      tg::app::Options check;
+      check.config_path = value("--check-config");
+      auto cfg = tg::app::load_initial(check);
+      if (!cfg) return 1;
+      std::cout << check.config_path << ": OK (" << cfg->providers.size() << " provider(s), "
+                << cfg->models.size() << " model(s))\n";
+      return 0;
+    } else if (arg == "--listen") {
+      options.listen = value("--listen");
+    } else if (arg == "--port-file") {
+      options.port_file = value("--port-file");
+    } else if (arg == "--workers") {
+      options.workers = std::atoi(value("--workers").c_str());
+    } else {
+      std::cerr << "error: unknown argument '" << arg << "'\n\n" << kUsage;
+      return 2;
+    }
+  }
+  return tg::app::run(options);
+}

@@ -1,0 +1,129 @@
+#include "tollgate/metrics/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace tg::metrics {
+namespace {
+
+using prometheus::Histogram;
+
+// From 100 µs (gateway overhead) to 10 min (long streams).
+const Histogram::BucketBoundaries kLatencyBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                      0.005,  0.01,    0.025,  0.05,  0.1,
+                                                      0.25,   0.5,     1,      2.5,   5,
+                                                      10,     30,      60,     120,   300,
+                                                      600};
+const Histogram::BucketBoundaries kOverheadBuckets = {0.00001, 0.000025, 0.00005, 0.0001,
+                                                       0.00025, 0.0005,   0.001,   0.0025,
+                                                       0.005,   0.01,     0.05,    0.1};
+
+std::string status_label(int status) { return std::to_string(status); }
+
+}  // namespace
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  using namespace prometheus;
+  requests_ = &BuildCounter()
+                   .Name("tollgate_requests_total")
+                   .Help("Requests answered, by model asked, provider used and HTTP status")
+                   .Register(*registry_);
+  tokens_ = &BuildCounter()
+                 .Name("tollgate_tokens_total")
+                 .Help("Tokens by model, provider and kind (input, output, cached, reasoning)")
+                 .Register(*registry_);
+  failovers_ = &BuildCounter()
+                    .Name("tollgate_failovers_total")
+                    .Help("Requests answered by another deployment than the first tried")
+                    .Register(*registry_);
+  retries_ = &BuildCounter()
+                  .Name("tollgate_retries_total")
+                  .Help("Upstream attempts beyond the first")
+                  .Register(*registry_);
+  duration_ = &BuildHistogram()
+                   .Name("tollgate_request_duration_seconds")
+                   .Help("Time from request received to last byte sent")
+                   .Register(*registry_)
+                   .Add({}, kLatencyBuckets);
+  overhead_ = &BuildHistogram()
+                   .Name("tollgate_overhead_duration_seconds")
+                   .Help("Time spent in Tollgate itself (total minus upstream wait)")
+                   .Register(*registry_)
+                   .Add({}, kOverheadBuckets);
+  ttft_ = &BuildHistogram()
+               .Name("tollgate_time_to_first_token_seconds")
+               .Help("Time from request received to first streamed event sent")
+               .Register(*registry_)
+               .Add({}, kLatencyBuckets);
+  upstream_ = &BuildHistogram()
+                   .Name("tollgate_upstream_duration_seconds")
+                   .Help("Time spent waiting on upstream providers")
+                   .Register(*registry_)
+                   .Add({}, kLatencyBuckets);
+  in_flight_ = &BuildGauge()
+                    .Name("tollgate_in_flight_requests")
+                    .Help("Requests being processed")
+                    .Register(*registry_)
+                    .Add({});
+  connections_ = &BuildGauge()
+                      .Name("tollgate_open_connections")
+                      .Help("Client connections open")
+                      .Register(*registry_)
+                      .Add({});
+  BuildGauge()
+      .Name("tollgate_build_info")
+      .Help("Build information")
+      .Register(*registry_)
+      .Add({{"version", TOLLGATE_VERSION}})
+      .Set(1);
+  known_models_ = std::make_shared<const std::unordered_set<std::string>>();
+}
+
+void Metrics::set_known_models(std::unordered_set<std::string> names) {
+  auto p = std::make_shared<const std::unordered_set<std::string>>(std::move(names));
+  std::lock_guard lock(known_mu_);
+  known_models_ = std::move(p);
+}
+
+std::string_view Metrics::model_label(std::string_view requested) const {
+  std::shared_ptr<const std::unordered_set<std::string>> known;
+  {
+    std::lock_guard lock(known_mu_);
+    known = known_models_;
+  }
+  if (known->count(std::string(requested))) return requested;
+  return "other";
+}
+
+void Metrics::observe(const RequestSample& s) {
+  std::string model(s.model), provider(s.provider.empty() ? "none" : s.provider);
+  requests_->Add({{"model", model}, {"provider", provider}, {"status", status_label(s.status)}})
+      .Increment();
+  duration_->Observe(s.duration_s);
+  if (s.overhead_s >= 0) overhead_->Observe(s.overhead_s);
+  if (s.ttft_s >= 0) ttft_->Observe(s.ttft_s);
+  if (s.upstream_s >= 0) upstream_->Observe(s.upstream_s);
+  auto add_tokens = [&](const char* kind, int64_t n) {
+    if (n > 0) {
+      tokens_->Add({{"model", model}, {"provider", provider}, {"kind", kind}})
+          .Increment(static_cast<double>(n));
+    }
+  };
+  add_tokens("input", s.input_tokens);
+  add_tokens("output", s.output_tokens);
+  add_tokens("cached", s.cached_tokens);
+  add_tokens("reasoning", s.reasoning_tokens);
+  if (s.attempts > 1) {
+    retries_->Add({}).Increment(s.attempts - 1);
+    if (s.status < 400) failovers_->Add({{"model", model}}).Increment();
+  }
+}
+
+void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }
+void Metrics::connection_add(int delta) { connections_->Increment(delta); }
+
+std::string Metrics::serialize() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(registry_->Collect());
+}
+
+}  // namespace tg::metrics

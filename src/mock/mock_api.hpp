@@ -1,0 +1,76 @@
+// Pure (no Asio) OpenAI-compatible request handling for tollgate-mock: validation, deterministic
+// answers, streamed event lists, OpenAI-shaped errors. The Beast layer (mock_server.cpp) only moves
+// bytes and applies faults to the Reply built here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tollgate::mock {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+enum class RateLimitHeaders { Normal, Exhausted };
+
+// A response, before framing. Non-streamed replies carry `body`; streamed replies carry `events`,
+// the JSON payloads of the `data:` events in order (the `[DONE]` sentinel is not included).
+struct Reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  HeaderList extra_headers;  // replace standard headers of the same name, else appended
+  RateLimitHeaders rate = RateLimitHeaders::Normal;
+  std::string body;
+  bool stream = false;
+  std::vector<std::string> events;
+};
+
+struct ParsedBody {
+  nlohmann::json json;  // valid only when ok
+  bool ok = false;
+  bool empty = true;
+  std::string error;  // parser message when !ok && !empty
+};
+
+ParsedBody parse_body(std::string_view body);
+
+// The "model" member when the body is an object with a string model, else "".
+std::string_view model_of(const ParsedBody& body);
+
+// "/v1/chat/completions?x=1" -> "/chat/completions"; "/chat/completions" unchanged.
+std::string_view normalize_route(std::string_view target);
+
+// Path part of a request target (no query string).
+std::string_view path_of(std::string_view target);
+
+struct ApiRequest {
+  std::string_view method;
+  std::string_view path;   // as received, without the query string
+  std::string_view route;  // normalize_route(path)
+  const ParsedBody* body = nullptr;
+  std::uint64_t seq = 0;
+  std::int64_t created = 0;
+  std::size_t events = 20;  // maximum number of content pieces in an answer
+};
+
+Reply handle_api(const ApiRequest& req);
+
+// {"error":{"message","type","param","code"}}. A null param/code is passed as std::nullopt.
+Reply error_reply(int status, std::string_view message, std::string_view type,
+                  std::optional<std::string_view> param, std::optional<std::string_view> code);
+
+// 401 reply when `api_key` is non-empty and `authorization` is not "Bearer <api_key>".
+std::optional<Reply> check_auth(std::string_view authorization, std::string_view api_key);
+
+// "sk-ab...wxyz"-style masked key; never the full key.
+std::string mask_key(std::string_view key);
+
+std::string_view reason_phrase(int status);
+
+}  // namespace tollgate::mock

@@ -1,0 +1,116 @@
+#include "tollgate/providers/adapter.hpp"
+
+#include "openai/openai_adapter.hpp"
+
+namespace tg::providers {
+
+std::string_view to_string(Endpoint e) {
+  switch (e) {
+    case Endpoint::ChatCompletions: return "chat.completions";
+    case Endpoint::Completions: return "completions";
+    case Endpoint::Embeddings: return "embeddings";
+  }
+  return "?";
+}
+
+Usage Usage::from_openai(const nlohmann::json& u) {
+  Usage out;
+  if (!u.is_object()) return out;
+  auto num = [](const nlohmann::json& obj, const char* key) -> int64_t {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  };
+  out.present = true;
+  out.input = num(u, "prompt_tokens");
+  out.output = num(u, "completion_tokens");
+  if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object()) {
+    out.cached_read = num(*d, "cached_tokens");
+    out.cache_write = num(*d, "cache_write_tokens");
+  }
+  if (auto d = u.find("completion_tokens_details"); d != u.end() && d->is_object()) {
+    out.reasoning = num(*d, "reasoning_tokens");
+  }
+  // DeepSeek reports cache hits under its own name.
+  if (out.cached_read == 0) out.cached_read = num(u, "prompt_cache_hit_tokens");
+  return out;
+}
+
+const ProviderAdapter* adapter_for(config::ProviderType type) {
+  static const OpenAiAdapter openai;
+  switch (type) {
+    case config::ProviderType::OpenAI:
+    case config::ProviderType::OpenAICompatible:
+      return &openai;
+    default:
+      return nullptr;  // anthropic, gemini, azure, bedrock: the provider-adapters issue
+  }
+}
+
+namespace {
+
+// Skips a JSON string starting at s[i] == '"'; returns the index after the closing quote.
+size_t skip_string(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// Skips one JSON value starting at s[i]; returns the index after it.
+size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      char c = s[i];
+      if (c == '"') {
+        i = skip_string(s, i) - 1;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return s.size();
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
+         s[i] != '\n' && s[i] != '\r' && s[i] != '\t') {
+    ++i;
+  }
+  return i;
+}
+
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  return i;
+}
+
+}  // namespace
+
+std::string_view find_top_level_member(std::string_view s, std::string_view key) {
+  size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '{') return {};
+  ++i;
+  while (i < s.size()) {
+    i = skip_ws(s, i);
+    if (i >= s.size() || s[i] != '"') return {};
+    size_t key_end = skip_string(s, i);
+    std::string_view k = s.substr(i + 1, key_end - i - 2);
+    i = skip_ws(s, key_end);
+    if (i >= s.size() || s[i] != ':') return {};
+    i = skip_ws(s, i + 1);
+    size_t value_end = skip_value(s, i);
+    if (k == key) return s.substr(i, value_end - i);
+    i = skip_ws(s, value_end);
+    if (i >= s.size() || s[i] != ',') return {};
+    ++i;
+  }
+  return {};
+}
+
+}  // namespace tg::providers

@@ -1,0 +1,18 @@
+#pragma once
+// OpenAI and every OpenAI-compatible server: the body passes through with the upstream model set,
+// and streams ask for usage (stream_options.include_usage) so every request can be billed.
+
+#include "tollgate/providers/adapter.hpp"
+
+namespace tg::providers {
+
+class OpenAiAdapter final : public ProviderAdapter {
+ public:
+  UpstreamRequest build_request(const ClientRequest& req, std::string_view upstream_model,
+                                const config::ProviderConfig& provider,
+                                std::string_view api_key) const override;
+  Response translate_response(const ClientRequest& req, std::string&& body) const override;
+  std::unique_ptr<StreamTranslator> make_stream_translator(const ClientRequest& req) const override;
+};
+
+}  // namespace tg::providers

@@ -1,0 +1,597 @@
+#include "tollgate/proxy/handlers.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tollgate/app/logging.hpp"
+#include "tollgate/core/secure.hpp"
+#include "tollgate/sse/sse.hpp"
+
+namespace tg::proxy {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace net::experimental::awaitable_operators;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+constexpr size_t kMaxUpstreamBody = 64ull << 20;     // a non-streamed answer
+constexpr size_t kMaxUpstreamErrorBody = 1ull << 20;  // an error answer
+
+double ms_since(Clock::time_point t, Clock::time_point now = Clock::now()) {
+  return std::chrono::duration<double, std::milli>(now - t).count();
+}
+
+Clock::time_point min_tp(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
+
+std::string_view header(const Request& req, std::string_view name) {
+  auto it = req.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+// The key a client presented: "Authorization: Bearer <key>" or "x-api-key: <key>".
+std::string_view presented_key(const Request& req) {
+  std::string_view auth = header(req, "authorization");
+  if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) {
+    auth.remove_prefix(7);
+    while (!auth.empty() && auth.front() == ' ') auth.remove_prefix(1);
+    return auth;
+  }
+  return header(req, "x-api-key");
+}
+
+std::optional<Error> check_master_key(const RequestContext& ctx) {
+  const std::string& master = ctx.snapshot->config.server.master_key;
+  if (master.empty()) return std::nullopt;  // no auth configured (warned at startup)
+  std::string_view key = presented_key(ctx.request);
+  if (key.empty()) {
+    return Error::unauthorized(
+        "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
+  }
+  if (!constant_time_equals(key, master)) {
+    return Error::unauthorized(fmt::format("Invalid API key: {}", redact_key(key)));
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One LLM call: parse, plan, attempts, relay.
+
+class LlmCall {
+ public:
+  LlmCall(RequestContext& ctx, providers::Endpoint endpoint) : ctx_(ctx), endpoint_(endpoint) {}
+
+  net::awaitable<void> run() {
+    if (auto err = parse()) {
+      co_await ctx_.out.send_error(*err);
+      co_return;
+    }
+    auto plan = ctx_.snapshot->router.plan(req_.model, ctx_.worker.next_random());
+    if (!plan) {
+      co_await ctx_.out.send_error(Error::model_not_found(req_.model));
+      co_return;
+    }
+    plan_ = std::move(*plan);
+    total_by_ = ctx_.start + ctx_.snapshot->config.router.timeouts.total;
+    // Race the attempts against the client going away: a gone client aborts the upstream call.
+    co_await (attempts() || watch_client());
+    if (client_gone_) {
+      ctx_.record.error_code = "client_closed";
+      ctx_.out.set_keep_alive(false);
+    }
+  }
+
+ private:
+  std::optional<Error> parse() {
+    body_ = json::parse(ctx_.request.body(), nullptr, false);
+    if (body_.is_discarded()) {
+      return Error::bad_request(
+          "We could not parse the JSON body of your request. Send valid JSON with "
+          "'Content-Type: application/json'.");
+    }
+    if (!body_.is_object()) return Error::bad_request("The request body must be a JSON object.");
+    auto m = body_.find("model");
+    if (m == body_.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
+      return Error::bad_request("you must provide a model parameter", "model");
+    }
+    req_.endpoint = endpoint_;
+    req_.body = &body_;
+    req_.model = m->get<std::string>();
+    ctx_.record.model = req_.model;
+    const char* required = endpoint_ == providers::Endpoint::ChatCompletions ? "messages"
+                           : endpoint_ == providers::Endpoint::Completions   ? "prompt"
+                                                                             : "input";
+    auto r = body_.find(required);
+    if (r == body_.end() || r->is_null()) {
+      return Error::bad_request(fmt::format("Missing required parameter: '{}'.", required),
+                                required);
+    }
+    if (endpoint_ == providers::Endpoint::ChatCompletions && (!r->is_array() || r->empty())) {
+      return Error::bad_request("'messages' must be a non-empty array.", "messages");
+    }
+    if (endpoint_ != providers::Endpoint::Embeddings) {
+      auto s = body_.find("stream");
+      if (s != body_.end() && !s->is_null() && !s->is_boolean()) {
+        return Error::bad_request("'stream' must be a boolean.", "stream");
+      }
+      req_.stream = s != body_.end() && s->is_boolean() && s->get<bool>();
+      auto so = body_.find("stream_options");
+      if (so != body_.end() && so->is_object()) {
+        auto iu = so->find("include_usage");
+        req_.client_wants_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
+      }
+    }
+    ctx_.record.stream = req_.stream;
+    return std::nullopt;
+  }
+
+  void set_route_headers(const routing::ProviderRuntime& p, const routing::Deployment& d) {
+    ctx_.out.add_header("x-tollgate-provider", p.config.name);
+    ctx_.out.add_header("x-tollgate-model", d.model);
+    ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
+  }
+
+  // Tries each deployment of the plan (with router.retries extra tries each) until one answers.
+  net::awaitable<void> attempts() {
+    const auto& snap = *ctx_.snapshot;
+    const int retries = snap.config.router.retries;
+    std::vector<std::string> failures;
+    std::optional<Error> last;
+    for (const auto& d : plan_.attempts) {
+      const auto& p = snap.providers[d.provider];
+      for (int r = 0; r <= retries; ++r) {
+        if (Clock::now() >= total_by_ || client_gone_) break;
+        if (r > 0) {
+          bool slept = co_await backoff(r, last);
+          if (!slept) break;
+        }
+        ++attempt_count_;
+        ctx_.record.provider = p.config.name;
+        ctx_.record.upstream_model = d.model;
+        auto outcome = co_await attempt(p, d);
+        if (!outcome) {
+          finish_client_watch();
+          co_return;  // answered (success, client error passed through, or stream committed)
+        }
+        failures.push_back(fmt::format("{}/{}: {}", p.config.name, d.model, outcome->message));
+        spdlog::debug("{} attempt {} failed: {}", ctx_.request_id, attempt_count_,
+                      outcome->message);
+        bool retryable = outcome->retryable;
+        last = std::move(outcome);
+        if (!retryable) break;
+      }
+      if (Clock::now() >= total_by_ || client_gone_) break;
+    }
+    finish_client_watch();
+    if (client_gone_) co_return;
+    Error all;
+    bool timeout = last && last->code == ErrorCode::UpstreamTimeout;
+    if (Clock::now() >= total_by_) timeout = true;
+    all.code = timeout ? ErrorCode::AllFailedTimeout : ErrorCode::AllFailed;
+    all.status = timeout ? 504 : 502;
+    all.type = "api_error";
+    all.code_str = timeout ? "upstream_timeout" : "upstream_error";
+    all.message = fmt::format("All {} attempt(s) failed: {}", attempt_count_,
+                              failures.empty() ? std::string("request deadline passed")
+                                               : fmt::format("{}", fmt::join(failures, "; ")));
+    ctx_.record.error_code = all.code_str;
+    ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
+    co_await ctx_.out.send_error(all);
+  }
+
+  // Exponential backoff with jitter, honouring the upstream's Retry-After (capped).
+  net::awaitable<bool> backoff(int retry, const std::optional<Error>& last) {
+    auto delay = std::chrono::milliseconds(100 << std::min(retry - 1, 6));
+    delay += std::chrono::milliseconds(ctx_.worker.next_random() % (delay.count() / 2 + 1));
+    if (last && !last->retry_after.empty()) {
+      double secs = std::atof(last->retry_after.c_str());
+      if (secs > 0) {
+        delay = std::chrono::milliseconds(static_cast<int64_t>(std::min(secs, 60.0) * 1000));
+      }
+    }
+    if (Clock::now() + delay >= total_by_) co_return false;
+    net::steady_timer t(ctx_.worker.io(), delay);
+    auto [ec] = co_await t.async_wait(kTuple);
+    co_return !ec && !client_gone_;
+  }
+
+  // One upstream call. Returns nullopt when the client has been answered, else why it failed
+  // (nothing has been sent to the client then).
+  net::awaitable<std::optional<Error>> attempt(const routing::ProviderRuntime& p,
+                                               const routing::Deployment& d) {
+    auto now = Clock::now();
+    auto req = p.adapter->build_request(req_, d.model, p.config,
+                                        p.pick_key(ctx_.worker.next_random()));
+    upstream::Target target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
+    auto connect_by = min_tp(now + p.timeouts.connect, total_by_);
+    auto head_by = req_.stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
+    auto sent = co_await ctx_.worker.upstream().send(target, req, connect_by, head_by, &slot_);
+    if (!sent.exchange) {
+      upstream_ms_ += ms_since(now);
+      co_return sent.error;
+    }
+    auto& ex = *sent.exchange;
+    int status = ex.status();
+    if (status < 200 || status > 299) {
+      std::string body;
+      auto err = co_await ex.read_all(body, kMaxUpstreamErrorBody, min_tp(Clock::now() + p.timeouts.idle, total_by_));
+      upstream_ms_ += ms_since(now);
+      std::string retry_after(ex.header("retry-after"));
+      if (auto ms = ex.header("retry-after-ms"); !ms.empty()) {
+        retry_after = fmt::format("{:.3f}", std::atof(std::string(ms).c_str()) / 1000.0);
+      }
+      Error e = upstream_status_error(p.config.name, status, body, retry_after);
+      if (!e.retryable) {  // the provider refused the request itself: pass it through
+        ctx_.record.error_code = e.code_str.empty() ? "upstream_" + std::to_string(status)
+                                                    : e.code_str;
+        set_route_headers(p, d);
+        co_await ctx_.out.send_error(e);
+        co_return std::nullopt;
+      }
+      co_return e;
+    }
+    if (!req_.stream) co_return co_await relay_whole(ex, p, d, now);
+    co_return co_await relay_stream(ex, p, d, now, head_by);
+  }
+
+  net::awaitable<std::optional<Error>> relay_whole(upstream::Exchange& ex,
+                                                   const routing::ProviderRuntime& p,
+                                                   const routing::Deployment& d,
+                                                   Clock::time_point started) {
+    std::string body;
+    auto err = co_await ex.read_all(body, kMaxUpstreamBody, total_by_);
+    upstream_ms_ += ms_since(started);
+    if (err) co_return err;
+    auto resp = p.adapter->translate_response(req_, std::move(body));
+    record_usage(resp.usage);
+    set_route_headers(p, d);
+    co_await ctx_.out.send(200, "application/json", resp.body);
+    co_return std::nullopt;
+  }
+
+  // Streams: failover stays possible until the first client event is ready (the commit point).
+  net::awaitable<std::optional<Error>> relay_stream(upstream::Exchange& ex,
+                                                    const routing::ProviderRuntime& p,
+                                                    const routing::Deployment& d,
+                                                    Clock::time_point started,
+                                                    Clock::time_point first_by) {
+    auto translator = p.adapter->make_stream_translator(req_);
+    sse::Decoder decoder;
+    std::vector<sse::Event> events;
+    std::string in, out;
+    providers::StreamStatus status = providers::StreamStatus::Continue;
+    std::optional<Error> err;
+    bool upstream_ended = false;
+
+    auto pump = [&]() {  // decode what arrived, translate into `out`
+      events.clear();
+      decoder.feed(in, events);
+      in.clear();
+      for (const auto& ev : events) {
+        status = translator->on_event(ev, out);
+        if (status != providers::StreamStatus::Continue) break;
+      }
+    };
+
+    // Pre-commit: read until the translator produced the first client bytes.
+    while (out.empty() && status == providers::StreamStatus::Continue) {
+      bool more = co_await ex.read_some(in, first_by, err);
+      if (err) {
+        upstream_ms_ += ms_since(started);
+        co_return err;
+      }
+      if (!more) {
+        upstream_ended = true;
+        break;
+      }
+      pump();
+    }
+    if (out.empty() || status == providers::StreamStatus::UpstreamError) {
+      upstream_ms_ += ms_since(started);
+      if (status == providers::StreamStatus::UpstreamError) {
+        co_return Error::upstream_protocol(p.config.name,
+                                           "upstream sent an error event before any content");
+      }
+      if (status == providers::StreamStatus::Done && upstream_ended == false) {
+        // [DONE] with no content at all: still a valid (empty) stream; commit it.
+      } else {
+        co_return Error::upstream_protocol(p.config.name,
+                                           "upstream stream ended before its first event");
+      }
+    }
+
+    // Commit.
+    set_route_headers(p, d);
+    if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
+    ctx_.record.ttft_ms = ms_since(ctx_.start);
+    bool ok = co_await ctx_.out.write_chunk(out);
+    out.clear();
+    const auto idle = p.timeouts.idle;
+    while (ok && status == providers::StreamStatus::Continue && !upstream_ended) {
+      bool more = co_await ex.read_some(in, min_tp(Clock::now() + idle, total_by_), err);
+      if (err || !more) break;
+      pump();
+      if (!out.empty()) {
+        ok = co_await ctx_.out.write_chunk(out);
+        out.clear();
+      }
+    }
+    upstream_ms_ += ms_since(started);
+    record_usage(translator->usage());
+    if (!ok || client_gone_) {  // client gone: stop the upstream now
+      ex.abort();
+      co_return std::nullopt;
+    }
+    if (status == providers::StreamStatus::Done) {
+      std::string tail(sse::kDone);
+      if (co_await ctx_.out.write_chunk(tail)) co_await ctx_.out.end_stream();
+      co_return std::nullopt;
+    }
+    if (status != providers::StreamStatus::UpstreamError) {
+      // Never a silently truncated success: tell the client the stream broke.
+      Error e = err ? *err
+                    : Error::upstream_protocol(p.config.name,
+                                               "upstream closed the stream before it finished");
+      e.message = fmt::format("Stream interrupted: {}", e.message);
+      ctx_.record.error_code = e.code_str;
+      std::string event;
+      sse::append_data_event(event, render_error_body(e));
+      co_await ctx_.out.write_chunk(event);
+    } else {
+      ctx_.record.error_code = "upstream_stream_error";
+    }
+    ex.abort();
+    co_await ctx_.out.end_stream();
+    co_return std::nullopt;
+  }
+
+  void record_usage(const providers::Usage& u) {
+    ctx_.record.input_tokens = u.input;
+    ctx_.record.output_tokens = u.output;
+    ctx_.record.cached_tokens = u.cached_read;
+    ctx_.record.reasoning_tokens = u.reasoning;
+  }
+
+  // Completes only when the client went away (or when cancelled once the attempts are done).
+  net::awaitable<void> watch_client() {
+    auto& socket = ctx_.stream.socket();
+    for (;;) {
+      auto [ec] = co_await socket.async_wait(net::ip::tcp::socket::wait_read, kTuple);
+      if (attempts_done_ || ec == net::error::operation_aborted) co_return;  // cancelled
+      char c;
+      ssize_t n = ec ? 0 : ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+      if (n > 0) {  // a pipelined request is waiting: we cannot tell more, stop watching
+        co_await park();
+        co_return;
+      }
+      client_gone_ = true;
+      slot_.fire();
+      co_return;
+    }
+  }
+
+  // Waits until cancelled (the attempts finished).
+  net::awaitable<void> park() {
+    net::steady_timer t(ctx_.worker.io(), Clock::time_point::max());
+    co_await t.async_wait(kTuple);
+  }
+
+  void finish_client_watch() {
+    attempts_done_ = true;
+    boost::system::error_code ec;
+    ctx_.stream.socket().cancel(ec);  // ends the watcher's wait even without per-op cancellation
+    ctx_.record.attempts = attempt_count_;
+    ctx_.record.upstream_ms = upstream_ms_;
+  }
+
+  RequestContext& ctx_;
+  providers::Endpoint endpoint_;
+  json body_;
+  providers::ClientRequest req_;
+  routing::RoutePlan plan_;
+  Clock::time_point total_by_;
+  upstream::AbortSlot slot_;
+  int attempt_count_ = 0;
+  double upstream_ms_ = 0;
+  bool client_gone_ = false;
+  bool attempts_done_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small endpoints
+
+std::string models_body(const routing::Snapshot& snap) {
+  json data = json::array();
+  auto add = [&](const std::string& id, const std::string& owner) {
+    data.push_back({{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", owner}});
+  };
+  for (const auto& name : snap.router.model_names()) add(name, "tollgate");
+  for (const auto& p : snap.providers) {
+    for (const auto& m : p.config.models) add(p.config.name + "/" + m, p.config.name);
+  }
+  return json{{"object", "list"}, {"data", std::move(data)}}.dump();
+}
+
+void log_access(const RequestContext& ctx, double duration_ms) {
+  const auto& r = ctx.record;
+  int status = ctx.out.status();
+  if (ctx.snapshot->config.server.log_format == "json") {
+    json line = {{"type", "access"},
+                 {"request_id", ctx.request_id},
+                 {"method", std::string_view(ctx.request.method_string().data(),
+                                             ctx.request.method_string().size())},
+                 {"path", ctx.path},
+                 {"status", status},
+                 {"duration_ms", std::round(duration_ms * 1000) / 1000},
+                 {"model", r.model},
+                 {"provider", r.provider},
+                 {"upstream_model", r.upstream_model},
+                 {"attempts", r.attempts},
+                 {"stream", r.stream},
+                 {"ttft_ms", r.ttft_ms >= 0 ? json(std::round(r.ttft_ms * 1000) / 1000) : json()},
+                 {"tokens_in", r.input_tokens},
+                 {"tokens_out", r.output_tokens},
+                 {"error", r.error_code}};
+    std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace);
+    // The logger's pattern supplies the outer object (with the timestamp).
+    tg::app::access_logger().info("{}", std::string_view(text).substr(1, text.size() - 2));
+    return;
+  }
+  tg::app::access_logger().info(
+      "id={} {} {} status={} dur_ms={:.3f} model={} provider={} upstream_model={} "
+      "attempts={} stream={} ttft_ms={} tokens_in={} tokens_out={}{}{}",
+      ctx.request_id,
+      std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
+      ctx.path, status, duration_ms, r.model.empty() ? "-" : r.model,
+      r.provider.empty() ? "-" : r.provider, r.upstream_model.empty() ? "-" : r.upstream_model,
+      r.attempts, r.stream, r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-",
+      r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code);
+}
+
+net::awaitable<void> dispatch(RequestContext& ctx) {
+  const auto method = ctx.request.method();
+  const std::string& path = ctx.path;
+  auto& out = ctx.out;
+  bool get = method == http::verb::get || method == http::verb::head;
+  bool post = method == http::verb::post;
+
+  if (path == "/health" || path == "/healthz") {
+    co_await out.send(200, "application/json", R"({"status":"ok"})");
+    co_return;
+  }
+  if (path == "/ready" || path == "/readyz") {
+    bool ready = ctx.worker.shared().ready.load() && !ctx.worker.draining();
+    co_await out.send(ready ? 200 : 503, "application/json",
+                      ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+    co_return;
+  }
+  if (path == "/metrics") {
+    const std::string& mk = ctx.snapshot->config.server.metrics_key;
+    if (!mk.empty() && !constant_time_equals(presented_key(ctx.request), mk)) {
+      co_await out.send_error(Error::unauthorized("/metrics requires server.metrics_key"));
+      co_return;
+    }
+    std::string text = ctx.worker.shared().metrics.serialize();
+    co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
+    co_return;
+  }
+
+  struct Route {
+    std::string_view path;
+    std::optional<providers::Endpoint> llm;
+  };
+  static constexpr std::array<std::string_view, 3> kLlmPaths = {
+      "/chat/completions", "/completions", "/embeddings"};
+  static constexpr std::array<providers::Endpoint, 3> kLlmEndpoints = {
+      providers::Endpoint::ChatCompletions, providers::Endpoint::Completions,
+      providers::Endpoint::Embeddings};
+  int llm = -1;
+  for (size_t i = 0; i < kLlmPaths.size(); ++i) {
+    if (path == kLlmPaths[i]) llm = static_cast<int>(i);
+  }
+  bool models = path == "/models" || path.rfind("/models/", 0) == 0;
+  bool reload = path == "/admin/reload";
+  if (llm < 0 && !models && !reload) {
+    co_await out.send_error(Error::not_found(path));
+    co_return;
+  }
+  if ((llm >= 0 || reload) && !post) {
+    co_await out.send_error(Error::method_not_allowed(
+        std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
+        path));
+    co_return;
+  }
+  if (models && !get) {
+    co_await out.send_error(Error::method_not_allowed("POST", path));
+    co_return;
+  }
+  if (auto err = check_master_key(ctx)) {
+    ctx.record.error_code = "invalid_api_key";
+    co_await out.send_error(*err);
+    co_return;
+  }
+  if (llm >= 0) {
+    LlmCall call(ctx, kLlmEndpoints[llm]);
+    co_await call.run();
+    co_return;
+  }
+  if (reload) {
+    std::string errors = co_await ctx.worker.shared().reload();
+    if (errors.empty()) {
+      co_await out.send(200, "application/json", R"({"status":"reloaded"})");
+    } else {
+      Error e = Error::bad_request("The new configuration was refused; the previous one keeps "
+                                   "serving. Errors: " + errors);
+      e.code_str = "invalid_config";
+      co_await out.send_error(e);
+    }
+    co_return;
+  }
+  // GET /models and /models/{id}
+  std::string body = models_body(*ctx.snapshot);
+  if (path.size() > 8) {
+    std::string id = path.substr(8);
+    json all = json::parse(body);
+    for (auto& m : all["data"]) {
+      if (m["id"] == id) {
+        co_await out.send(200, "application/json", m.dump());
+        co_return;
+      }
+    }
+    co_await out.send_error(Error::model_not_found(id));
+    co_return;
+  }
+  co_await out.send(200, "application/json", body);
+}
+
+}  // namespace
+
+net::awaitable<void> handle(RequestContext& ctx) {
+  auto& shared = ctx.worker.shared();
+  shared.metrics.in_flight_add(1);
+  co_await dispatch(ctx);
+  shared.metrics.in_flight_add(-1);
+  auto now = Clock::now();
+  double duration_ms = ms_since(ctx.start, now);
+  const auto& r = ctx.record;
+  bool api = !r.model.empty() || r.attempts > 0;
+  if (api) {
+    metrics::RequestSample s;
+    s.model = shared.metrics.model_label(r.model);
+    s.provider = r.provider;
+    s.status = ctx.out.status() == 0 ? 499 : ctx.out.status();
+    s.duration_s = duration_ms / 1000.0;
+    s.upstream_s = r.upstream_ms / 1000.0;
+    s.overhead_s = std::max(0.0, (duration_ms - r.upstream_ms) / 1000.0);
+    s.ttft_s = r.ttft_ms >= 0 ? r.ttft_ms / 1000.0 : -1;
+    s.input_tokens = r.input_tokens;
+    s.output_tokens = r.output_tokens;
+    s.cached_tokens = r.cached_tokens;
+    s.reasoning_tokens = r.reasoning_tokens;
+    s.attempts = r.attempts;
+    shared.metrics.observe(s);
+  }
+  if (ctx.snapshot->config.server.access_log && ctx.path != "/health" && ctx.path != "/metrics" &&
+      ctx.path != "/ready") {
+    log_access(ctx, duration_ms);
+  }
+}
+
+}  // namespace tg::proxy

@@ -1,0 +1,97 @@
+#include "tollgate/server/response_writer.hpp"
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <fmt/format.h>
+
+namespace tg::server {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+
+void ResponseWriter::add_header(std::string name, std::string value) {
+  headers_.emplace_back(std::move(name), std::move(value));
+}
+
+std::string ResponseWriter::head(int status, std::string_view content_type,
+                                 const size_t* content_length) {
+  auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  std::string h;
+  h.reserve(256);
+  h += fmt::format("HTTP/1.1 {} {}\r\n", status, std::string_view(reason.data(), reason.size()));
+  h += "Server: tollgate\r\nContent-Type: ";
+  h += content_type;
+  h += "\r\n";
+  if (content_length) {
+    h += "Content-Length: ";
+    h += std::to_string(*content_length);
+    h += "\r\n";
+  } else {
+    h += "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+  }
+  if (!keep_alive_) h += "Connection: close\r\n";
+  for (const auto& [name, value] : headers_) {
+    h += name;
+    h += ": ";
+    h += value;
+    h += "\r\n";
+  }
+  h += "\r\n";
+  return h;
+}
+
+net::awaitable<bool> ResponseWriter::write(std::string_view a, std::string_view b,
+                                           std::string_view c) {
+  if (failed_) co_return false;
+  if (!committed_) first_byte_at_ = std::chrono::steady_clock::now();
+  committed_ = true;
+  std::array<net::const_buffer, 3> bufs{net::buffer(a.data(), a.size()),
+                                        net::buffer(b.data(), b.size()),
+                                        net::buffer(c.data(), c.size())};
+  stream_.expires_after(write_timeout_);
+  auto [ec, n] = co_await net::async_write(stream_, bufs, net::as_tuple(net::use_awaitable));
+  stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    co_return false;
+  }
+  bytes_sent_ += n;
+  co_return true;
+}
+
+net::awaitable<bool> ResponseWriter::send(int status, std::string_view content_type,
+                                          std::string_view body) {
+  status_ = status;
+  size_t len = body.size();
+  std::string h = head(status, content_type, &len);
+  co_return co_await write(h, body);
+}
+
+net::awaitable<bool> ResponseWriter::send_error(const Error& e) {
+  if (!e.retry_after.empty()) add_header("Retry-After", e.retry_after);
+  std::string body = render_error_body(e);
+  co_return co_await send(e.status, "application/json", body);
+}
+
+net::awaitable<bool> ResponseWriter::begin_stream() {
+  status_ = 200;
+  streaming_ = true;
+  std::string h = head(200, "text/event-stream; charset=utf-8", nullptr);
+  co_return co_await write(h);
+}
+
+net::awaitable<bool> ResponseWriter::write_chunk(std::string_view data) {
+  if (data.empty()) co_return !failed_;
+  char size_line[24];
+  auto r = fmt::format_to_n(size_line, sizeof size_line - 2, "{:x}\r\n", data.size());
+  co_return co_await write(std::string_view(size_line, r.size), data, "\r\n");
+}
+
+net::awaitable<bool> ResponseWriter::end_stream() { co_return co_await write("0\r\n\r\n"); }
+
+}  // namespace tg::server

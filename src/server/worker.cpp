@@ -1,0 +1,290 @@
+#include "tollgate/server/worker.hpp"
+
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "tollgate/proxy/handlers.hpp"
+
+namespace tg::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+Worker::Worker(int index, Shared& shared, SnapshotPtr snapshot, ProxySettings proxy)
+    : index_(index),
+      shared_(shared),
+      upstream_(std::make_unique<upstream::UpstreamClient>(ioc_, shared.tls, std::move(proxy))),
+      snapshot_(std::move(snapshot)),
+      rng_state_(std::random_device{}() ^ (uint64_t(index) << 32)) {}
+
+Worker::~Worker() { join(); }
+
+uint16_t Worker::listen(const tcp::endpoint& endpoint) {
+  acceptor_ = std::make_unique<tcp::acceptor>(ioc_);
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(net::socket_base::reuse_address(true));
+  int one = 1;
+  ::setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  acceptor_->bind(endpoint);
+  acceptor_->listen(net::socket_base::max_listen_connections);
+  return acceptor_->local_endpoint().port();
+}
+
+void Worker::start() {
+  net::co_spawn(ioc_, accept_loop(), net::detached);
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("worker {}: internal error escaped a handler: {}", index_, e.what());
+      }
+    }
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::publish(SnapshotPtr snapshot) {
+  net::post(ioc_, [this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::begin_drain() {
+  net::post(ioc_, [this] {
+    draining_ = true;
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    for (Conn* c : conns_) {
+      if (!c->busy) c->socket->close(ec);  // idle keep-alive: nothing in flight
+    }
+  });
+}
+
+void Worker::close_all() {
+  net::post(ioc_, [this] {
+    boost::system::error_code ec;
+    for (Conn* c : conns_) c->socket->close(ec);
+    upstream_->close_idle();
+  });
+}
+
+void Worker::stop() { ioc_.stop(); }
+
+uint64_t Worker::next_random() {
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::string Worker::next_request_id() {
+  // Unique per process run: random prefix per worker + counter. Cheap, no syscalls.
+  return fmt::format("req_{:012x}{:02x}{:08x}", rng_state_ & 0xffffffffffffull, index_ & 0xff,
+                     ++request_counter_);
+}
+
+namespace {
+
+std::string_view header_value(const proxy::Request& req, http::field f) {
+  auto it = req.find(f);
+  if (it == req.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+// Strips the query string and an optional leading /v1.
+std::string normalize_path(std::string_view target) {
+  if (size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (target.rfind("/v1/", 0) == 0) target.remove_prefix(3);
+  else if (target == "/v1") target = "/";
+  while (target.size() > 1 && target.back() == '/') target.remove_suffix(1);
+  return std::string(target);
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+          c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Writes a gateway error on a connection that has no parsed request (limits, timeouts).
+net::awaitable<void> reply_and_close(beast::tcp_stream& stream, const Error& e,
+                                     std::string request_id) {
+  ResponseWriter out(stream, std::chrono::seconds(5));
+  out.set_keep_alive(false);
+  out.add_header("x-request-id", std::move(request_id));
+  co_await out.send_error(e);
+  // Lingering close (as nginx does): keep reading what the client still sends for a moment, so
+  // that it sees our answer instead of a reset while it is still writing its body.
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  thread_local char sink[16 * 1024];
+  size_t drained = 0;
+  auto until = Clock::now() + std::chrono::seconds(2);
+  while (drained < (64u << 20) && Clock::now() < until) {
+    stream.expires_at(until);
+    auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), kTuple);
+    if (rec) break;
+    drained += n;
+  }
+}
+
+struct ConnRegistration {
+  ConnRegistration(Worker& w, Worker::Conn& c) : w(w), c(c) {
+    w.add_conn(&c);
+    w.shared().connections.fetch_add(1, std::memory_order_relaxed);
+    w.shared().metrics.connection_add(1);
+  }
+  ~ConnRegistration() {
+    w.remove_conn(&c);
+    w.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+    w.shared().metrics.connection_add(-1);
+  }
+  Worker& w;
+  Worker::Conn& c;
+};
+
+net::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  Worker::Conn conn{&stream.socket(), false};
+  ConnRegistration registration(worker, conn);
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  {
+    const auto& server_cfg = worker.snapshot()->config.server;
+    if (worker.shared().connections.load(std::memory_order_relaxed) >
+        static_cast<int64_t>(server_cfg.max_connections)) {
+      co_await reply_and_close(stream,
+                               Error::unavailable("Too many open connections (server.max_connections)"),
+                               worker.next_request_id());
+      co_return;
+    }
+  }
+
+  for (bool first = true;; first = false) {
+    if (worker.draining()) break;
+    const auto snapshot = worker.snapshot();  // this request's snapshot
+    const auto& cfg = snapshot->config.server;
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+    parser.body_limit(cfg.max_request_body);
+    stream.expires_after(first ? cfg.header_timeout : cfg.keepalive_timeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    if (hec) {
+      if (hec == http::error::header_limit) {
+        co_await reply_and_close(stream, Error::header_too_large(cfg.max_header_bytes),
+                                 worker.next_request_id());
+      } else if (hec == http::error::body_limit) {  // Content-Length already over the limit
+        co_await reply_and_close(stream, Error::payload_too_large(cfg.max_request_body),
+                                 worker.next_request_id());
+      } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
+                 hec != net::error::operation_aborted && hec != net::error::eof &&
+                 hec != net::error::connection_reset && hec != net::error::bad_descriptor) {
+        co_await reply_and_close(stream,
+                                 Error::bad_request("Malformed HTTP request: " + hec.message()),
+                                 worker.next_request_id());
+      }
+      break;
+    }
+    conn.busy = true;
+    const auto& head = parser.get();
+    std::string request_id;
+    if (auto it = head.find("x-request-id"); it != head.end()) {
+      std::string_view given(it->value().data(), it->value().size());
+      if (valid_request_id(given)) request_id = std::string(given);
+    }
+    if (request_id.empty()) request_id = worker.next_request_id();
+
+    // Refuse an oversized body before reading it (and before a 100-continue).
+    if (auto len = parser.content_length(); len && *len > cfg.max_request_body) {
+      co_await reply_and_close(stream, Error::payload_too_large(cfg.max_request_body), request_id);
+      break;
+    }
+    if (beast::iequals(header_value(head, http::field::expect), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream.expires_after(cfg.body_timeout);
+      auto [cec, cn] = co_await net::async_write(stream, net::buffer(kContinue), kTuple);
+      if (cec) break;
+    }
+    auto start = Clock::now();
+    stream.expires_after(cfg.body_timeout);
+    auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+    stream.expires_never();
+    if (bec) {
+      if (bec == http::error::body_limit) {
+        co_await reply_and_close(stream, Error::payload_too_large(cfg.max_request_body),
+                                 request_id);
+      } else if (bec == beast::error::timeout) {
+        co_await reply_and_close(stream, Error::request_timeout(), request_id);
+      }
+      break;
+    }
+
+    proxy::Request request = parser.release();
+    ResponseWriter out(stream, snapshot->config.router.timeouts.idle);
+    out.set_keep_alive(request.keep_alive() && !worker.draining());
+    out.add_header("x-request-id", request_id);
+    proxy::RequestContext ctx{worker,     request,    stream, out, snapshot, request_id, start,
+                              normalize_path(std::string_view(request.target().data(),
+                                                              request.target().size())),
+                              {}};
+    worker.active_requests.fetch_add(1, std::memory_order_relaxed);
+    co_await proxy::handle(ctx);
+    worker.active_requests.fetch_sub(1, std::memory_order_relaxed);
+    conn.busy = false;
+    if (out.failed() || !out.keep_alive() || worker.draining()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().close(ec);
+}
+
+}  // namespace
+
+net::awaitable<void> Worker::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_->async_accept(kTuple);
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
+      spdlog::warn("accept failed: {}", ec.message());  // e.g. EMFILE: keep serving
+      net::steady_timer t(ioc_, std::chrono::milliseconds(50));
+      co_await t.async_wait(kTuple);
+      continue;
+    }
+    net::co_spawn(ioc_, run_session(*this, std::move(socket)),
+                  [this](std::exception_ptr e) {
+                    if (!e) return;
+                    try {
+                      std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                      spdlog::error("worker {}: session ended by an internal error: {}", index_,
+                                    ex.what());
+                    }
+                  });
+  }
+}
+
+}  // namespace tg::server

@@ -1,0 +1,466 @@
+#include "tollgate/upstream/upstream_client.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <fmt/format.h>
+
+namespace tg::upstream {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+// ---------------------------------------------------------------------------------------------
+// TLS contexts
+
+std::optional<std::string> TlsContexts::prepare(const TlsOptions& opts) {
+  std::lock_guard lock(mu_);
+  auto& slot = contexts_[key(opts)];
+  if (slot) return std::nullopt;
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  if (opts.verify) {
+    ctx->set_default_verify_paths(ec);
+    if (ec) return fmt::format("cannot load the system CA store: {}", ec.message());
+    if (!opts.ca_file.empty()) {
+      ctx->load_verify_file(opts.ca_file, ec);
+      if (ec) return fmt::format("cannot load ca_file '{}': {}", opts.ca_file, ec.message());
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+  } else {
+    ctx->set_verify_mode(ssl::verify_none);
+  }
+  slot = std::move(ctx);
+  return std::nullopt;
+}
+
+net::ssl::context* TlsContexts::get(const TlsOptions& opts) {
+  std::lock_guard lock(mu_);
+  auto it = contexts_.find(key(opts));
+  return it == contexts_.end() ? nullptr : it->second.get();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection: a TCP stream, maybe wrapped in TLS, with its read buffer.
+
+class Connection {
+ public:
+  Connection(net::io_context& ioc, std::string pool_key)
+      : plain_(ioc), pool_key_(std::move(pool_key)) {}
+
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : plain_; }
+  bool is_tls() const { return tls_.has_value(); }
+  void close() {
+    boost::system::error_code ec;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp().socket().close(ec);
+  }
+
+  beast::tcp_stream plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  beast::flat_buffer buffer_;
+  std::string pool_key_;
+  Clock::time_point idle_since_{};
+  uint32_t uses_ = 0;
+};
+
+void AbortSlot::fire() {
+  fired = true;
+  if (conn) conn->close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool: idle connections per (origin, TLS options, proxy), owned by one worker.
+
+struct UpstreamClient::Pool {
+  static constexpr size_t kMaxIdlePerKey = 256;
+  static constexpr auto kIdleTtl = std::chrono::seconds(30);
+
+  struct DnsEntry {
+    tcp::resolver::results_type results;
+    Clock::time_point expires;
+  };
+
+  explicit Pool(net::io_context& ioc) : resolver(ioc) {}
+
+  std::unique_ptr<Connection> take(const std::string& key) {
+    auto it = idle.find(key);
+    if (it == idle.end()) return nullptr;
+    auto& list = it->second;
+    auto now = Clock::now();
+    while (!list.empty()) {
+      auto conn = std::move(list.back());
+      list.pop_back();
+      if (now - conn->idle_since_ < kIdleTtl && conn->tcp().socket().is_open()) return conn;
+      conn->close();
+    }
+    return nullptr;
+  }
+
+  tcp::resolver resolver;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::unordered_map<std::string, DnsEntry> dns;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Exchange
+
+struct Exchange::State {
+  UpstreamClient* client = nullptr;
+  std::unique_ptr<Connection> conn;
+  http::response_parser<http::buffer_body> parser;
+  std::string provider;
+  AbortSlot* slot = nullptr;
+  bool failed = false;
+};
+
+Exchange::Exchange(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Exchange::~Exchange() {
+  if (state_->slot) state_->slot->conn = nullptr;
+  auto& p = state_->parser;
+  if (state_->conn && !state_->failed && p.is_done() && p.keep_alive() &&
+      state_->conn->buffer_.size() == 0) {
+    state_->client->release(std::move(state_->conn));
+  } else if (state_->conn) {
+    state_->conn->close();
+  }
+}
+
+int Exchange::status() const { return static_cast<int>(state_->parser.get().result_int()); }
+
+std::string_view Exchange::header(std::string_view name) const {
+  const auto& h = state_->parser.get();
+  auto it = h.find(beast::string_view(name.data(), name.size()));
+  if (it == h.end()) return {};
+  auto v = it->value();
+  return std::string_view(v.data(), v.size());
+}
+
+bool Exchange::done() const { return state_->parser.is_done(); }
+
+void Exchange::abort() {
+  state_->failed = true;
+  if (state_->conn) state_->conn->close();
+}
+
+namespace {
+
+template <class Stream>
+net::awaitable<std::pair<boost::system::error_code, size_t>> read_body_some(
+    Stream& stream, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
+    char* dst, size_t cap) {
+  parser.get().body().data = dst;
+  parser.get().body().size = cap;
+  auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
+  if (ec == http::error::need_buffer) ec = {};
+  co_return std::pair{ec, cap - parser.get().body().size};
+}
+
+Error read_error(std::string_view provider, const boost::system::error_code& ec, bool first) {
+  if (ec == beast::error::timeout) {
+    return Error::upstream_timeout(
+        std::string(provider),
+        first ? "no response before the first-token timeout" : "upstream stalled (idle timeout)");
+  }
+  return Error::upstream_protocol(std::string(provider),
+                                  fmt::format("connection to upstream failed while reading the "
+                                              "response: {}",
+                                              ec.message()));
+}
+
+}  // namespace
+
+net::awaitable<bool> Exchange::read_some(std::string& out, Clock::time_point deadline,
+                                         std::optional<Error>& err) {
+  auto& st = *state_;
+  if (st.parser.is_done()) co_return false;
+  char buf[16 * 1024];
+  for (;;) {
+    st.conn->tcp().expires_at(deadline);
+    boost::system::error_code ec;
+    size_t n = 0;
+    if (st.conn->is_tls()) {
+      std::tie(ec, n) = co_await read_body_some(*st.conn->tls_, st.conn->buffer_, st.parser, buf,
+                                                sizeof buf);
+    } else {
+      std::tie(ec, n) = co_await read_body_some(st.conn->plain_, st.conn->buffer_, st.parser, buf,
+                                                sizeof buf);
+    }
+    if (ec) {
+      st.failed = true;
+      err = read_error(st.provider, ec, false);
+      co_return false;
+    }
+    if (n > 0) {
+      out.append(buf, n);
+      co_return true;
+    }
+    if (st.parser.is_done()) co_return false;
+  }
+}
+
+net::awaitable<std::optional<Error>> Exchange::read_all(std::string& out, size_t limit,
+                                                        Clock::time_point deadline) {
+  if (auto len = state_->parser.content_length(); len && *len <= limit) out.reserve(*len);
+  std::optional<Error> err;
+  for (;;) {
+    bool more = co_await read_some(out, deadline, err);
+    if (err) co_return err;
+    if (!more) co_return std::nullopt;
+    if (out.size() > limit) {
+      abort();
+      co_return Error::upstream_protocol(state_->provider,
+                                         fmt::format("response larger than {} bytes", limit));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// UpstreamClient
+
+UpstreamClient::UpstreamClient(net::io_context& ioc, TlsContexts& tls, ProxySettings proxy)
+    : ioc_(ioc), tls_(tls), proxy_(std::move(proxy)), pool_(std::make_unique<Pool>(ioc)) {}
+
+UpstreamClient::~UpstreamClient() { close_idle(); }
+
+void UpstreamClient::close_idle() {
+  for (auto& [key, list] : pool_->idle) {
+    for (auto& c : list) c->close();
+  }
+  pool_->idle.clear();
+}
+
+void UpstreamClient::release(std::unique_ptr<Connection> conn) {
+  auto& list = pool_->idle[conn->pool_key_];
+  if (list.size() >= Pool::kMaxIdlePerKey) {
+    conn->close();
+    return;
+  }
+  conn->idle_since_ = Clock::now();
+  conn->tcp().expires_never();
+  list.push_back(std::move(conn));
+  ++stats_.idle;
+}
+
+namespace {
+
+std::string pool_key_for(const Url& base, const TlsOptions& tls, const Url* proxy) {
+  std::string key = base.origin_key();
+  if (base.tls) key += tls.verify ? "|v|" : "|nv|", key += tls.ca_file;
+  if (proxy) key += "|via|" + proxy->origin_key();
+  return key;
+}
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target& target,
+                                                                    Clock::time_point connect_by,
+                                                                    std::optional<Error>& err) {
+  const Url& base = *target.base;
+  const Url* proxy = proxy_.proxy_for(base);
+  const Url& dial = proxy ? *proxy : base;
+  std::string provider(target.provider);
+  auto conn = std::make_unique<Connection>(ioc_, pool_key_for(base, target.tls, proxy));
+
+  // DNS, cached per worker for a minute (async: getaddrinfo runs on Asio's resolver thread).
+  std::string dns_key = dial.authority();
+  auto& dns = pool_->dns[dns_key];
+  if (dns.results.empty() || Clock::now() >= dns.expires) {
+    auto [ec, results] =
+        co_await pool_->resolver.async_resolve(dial.host, std::to_string(dial.port), kTuple);
+    if (ec) {
+      pool_->dns.erase(dns_key);
+      err = Error::upstream_connect(provider,
+                                    fmt::format("cannot resolve {}: {}", dial.host, ec.message()));
+      co_return nullptr;
+    }
+    dns.results = results;
+    dns.expires = Clock::now() + std::chrono::seconds(60);
+  }
+  auto results = dns.results;
+
+  conn->plain_.expires_at(connect_by);
+  auto [cec, ep] = co_await conn->plain_.async_connect(results, kTuple);
+  if (cec) {
+    pool_->dns.erase(dns_key);
+    err = cec == beast::error::timeout
+              ? Error::upstream_timeout(provider, fmt::format("connect to {} timed out",
+                                                              dial.authority()))
+              : Error::upstream_connect(provider, fmt::format("cannot connect to {}: {}",
+                                                              dial.authority(), cec.message()));
+    co_return nullptr;
+  }
+  conn->plain_.socket().set_option(tcp::no_delay(true));
+
+  if (proxy && base.tls) {  // tunnel through the proxy
+    std::string connect_req = fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n",
+                                          base.authority());
+    auto [wec, wn] = co_await net::async_write(conn->plain_, net::buffer(connect_req), kTuple);
+    http::response_parser<http::empty_body> p;
+    p.skip(true);  // a CONNECT answer has no body
+    boost::system::error_code rec = wec;
+    if (!rec) std::tie(rec, wn) = co_await http::async_read_header(conn->plain_, conn->buffer_, p, kTuple);
+    if (rec || p.get().result_int() != 200) {
+      err = Error::upstream_connect(
+          provider, rec ? fmt::format("proxy CONNECT failed: {}", rec.message())
+                        : fmt::format("proxy refused CONNECT with HTTP {}", p.get().result_int()));
+      co_return nullptr;
+    }
+  }
+
+  if (base.tls) {
+    ssl::context* ctx = tls_.get(target.tls);
+    if (!ctx) {
+      err = Error::upstream_connect(provider, "TLS context not prepared");
+      co_return nullptr;
+    }
+    beast::tcp_stream tcp = std::move(conn->plain_);
+    conn->tls_.emplace(std::move(tcp), *ctx);
+    auto& s = *conn->tls_;
+    if (!is_ip_literal(base.host)) {
+      SSL_set_tlsext_host_name(s.native_handle(), base.host.c_str());
+    }
+    if (target.tls.verify) s.set_verify_callback(ssl::host_name_verification(base.host));
+    s.next_layer().expires_at(connect_by);
+    auto [hec] = co_await s.async_handshake(ssl::stream_base::client, kTuple);
+    if (hec) {
+      err = hec == beast::error::timeout
+                ? Error::upstream_timeout(provider, "TLS handshake timed out")
+                : Error::upstream_connect(provider,
+                                          fmt::format("TLS handshake with {} failed: {}",
+                                                      base.host, hec.message()));
+      co_return nullptr;
+    }
+  }
+  ++stats_.connects;
+  co_return conn;
+}
+
+namespace {
+
+std::string serialize_request(const Url& base, const Url* http_proxy,
+                              const providers::UpstreamRequest& req) {
+  std::string target = base.path + req.path;
+  if (http_proxy) target = base.origin_key() + target;  // absolute-form through an HTTP proxy
+  std::string head;
+  head.reserve(256 + req.headers.size() * 48);
+  head += req.method;
+  head += ' ';
+  head += target;
+  head += " HTTP/1.1\r\nHost: ";
+  head += (base.port == (base.tls ? 443 : 80)) ? base.host : base.authority();
+  head += "\r\nUser-Agent: tollgate/" TOLLGATE_VERSION "\r\nConnection: keep-alive\r\n";
+  for (const auto& [name, value] : req.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (req.method != "GET" || !req.body.empty()) {
+    head += "Content-Length: ";
+    head += std::to_string(req.body.size());
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+template <class Stream>
+net::awaitable<boost::system::error_code> write_and_read_head(
+    Stream& stream, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
+    const std::string& head, const std::string& body) {
+  std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+  auto [wec, wn] = co_await net::async_write(stream, bufs, kTuple);
+  if (wec) co_return wec;
+  auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+  co_return rec;
+}
+
+}  // namespace
+
+net::awaitable<SendResult> UpstreamClient::send(const Target& target,
+                                                const providers::UpstreamRequest& req,
+                                                Clock::time_point connect_by,
+                                                Clock::time_point head_by, AbortSlot* slot) {
+  const Url& base = *target.base;
+  const Url* proxy = proxy_.proxy_for(base);
+  std::string key = pool_key_for(base, target.tls, proxy);
+  std::string head = serialize_request(base, base.tls ? nullptr : proxy, req);
+
+  // A pooled connection may have been closed by the server meanwhile: if it fails before any
+  // response byte, the request is sent again once on a fresh connection.
+  for (int round = 0; round < 2; ++round) {
+    std::unique_ptr<Connection> conn = pool_->take(key);
+    bool reused = conn != nullptr;
+    if (!conn) {
+      std::optional<Error> err;
+      conn = co_await connect(target, connect_by, err);
+      if (!conn) co_return SendResult{nullptr, std::move(err)};
+    } else {
+      ++stats_.reuses;
+    }
+    if (slot) {
+      if (slot->fired) co_return SendResult{nullptr, Error::upstream_protocol(
+                                                         std::string(target.provider),
+                                                         "client went away")};
+      slot->conn = conn.get();
+    }
+    auto state = std::make_unique<Exchange::State>();
+    state->client = this;
+    state->provider = std::string(target.provider);
+    state->slot = slot;
+    state->parser.body_limit(boost::none);  // limits are enforced by the reader
+    state->parser.header_limit(64 * 1024);
+    conn->tcp().expires_at(head_by);
+    boost::system::error_code ec;
+    if (conn->is_tls()) {
+      ec = co_await write_and_read_head(*conn->tls_, conn->buffer_, state->parser, head, req.body);
+    } else {
+      ec = co_await write_and_read_head(conn->plain_, conn->buffer_, state->parser, head, req.body);
+    }
+    if (slot) slot->conn = nullptr;
+    if (!ec) {
+      ++conn->uses_;
+      state->conn = std::move(conn);
+      if (slot) slot->conn = state->conn.get();
+      co_return SendResult{std::unique_ptr<Exchange>(new Exchange(std::move(state))), std::nullopt};
+    }
+    conn->close();
+    bool stale = reused && (ec == http::error::end_of_stream || ec == net::error::eof ||
+                            ec == net::error::connection_reset || ec == net::error::broken_pipe);
+    if (stale && !(slot && slot->fired)) continue;
+    if (ec == beast::error::timeout) {
+      co_return SendResult{nullptr, Error::upstream_timeout(std::string(target.provider),
+                                                            "no response before the first-token "
+                                                            "timeout")};
+    }
+    co_return SendResult{nullptr, Error::upstream_protocol(
+                                      std::string(target.provider),
+                                      fmt::format("upstream closed or failed before answering: {}",
+                                                  ec.message()))};
+  }
+  co_return SendResult{nullptr, Error::upstream_protocol(std::string(target.provider),
+                                                         "upstream connection failed")};
+}
+
+}  // namespace tg::upstream

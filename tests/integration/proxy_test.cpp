@@ -1,0 +1,371 @@
+// End-to-end: the real tollgate in front of the real tollgate-mock, over loopback HTTP.
+
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace tg::it {
+namespace {
+
+json chat(const std::string& model, const std::string& text, bool stream = false) {
+  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
+  if (stream) body["stream"] = true;
+  return body;
+}
+
+std::string joined_content(const std::string& sse_body) {
+  std::string content;
+  for (const auto& d : sse_data(sse_body)) {
+    if (d == "[DONE]") continue;
+    auto j = json::parse(d, nullptr, false);
+    if (!j.is_object() || !j.contains("choices")) continue;
+    for (const auto& c : j["choices"]) {
+      if (c.contains("delta") && c["delta"].contains("content") && c["delta"]["content"].is_string()) {
+        content += c["delta"]["content"].get<std::string>();
+      }
+    }
+  }
+  return content;
+}
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  Mock mock;
+  Gateway gw{mock_config(mock)};
+};
+
+TEST_F(ProxyTest, NonStreamedChatCarriesContentAndUsageEndToEnd) {
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "Grüße, 世界! one two"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.json_body();
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "mock: Grüße, 世界! one two");
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 0);
+  EXPECT_EQ(r.header("x-tollgate-provider"), "mock");
+  EXPECT_EQ(r.header("x-tollgate-model"), "gpt-4o-mini");
+  EXPECT_EQ(r.header("x-tollgate-attempts"), "1");
+  EXPECT_FALSE(r.header("x-request-id").empty());
+  // The upstream saw the upstream model and the provider key, never the client's master key.
+  auto reqs = mock.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0]["body"]["model"], "gpt-4o-mini");
+  EXPECT_EQ(reqs[0]["headers"]["authorization"], "Bearer mock-upstream-key");
+}
+
+TEST_F(ProxyTest, PathsWorkWithAndWithoutV1AndProviderSlashModel) {
+  auto a = gw.post("/chat/completions", chat("mock/gpt-4o", "hi"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.header("x-tollgate-model"), "gpt-4o");
+  auto m = gw.get("/models");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.json_body()["data"][0]["id"], "gpt-test");
+  EXPECT_EQ(gw.get("/v1/models").status, 200);
+}
+
+TEST_F(ProxyTest, StreamedChatIsForwardedWithDoneAndUsageOnlyWhenAsked) {
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "stream me please", true));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.header("content-type").find("text/event-stream"), std::string::npos);
+  EXPECT_EQ(joined_content(r.body), "mock: stream me please");
+  auto data = sse_data(r.body);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data.back(), "[DONE]");
+  for (const auto& d : data) {  // the usage chunk the gateway asked for is stripped
+    if (d != "[DONE]") EXPECT_FALSE(json::parse(d)["choices"].empty()) << d;
+  }
+  // The upstream was asked for usage even though the client was not.
+  EXPECT_EQ(mock.requests()[0]["body"]["stream_options"]["include_usage"], true);
+
+  auto body = chat("gpt-test", "with usage", true);
+  body["stream_options"] = {{"include_usage", true}};
+  auto u = gw.post("/v1/chat/completions", body);
+  auto ud = sse_data(u.body);
+  ASSERT_GE(ud.size(), 2u);
+  auto usage_chunk = json::parse(ud[ud.size() - 2]);
+  EXPECT_TRUE(usage_chunk["choices"].empty());
+  EXPECT_GT(usage_chunk["usage"]["completion_tokens"].get<int>(), 0);
+}
+
+TEST(ProxyStream, EventsAreForwardedAsTheyArriveNotBuffered) {
+  Mock mock({"--interval-ms", "100", "--events", "6"});
+  Gateway gw(mock_config(mock));
+  auto body = chat("gpt-test", "a b c d e f g h", true);
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  auto r = http_stream(gw.port(), "/v1/chat/completions", body.dump(),
+                       {{"Authorization", "Bearer sk-test-master"}}, [&](const std::string&) {
+                         arrivals.push_back(std::chrono::steady_clock::now());
+                         return true;
+                       });
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(joined_content(r.body), "mock: a b c d e f g h");
+  // The mock pauses 100 ms between events: a buffering proxy would deliver one lump at the end.
+  ASSERT_GE(arrivals.size(), 5u);
+  EXPECT_GE(arrivals.back() - arrivals.front(), std::chrono::milliseconds(400));
+}
+
+TEST_F(ProxyTest, ClientDisconnectMidStreamClosesTheUpstream) {
+  mock.add_fault({{"mode", "stall"}, {"after_events", 2}});
+  auto body = chat("gpt-test", "hang on", true);
+  int chunks = 0;
+  auto r = http_stream(gw.port(), "/v1/chat/completions", body.dump(),
+                       {{"Authorization", "Bearer sk-test-master"}}, [&](const std::string&) {
+                         return ++chunks < 1;  // disconnect after the first piece
+                       });
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(eventually([&] {
+    return mock.stats()["streams_aborted_by_client"].get<int>() == 1;
+  })) << mock.stats().dump();
+  // And the gateway keeps serving.
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "still there?")).status, 200);
+}
+
+TEST_F(ProxyTest, UpstreamDeathMidStreamEndsWithAnErrorEventNotDone) {
+  mock.add_fault({{"mode", "drop_mid_stream"}, {"after_events", 3}});
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "one two three four five six", true));
+  ASSERT_EQ(r.status, 200);
+  auto data = sse_data(r.body);
+  ASSERT_FALSE(data.empty());
+  EXPECT_NE(data.back(), "[DONE]");
+  auto last = json::parse(data.back());
+  ASSERT_TRUE(last.contains("error")) << data.back();
+  EXPECT_NE(last["error"]["message"].get<std::string>().find("interrupted"), std::string::npos);
+  for (const auto& d : data) EXPECT_NE(d, "[DONE]");
+}
+
+TEST_F(ProxyTest, UpstreamErrorEventMidStreamIsForwardedWithoutDone) {
+  mock.add_fault({{"mode", "error_mid_stream"}, {"after_events", 2}});
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "x y z", true));
+  ASSERT_EQ(r.status, 200);
+  auto data = sse_data(r.body);
+  ASSERT_FALSE(data.empty());
+  EXPECT_TRUE(json::parse(data.back()).contains("error"));
+}
+
+TEST_F(ProxyTest, ClientErrorsAreOpenAiShaped) {
+  auto bad_json = http(gw.port(), "POST", "/v1/chat/completions", "{not json",
+                       {{"Authorization", "Bearer sk-test-master"}});
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(bad_json.json_body()["error"]["type"], "invalid_request_error");
+
+  auto no_model = gw.post("/v1/chat/completions", json{{"messages", json::array()}});
+  EXPECT_EQ(no_model.status, 400);
+  EXPECT_EQ(no_model.json_body()["error"]["param"], "model");
+
+  auto unknown = gw.post("/v1/chat/completions", chat("nope-model", "hi"));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.json_body()["error"]["code"], "model_not_found");
+
+  auto bad_key = gw.post("/v1/chat/completions", chat("gpt-test", "hi"), "sk-wrong");
+  EXPECT_EQ(bad_key.status, 401);
+  EXPECT_EQ(bad_key.json_body()["error"]["code"], "invalid_api_key");
+  EXPECT_EQ(bad_key.body.find("sk-wrong"), std::string::npos);  // never echo a key
+
+  auto no_key = gw.post("/v1/chat/completions", chat("gpt-test", "hi"), "");
+  EXPECT_EQ(no_key.status, 401);
+
+  auto x_api_key = gw.post("/v1/chat/completions", chat("gpt-test", "hi"), "",
+                           {{"x-api-key", "sk-test-master"}});
+  EXPECT_EQ(x_api_key.status, 200);
+
+  auto path = gw.get("/v1/nothing-here");
+  EXPECT_EQ(path.status, 404);
+  EXPECT_TRUE(path.json_body().contains("error"));
+  EXPECT_EQ(mock.requests().size(), 1u);  // only the valid request reached the upstream
+}
+
+TEST_F(ProxyTest, OversizedBodyGets413) {
+  std::string big(17 << 20, 'a');
+  auto r = http(gw.port(), "POST", "/v1/chat/completions",
+                R"({"model":"gpt-test","messages":[{"role":"user","content":")" + big + "\"}]}",
+                {{"Authorization", "Bearer sk-test-master"}});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.json_body()["error"]["code"], "request_too_large");
+  EXPECT_EQ(gw.get("/health").status, 200);
+}
+
+TEST_F(ProxyTest, UpstreamClientErrorIsPassedThroughNamingTheProvider) {
+  auto r = gw.post("/v1/chat/completions", chat("mock/missing-model", "hi"));
+  EXPECT_EQ(r.status, 404);
+  auto j = r.json_body();
+  EXPECT_EQ(j["error"]["code"], "model_not_found");
+  EXPECT_EQ(j["error"]["provider"], "mock");
+  EXPECT_EQ(mock.requests().size(), 1u);  // a client mistake is not retried
+}
+
+TEST_F(ProxyTest, RequestIdIsEchoed) {
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "hi"), "sk-test-master",
+                   {{"x-request-id", "my-trace-123"}});
+  EXPECT_EQ(r.header("x-request-id"), "my-trace-123");
+}
+
+TEST_F(ProxyTest, EmbeddingsAndLegacyCompletions) {
+  auto e = gw.post("/v1/embeddings", {{"model", "mock/text-embedding-3-small"},
+                                      {"input", {"alpha", "beta"}}});
+  ASSERT_EQ(e.status, 200) << e.body;
+  EXPECT_EQ(e.json_body()["data"].size(), 2u);
+  auto c = gw.post("/v1/completions", {{"model", "mock/gpt-3.5-turbo-instruct"}, {"prompt", "Say"}});
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(c.json_body()["choices"][0]["text"], "mock: Say");
+  auto cs = gw.post("/v1/completions", {{"model", "mock/gpt-3.5-turbo-instruct"},
+                                        {"prompt", "Say"},
+                                        {"stream", true}});
+  ASSERT_EQ(cs.status, 200);
+  EXPECT_EQ(sse_data(cs.body).back(), "[DONE]");
+}
+
+TEST_F(ProxyTest, MetricsCountRequests) {
+  gw.post("/v1/chat/completions", chat("gpt-test", "count me"));
+  auto m = gw.get("/metrics", "");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find(R"(tollgate_requests_total{model="gpt-test",provider="mock",status="200"} 1)"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("tollgate_overhead_duration_seconds_bucket"), std::string::npos);
+}
+
+std::string chain_config(const Mock& mock, uint16_t dead_port) {
+  return "server:\n  master_key: sk-test-master\n  workers: 1\n"
+         "providers:\n"
+         "  mock:\n    type: openai-compatible\n    base_url: " + mock.base_url() + "\n"
+         "    api_key: k1\n"
+         "  dead:\n    type: openai-compatible\n    base_url: http://127.0.0.1:" +
+         std::to_string(dead_port) + "/v1\n    api_key: k2\n"
+         "models:\n"
+         "  - name: chain\n    targets: [dead/gpt-4o-mini, mock/gpt-4o-mini]\n"
+         "  - name: all-dead\n    targets: [dead/gpt-4o-mini]\n"
+         "router:\n  retries: 0\n";
+}
+
+TEST(ProxyFailover, DeadTargetFailsOverAndAllDeadGives502) {
+  Mock mock;
+  Gateway gw(chain_config(mock, free_port()));
+  auto ok = gw.post("/v1/chat/completions", chat("chain", "fail over"));
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.header("x-tollgate-provider"), "mock");
+  EXPECT_EQ(ok.header("x-tollgate-attempts"), "2");
+  auto bad = gw.post("/v1/chat/completions", chat("all-dead", "nobody home"));
+  EXPECT_EQ(bad.status, 502);
+  auto j = bad.json_body();
+  EXPECT_EQ(j["error"]["code"], "upstream_error");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("dead/gpt-4o-mini"), std::string::npos);
+}
+
+TEST(ProxyFailover, StreamFailsOverBeforeTheFirstEventInvisibly) {
+  Mock mock;
+  Gateway gw(mock_config(mock, "  - name: flaky-chain\n"
+                               "    targets: [mock/flaky-a, mock/flaky-b, mock/gpt-4o-mini]\n") +
+             "router:\n  retries: 0\n");
+  // First target: 200 then the connection drops before any event; second: a 503.
+  mock.add_fault({{"mode", "drop_mid_stream"}, {"after_events", 0}, {"match_model", "flaky-a"}});
+  mock.add_fault({{"mode", "status"}, {"status", 503}, {"match_model", "flaky-b"}});
+  auto r = gw.post("/v1/chat/completions", chat("flaky-chain", "first event", true));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-tollgate-attempts"), "3");
+  EXPECT_EQ(r.header("x-tollgate-model"), "gpt-4o-mini");
+  EXPECT_EQ(joined_content(r.body), "mock: first event");
+  EXPECT_EQ(sse_data(r.body).back(), "[DONE]");
+  auto reqs = mock.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0]["body"]["model"], "flaky-a");
+  EXPECT_EQ(reqs[1]["body"]["model"], "flaky-b");
+  EXPECT_EQ(reqs[2]["body"]["model"], "gpt-4o-mini");
+}
+
+TEST(ProxyRetry, RetryableStatusIsRetriedOnTheSameTarget) {
+  Mock mock;
+  Gateway gw(mock_config(mock, "router:\n  retries: 2\n"));
+  mock.add_fault({{"mode", "status"}, {"status", 500}, {"count", 2}});
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "third time lucky"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-tollgate-attempts"), "3");
+  EXPECT_EQ(mock.requests().size(), 3u);
+}
+
+TEST(ProxyUpstream, UpstreamDownGives502AndTimeoutGives504) {
+  uint16_t dead = free_port();
+  Mock mock;
+  Gateway gw("server:\n  master_key: sk-test-master\n"
+             "providers:\n  down:\n    type: openai-compatible\n    base_url: http://127.0.0.1:" +
+             std::to_string(dead) + "/v1\n    api_key: x\n"
+             "  slow:\n    type: openai-compatible\n    base_url: " + mock.base_url() +
+             "\n    api_key: x\n    timeouts: {connect: 1s, first_token: 300ms, idle: 300ms, total: 2s}\n"
+             "router:\n  retries: 0\n");
+  auto down = gw.post("/v1/chat/completions", chat("down/m", "hi"));
+  EXPECT_EQ(down.status, 502);
+  EXPECT_EQ(down.json_body()["error"]["code"], "upstream_error");
+  mock.add_fault({{"mode", "stall"}, {"after_events", 0}});
+  auto slow = gw.post("/v1/chat/completions", chat("slow/m", "hi", true));
+  EXPECT_EQ(slow.status, 504) << slow.body;
+  EXPECT_EQ(slow.json_body()["error"]["code"], "upstream_timeout");
+}
+
+TEST(ProxyLifecycle, GracefulShutdownLetsAStreamInFlightFinish) {
+  Mock mock({"--interval-ms", "100"});
+  Gateway gw(mock_config(mock));
+  std::atomic<bool> started{false};
+  HttpResponse result;
+  std::thread client([&] {
+    result = http_stream(gw.port(), "/v1/chat/completions",
+                         chat("gpt-test", "one two three four five six seven eight", true).dump(),
+                         {{"Authorization", "Bearer sk-test-master"}}, [&](const std::string&) {
+                           started = true;
+                           return true;
+                         });
+  });
+  ASSERT_TRUE(eventually([&] { return started.load(); }));
+  gw.process().signal(SIGTERM);
+  // New connections are refused while the stream drains.
+  EXPECT_TRUE(eventually([&] { return http(gw.port(), "GET", "/health").status == 0; }));
+  client.join();
+  EXPECT_EQ(gw.process().wait(), 0) << gw.process().output();
+  EXPECT_EQ(sse_data(result.body).back(), "[DONE]");
+  EXPECT_EQ(joined_content(result.body), "mock: one two three four five six seven eight");
+}
+
+TEST(ProxyLifecycle, ReloadUnderLoadDisturbsNothingAndBadConfigIsRefused) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, bad{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        auto r = gw.post("/v1/chat/completions", chat("gpt-test", "under load", t % 2 == 0));
+        (r.status == 200 ? ok : bad)++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // A good change through the file watcher: a new model appears.
+  {
+    std::ofstream out(gw.config_path());
+    out << mock_config(mock, "  - name: added-later\n    targets: [mock/gpt-4o]\n");
+  }
+  EXPECT_TRUE(eventually([&] {
+    return gw.post("/v1/chat/completions", chat("added-later", "hi")).status == 200;
+  }));
+  // A broken file is refused and the last good config keeps serving.
+  {
+    std::ofstream out(gw.config_path());
+    out << "server:\n  workrs: 2\n";
+  }
+  auto reload = gw.post("/admin/reload", json::object());
+  EXPECT_EQ(reload.status, 400) << reload.body;
+  EXPECT_NE(reload.body.find("workrs"), std::string::npos);
+  gw.process().signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  for (auto& c : clients) c.join();
+  EXPECT_GT(ok.load(), 20);
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("added-later", "still")).status, 200);
+}
+
+}  // namespace
+}  // namespace tg::it
