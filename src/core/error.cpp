@@ -1,5 +1,7 @@
 #include "tollgate/core/error.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -144,6 +146,18 @@ Error upstream_status_error(std::string_view provider, int status, std::string_v
   if (e.type.empty()) e.type = std::string(type_for_status(status));
   e.message = fmt::format("{} returned HTTP {}: {}", provider, status, message);
   return e;
+}
+
+bool is_context_window_error(const Error& e) {
+  if (e.code != ErrorCode::UpstreamStatus || (e.status != 400 && e.status != 413)) return false;
+  if (e.code_str == "context_length_exceeded") return true;
+  std::string m = e.message;
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* needle : {"context length", "context window", "maximum context",
+                             "prompt is too long", "too many tokens", "input is too long"}) {
+    if (m.find(needle) != std::string::npos) return true;
+  }
+  return false;
 }
 
 }  // namespace tg

@@ -39,6 +39,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                   .Name("tollgate_retries_total")
                   .Help("Upstream attempts beyond the first")
                   .Register(*registry_);
+  deployment_up_ = &BuildGauge()
+                        .Name("tollgate_deployment_up")
+                        .Help("1 when a configured deployment can take requests, 0 while it cools "
+                              "down")
+                        .Register(*registry_);
   duration_ = &BuildHistogram()
                    .Name("tollgate_request_duration_seconds")
                    .Help("Time from request received to last byte sent")
@@ -115,6 +120,16 @@ void Metrics::observe(const RequestSample& s) {
   if (s.attempts > 1) {
     retries_->Add({}).Increment(s.attempts - 1);
     if (s.status < 400) failovers_->Add({{"model", model}}).Increment();
+  }
+}
+
+void Metrics::set_deployments(const std::vector<std::string>& labels,
+                               const std::unordered_set<std::string>& down) {
+  for (const auto& label : labels) {
+    size_t slash = label.find('/');
+    deployment_up_
+        ->Add({{"provider", label.substr(0, slash)}, {"model", label.substr(slash + 1)}})
+        .Set(down.count(label) ? 0 : 1);
   }
 }
 

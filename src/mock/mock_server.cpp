@@ -313,6 +313,7 @@ class Session {
     const FaultMode mode = fault ? fault->mode : FaultMode::Delay;
     if (mode == FaultMode::Stall) {
       co_await watch_peer();
+      if (api) st_.stats().requests_aborted_by_client.fetch_add(1, std::memory_order_relaxed);
       co_return false;
     }
     if (mode == FaultMode::Malformed) {
@@ -409,6 +410,7 @@ class Session {
     const long long latency = header_number(req, "x-mock-latency-ms", opts.latency_ms, 0, kMaxPauseMs);
     const long long delay = latency + (fault ? fault->delay_ms : 0);
     if (delay > 0 && !co_await pause(delay)) {
+      stats.requests_aborted_by_client.fetch_add(1, std::memory_order_relaxed);
       co_return false;  // the client went away before the head
     }
 

@@ -45,6 +45,7 @@ void State::reset() {
   stats_.streams_completed = 0;
   stats_.streams_aborted_by_client = 0;
   stats_.streams_faulted = 0;
+  stats_.requests_aborted_by_client = 0;
   stats_.connections_total = 0;
 }
 
@@ -93,6 +94,7 @@ std::string State::stats_json() {
   j["streams_completed"] = stats_.streams_completed.load();
   j["streams_aborted_by_client"] = stats_.streams_aborted_by_client.load();
   j["streams_faulted"] = stats_.streams_faulted.load();
+  j["requests_aborted_by_client"] = stats_.requests_aborted_by_client.load();
   j["connections_open"] = stats_.connections_open.load();
   j["connections_total"] = stats_.connections_total.load();
   j["faults_pending"] = faults_.size();

@@ -43,6 +43,8 @@ struct Stats {
   std::atomic<std::uint64_t> streams_completed{0};
   std::atomic<std::uint64_t> streams_aborted_by_client{0};
   std::atomic<std::uint64_t> streams_faulted{0};  // ended early on purpose by an injected fault
+  // API requests whose client went away before the response head (latency/delay, non-stream stall)
+  std::atomic<std::uint64_t> requests_aborted_by_client{0};
   std::atomic<std::int64_t> connections_open{0};
   std::atomic<std::uint64_t> connections_total{0};
 };

@@ -82,7 +82,7 @@ class LlmCall {
       co_await ctx_.out.send_error(*err);
       co_return;
     }
-    auto plan = ctx_.snapshot->router.plan(req_.model, ctx_.worker.next_random());
+    auto plan = ctx_.snapshot->router.plan(req_.model);
     if (!plan) {
       co_await ctx_.out.send_error(Error::model_not_found(req_.model));
       co_return;
@@ -141,48 +141,130 @@ class LlmCall {
     return std::nullopt;
   }
 
-  void set_route_headers(const routing::ProviderRuntime& p, const routing::Deployment& d) {
+  void set_route_headers(const routing::ProviderRuntime& p, const routing::Candidate& c) {
     ctx_.out.add_header("x-tollgate-provider", p.config.name);
-    ctx_.out.add_header("x-tollgate-model", d.model);
+    ctx_.out.add_header("x-tollgate-model", c.model);
     ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
   }
 
-  // Tries each deployment of the plan (with router.retries extra tries each) until one answers.
+  // The health of a target as a whole: cooling only when every key of it cools.
+  routing::HealthView target_health(const routing::Candidate& c) const {
+    const auto& p = ctx_.snapshot->providers[c.provider];
+    const auto& health = ctx_.worker.shared().health;
+    routing::HealthView agg;
+    agg.cooling = true;
+    agg.cool_until = routing::SteadyClock::time_point::max();
+    for (const auto& key_id : p.key_ids) {
+      auto v = health.view(routing::deployment_id(p.config.name, key_id, c.model));
+      agg.in_flight += v.in_flight;
+      if (v.latency_ms >= 0 && (agg.latency_ms < 0 || v.latency_ms < agg.latency_ms)) {
+        agg.latency_ms = v.latency_ms;
+      }
+      if (!v.cooling) agg.cooling = false;
+      else agg.cool_until = std::min(agg.cool_until, v.cool_until);
+    }
+    if (!agg.cooling) agg.cool_until = {};
+    return agg;
+  }
+
+  std::vector<uint32_t> key_order(const routing::ProviderRuntime& p, const std::string& model) {
+    std::vector<routing::HealthView> views;
+    for (const auto& key_id : p.key_ids) {
+      views.push_back(ctx_.worker.shared().health.view(
+          routing::deployment_id(p.config.name, key_id, model)));
+    }
+    return routing::order_keys(p.key_weights, views, ctx_.worker.next_random());
+  }
+
+  // Tries the plan's targets in order (strategy, cooldowns, fallbacks), each up to
+  // 1 + router.retries times, rotating over the provider's keys, until one answers.
   net::awaitable<void> attempts() {
     const auto& snap = *ctx_.snapshot;
-    const int retries = snap.config.router.retries;
+    const auto& rc = snap.config.router;
+    auto& health = ctx_.worker.shared().health;
+    const routing::HealthPolicy policy{rc.allowed_fails, rc.cooldown, rc.retry_after_cap};
     std::vector<std::string> failures;
     std::optional<Error> last;
-    for (const auto& d : plan_.attempts) {
-      const auto& p = snap.providers[d.provider];
-      for (int r = 0; r <= retries; ++r) {
+    auto order = routing::order_attempts(
+        plan_, [this](const routing::Candidate& c) { return target_health(c); },
+        ctx_.worker.next_random());
+    bool context_fallback_used = false;
+    for (size_t ti = 0; ti < order.size(); ++ti) {
+      const routing::Candidate c = order[ti];
+      const auto& p = snap.providers[c.provider];
+      const auto keys = key_order(p, c.model);
+      size_t key_pos = 0;
+      bool next_target = false;
+      for (int r = 0; r <= rc.retries && !next_target; ++r) {
         if (Clock::now() >= total_by_ || client_gone_) break;
         if (r > 0) {
           bool slept = co_await backoff(r, last);
           if (!slept) break;
         }
+        const uint32_t k = keys[key_pos % keys.size()];
+        const std::string id = routing::deployment_id(p.config.name, p.key_ids[k], c.model);
         ++attempt_count_;
         ctx_.record.provider = p.config.name;
-        ctx_.record.upstream_model = d.model;
-        auto outcome = co_await attempt(p, d);
-        if (!outcome) {
+        ctx_.record.upstream_model = c.model;
+        health.on_start(id);
+        auto started = Clock::now();
+        auto outcome = co_await attempt(p, c, p.key(k));
+        if (!outcome) {  // answered: success, or a stream that failed after its commit point
+          if (answered_ok_) health.on_success(id, answer_latency_ms_);
+          else health.on_neutral(id);
           finish_client_watch();
-          co_return;  // answered (success, client error passed through, or stream committed)
+          co_return;
         }
-        failures.push_back(fmt::format("{}/{}: {}", p.config.name, d.model, outcome->message));
-        spdlog::debug("{} attempt {} failed: {}", ctx_.request_id, attempt_count_,
-                      outcome->message);
-        bool retryable = outcome->retryable;
-        last = std::move(outcome);
-        if (!retryable) break;
+        Error& e = *outcome;
+        failures.push_back(fmt::format("{}/{}: {}", p.config.name, c.model, e.message));
+        spdlog::debug("{} attempt {} failed after {:.1f} ms: {}", ctx_.request_id,
+                      attempt_count_, ms_since(started), e.message);
+        if (client_gone_) {
+          health.on_neutral(id);
+          break;
+        }
+        if (e.status == 401 || e.status == 403) {
+          // This provider key is refused: rest it, and try the provider's next key (no retry
+          // of a key that cannot work; after the last key, the next target).
+          health.on_failure(id, policy, rc.cooldown);
+          ++key_pos;
+          --r;
+          next_target = key_pos >= keys.size();
+          last = std::move(e);
+          continue;
+        }
+        if (!e.retryable) {
+          health.on_neutral(id);
+          if (is_context_window_error(e) && !plan_.context_fallbacks.empty() &&
+              !context_fallback_used) {
+            context_fallback_used = true;
+            order.erase(order.begin() + static_cast<long>(ti) + 1, order.end());
+            order.insert(order.end(), plan_.context_fallbacks.begin(),
+                         plan_.context_fallbacks.end());
+            last = std::move(e);
+            break;  // on to the context-window fallbacks
+          }
+          // The client's own mistake: pass the provider's answer through, no other attempt.
+          finish_client_watch();
+          ctx_.record.error_code = e.code_str.empty() ? "upstream_" + std::to_string(e.status)
+                                                      : e.code_str;
+          set_route_headers(p, c);
+          co_await ctx_.out.send_error(e);
+          co_return;
+        }
+        health.on_failure(id, policy, retry_after_of(e));
+        ++key_pos;  // a retry goes to the next key, if the provider has several
+        last = std::move(e);
       }
       if (Clock::now() >= total_by_ || client_gone_) break;
     }
     finish_client_watch();
     if (client_gone_) co_return;
     Error all;
-    bool timeout = last && last->code == ErrorCode::UpstreamTimeout;
-    if (Clock::now() >= total_by_) timeout = true;
+    bool timeout = (last && last->code == ErrorCode::UpstreamTimeout) || Clock::now() >= total_by_;
+    if (last && (last->status == 401 || last->status == 403) && failures.size() == 1) {
+      timeout = false;
+    }
     all.code = timeout ? ErrorCode::AllFailedTimeout : ErrorCode::AllFailed;
     all.status = timeout ? 504 : 502;
     all.type = "api_error";
@@ -195,14 +277,21 @@ class LlmCall {
     co_await ctx_.out.send_error(all);
   }
 
-  // Exponential backoff with jitter, honouring the upstream's Retry-After (capped).
+  static std::optional<std::chrono::milliseconds> retry_after_of(const Error& e) {
+    if (e.retry_after.empty()) return std::nullopt;
+    double secs = std::atof(e.retry_after.c_str());
+    if (secs <= 0) return std::nullopt;
+    return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+  }
+
+  // Exponential backoff with jitter, honouring the upstream's Retry-After up to
+  // router.retry_after_cap; never past the request's total deadline.
   net::awaitable<bool> backoff(int retry, const std::optional<Error>& last) {
     auto delay = std::chrono::milliseconds(100 << std::min(retry - 1, 6));
     delay += std::chrono::milliseconds(ctx_.worker.next_random() % (delay.count() / 2 + 1));
-    if (last && !last->retry_after.empty()) {
-      double secs = std::atof(last->retry_after.c_str());
-      if (secs > 0) {
-        delay = std::chrono::milliseconds(static_cast<int64_t>(std::min(secs, 60.0) * 1000));
+    if (last) {
+      if (auto ra = retry_after_of(*last)) {
+        delay = std::min(*ra, ctx_.snapshot->config.router.retry_after_cap);
       }
     }
     if (Clock::now() + delay >= total_by_) co_return false;
@@ -214,10 +303,10 @@ class LlmCall {
   // One upstream call. Returns nullopt when the client has been answered, else why it failed
   // (nothing has been sent to the client then).
   net::awaitable<std::optional<Error>> attempt(const routing::ProviderRuntime& p,
-                                               const routing::Deployment& d) {
+                                               const routing::Candidate& d,
+                                               const std::string& api_key) {
     auto now = Clock::now();
-    auto req = p.adapter->build_request(req_, d.model, p.config,
-                                        p.pick_key(ctx_.worker.next_random()));
+    auto req = p.adapter->build_request(req_, d.model, p.config, api_key);
     upstream::Target target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
     auto connect_by = min_tp(now + p.timeouts.connect, total_by_);
     auto head_by = req_.stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
@@ -230,21 +319,14 @@ class LlmCall {
     int status = ex.status();
     if (status < 200 || status > 299) {
       std::string body;
-      auto err = co_await ex.read_all(body, kMaxUpstreamErrorBody, min_tp(Clock::now() + p.timeouts.idle, total_by_));
+      auto err = co_await ex.read_all(body, kMaxUpstreamErrorBody,
+                                      min_tp(Clock::now() + p.timeouts.idle, total_by_));
       upstream_ms_ += ms_since(now);
       std::string retry_after(ex.header("retry-after"));
       if (auto ms = ex.header("retry-after-ms"); !ms.empty()) {
         retry_after = fmt::format("{:.3f}", std::atof(std::string(ms).c_str()) / 1000.0);
       }
-      Error e = upstream_status_error(p.config.name, status, body, retry_after);
-      if (!e.retryable) {  // the provider refused the request itself: pass it through
-        ctx_.record.error_code = e.code_str.empty() ? "upstream_" + std::to_string(status)
-                                                    : e.code_str;
-        set_route_headers(p, d);
-        co_await ctx_.out.send_error(e);
-        co_return std::nullopt;
-      }
-      co_return e;
+      co_return upstream_status_error(p.config.name, status, body, retry_after);
     }
     if (!req_.stream) co_return co_await relay_whole(ex, p, d, now);
     co_return co_await relay_stream(ex, p, d, now, head_by);
@@ -252,12 +334,17 @@ class LlmCall {
 
   net::awaitable<std::optional<Error>> relay_whole(upstream::Exchange& ex,
                                                    const routing::ProviderRuntime& p,
-                                                   const routing::Deployment& d,
+                                                   const routing::Candidate& d,
                                                    Clock::time_point started) {
     std::string body;
     auto err = co_await ex.read_all(body, kMaxUpstreamBody, total_by_);
     upstream_ms_ += ms_since(started);
     if (err) co_return err;
+    if (!json::accept(body)) {  // never hand a broken body to the client as a success
+      co_return Error::upstream_protocol(p.config.name, "upstream answered 200 with malformed JSON");
+    }
+    answer_latency_ms_ = ms_since(started);
+    answered_ok_ = true;
     auto resp = p.adapter->translate_response(req_, std::move(body));
     record_usage(resp.usage);
     set_route_headers(p, d);
@@ -268,7 +355,7 @@ class LlmCall {
   // Streams: failover stays possible until the first client event is ready (the commit point).
   net::awaitable<std::optional<Error>> relay_stream(upstream::Exchange& ex,
                                                     const routing::ProviderRuntime& p,
-                                                    const routing::Deployment& d,
+                                                    const routing::Candidate& d,
                                                     Clock::time_point started,
                                                     Clock::time_point first_by) {
     auto translator = p.adapter->make_stream_translator(req_);
@@ -302,8 +389,12 @@ class LlmCall {
       }
       pump();
     }
-    if (out.empty() || status == providers::StreamStatus::UpstreamError) {
+    if (out.empty() || status == providers::StreamStatus::UpstreamError ||
+        status == providers::StreamStatus::Malformed) {
       upstream_ms_ += ms_since(started);
+      if (status == providers::StreamStatus::Malformed) {
+        co_return Error::upstream_protocol(p.config.name, "upstream sent a malformed first event");
+      }
       if (status == providers::StreamStatus::UpstreamError) {
         co_return Error::upstream_protocol(p.config.name,
                                            "upstream sent an error event before any content");
@@ -317,6 +408,8 @@ class LlmCall {
     }
 
     // Commit.
+    answer_latency_ms_ = ms_since(started);
+    answered_ok_ = true;  // a failure after this point is the stream's, not a failed attempt
     set_route_headers(p, d);
     if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
     ctx_.record.ttft_ms = ms_since(ctx_.start);
@@ -409,6 +502,8 @@ class LlmCall {
   Clock::time_point total_by_;
   upstream::AbortSlot slot_;
   int attempt_count_ = 0;
+  bool answered_ok_ = false;
+  double answer_latency_ms_ = 0;
   double upstream_ms_ = 0;
   bool client_gone_ = false;
   bool attempts_done_ = false;
@@ -488,7 +583,22 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
       co_await out.send_error(Error::unauthorized("/metrics requires server.metrics_key"));
       co_return;
     }
-    std::string text = ctx.worker.shared().metrics.serialize();
+    auto& shared = ctx.worker.shared();
+    std::unordered_set<std::string> down;
+    for (const auto& row : shared.health.rows()) {
+      if (row.up) continue;
+      size_t a = row.id.find('\x1f'), b = row.id.rfind('\x1f');
+      std::string label = row.id.substr(0, a) + "/" + row.id.substr(b + 1);
+      down.insert(label);
+    }
+    // A deployment is down only when all its keys are: drop labels with any key still up.
+    for (const auto& row : shared.health.rows()) {
+      if (!row.up) continue;
+      size_t a = row.id.find('\x1f'), b = row.id.rfind('\x1f');
+      down.erase(row.id.substr(0, a) + "/" + row.id.substr(b + 1));
+    }
+    shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
+    std::string text = shared.metrics.serialize();
     co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
     co_return;
   }

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
+#include "tollgate/core/secure.hpp"
+
 namespace tg::routing {
 namespace {
 
@@ -33,7 +37,14 @@ Parts resolve_providers(const config::Config& config) {
     rt.adapter = adapter;
     rt.base = *url;
     rt.timeouts = p.timeouts.value_or(config.router.timeouts);
-    for (const auto& k : p.api_keys) rt.key_weight_total += k.weight;
+    for (const auto& k : p.api_keys) {
+      rt.key_ids.push_back(sha256_hex(k.key).substr(0, 12));
+      rt.key_weights.push_back(k.weight);
+    }
+    if (rt.key_ids.empty()) {
+      rt.key_ids.push_back("none");
+      rt.key_weights.push_back(1);
+    }
     parts.names.push_back(p.name);
     parts.providers.push_back(std::move(rt));
   }
@@ -42,17 +53,9 @@ Parts resolve_providers(const config::Config& config) {
 
 }  // namespace
 
-const std::string& ProviderRuntime::pick_key(uint64_t random) const {
+const std::string& ProviderRuntime::key(uint32_t index) const {
   static const std::string kNone;
-  const auto& keys = config.api_keys;
-  if (keys.empty()) return kNone;
-  if (keys.size() == 1 || key_weight_total == 0) return keys.front().key;
-  uint64_t pick = random % key_weight_total;
-  for (const auto& k : keys) {
-    if (pick < k.weight) return k.key;
-    pick -= k.weight;
-  }
-  return keys.back().key;
+  return index < config.api_keys.size() ? config.api_keys[index].key : kNone;
 }
 
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, uint64_t generation) {
@@ -62,6 +65,13 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, uint64_t 
                                                      std::move(router), generation, {}});
   snap->warnings = snap->config.warnings;
   snap->warnings.insert(snap->warnings.end(), parts.warnings.begin(), parts.warnings.end());
+  std::set<std::string> labels;
+  for (const auto& m : snap->config.models) {
+    for (const auto* list : {&m.targets, &m.fallbacks, &m.context_window_fallbacks}) {
+      for (const auto& t : *list) labels.insert(t.provider + "/" + t.model);
+    }
+  }
+  snap->deployment_labels.assign(labels.begin(), labels.end());
   return snap;
 }
 

@@ -87,7 +87,7 @@ struct ModelConfig {
   std::vector<Target> targets;
   std::vector<Target> fallbacks;
   std::vector<Target> context_window_fallbacks;  // tried when the prompt is too long for a target
-  bool strict = false;                    // no provider/model pass-through beyond the listed targets
+  bool strict = false;                    // stored as given; its routing effect is the router's to define
   int line = 0;
 };
 

@@ -66,4 +66,8 @@ std::string render_error_body(const Error& e);
 Error upstream_status_error(std::string_view provider, int status, std::string_view body,
                             std::string_view retry_after_header = {});
 
+// A provider's "your prompt is too long for this model" (OpenAI's context_length_exceeded and
+// the wordings of other providers): eligible for context_window_fallbacks.
+bool is_context_window_error(const Error& e);
+
 }  // namespace tg

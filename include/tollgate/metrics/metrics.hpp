@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -39,6 +40,10 @@ class Metrics {
   // Folds a requested model name into a bounded label: known names pass, others become "other".
   std::string_view model_label(std::string_view requested) const;
   void set_known_models(std::unordered_set<std::string> names);
+  // tollgate_deployment_up{provider,model}: 1, or 0 while every key of it cools down.
+  // `labels` are the configured "provider/model" pairs; `down` those cooling now.
+  void set_deployments(const std::vector<std::string>& labels,
+                       const std::unordered_set<std::string>& down);
   std::string serialize() const;  // Prometheus text format
 
  private:
@@ -47,6 +52,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* tokens_;
   prometheus::Family<prometheus::Counter>* failovers_;
   prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Family<prometheus::Gauge>* deployment_up_;
   prometheus::Histogram* duration_;
   prometheus::Histogram* overhead_;
   prometheus::Histogram* ttft_;

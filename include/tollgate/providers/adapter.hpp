@@ -48,7 +48,9 @@ struct UpstreamRequest {
   std::string body;
 };
 
-enum class StreamStatus { Continue, Done, UpstreamError };
+// Malformed: the upstream sent something that is not its wire format (checked on the first
+// event, while failing over is still possible).
+enum class StreamStatus { Continue, Done, UpstreamError, Malformed };
 
 // Per attempt, stateful, not thread-safe: upstream SSE events in, client SSE bytes out.
 class StreamTranslator {

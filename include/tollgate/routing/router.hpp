@@ -1,7 +1,11 @@
 #pragma once
-// Route planning: the name a client asks for -> the ordered deployments to try. Pure.
+// Route planning: the name a client asks for -> the targets to try, in order. Pure.
+//   Router::plan       which targets a name has (a models: entry, or provider/model)
+//   order_attempts     their order for one request: strategy, then cooldowns
+//   order_keys         the order of one provider's keys for one target
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,18 +13,25 @@
 #include <vector>
 
 #include "tollgate/config/config.hpp"
+#include "tollgate/routing/health.hpp"
 
 namespace tg::routing {
 
-struct Deployment {
+struct Candidate {
   uint32_t provider = 0;  // index into the snapshot's provider table
   std::string model;      // upstream model id
   uint32_t weight = 1;
-  bool fallback = false;  // from the fallbacks list
+  bool fallback = false;  // from fallbacks / context_window_fallbacks
 };
 
+enum class Strategy { Failover, Weighted, LeastLatency, LeastBusy };
+Strategy parse_strategy(std::string_view s);  // unknown -> Failover (config validation refuses it)
+
 struct RoutePlan {
-  std::vector<Deployment> attempts;  // in the order to try
+  Strategy strategy = Strategy::Failover;
+  std::vector<Candidate> targets;
+  std::vector<Candidate> fallbacks;
+  std::vector<Candidate> context_fallbacks;
 };
 
 class Router {
@@ -28,25 +39,33 @@ class Router {
   // provider_names[i] is the name of the snapshot's provider i.
   Router(const config::Config& config, const std::vector<std::string>& provider_names);
 
-  // The plan for a requested name: a `models:` entry first, then "provider/model" for a known
-  // provider. `random` drives the weighted strategy (tests pass fixed values).
-  std::optional<RoutePlan> plan(std::string_view requested, uint64_t random) const;
+  // A `models:` entry first, then "provider/model" for a known provider; nullopt otherwise.
+  std::optional<RoutePlan> plan(std::string_view requested) const;
 
   // Names a client can list: the model entries.
   const std::vector<std::string>& model_names() const { return model_names_; }
 
  private:
-  struct Entry {
-    std::string strategy;
-    std::vector<Deployment> targets;
-    std::vector<Deployment> fallbacks;
-  };
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, RoutePlan> entries_;
   std::unordered_map<std::string, uint32_t> provider_index_;
   std::vector<std::string> model_names_;
 };
 
-// Orders deployments by weighted random sampling without replacement.
-std::vector<Deployment> weighted_order(std::vector<Deployment> items, uint64_t random);
+// Health of a target as a whole (all its keys).
+using TargetHealth = std::function<HealthView(const Candidate&)>;
+
+// The order to try a plan's targets in for one request: the targets by strategy, then the
+// fallbacks in their order. Within each group, cooling targets go last, the one that recovers
+// soonest first, so a request is still tried when everything rests.
+std::vector<Candidate> order_attempts(const RoutePlan& plan, const TargetHealth& health,
+                                      uint64_t random);
+
+// Orders a provider's keys: those not cooling in weighted random order, then cooling ones by
+// recovery time. `weights[i]` and `health[i]` describe key i.
+std::vector<uint32_t> order_keys(const std::vector<uint32_t>& weights,
+                                 const std::vector<HealthView>& health, uint64_t random);
+
+// Orders items by weighted random sampling without replacement.
+std::vector<Candidate> weighted_order(std::vector<Candidate> items, uint64_t random);
 
 }  // namespace tg::routing

@@ -19,10 +19,12 @@ struct ProviderRuntime {
   const providers::ProviderAdapter* adapter = nullptr;
   Url base;                     // parsed base_url
   config::Timeouts timeouts;    // provider override or router default
-  uint64_t key_weight_total = 0;
+  // One entry per key (a single "none" entry when the provider has no key): a short hash that
+  // names the key in health tables and logs without revealing it, and its weight.
+  std::vector<std::string> key_ids;
+  std::vector<uint32_t> key_weights;
 
-  // Picks one of the provider's keys by weight ("" when it has none).
-  const std::string& pick_key(uint64_t random) const;
+  const std::string& key(uint32_t index) const;  // "" for a provider without keys
 };
 
 struct Snapshot {
@@ -31,6 +33,7 @@ struct Snapshot {
   Router router;
   uint64_t generation = 0;
   std::vector<std::string> warnings;  // config warnings plus providers skipped here
+  std::vector<std::string> deployment_labels;  // "provider/model" of every configured target
 
   // Builds the runtime tables; providers whose type has no adapter yet are skipped with a warning.
   static std::shared_ptr<const Snapshot> build(config::Config config, uint64_t generation);

@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "tollgate/metrics/metrics.hpp"
+#include "tollgate/routing/health.hpp"
 #include "tollgate/routing/snapshot.hpp"
 #include "tollgate/upstream/upstream_client.hpp"
 
@@ -32,6 +33,7 @@ using ReloadFn = std::function<std::string()>;
 struct Shared {
   metrics::Metrics metrics;
   upstream::TlsContexts tls;
+  routing::HealthTable health;  // cooldowns, in-flight counts and latency per deployment
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};

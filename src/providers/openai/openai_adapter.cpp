@@ -59,6 +59,7 @@ class OpenAiStreamTranslator final : public StreamTranslator {
   StreamStatus on_event(const sse::Event& event, std::string& out) override {
     std::string_view data = event.data;
     if (data == "[DONE]") return StreamStatus::Done;
+    if (events_out_ == 0 && !json::accept(data)) return StreamStatus::Malformed;
     bool maybe_error = data.size() > 8 && data.find("\"error\"") != std::string_view::npos;
     bool maybe_usage = data.find("\"usage\"") != std::string_view::npos &&
                        data.find("\"usage\":null") == std::string_view::npos;

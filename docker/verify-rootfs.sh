@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# Verifies docker/Dockerfile without Docker: runs its build and runtime steps in clean Debian
+# bookworm roots made with debootstrap, then starts the result as the image would and checks it.
+#
+#   sudo docker/verify-rootfs.sh [--keep] [--no-cache]
+#
+#   --keep       keep the build and runtime roots under the work dir (default: removed at the end)
+#   --no-cache   rebuild the debootstrap base and the build-deps layer
+#
+# Steps, as Docker would run them:
+#   1. base     debootstrap --variant=minbase bookworm (~ debian:bookworm; cached as a tarball)
+#   2. build    FROM debian:bookworm: build-stage.sh deps (cached like a layer, keyed by the
+#               script), COPY . /src (with Dockerfile.dockerignore's exclusions), build-stage.sh build
+#   3. runtime  FROM debian:bookworm-slim (the base, slimmed as Docker's -slim images are), COPY
+#               --from=build /out/rootfs/ /, runtime-setup.sh; its size and what it added are reported
+#   4. run      tollgate-mock copied in (as the Dockerfile's mock stage does), then the image's
+#               ENTRYPOINT/CMD/ENV run in a chroot with their own PID and mount namespaces (so the
+#               daemon is PID 1, as in a container) on the host network: first start (config created,
+#               runs as tollgate), HEALTHCHECK, /health, chat (plain and streamed), /metrics,
+#               SIGTERM -> exit 0; second start with PUID/PGID (chown of /data, config kept) and
+#               the mock behind TLS (socat) to check the static OpenSSL finds the CA bundle; SIGTERM.
+#
+# Needs root and Debian's mirror; installs debootstrap, curl, socat and openssl on the host if
+# missing. Environment: TOLLGATE_DEBOOTSTRAP_CACHE (default /var/cache/tollgate-debootstrap),
+# TOLLGATE_VERIFY_WORK (default build-docker/ in the repo, gitignored), DEBIAN_MIRROR,
+# DEBIAN_SECURITY_MIRROR, BUILD_JOBS (default 2).
+set -euo pipefail
+
+KEEP=0
+NO_CACHE=0
+for arg in "$@"; do
+  case "$arg" in
+    --keep) KEEP=1 ;;
+    --no-cache) NO_CACHE=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "verify-rootfs: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${TOLLGATE_DEBOOTSTRAP_CACHE:-/var/cache/tollgate-debootstrap}
+WORK=${TOLLGATE_VERIFY_WORK:-$REPO/build-docker}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+JOBS=${BUILD_JOBS:-2}
+ARCH=$(dpkg --print-architecture)
+BUILD=$WORK/build-root
+RUNTIME=$WORK/runtime-root
+LOGS=$WORK/logs
+T0=$(date +%s)
+
+say() { printf '\n== %s (%ds)\n' "$*" "$(( $(date +%s) - T0 ))"; }
+die() { echo "verify-rootfs: FAIL: $*" >&2; exit 1; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+bytes() { du -s --apparent-size -B1 -x "$1" | cut -f1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (debootstrap and chroot need it)"
+
+# --- host tools ------------------------------------------------------------------------------
+missing=()
+for tool in debootstrap:debootstrap curl:curl socat:socat openssl:openssl unshare:util-linux; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing host tools: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- processes we start, ended by PID on exit ------------------------------------------------
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ "$KEEP" = 0 ] && [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+    rm -rf "$BUILD" "$RUNTIME"
+  fi
+}
+trap cleanup EXIT
+
+# Runs a command in ROOT the way a container does: its own mount and PID namespaces (a private
+# /proc, gone with the namespace: nothing stays mounted on the host), a clean environment.
+# The first process is PID 1 there. Extra environment as NAME=VALUE words before the command.
+in_root() {
+  local root="$1"
+  shift
+  unshare --mount --pid --fork --mount-proc="$root/proc" \
+    chroot "$root" /usr/bin/env -i \
+      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      HOME=/root HOSTNAME=tollgate "$@"
+}
+
+# Waits for FILE to hold a port number; prints it.
+wait_port_file() {
+  local file="$1" pid="$2" what="$3"
+  for _ in $(seq 1 100); do
+    if [ -s "$file" ]; then cat "$file"; return 0; fi
+    kill -0 "$pid" 2>/dev/null || die "$what exited before listening (see $LOGS)"
+    sleep 0.1
+  done
+  die "$what did not listen within 10 s (see $LOGS)"
+}
+
+# The PID (in the host's namespace) of the first process in the namespace started by unshare PID.
+ns_init_pid() {
+  local up="$1" child=""
+  for _ in $(seq 1 50); do
+    child=$(cat "/proc/$up/task/$up/children" 2>/dev/null | awk '{print $1}')
+    [ -n "$child" ] && { echo "$child"; return 0; }
+    sleep 0.1
+  done
+  die "cannot find the container's PID 1 under $up"
+}
+
+# Sends SIGTERM to the container's PID 1 and checks that it drained and exited 0.
+stop_and_check() {
+  local up="$1" init="$2" log="$3" rc=0
+  local t=$SECONDS
+  kill -TERM "$init"
+  wait "$up" || rc=$?
+  PIDS=("${PIDS[@]/$up}")
+  [ "$rc" = 0 ] || die "tollgate exited $rc after SIGTERM (see $log)"
+  grep -q 'received SIGTERM' "$log" || die "no 'received SIGTERM' in $log"
+  grep -q 'tollgate stopped' "$log" || die "no 'tollgate stopped' in $log"
+  echo "SIGTERM: drained and exited 0 in $(( SECONDS - t )) s"
+}
+
+mkdir -p "$CACHE" "$WORK" "$LOGS"
+rm -rf "$BUILD" "$RUNTIME"
+
+# --- 1. base: debootstrap minbase, cached -----------------------------------------------------
+BASE_TAR=$CACHE/bookworm-minbase-$ARCH.tar
+if [ "$NO_CACHE" = 1 ] || [ ! -s "$BASE_TAR" ]; then
+  say "debootstrap --variant=minbase bookworm ($ARCH) from $MIRROR"
+  tmp=$CACHE/base.tmp
+  rm -rf "$tmp"
+  debootstrap --variant=minbase --arch="$ARCH" bookworm "$tmp" "$MIRROR" > "$LOGS/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$LOGS/debootstrap.log" >&2; die "debootstrap failed"; }
+  # As Docker's debian images: bookworm, -updates and -security; no downloaded debs or lists.
+  cat > "$tmp/etc/apt/sources.list" <<EOF
+deb $MIRROR bookworm main
+deb $MIRROR bookworm-updates main
+deb $SECURITY_MIRROR bookworm-security main
+EOF
+  rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/var/log/*.log
+  tar -C "$tmp" -cf "$BASE_TAR.part" . && mv "$BASE_TAR.part" "$BASE_TAR"
+  rm -rf "$tmp"
+else
+  say "debootstrap base from cache: $BASE_TAR"
+fi
+
+# Docker provides /etc/hosts and /etc/resolv.conf to a container; so do we.
+prepare_root() {
+  local root="$1"
+  mkdir -p "$root"
+  tar -C "$root" -xf "$2"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
+}
+
+# --- 2. build stage ---------------------------------------------------------------------------
+key=$( { sha256sum < "$REPO/docker/build-stage.sh"; stat -c '%s %Y' "$BASE_TAR"; } | sha256sum | cut -c1-16)
+DEPS_TAR=$CACHE/build-deps-$ARCH-$key.tar
+if [ "$NO_CACHE" = 0 ] && [ -s "$DEPS_TAR" ]; then
+  say "build stage: build-stage.sh deps from cache ($DEPS_TAR)"
+  prepare_root "$BUILD" "$DEPS_TAR"
+else
+  say "build stage: build-stage.sh deps (apt-get install of the build dependencies)"
+  prepare_root "$BUILD" "$BASE_TAR"
+  install -D -m 0755 "$REPO/docker/build-stage.sh" "$BUILD/usr/local/sbin/build-stage.sh"
+  in_root "$BUILD" /usr/local/sbin/build-stage.sh deps > "$LOGS/build-deps.log" 2>&1 ||
+    { tail -n 30 "$LOGS/build-deps.log" >&2; die "build-stage.sh deps failed"; }
+  rm -f "$CACHE"/build-deps-"$ARCH"-*.tar
+  tar -C "$BUILD" -cf "$DEPS_TAR.part" . && mv "$DEPS_TAR.part" "$DEPS_TAR"
+fi
+
+say "build stage: COPY . /src; build-stage.sh build /src /out (BUILD_JOBS=$JOBS)"
+excludes=()
+while IFS= read -r pat; do
+  case "$pat" in ''|'#'*) continue ;; esac
+  excludes+=("--exclude=./$pat")
+done < "$REPO/docker/Dockerfile.dockerignore"
+mkdir -p "$BUILD/src"
+tar -C "$REPO" --anchored --no-wildcards-match-slash "${excludes[@]}" -cf - . | tar -C "$BUILD/src" -xf -
+t=$SECONDS
+in_root "$BUILD" BUILD_JOBS="$JOBS" TOLLGATE_STATIC_OPENSSL=1 \
+  /usr/local/sbin/build-stage.sh build /src /out > "$LOGS/build.log" 2>&1 ||
+  { tail -n 40 "$LOGS/build.log" >&2; die "build-stage.sh build failed"; }
+BUILD_SECONDS=$(( SECONDS - t ))
+grep '^build-stage:' "$LOGS/build.log" || true
+echo "compile + stage: ${BUILD_SECONDS} s"
+
+# --- 3. runtime stage -------------------------------------------------------------------------
+say "runtime stage: debian:bookworm-slim stand-in, COPY --from=build, runtime-setup.sh"
+prepare_root "$RUNTIME" "$BASE_TAR"
+# What makes -slim slim (Docker's debuerreotype --slimify): no docs, man pages, locales.
+cat > "$RUNTIME/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/overrides/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/man/*
+EOF
+find "$RUNTIME/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+find "$RUNTIME/usr/share/doc" -mindepth 1 -type d -empty -delete
+rm -rf "$RUNTIME"/usr/share/{groff,info,linda,lintian/overrides,man}/*
+find "$RUNTIME/usr/share/locale" -mindepth 1 ! -name locale.alias -delete 2>/dev/null || true
+in_root "$RUNTIME" dpkg-query -W -f '${Package}\n' | sort > "$LOGS/packages-base.txt"
+SLIM_BYTES=$(bytes "$RUNTIME")
+
+cp -a "$BUILD/out/rootfs/." "$RUNTIME/"
+in_root "$RUNTIME" TOLLGATE_SQLITE3_CLI=1 /usr/local/lib/tollgate/runtime-setup.sh \
+  > "$LOGS/runtime-setup.log" 2>&1 ||
+  { tail -n 30 "$LOGS/runtime-setup.log" >&2; die "runtime-setup.sh failed"; }
+tail -n 1 "$LOGS/runtime-setup.log"
+in_root "$RUNTIME" dpkg-query -W -f '${Package}\n' | sort > "$LOGS/packages-runtime.txt"
+RUNTIME_BYTES=$(bytes "$RUNTIME")
+BIN_BYTES=$(stat -c %s "$RUNTIME/usr/local/bin/tollgate")
+GZ_BYTES=$(tar -C "$RUNTIME" -cf - . | gzip -6 | wc -c)
+GZ_SLIM=$(tar -C "$RUNTIME" --exclude=./usr/local --exclude=./usr/lib/ssl -cf - . | wc -c)
+
+echo "ldd /usr/local/bin/tollgate (in the runtime root):"
+in_root "$RUNTIME" ldd /usr/local/bin/tollgate | sed 's/^/  /'
+echo "runtime packages (from ldd): $(tr '\n' ' ' < "$RUNTIME/usr/local/lib/tollgate/runtime-packages.txt")"
+echo "packages the runtime stage added to the slim base:"
+comm -13 "$LOGS/packages-base.txt" "$LOGS/packages-runtime.txt" | while read -r p; do
+  printf '  %-28s %6s KiB installed\n' "$p" \
+    "$(in_root "$RUNTIME" dpkg-query -W -f '${Installed-Size}' "$p")"
+done
+: "$GZ_SLIM"
+
+# --- 4. run it as the image would ---------------------------------------------------------------
+say "run: tollgate-mock + tollgate via the entrypoint, in the runtime root"
+install -m 0755 "$BUILD/out/tollgate-mock" "$RUNTIME/usr/local/bin/tollgate-mock"
+IMAGE_ENV=(TOLLGATE_CONFIG=/data/config.yaml TOLLGATE_LISTEN=0.0.0.0:8080)  # the Dockerfile's ENV
+grep -q '^ENV TOLLGATE_CONFIG=/data/config.yaml' "$REPO/docker/Dockerfile" &&
+  grep -q 'TOLLGATE_LISTEN=0.0.0.0:8080$' "$REPO/docker/Dockerfile" &&
+  grep -q '^ENTRYPOINT \["/usr/local/bin/docker-entrypoint.sh"\]$' "$REPO/docker/Dockerfile" ||
+  die "the Dockerfile's ENV/ENTRYPOINT changed: update verify-rootfs.sh to match"
+KEY=sk-verify-master
+
+# The mock, run as the Dockerfile's mock stage runs it (through the entrypoint, as tollgate).
+rm -f "$RUNTIME/tmp/"*.port
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" /usr/local/bin/docker-entrypoint.sh \
+  tollgate-mock --listen 127.0.0.1:0 --port-file /tmp/mock.port > "$LOGS/mock.log" 2>&1 &
+MOCK_UP=$!
+PIDS+=("$MOCK_UP")
+MOCK_PORT=$(wait_port_file "$RUNTIME/tmp/mock.port" "$MOCK_UP" tollgate-mock)
+echo "tollgate-mock on 127.0.0.1:$MOCK_PORT"
+
+# First start: docker run -e TOLLGATE_MASTER_KEY=... IMAGE --port-file /tmp/tollgate.port
+# (listening on a free loopback port instead of 0.0.0.0:8080, which may be taken on this host).
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN=127.0.0.1:0 TOLLGATE_MASTER_KEY=$KEY \
+  TOLLGATE_MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1" \
+  /usr/local/bin/docker-entrypoint.sh --port-file /tmp/tollgate.port > "$LOGS/tollgate-1.log" 2>&1 &
+UP=$!
+PIDS+=("$UP")
+PORT=$(wait_port_file "$RUNTIME/tmp/tollgate.port" "$UP" tollgate)
+INIT=$(ns_init_pid "$UP")
+echo "tollgate on 127.0.0.1:$PORT"
+
+uid_line=$(awk '/^Uid:/ {print $2}' "/proc/$INIT/status")
+nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$INIT/status")
+comm_name=$(cat "/proc/$INIT/comm")
+[ "$comm_name" = tollgate ] || die "PID 1 is '$comm_name', not tollgate (the entrypoint must exec it)"
+[ "$nspid" = 1 ] || die "tollgate is PID $nspid in its namespace, not 1"
+[ "$uid_line" = 10001 ] || die "tollgate runs as uid $uid_line, not 10001 (tollgate)"
+echo "process: $comm_name is PID 1 in its namespace, uid $uid_line (tollgate)"
+[ -f "$RUNTIME/data/config.yaml" ] || die "/data/config.yaml was not created on first start"
+cmp -s "$RUNTIME/data/config.yaml" "$RUNTIME/etc/tollgate/config.yaml" ||
+  die "/data/config.yaml differs from the image's default"
+echo "first start: /data/config.yaml created, owner $(stat -c %u:%g "$RUNTIME/data/config.yaml")"
+grep 'entrypoint:' "$LOGS/tollgate-1.log" | sed 's/^/  /'
+
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN=127.0.0.1:$PORT /usr/local/bin/tollgate-healthcheck ||
+  die "HEALTHCHECK command failed"
+echo "HEALTHCHECK (tollgate-healthcheck): exit 0"
+
+base=http://127.0.0.1:$PORT
+health=$(curl -sS -w ' HTTP %{http_code}' "$base/health")
+echo "GET /health -> $health"
+[ "$health" = '{"status":"ok"} HTTP 200' ] || die "/health answered '$health'"
+
+chat() {
+  curl -sS --max-time 10 -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    "$base/v1/chat/completions" -d "$1"
+}
+answer=$(chat '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello from the rootfs"}]}')
+echo "POST /v1/chat/completions -> $answer"
+grep -q '"content":"mock: Hello from the rootfs"' <<<"$answer" || die "unexpected chat answer"
+stream=$(chat '{"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"Stream it"}]}')
+events=$(grep -c '^data: ' <<<"$stream" || true)
+grep -q '^data: \[DONE\]' <<<"$stream" || die "streamed chat did not end with [DONE]"
+echo "POST /v1/chat/completions (stream) -> $events data events, ends with [DONE]"
+status=$(curl -sS -o /dev/null -w '%{http_code}' "$base/v1/chat/completions" \
+  -d '{"model":"mock-gpt","messages":[{"role":"user","content":"no key"}]}')
+[ "$status" = 401 ] || die "a request without the master key got $status, not 401"
+echo "without the master key -> 401"
+metrics=$(curl -sS "$base/metrics" | grep '^tollgate_requests_total' | head -n 3)
+[ -n "$metrics" ] || die "/metrics has no tollgate_requests_total"
+echo "GET /metrics ->"; sed 's/^/  /' <<<"$metrics"
+stop_and_check "$UP" "$INIT" "$LOGS/tollgate-1.log"
+
+# Second start: PUID/PGID (chown of /data), the config kept, the mock behind TLS.
+say "run: second start with PUID=1234 PGID=1234, the mock behind TLS"
+tls=$LOGS/tls
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=verify-rootfs test CA' \
+  -addext basicConstraints=critical,CA:TRUE -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout "$tls/srv.key" \
+  -out "$tls/srv.csr" 2>/dev/null
+openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+  -days 2 -extfile <(printf 'subjectAltName=DNS:localhost\n') -out "$tls/srv.pem" 2>/dev/null
+cat "$tls/srv.key" "$tls/srv.pem" > "$tls/srv-full.pem"
+# The test CA joins the runtime root's bundle (the one the build stage copied), nothing else.
+cat "$tls/ca.pem" >> "$RUNTIME/etc/ssl/certs/ca-certificates.crt"
+TLS_PORT=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  p=$(( 20000 + RANDOM % 40000 ))
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+  socat "OPENSSL-LISTEN:$p,bind=127.0.0.1,reuseaddr,fork,cert=$tls/srv-full.pem,verify=0" \
+    "TCP:127.0.0.1:$MOCK_PORT" > "$LOGS/socat.log" 2>&1 &
+  SOCAT=$!
+  sleep 0.3
+  if kill -0 "$SOCAT" 2>/dev/null; then PIDS+=("$SOCAT"); TLS_PORT=$p; break; fi
+done
+[ -n "$TLS_PORT" ] || die "cannot start the TLS terminator (socat)"
+echo "tollgate-mock behind TLS (socat, a test CA) on localhost:$TLS_PORT"
+
+echo "# edited by the user" >> "$RUNTIME/data/config.yaml"
+rm -f "$RUNTIME/tmp/tollgate.port"
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" PUID=1234 PGID=1234 TOLLGATE_LISTEN=127.0.0.1:0 \
+  TOLLGATE_MASTER_KEY=$KEY TOLLGATE_MOCK_URL="https://localhost:$TLS_PORT/v1" \
+  /usr/local/bin/docker-entrypoint.sh tollgate --port-file /tmp/tollgate.port \
+  > "$LOGS/tollgate-2.log" 2>&1 &
+UP=$!
+PIDS+=("$UP")
+PORT=$(wait_port_file "$RUNTIME/tmp/tollgate.port" "$UP" tollgate)
+INIT=$(ns_init_pid "$UP")
+base=http://127.0.0.1:$PORT
+ids=$(awk '/^Uid:/ {u=$2} /^Gid:/ {g=$2} END {print u ":" g}' "/proc/$INIT/status")
+[ "$ids" = 1234:1234 ] || die "with PUID/PGID=1234 tollgate runs as $ids"
+owner=$(stat -c %u:%g "$RUNTIME/data" "$RUNTIME/data/config.yaml" | sort -u)
+[ "$owner" = 1234:1234 ] || die "/data was not chowned to 1234:1234 ($owner)"
+tail -n 1 "$RUNTIME/data/config.yaml" | grep -q '^# edited by the user' ||
+  die "the second start replaced the user's /data/config.yaml"
+echo "process: uid:gid $ids; /data chowned to $owner; the edited config.yaml kept"
+grep 'entrypoint:' "$LOGS/tollgate-2.log" | sed 's/^/  /'
+answer=$(chat '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello over TLS"}]}')
+echo "POST /v1/chat/completions (provider over TLS) -> $answer"
+grep -q '"content":"mock: Hello over TLS"' <<<"$answer" ||
+  die "chat through the TLS provider failed (see $LOGS/tollgate-2.log)"
+stop_and_check "$UP" "$INIT" "$LOGS/tollgate-2.log"
+
+# --- report -----------------------------------------------------------------------------------
+say "report"
+echo "runtime root (the image, uncompressed):        $(mib "$RUNTIME_BYTES")  [before tollgate-mock was copied in]"
+echo "slim base (debootstrap minbase, slimmed):       $(mib "$SLIM_BYTES")  (debian:bookworm-slim: ~74.8 MB)"
+echo "added by the runtime stage:                     $(mib $(( RUNTIME_BYTES - SLIM_BYTES )))  (tollgate binary: $(mib "$BIN_BYTES"))"
+echo "runtime root as one gzip'ed tar (~ pull size):  $(mib "$GZ_BYTES")"
+echo "compile: ${BUILD_SECONDS} s with -j$JOBS; total: $(( $(date +%s) - T0 )) s; logs: $LOGS"
+echo "verify-rootfs: OK"
