@@ -22,6 +22,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -860,6 +861,11 @@ class Loadgen {
     j += ",\"max_inflight\":" + std::to_string(st_.max_inflight);
     j += ",\"max_open_streams\":" + std::to_string(st_.max_open_streams);
     j += ",\"max_queue_ms\":" + f(static_cast<double>(st_.max_queue_ns) / 1e6);
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const double self_cpu_ms = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    j += ",\"self_cpu_ms\":" + f(self_cpu_ms);
     if (o_.stream) {
       double per = st_.ok > 0 ? static_cast<double>(st_.events) / static_cast<double>(st_.ok) : 0;
       j += ",\"events_per_stream\":" + f(per);

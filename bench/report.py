@@ -123,7 +123,8 @@ def build_rows(s):
                 added[t] = v - base
                 vals[t] = f"{v:.3f} ({added[t]:+.3f})"
         r = ratio(added.get("tollgate"), added.get("nginx"))
-        rtext = "–" if r is None or added.get("nginx", 0) < 0.005 else f"{r:.2f}× added"
+        rtext = ("–" if r is None or added.get("nginx", 0) < 0.005 or added.get("tollgate", 0) < 0.005
+                 else f"{r:.2f}× added")
         ok = None
         if limit is not None and "tollgate" in added:
             ok = added["tollgate"] < limit
@@ -171,7 +172,8 @@ def md_table(rows):
 
 def raw_table(cases):
     head = ["target", "case", "sent", "ok", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms",
-            "TTFE p50", "TTFE p99", "achieved req/s", "CPU µs/req (stat)", "CPU µs/req (schedstat)"]
+            "TTFE p50", "TTFE p99", "achieved req/s", "CPU µs/req (stat)", "CPU µs/req (schedstat)",
+            "other CPU %"]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["--:"] * (len(head) - 2)) + "|"]
     for t in TARGETS:
         for name, c in cases.get(t, {}).items():
@@ -184,7 +186,7 @@ def raw_table(cases):
                 LABELS[t], name, str(lg.get("sent", 0)), str(lg.get("ok", 0)), str(lg.get("errors", 0)),
                 fmt(lg.get("p50_ms")), fmt(lg.get("p90_ms")), fmt(lg.get("p99_ms")), fmt(lg.get("max_ms"), 2),
                 fmt(lg.get("ttfe_p50_ms")) if stream else "", fmt(lg.get("ttfe_p99_ms")) if stream else "",
-                fmt(lg.get("achieved_rps"), 0), fmt(u, 1), fmt(n, 1)]) + " |")
+                fmt(lg.get("achieved_rps"), 0), fmt(u, 1), fmt(n, 1), fmt(c.get("other_cpu_pct"), 1)]) + " |")
     return "\n".join(out)
 
 
@@ -199,7 +201,8 @@ def markdown(meta, cases, rows, s):
         f"- Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; {m.get('os', '?')}, "
         f"Linux {m.get('kernel', '?')}; {m.get('compiler', '?')}; nginx {m.get('nginx', '?')}.",
         f"- Background load: {m.get('busy_before_pct', '?')}% busy before the run, "
-        f"{m.get('busy_after_pct', '?')}% after; the run took {m.get('wall_s', '?')} s.",
+        f"{m.get('busy_after_pct', '?')}% after; at most {max_other(cases):.1f}% of the machine used by "
+        f"other processes during a measured case; the run took {m.get('wall_s', '?')} s.",
         f"- CPU runs: {st.get('cpu_requests')} non-streamed requests at {st.get('cpu_rate')}/s and "
         f"{st.get('stream_cpu_requests')} streamed ones ({st.get('events')} content events each) at "
         f"{st.get('stream_cpu_rate')}/s; latency runs: {st.get('latency_seconds')} s at each rate; "
@@ -220,6 +223,12 @@ def markdown(meta, cases, rows, s):
         lines += ["", "**Errors during the run:** " + ", ".join(f"{LABELS[t]}: {n}" for t, n in errs.items())]
     lines += ["", "<details><summary>Every case</summary>", "", raw_table(cases), "", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def max_other(cases):
+    v = [c.get("other_cpu_pct", 0) or 0 for tc in cases.values() for n, c in tc.items()
+         if not n.startswith("warmup")]
+    return max(v) if v else 0.0
 
 
 def write_docs(path, section):
@@ -261,6 +270,9 @@ def main():
           f"{meta.get('date', '?')}); busy before/after: {meta.get('busy_before_pct', '?')}%/"
           f"{meta.get('busy_after_pct', '?')}%")
     print(text_table(rows))
+    if max_other(cases) > 5:
+        print(f"warning: other processes used up to {max_other(cases):.0f}% of the machine during a case; "
+              "the figures are disturbed (see the 'other CPU %' column in latest.md)")
     errs = {t: s[t]["errors"] for t in s if s[t].get("errors")}
     if errs:
         print("errors: " + ", ".join(f"{t}={n}" for t, n in errs.items()))

@@ -7,6 +7,7 @@
 #   --quick       shorter runs (about a minute instead of about four); noisier figures
 #   --write-docs  also replace the "Latest run" section of docs/benchmarks.md with this run
 #   --skip-build  use the binaries already in build-bench/ (and the cached loadgen)
+#   --wait-quiet  first wait (up to 10 minutes) until the machine is idle (< 10% busy)
 #
 # The proxy under test runs pinned to core 0 (taskset -c 0); the load generator (bench/loadgen.cpp,
 # open loop) and the mock run pinned to core 1. One proxy is loaded at a time. Every case is
@@ -23,12 +24,14 @@ cd "$ROOT"
 QUICK=0
 WRITE_DOCS=0
 SKIP_BUILD=0
+WAIT_QUIET=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --write-docs) WRITE_DOCS=1 ;;
     --skip-build) SKIP_BUILD=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --wait-quiet) WAIT_QUIET=1 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
@@ -172,29 +175,49 @@ printf '{"model":"slow/gpt-4o-mini","stream":true,"messages":[{"role":"user","co
 CASES="$TMP/cases.jsonl"
 : >"$CASES"
 
+# Busy CPU time of the whole machine, in clock ticks (everything but idle and iowait).
+machine_busy_ticks() {
+  local _c u n sy id io irq sirq st _rest
+  read -r _c u n sy id io irq sirq st _rest </proc/stat
+  echo $((u + n + sy + irq + sirq + st))
+}
+
 # run_case TARGET CASE URL "PIDS" LOADGEN-ARGS...: one bounded loadgen run with the CPU time of
 # PIDS (the process(es) under test) read before and after; appends one JSON line to $CASES.
+# "other_cpu_pct" is the CPU used meanwhile by anything but the proxy, the mocks and the load
+# generator, as a share of the whole machine: if it is not near 0, the case was disturbed.
 run_case() {
   local target=$1 name=$2 url=$3 pids=$4
   shift 4
-  local t0 n0 t1 n1 out
+  local t0 n0 t1 n1 out m0 m1 b0 b1 w0 w1 ours
+  ours="$pids"; [[ " $pids " == *" $MOCK_PID "* ]] || ours="$pids $MOCK_PID"
+  ours="$ours $SLOW_PID"
   # shellcheck disable=SC2086
-  t0=$(cpu_ticks $pids); n0=$(cpu_ns $pids)
+  t0=$(cpu_ticks $pids); n0=$(cpu_ns $pids); m0=$(cpu_ticks $ours); b0=$(machine_busy_ticks); w0=$(date +%s%N)
   out=$(timeout 40 taskset -c 1 "$LOADGEN" --url "$url" --connections "$CONNS" \
           --header "Authorization: Bearer $MASTER_KEY" --timeout 5 "$@") || true
   # shellcheck disable=SC2086
-  t1=$(cpu_ticks $pids); n1=$(cpu_ns $pids)
+  t1=$(cpu_ticks $pids); n1=$(cpu_ns $pids); m1=$(cpu_ticks $ours); b1=$(machine_busy_ticks); w1=$(date +%s%N)
   [[ -n $out ]] || out='{"sent":0,"ok":0,"errors":1}'
-  printf '{"target":"%s","case":"%s","cpu_ticks":%d,"clk_tck":%d,"cpu_ns":%d,"loadgen":%s}\n' \
-    "$target" "$name" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) "$out" >>"$CASES"
-  python3 - "$target" "$name" "$out" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) <<'PY' >&2
+  local other
+  other=$(python3 -c '
 import json, sys
-t, n, out, ticks, hz, ns = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+out = json.loads(sys.argv[1]); hz = int(sys.argv[2]); busy, ours, wall_ns, cores = (int(x) for x in sys.argv[3:7])
+lg_ms = out.get("self_cpu_ms", 0.0)
+other_s = busy / hz - ours / hz - lg_ms / 1e3
+print("%.1f" % max(0.0, 100.0 * other_s / (wall_ns / 1e9 * cores)))
+' "$out" "$CLK_TCK" $((b1 - b0)) $((m1 - m0)) $((w1 - w0)) "$(nproc)")
+  printf '{"target":"%s","case":"%s","cpu_ticks":%d,"clk_tck":%d,"cpu_ns":%d,"other_cpu_pct":%s,"loadgen":%s}\n' \
+    "$target" "$name" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) "$other" "$out" >>"$CASES"
+  python3 - "$target" "$name" "$out" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) "$other" <<'PY' >&2
+import json, sys
+t, n, out, ticks, hz, ns, other = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
 ok = max(out.get("ok", 0), 1)
-s = f"  {t:<14} {n:<12} ok={out.get('ok',0):<6} err={out.get('errors',0):<3} p50={out.get('p50_ms',0):.3f}ms p99={out.get('p99_ms',0):.3f}ms"
-if "ttfe_p50_ms" in out and out.get("events_per_stream"):
-    s += f" ttfe50={out['ttfe_p50_ms']:.3f}ms ev/stream={out['events_per_stream']:.1f}"
-s += f" cpu/req={ticks*1e6/hz/ok:.1f}us ({ns/1e3/ok:.1f}us schedstat) rps={out.get('achieved_rps',0):.0f}"
+s = f"  {t:<14} {n:<13} ok={out.get('ok',0):<5} err={out.get('errors',0):<2} p50={out.get('p50_ms',0):.3f} p99={out.get('p99_ms',0):.3f} ms"
+if out.get("events_per_stream"):
+    s += f" ttfe50={out['ttfe_p50_ms']:.3f} ms ev={out['events_per_stream']:.0f}"
+s += f" cpu/req={ticks*1e6/hz/ok:.1f} us ({ns/1e3/ok:.1f} schedstat) rps={out.get('achieved_rps',0):.0f}"
+s += f" other={other:.0f}%" + (" DISTURBED" if other > 5 else "")
 print(s)
 PY
   sleep 0.3
@@ -228,6 +251,10 @@ proc_kb() {  # PID FIELD -> kB (VmHWM, VmRSS)
 
 # ------------------------------------------------------------------------------------------------
 BUSY=$(machine_busy_pct)
+if [[ $WAIT_QUIET == 1 ]] && (( BUSY >= 10 )); then
+  log "waiting for the machine to be idle (now ${BUSY}% busy)"
+  for _ in $(seq 600); do BUSY=$(machine_busy_pct); (( BUSY < 10 )) && break; done
+fi
 log "mode: $MODE; machine busy before start: ${BUSY}% (of all cores)"
 (( BUSY < 15 )) || log "warning: the machine is busy (${BUSY}%); figures will be noisy"
 START_TS=$(date +%s)
@@ -387,7 +414,7 @@ CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 META=$(python3 - <<PY
 import json, platform
 print(json.dumps({
-  "mode": "$MODE", "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$COMMIT", "dirty": $DIRTY,
+  "mode": "$MODE", "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$COMMIT", "dirty": "$DIRTY" == "true",
   "cpu": "$CPU_MODEL", "cores": $(nproc), "kernel": platform.release(),
   "os": "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown}")",
   "compiler": "$("$CXX" --version | head -1)", "nginx": "$(nginx -v 2>&1 | sed 's/^nginx version: //')",

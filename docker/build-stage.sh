@@ -41,8 +41,12 @@ runtime_packages() {
     return 1
   fi
   for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
-    # usrmerge: dpkg may know the file as /lib/... or /usr/lib/...; match on its name only.
-    pkg=$(dpkg -S "*/$(basename "$lib")" 2>/dev/null | cut -d: -f1 | sort -u | head -n1)
+    # usrmerge: ldd may say /lib/... where dpkg knows /usr/lib/..., or the other way round.
+    pkg=""
+    for cand in "$lib" "/usr$lib" "${lib#/usr}"; do
+      pkg=$(dpkg -S "$cand" 2>/dev/null | grep -v '^diversion' | cut -d: -f1 | head -n1) || true
+      [ -z "$pkg" ] || break
+    done
     if [ -z "$pkg" ]; then
       echo "build-stage: no Debian package ships $lib" >&2
       return 1

@@ -44,6 +44,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                         .Help("1 when a configured deployment can take requests, 0 while it cools "
                               "down")
                         .Register(*registry_);
+  dropped_params_ = &BuildCounter()
+                         .Name("tollgate_dropped_params_total")
+                         .Help("Request parameters a provider cannot take, left out with a warning")
+                         .Register(*registry_);
   duration_ = &BuildHistogram()
                    .Name("tollgate_request_duration_seconds")
                    .Help("Time from request received to last byte sent")
@@ -131,6 +135,11 @@ void Metrics::set_deployments(const std::vector<std::string>& labels,
         ->Add({{"provider", label.substr(0, slash)}, {"model", label.substr(slash + 1)}})
         .Set(down.count(label) ? 0 : 1);
   }
+}
+
+void Metrics::dropped_param(std::string_view provider, std::string_view param) {
+  dropped_params_->Add({{"provider", std::string(provider)}, {"param", std::string(param)}})
+      .Increment();
 }
 
 void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }

@@ -979,4 +979,23 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+namespace {
+std::vector<ProviderMock>& provider_registry() {
+  static std::vector<ProviderMock> registry;  // filled by static initializers, read-only after
+  return registry;
+}
+}  // namespace
+
+bool register_provider_mock(ProviderMock mock) {
+  provider_registry().push_back(std::move(mock));
+  return true;
+}
+
+const ProviderMock* find_provider_mock(std::string_view path) {
+  for (const auto& m : provider_registry()) {
+    if (m.claims(path)) return &m;
+  }
+  return nullptr;
+}
+
 }  // namespace tollgate::mock

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,13 @@ struct Reply {
   std::string body;
   bool stream = false;
   std::vector<std::string> events;
+  // Other providers' stream framings: when `raw_framing` is set, each entry of `events` is
+  // written as is (already framed: "event: x\ndata: {...}\n\n", CRLF events, or binary
+  // event-stream frames), then `stream_end` (e.g. "" when the provider has no sentinel);
+  // error_mid_stream writes `mid_stream_error` (already framed).
+  bool raw_framing = false;
+  std::string stream_end;
+  std::string mid_stream_error;
 };
 
 struct ParsedBody {
@@ -72,5 +80,42 @@ std::optional<Reply> check_auth(std::string_view authorization, std::string_view
 std::string mask_key(std::string_view key);
 
 std::string_view reason_phrase(int status);
+
+// ---------------------------------------------------------------------------------------------
+// Other providers' wire formats (Anthropic, Gemini, Azure, Bedrock...) live in their own files
+// (mock_<provider>.cpp) and register themselves at start-up with a static initializer:
+//   static const bool registered = register_provider_mock({...});
+// The server asks the registry first; unclaimed paths get the OpenAI handling above.
+
+struct Fault;
+
+struct ProviderRequest {
+  std::string_view method;
+  std::string_view path;   // without the query string
+  std::string_view query;  // after '?', "" when none
+  const ParsedBody* body = nullptr;
+  std::string_view raw_body;
+  // Looks up a request header by lowercased name ("" when absent).
+  std::function<std::string_view(std::string_view)> header;
+  std::uint64_t seq = 0;
+  std::int64_t created = 0;
+  std::size_t events = 20;
+  std::string_view api_key;  // --api-key ("" = accept any credentials)
+};
+
+struct ProviderMock {
+  std::string name;  // "anthropic", ...
+  // True when this provider serves that path (e.g. path starts with "/v1/messages").
+  std::function<bool(std::string_view path)> claims;
+  // The model a request names (for fault matching): from the body or the path.
+  std::function<std::string(const ProviderRequest&)> model_of;
+  // Handles a request: its own auth (any credentials when api_key is empty), validation, answer.
+  std::function<Reply(const ProviderRequest&)> handle;
+  // A `status` fault in this provider's error format (status, retry headers, body).
+  std::function<Reply(const Fault&, std::string_view model)> fault_reply;
+};
+
+bool register_provider_mock(ProviderMock mock);
+const ProviderMock* find_provider_mock(std::string_view path);
 
 }  // namespace tollgate::mock

@@ -226,19 +226,33 @@ class Session {
 
   // Writes one SSE event as one HTTP chunk, in one write. With the "fragment" fault the event is
   // cut inside its JSON into two HTTP chunks, written `fragment_delay_ms` apart.
-  asio::awaitable<bool> write_event(std::string_view payload, const Fault* fragment) {
+  // Writes one event as one HTTP chunk: "data: <payload>\n\n", or the payload as is when
+  // `raw` (other providers' framings). A fragment fault splits it over two chunks.
+  asio::awaitable<bool> write_event(std::string_view payload, const Fault* fragment,
+                                    bool raw = false) {
+    const std::string_view prefix = raw ? "" : "data: ";
+    const std::string_view suffix = raw ? "" : "\n\n";
     if (fragment == nullptr) {
       frame_.clear();
-      append_chunk(frame_, "data: ", payload, "\n\n");
+      append_chunk(frame_, prefix, payload, suffix);
       co_return co_await write(asio::buffer(frame_));
     }
     const std::size_t cut = payload.size() / 2;
     frame_.clear();
-    append_chunk(frame_, "data: ", payload.substr(0, cut), "");
+    append_chunk(frame_, prefix, payload.substr(0, cut), "");
     if (!co_await write(asio::buffer(frame_))) co_return false;
     if (!co_await pause(fragment->fragment_delay_ms)) co_return false;
     frame_.clear();
-    append_chunk(frame_, "", payload.substr(cut), "\n\n");
+    append_chunk(frame_, "", payload.substr(cut), suffix);
+    co_return co_await write(asio::buffer(frame_));
+  }
+
+  // The end of a stream: the provider's sentinel (OpenAI's [DONE]) and the last chunk.
+  asio::awaitable<bool> write_stream_end(const Reply& r) {
+    if (!r.raw_framing) co_return co_await write(asio::buffer(kDoneAndEnd.data(), kDoneAndEnd.size()));
+    frame_.clear();
+    if (!r.stream_end.empty()) append_chunk(frame_, "", r.stream_end, "");
+    frame_ += kLastChunk;
     co_return co_await write(asio::buffer(frame_));
   }
 
@@ -269,8 +283,9 @@ class Session {
     if (mode == FaultMode::Malformed) {
       std::string_view src = r.events.size() > 1 ? r.events[1] : r.events.front();
       std::string bad(src.substr(0, src.size() / 2));
-      if (!co_await write_event(bad, nullptr)) co_return aborted();
-      if (!co_await write(asio::buffer(kDoneAndEnd.data(), kDoneAndEnd.size()))) co_return aborted();
+      if (r.raw_framing) bad += "\n\n";  // a complete event whose content is broken
+      if (!co_await write_event(bad, nullptr, r.raw_framing)) co_return aborted();
+      if (!co_await write_stream_end(r)) co_return aborted();
       stats.streams_faulted.fetch_add(1, std::memory_order_relaxed);
       co_return keep_alive;
     }
@@ -284,7 +299,7 @@ class Session {
     const Fault* fragment = mode == FaultMode::Fragment ? &*fault : nullptr;
     for (std::size_t i = 0; i < limit; ++i) {
       if (i > 0 && !co_await pause(interval_ms)) co_return aborted();
-      if (!co_await write_event(r.events[i], fragment)) co_return aborted();
+      if (!co_await write_event(r.events[i], fragment, r.raw_framing)) co_return aborted();
     }
     if (cut) {
       switch (mode) {
@@ -294,7 +309,11 @@ class Session {
           co_return false;
         case FaultMode::ErrorMidStream:
           if (limit > 0 && !co_await pause(interval_ms)) co_return aborted();
-          if (!co_await write_event(kMidStreamError, nullptr)) co_return aborted();
+          if (r.raw_framing && !r.mid_stream_error.empty()) {
+            if (!co_await write_event(r.mid_stream_error, nullptr, true)) co_return aborted();
+          } else if (!co_await write_event(kMidStreamError, nullptr)) {
+            co_return aborted();
+          }
           if (!co_await write(asio::buffer(kLastChunk.data(), kLastChunk.size()))) co_return aborted();
           stats.streams_faulted.fetch_add(1, std::memory_order_relaxed);
           co_return keep_alive;
@@ -303,7 +322,7 @@ class Session {
           co_return aborted();
       }
     }
-    if (!co_await write(asio::buffer(kDoneAndEnd.data(), kDoneAndEnd.size()))) co_return aborted();
+    if (!co_await write_stream_end(r)) co_return aborted();
     stats.streams_completed.fetch_add(1, std::memory_order_relaxed);
     co_return keep_alive;
   }
@@ -358,7 +377,25 @@ class Session {
     const std::uint64_t seq = st_.next_seq();
     const ParsedBody pb = parse_body(req.body());
     const std::string_view route = normalize_route(path);
-    const std::string_view model = model_of(pb);
+    const ProviderMock* provider = find_provider_mock(path);
+    ProviderRequest preq;
+    std::string provider_model;
+    if (provider) {
+      preq.method = method;
+      preq.path = path;
+      preq.query = target.size() > path.size() ? target.substr(path.size() + 1) : "";
+      preq.body = &pb;
+      preq.raw_body = req.body();
+      preq.header = [&req](std::string_view name) -> std::string_view {
+        auto it = req.find(beast::string_view(name.data(), name.size()));
+        return it == req.end() ? std::string_view() : sv(it->value());
+      };
+      preq.seq = seq;
+      preq.created = static_cast<std::int64_t>(std::time(nullptr));
+      preq.api_key = opts.api_key;
+      provider_model = provider->model_of(preq);
+    }
+    const std::string_view model = provider ? std::string_view(provider_model) : model_of(pb);
 
     std::optional<Fault> fault;
     std::optional<Reply> early;  // a reply decided before normal handling
@@ -417,6 +454,11 @@ class Session {
     Reply r;
     if (early) {
       r = std::move(*early);
+    } else if (provider && fault && fault->mode == FaultMode::Status) {
+      r = provider->fault_reply(*fault, model);
+    } else if (provider) {
+      preq.events = static_cast<std::size_t>(events);
+      r = provider->handle(preq);
     } else if (fault && fault->mode == FaultMode::Status) {
       r = fault_status_reply(*fault, model);
     } else if (auto denied = check_auth(sv(req[http::field::authorization]), opts.api_key)) {
@@ -435,7 +477,7 @@ class Session {
     if (fault && fault->mode == FaultMode::ErrorMidStream && !r.stream) {
       Fault f = *fault;
       if (!f.message) f.message = "mock mid-stream error";
-      r = fault_status_reply(f, model);
+      r = provider ? provider->fault_reply(f, model) : fault_status_reply(f, model);
     }
 
     const long long processing_ms =

@@ -13,6 +13,16 @@ std::string_view to_string(Endpoint e) {
   return "?";
 }
 
+StreamStatus StreamTranslator::on_bytes(std::string_view bytes, std::string& out) {
+  events_.clear();
+  decoder_.feed(bytes, events_);
+  for (const auto& ev : events_) {
+    StreamStatus st = on_event(ev, out);
+    if (st != StreamStatus::Continue) return st;
+  }
+  return StreamStatus::Continue;
+}
+
 Usage Usage::from_openai(const nlohmann::json& u) {
   Usage out;
   if (!u.is_object()) return out;

@@ -88,6 +88,7 @@ class LlmCall {
       co_return;
     }
     plan_ = std::move(*plan);
+    if (const auto* entry = ctx_.snapshot->config.find_model(req_.model)) strict_ = entry->strict;
     total_by_ = ctx_.start + ctx_.snapshot->config.router.timeouts.total;
     // Race the attempts against the client going away: a gone client aborts the upstream call.
     co_await (attempts() || watch_client());
@@ -306,7 +307,34 @@ class LlmCall {
                                                const routing::Candidate& d,
                                                const std::string& api_key) {
     auto now = Clock::now();
-    auto req = p.adapter->build_request(req_, d.model, p.config, api_key);
+    if (!p.adapter->supports(req_.endpoint)) {
+      Error e = Error::bad_request(fmt::format("provider '{}' ({}) does not support the {} endpoint",
+                                               p.config.name, config::to_string(p.config.type),
+                                               providers::to_string(req_.endpoint)));
+      e.provider = p.config.name;
+      e.retryable = true;  // another target may support it
+      co_return e;
+    }
+    auto req = p.adapter->build_request(
+        req_, d.model,
+        providers::BuildContext{p.config, api_key, p.base.host, p.base.path,
+                                std::chrono::system_clock::now()});
+    if (!req.dropped_params.empty()) {
+      if (strict_) {
+        Error e = Error::bad_request(
+            fmt::format("provider '{}' cannot take these parameters: {} (the model entry sets "
+                        "strict: true)",
+                        p.config.name, fmt::join(req.dropped_params, ", ")));
+        e.code_str = "unsupported_parameter";
+        e.param = req.dropped_params.front();
+        co_return e;
+      }
+      for (const auto& param : req.dropped_params) {
+        spdlog::warn("{} provider {} cannot take '{}': dropped", ctx_.request_id, p.config.name,
+                     param);
+        ctx_.worker.shared().metrics.dropped_param(p.config.name, param);
+      }
+    }
     upstream::Target target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
     auto connect_by = min_tp(now + p.timeouts.connect, total_by_);
     auto head_by = req_.stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
@@ -326,7 +354,7 @@ class LlmCall {
       if (auto ms = ex.header("retry-after-ms"); !ms.empty()) {
         retry_after = fmt::format("{:.3f}", std::atof(std::string(ms).c_str()) / 1000.0);
       }
-      co_return upstream_status_error(p.config.name, status, body, retry_after);
+      co_return p.adapter->map_error(p.config.name, status, body, retry_after);
     }
     if (!req_.stream) co_return co_await relay_whole(ex, p, d, now);
     co_return co_await relay_stream(ex, p, d, now, head_by);
@@ -346,6 +374,10 @@ class LlmCall {
     answer_latency_ms_ = ms_since(started);
     answered_ok_ = true;
     auto resp = p.adapter->translate_response(req_, std::move(body));
+    if (resp.error) {
+      answered_ok_ = false;
+      co_return resp.error;
+    }
     record_usage(resp.usage);
     set_route_headers(p, d);
     co_await ctx_.out.send(200, "application/json", resp.body);
@@ -359,21 +391,18 @@ class LlmCall {
                                                     Clock::time_point started,
                                                     Clock::time_point first_by) {
     auto translator = p.adapter->make_stream_translator(req_);
-    sse::Decoder decoder;
-    std::vector<sse::Event> events;
     std::string in, out;
     providers::StreamStatus status = providers::StreamStatus::Continue;
     std::optional<Error> err;
     bool upstream_ended = false;
 
-    auto pump = [&]() {  // decode what arrived, translate into `out`
-      events.clear();
-      decoder.feed(in, events);
+    auto pump = [&]() {  // translate what arrived into `out`
+      status = translator->on_bytes(in, out);
       in.clear();
-      for (const auto& ev : events) {
-        status = translator->on_event(ev, out);
-        if (status != providers::StreamStatus::Continue) break;
-      }
+    };
+    auto at_end = [&]() {  // the upstream body ended: a normal end for this provider?
+      upstream_ended = true;
+      if (status == providers::StreamStatus::Continue) status = translator->on_end(out);
     };
 
     // Pre-commit: read until the translator produced the first client bytes.
@@ -384,7 +413,7 @@ class LlmCall {
         co_return err;
       }
       if (!more) {
-        upstream_ended = true;
+        at_end();
         break;
       }
       pump();
@@ -399,8 +428,8 @@ class LlmCall {
         co_return Error::upstream_protocol(p.config.name,
                                            "upstream sent an error event before any content");
       }
-      if (status == providers::StreamStatus::Done && upstream_ended == false) {
-        // [DONE] with no content at all: still a valid (empty) stream; commit it.
+      if (status == providers::StreamStatus::Done) {
+        // Done with no content at all: still a valid (empty) stream; commit it.
       } else {
         co_return Error::upstream_protocol(p.config.name,
                                            "upstream stream ended before its first event");
@@ -418,7 +447,13 @@ class LlmCall {
     const auto idle = p.timeouts.idle;
     while (ok && status == providers::StreamStatus::Continue && !upstream_ended) {
       bool more = co_await ex.read_some(in, min_tp(Clock::now() + idle, total_by_), err);
-      if (err || !more) break;
+      if (err) break;
+      if (!more) {
+        at_end();
+        if (!out.empty()) ok = co_await ctx_.out.write_chunk(out);
+        out.clear();
+        break;
+      }
       pump();
       if (!out.empty()) {
         ok = co_await ctx_.out.write_chunk(out);
@@ -502,6 +537,7 @@ class LlmCall {
   Clock::time_point total_by_;
   upstream::AbortSlot slot_;
   int attempt_count_ = 0;
+  bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;
   double answer_latency_ms_ = 0;
   double upstream_ms_ = 0;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -155,10 +156,7 @@ class Loop {
     net::post(ioc, [this, close_listeners] {
       stopping_ = true;
       close_listeners();
-      auto live = live_;  // close() may end connections, which unregister themselves
-      for (auto& [id, weak] : live) {
-        if (auto c = weak.lock()) c->close();
-      }
+      close_all();
     });
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return finished_; })) {
@@ -166,6 +164,28 @@ class Loop {
     }
     lock.unlock();
     thread_.join();
+  }
+
+  // Runs `f` on the loop thread and waits for it.
+  template <class F>
+  auto call(F f) -> decltype(f()) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    net::post(ioc, [&task] { task(); });
+    return result.get();
+  }
+
+  // Loop thread only: closes every tracked connection; returns how many.
+  int close_all() {
+    auto live = live_;  // close() may end connections, which unregister themselves
+    int n = 0;
+    for (auto& [id, weak] : live) {
+      if (auto c = weak.lock()) {
+        c->close();
+        ++n;
+      }
+    }
+    return n;
   }
 
   // Loop thread only. Returns an id for untrack(); closes at once when stopping.
@@ -243,7 +263,7 @@ Pki make_pki(const std::vector<std::string>& dns_names, const std::vector<std::s
 
 struct TlsForwarder::Impl {
   // Destroyed last: connection frames (which may die with the io_context) point at these.
-  std::atomic<int> accepted{0}, handshakes{0}, failed{0};
+  std::atomic<int> accepted{0}, handshakes{0}, failed{0}, open{0};
   mutable std::mutex mu;
   std::vector<std::string> sni;
   ssl::context ctx{ssl::context::tls_server};
@@ -254,8 +274,13 @@ struct TlsForwarder::Impl {
 
   struct Conn : Closable {
     Conn(Impl& impl, tcp::socket s)
-        : impl(impl), tls(std::move(s), impl.ctx), up(impl.loop.ioc) {}
-    ~Conn() override { impl.loop.untrack(id); }
+        : impl(impl), tls(std::move(s), impl.ctx), up(impl.loop.ioc) {
+      ++impl.open;
+    }
+    ~Conn() override {
+      impl.loop.untrack(id);
+      --impl.open;
+    }
     void close() override {
       boost::system::error_code ec;
       tls.next_layer().close(ec);
@@ -330,6 +355,10 @@ int TlsForwarder::failed_handshakes() const { return impl_->failed; }
 std::vector<std::string> TlsForwarder::sni() const {
   std::lock_guard lock(impl_->mu);
   return impl_->sni;
+}
+int TlsForwarder::open_connections() const { return impl_->open; }
+int TlsForwarder::drop_connections() {
+  return impl_->loop.call([impl = impl_.get()] { return impl->loop.close_all(); });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,6 +38,11 @@ class TlsForwarder {
   int handshakes() const;         // TLS handshakes completed
   int failed_handshakes() const;  // TLS handshakes that failed (e.g. the client refused the cert)
   std::vector<std::string> sni() const;  // the SNI of each completed handshake ("" for none)
+  int open_connections() const;          // client connections currently open
+
+  // Closes every open connection at the TCP level, without a TLS close_notify, the way a server
+  // or load balancer drops idle keep-alive connections. Returns how many were closed.
+  int drop_connections();
 
   struct Impl;
 

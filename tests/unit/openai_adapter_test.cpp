@@ -27,13 +27,19 @@ ClientRequest request(const json& body, Endpoint ep = Endpoint::ChatCompletions)
 
 const ProviderAdapter& openai() { return *adapter_for(config::ProviderType::OpenAI); }
 
+const config::ProviderConfig kProvider = provider();
+
+UpstreamRequest build(const ClientRequest& r, std::string_view model, std::string_view key) {
+  return openai().build_request(r, model, BuildContext{kProvider, key, "api.openai.com", "/v1"});
+}
+
 TEST(OpenAiAdapter, RequestSetsUpstreamModelAndKeepsEverythingElse) {
   json body = {{"model", "gpt-alias"},
                {"messages", {{{"role", "user"}, {"content", "hi ✓"}}}},
                {"temperature", 0.2},
                {"tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
                {"vendor_extra", {{"x", 1}}}};
-  auto req = openai().build_request(request(body), "gpt-4o-2024-08-06", provider(), "sk-up");
+  auto req = build(request(body), "gpt-4o-2024-08-06", "sk-up");
   EXPECT_EQ(req.path, "/chat/completions");
   auto sent = json::parse(req.body);
   EXPECT_EQ(sent["model"], "gpt-4o-2024-08-06");
@@ -53,21 +59,21 @@ TEST(OpenAiAdapter, RequestSetsUpstreamModelAndKeepsEverythingElse) {
 TEST(OpenAiAdapter, StreamsAskForUsageKeepingOtherStreamOptions) {
   json body = {{"model", "m"}, {"messages", json::array({{{"role", "user"}, {"content", "x"}}})},
                {"stream", true}};
-  auto sent = json::parse(openai().build_request(request(body), "m", provider(), "").body);
+  auto sent = json::parse(build(request(body), "m", "").body);
   EXPECT_EQ(sent["stream_options"]["include_usage"], true);
   body["stream_options"] = {{"include_usage", false}, {"include_obfuscation", false}};
-  sent = json::parse(openai().build_request(request(body), "m", provider(), "").body);
+  sent = json::parse(build(request(body), "m", "").body);
   EXPECT_EQ(sent["stream_options"]["include_usage"], true);
   EXPECT_EQ(sent["stream_options"]["include_obfuscation"], false);
   json emb = {{"model", "e"}, {"input", "x"}};
-  auto e = openai().build_request(request(emb, Endpoint::Embeddings), "e", provider(), "");
+  auto e = build(request(emb, Endpoint::Embeddings), "e", "");
   EXPECT_EQ(e.path, "/embeddings");
   EXPECT_FALSE(json::parse(e.body).contains("stream_options"));
 }
 
 TEST(OpenAiAdapter, NoKeyMeansNoAuthorizationHeader) {
   json body = {{"model", "m"}, {"messages", json::array()}};
-  auto req = openai().build_request(request(body), "m", provider(), "");
+  auto req = build(request(body), "m", "");
   for (const auto& [k, v] : req.headers) EXPECT_NE(k, "Authorization");
 }
 

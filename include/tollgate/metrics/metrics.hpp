@@ -53,6 +53,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* failovers_;
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Family<prometheus::Gauge>* deployment_up_;
+  prometheus::Family<prometheus::Counter>* dropped_params_;
   prometheus::Histogram* duration_;
   prometheus::Histogram* overhead_;
   prometheus::Histogram* ttft_;

@@ -3,8 +3,10 @@
 // request and translates the answer back. Adapters do no I/O (the shared upstream client does)
 // and never mutate the client request, because a failover attempt builds again from it.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tollgate/config/config.hpp"
+#include "tollgate/core/error.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::providers {
@@ -32,32 +35,61 @@ struct Usage {
   static Usage from_openai(const nlohmann::json& usage);
 };
 
+// The API schema the client speaks.
+enum class Ingress { OpenAI, Anthropic };
+
 // The client's request, parsed once.
 struct ClientRequest {
   Endpoint endpoint = Endpoint::ChatCompletions;
+  // Always OpenAI-shaped: for the Anthropic ingress, the Messages request translated to OpenAI.
   const nlohmann::json* body = nullptr;  // never null; owned by the request handler
   std::string model;                     // as asked
   bool stream = false;
   bool client_wants_usage = false;       // stream_options.include_usage was true
+  Ingress ingress = Ingress::OpenAI;
+  // For the Anthropic ingress: the client's own Messages body, for adapters that speak it
+  // natively (passed through untouched but for the model).
+  const nlohmann::json* native_body = nullptr;
+};
+
+// What an adapter needs to know about where the request goes.
+struct BuildContext {
+  const config::ProviderConfig& provider;
+  std::string_view api_key;  // "" when the provider has none
+  std::string_view host;     // upstream host name (request signing)
+  std::string_view base_path;  // path part of base_url, e.g. "/v1" (request signing)
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
 
 struct UpstreamRequest {
   std::string method = "POST";
-  std::string path;  // appended to the provider's base path, e.g. "/chat/completions"
+  // Appended to the provider's base path, e.g. "/chat/completions"; may carry a query string.
+  std::string path;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Parameters the provider cannot take and that were left out: logged with a warning and
+  // counted, or refused with a 400 when the model entry sets strict: true. Never silent.
+  std::vector<std::string> dropped_params;
 };
 
 // Malformed: the upstream sent something that is not its wire format (checked on the first
 // event, while failing over is still possible).
 enum class StreamStatus { Continue, Done, UpstreamError, Malformed };
 
-// Per attempt, stateful, not thread-safe: upstream SSE events in, client SSE bytes out.
+// Per attempt, stateful, not thread-safe: upstream stream bytes in, client SSE bytes out
+// (OpenAI chunks, or the client's own schema when the adapter speaks it natively).
 class StreamTranslator {
  public:
   virtual ~StreamTranslator() = default;
-  // Translates one upstream event, appending client bytes to *out (possibly none).
+  // Feeds raw upstream body bytes (any split). The default decodes SSE and calls on_event for
+  // each event until one returns something other than Continue; binary framings override it.
+  virtual StreamStatus on_bytes(std::string_view bytes, std::string& out);
+  // Translates one upstream SSE event, appending client bytes to *out (possibly none).
   virtual StreamStatus on_event(const sse::Event& event, std::string& out) = 0;
+  // The upstream body ended without a Done: returns Done when that is a normal end for this
+  // provider (e.g. Gemini, which has no sentinel, after a finishReason), appending any final
+  // client bytes; Continue means the stream was cut short.
+  virtual StreamStatus on_end(std::string& out) { return StreamStatus::Continue; }
   // Usage seen so far (the final usage once the stream is done).
   const Usage& usage() const { return usage_; }
   // Client-visible events written so far.
@@ -66,24 +98,38 @@ class StreamTranslator {
  protected:
   Usage usage_;
   int64_t events_out_ = 0;
+  sse::Decoder decoder_;
+  std::vector<sse::Event> events_;
 };
 
 // A translated non-streamed answer.
 struct Response {
-  std::string body;  // OpenAI-shaped JSON for the client
+  std::string body;  // for the client
   Usage usage;
+  std::optional<Error> error;  // set when the upstream's body was unusable: fail over
 };
 
 class ProviderAdapter {
  public:
   virtual ~ProviderAdapter() = default;
+  // Pure and idempotent: reads the request, never changes it (a failover builds again).
   virtual UpstreamRequest build_request(const ClientRequest& req, std::string_view upstream_model,
-                                        const config::ProviderConfig& provider,
-                                        std::string_view api_key) const = 0;
-  // Takes the upstream's 2xx body (moved in, so a pass-through costs no copy).
+                                        const BuildContext& ctx) const = 0;
+  // Takes the upstream's 2xx body (moved in, so a pass-through costs no copy). Returns the
+  // client's body (OpenAI-shaped, or the client's schema when speaks_natively) and usage; an
+  // Error when the body is not what the provider should have sent (the router then fails over).
   virtual Response translate_response(const ClientRequest& req, std::string&& body) const = 0;
   virtual std::unique_ptr<StreamTranslator> make_stream_translator(
       const ClientRequest& req) const = 0;
+  // Maps a non-2xx answer to an Error with the right status, OpenAI shape and retryability.
+  virtual Error map_error(std::string_view provider, int status, std::string_view body,
+                          std::string_view retry_after) const {
+    return upstream_status_error(provider, status, body, retry_after);
+  }
+  virtual bool supports(Endpoint e) const { return e == Endpoint::ChatCompletions; }
+  // True when this adapter's output is already in the client's schema for that ingress
+  // (OpenAI adapters for OpenAI clients; the Anthropic adapter for Anthropic clients).
+  virtual bool speaks_natively(Ingress ingress) const { return ingress == Ingress::OpenAI; }
 };
 
 // The adapter for a provider type, or nullptr when that type has no adapter yet.

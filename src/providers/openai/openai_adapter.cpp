@@ -92,8 +92,9 @@ class OpenAiStreamTranslator final : public StreamTranslator {
 
 UpstreamRequest OpenAiAdapter::build_request(const ClientRequest& req,
                                              std::string_view upstream_model,
-                                             const config::ProviderConfig& provider,
-                                             std::string_view api_key) const {
+                                             const BuildContext& ctx) const {
+  const auto& provider = ctx.provider;
+  std::string_view api_key = ctx.api_key;
   UpstreamRequest out;
   switch (req.endpoint) {
     case Endpoint::ChatCompletions: out.path = "/chat/completions"; break;

@@ -9,10 +9,10 @@ namespace tg::providers {
 class OpenAiAdapter final : public ProviderAdapter {
  public:
   UpstreamRequest build_request(const ClientRequest& req, std::string_view upstream_model,
-                                const config::ProviderConfig& provider,
-                                std::string_view api_key) const override;
+                                const BuildContext& ctx) const override;
   Response translate_response(const ClientRequest& req, std::string&& body) const override;
   std::unique_ptr<StreamTranslator> make_stream_translator(const ClientRequest& req) const override;
+  bool supports(Endpoint) const override { return true; }
 };
 
 }  // namespace tg::providers
