@@ -70,7 +70,14 @@ fi
 # --- processes we start, ended by PID on exit ------------------------------------------------
 PIDS=()
 cleanup() {
-  local pid
+  local pid init all=()
+  # A container's PID 1 outlives unshare once it changed uid: end it by its own PID.
+  for pid in "${PIDS[@]}"; do
+    [ -n "$pid" ] || continue
+    init=$(ns_init_of "$pid")
+    all+=(${init:+"$init"} "$pid")
+  done
+  PIDS=("${all[@]}")
   for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -107,15 +114,31 @@ wait_port_file() {
   die "$what did not listen within 10 s (see $LOGS)"
 }
 
-# The PID (in the host's namespace) of the first process in the namespace started by unshare PID.
+# The PID (in the host's namespace) of the container's PID 1 under PID (a background job: a
+# subshell, then unshare): the first descendant whose own PID namespace numbers it 1; "" if none.
+ns_init_of() {
+  local queue=("$1") pid kids
+  while [ ${#queue[@]} -gt 0 ]; do
+    pid=${queue[0]}
+    queue=("${queue[@]:1}")
+    if [ "$(awk '/^NSpid:/ {print NF > 2 ? $NF : ""}' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
+      echo "$pid"
+      return 0
+    fi
+    kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null || true)
+    # shellcheck disable=SC2206  # PIDs, one word each
+    queue+=($kids)
+  done
+}
+
 ns_init_pid() {
-  local up="$1" child=""
+  local pid
   for _ in $(seq 1 50); do
-    child=$(awk '{print $1}' "/proc/$up/task/$up/children" 2>/dev/null || true)
-    [ -n "$child" ] && { echo "$child"; return 0; }
+    pid=$(ns_init_of "$1")
+    if [ -n "$pid" ]; then echo "$pid"; return 0; fi
     sleep 0.1
   done
-  die "cannot find the container's PID 1 under $up"
+  die "cannot find the container's PID 1 under $1"
 }
 
 # Sends SIGTERM to the container's PID 1 and checks that it drained and exited 0.

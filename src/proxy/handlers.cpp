@@ -467,6 +467,14 @@ class LlmCall {
       co_return std::nullopt;
     }
     if (status == providers::StreamStatus::Done) {
+      // Read the upstream body to its end (the chunked terminator follows the last event), so
+      // the connection can go back to the pool before the client sends its next request.
+      std::string rest;
+      std::optional<Error> drain_err;
+      auto drain_by = min_tp(Clock::now() + std::chrono::milliseconds(500), total_by_);
+      while (!ex.done() && rest.size() < 65536) {
+        if (!co_await ex.read_some(rest, drain_by, drain_err)) break;
+      }
       std::string tail(sse::kDone);
       if (co_await ctx_.out.write_chunk(tail)) co_await ctx_.out.end_stream();
       co_return std::nullopt;

@@ -446,8 +446,11 @@ net::awaitable<SendResult> UpstreamClient::send(const Target& target,
       co_return SendResult{std::unique_ptr<Exchange>(new Exchange(std::move(state))), std::nullopt};
     }
     conn->close();
+    // (Over TLS, a server that dropped the idle connection without close_notify shows as
+    // stream_truncated.)
     bool stale = reused && (ec == http::error::end_of_stream || ec == net::error::eof ||
-                            ec == net::error::connection_reset || ec == net::error::broken_pipe);
+                            ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+                            ec == ssl::error::stream_truncated);
     if (stale && !(slot && slot->fired)) continue;
     if (ec == beast::error::timeout) {
       co_return SendResult{nullptr, Error::upstream_timeout(std::string(target.provider),

@@ -299,7 +299,7 @@ TEST_F(TlsUpstream, SequentialRequestsReuseOneTlsConnection) {
 // UpstreamClient::send treats end_of_stream/eof/connection_reset/broken_pipe on a reused
 // connection as stale, but over TLS a peer that closes without close_notify surfaces as
 // boost::asio::ssl::error::stream_truncated, which is not in that list. Enable when fixed.
-TEST_F(TlsUpstream, DISABLED_PooledConnectionDroppedByTheServerIsReplacedTransparently) {
+TEST_F(TlsUpstream, PooledConnectionDroppedByTheServerIsReplacedTransparently) {
   Gateway gw(config(mock, provider("secure", https_url("localhost", fwd.port()), ca_line(pki))),
              kNoProxy);
   auto first = gw.post("/v1/chat/completions", chat("secure/gpt-4o-mini", "first"));
@@ -321,7 +321,7 @@ TEST_F(TlsUpstream, DISABLED_PooledConnectionDroppedByTheServerIsReplacedTranspa
 // parsed, and ~Exchange closes the connection because the parser is not done. Not TLS-specific
 // (plain HTTP behaves the same), but it costs a TCP+TLS handshake per streamed request.
 // Enable when fixed (or run with --gtest_also_run_disabled_tests).
-TEST_F(TlsUpstream, DISABLED_SequentialStreamedRequestsReuseOneTlsConnection) {
+TEST_F(TlsUpstream, SequentialStreamedRequestsReuseOneTlsConnection) {
   Gateway gw(config(mock, provider("secure", https_url("localhost", fwd.port()), ca_line(pki))),
              kNoProxy);
   for (int i = 0; i < 20; ++i) {

@@ -1,0 +1,115 @@
+#pragma once
+// Persistence of everything that must survive a restart: the request log, usage rollups, spend
+// per budget holder, and keys and teams created through the admin API. Behind an interface so a
+// PostgreSQL backend (several gateway instances) can follow; SqliteStore is the embedded one.
+// No Asio here: asynchronous calls complete through callbacks, on the store's own threads.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tg::store {
+
+// One row of the request log.
+struct RequestRow {
+  int64_t ts_ms = 0;  // unix ms, when the request arrived
+  std::string request_id;
+  std::string key_id, key_name, team;
+  std::string model, provider, upstream_model;
+  int attempts = 0;
+  int status = 0;
+  std::string error_code;
+  bool stream = false;
+  double latency_ms = 0;
+  double ttft_ms = -1;  // < 0: none
+  int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, cache_write_tokens = 0,
+          reasoning_tokens = 0;
+  std::optional<int64_t> cost_micro;  // nullopt: cost unknown (no price), never silently 0
+  std::optional<std::string> request_body, response_body;  // logs.bodies only
+};
+
+// Spend to add to a budget holder ("key:<id>" or "team:<id>") for the period starting at
+// period_start (unix seconds; 0 for "total").
+struct SpendDelta {
+  std::string holder;
+  int64_t period_start = 0;
+  int64_t micro_usd = 0;
+};
+
+// An admin-created key or team: the JSON record as the admin API shows it (never a plaintext
+// key), plus the key hash for keys.
+struct KeyRow {
+  std::string id;
+  std::string hash;  // SHA-256 hex of the key
+  nlohmann::json record;
+  bool revoked = false;
+};
+struct TeamRow {
+  std::string id;
+  nlohmann::json record;
+};
+
+struct LoadedState {
+  std::vector<KeyRow> keys;    // not revoked
+  std::vector<TeamRow> teams;
+  // Spend per holder and period start, for the periods that may still be current, and all-time.
+  std::vector<SpendDelta> spend;
+  std::vector<std::pair<std::string, int64_t>> spend_total;
+};
+
+struct LogQuery {
+  std::string key_id, model;
+  std::optional<int> status;
+  std::optional<int64_t> since_ms, until_ms;
+  std::optional<int64_t> before_id;  // pagination: rows with a smaller id
+  int limit = 100;
+};
+
+struct SpendQuery {
+  std::string group_by = "key";  // key | team | model | provider | day
+  std::optional<int64_t> from_ms, to_ms;
+};
+
+struct StoreOptions {
+  std::chrono::milliseconds flush_interval{200};  // usage reaches the disk within this
+  size_t batch_rows = 512;
+  int retention_days = 30;  // 0: keep the request log forever (rollups are always kept)
+  std::function<int64_t()> now_ms;  // injectable clock (unix ms); default system clock
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Queues a finished request and its spend; never blocks on the disk. Thread-safe.
+  virtual void record(RequestRow row, std::vector<SpendDelta> spend) = 0;
+
+  // Admin writes and queries: `done` is called on a store thread (post back to your executor).
+  virtual void save_key(KeyRow row, std::function<void(bool ok)> done) = 0;
+  virtual void save_team(TeamRow row, std::function<void(bool ok)> done) = 0;
+  virtual void delete_team(std::string id, std::function<void(bool ok)> done) = 0;
+  virtual void query_logs(LogQuery q, std::function<void(nlohmann::json rows)> done) = 0;
+  virtual void query_spend(SpendQuery q, std::function<void(nlohmann::json rows)> done) = 0;
+
+  // Start-up (synchronous, before serving).
+  virtual LoadedState load() = 0;
+  // Writes everything queued and waits for it (graceful shutdown). Thread-safe.
+  virtual void flush() = 0;
+  // Runs the request-log retention now (also runs hourly on its own); returns rows deleted.
+  virtual int64_t enforce_retention() = 0;
+  virtual void set_retention_days(int days) = 0;
+};
+
+// Opens (creating it and its directory if needed) the SQLite store: WAL mode, numbered schema
+// migrations, one writer thread committing in batches, one reader thread for queries.
+// Returns nullptr and sets *error on failure.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, StoreOptions options,
+                                         std::string* error);
+
+}  // namespace tg::store

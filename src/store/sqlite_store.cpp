@@ -1,0 +1,660 @@
+// The embedded store: SQLite in WAL mode. One writer thread owns the write connection and commits
+// queued request rows and spend in batches (group commit); a reader thread owns a second
+// connection for admin queries, so a long query never delays writes. Nothing here runs on an
+// event loop.
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "tollgate/store/store.hpp"
+
+namespace tg::store {
+namespace {
+
+using json = nlohmann::json;
+
+// Numbered migrations, applied in order under PRAGMA user_version. Never edit a shipped one.
+const char* const kMigrations[] = {
+    // 1: the request log, daily rollups, spend, admin-created keys and teams.
+    R"sql(
+    CREATE TABLE requests (
+      id INTEGER PRIMARY KEY,
+      ts_ms INTEGER NOT NULL,
+      request_id TEXT NOT NULL,
+      key_id TEXT NOT NULL DEFAULT '',
+      key_name TEXT NOT NULL DEFAULT '',
+      team TEXT NOT NULL DEFAULT '',
+      model TEXT NOT NULL DEFAULT '',
+      provider TEXT NOT NULL DEFAULT '',
+      upstream_model TEXT NOT NULL DEFAULT '',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      status INTEGER NOT NULL,
+      error_code TEXT NOT NULL DEFAULT '',
+      stream INTEGER NOT NULL DEFAULT 0,
+      latency_ms REAL NOT NULL DEFAULT 0,
+      ttft_ms REAL,
+      input_tokens INTEGER NOT NULL DEFAULT 0,
+      output_tokens INTEGER NOT NULL DEFAULT 0,
+      cached_tokens INTEGER NOT NULL DEFAULT 0,
+      cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+      reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+      cost_micro INTEGER,
+      request_body TEXT,
+      response_body TEXT
+    );
+    CREATE INDEX requests_ts ON requests (ts_ms);
+    CREATE INDEX requests_key_ts ON requests (key_id, ts_ms);
+    CREATE TABLE usage_daily (
+      day TEXT NOT NULL,
+      key_id TEXT NOT NULL,
+      team TEXT NOT NULL,
+      model TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      requests INTEGER NOT NULL DEFAULT 0,
+      errors INTEGER NOT NULL DEFAULT 0,
+      input_tokens INTEGER NOT NULL DEFAULT 0,
+      output_tokens INTEGER NOT NULL DEFAULT 0,
+      cached_tokens INTEGER NOT NULL DEFAULT 0,
+      reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+      cost_micro INTEGER NOT NULL DEFAULT 0,
+      unknown_cost_requests INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (day, key_id, team, model, provider)
+    );
+    CREATE TABLE spend (
+      holder TEXT NOT NULL,
+      period_start INTEGER NOT NULL,
+      spent_micro INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (holder, period_start)
+    );
+    CREATE TABLE spend_total (
+      holder TEXT PRIMARY KEY,
+      spent_micro INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE keys (
+      id TEXT PRIMARY KEY,
+      hash TEXT NOT NULL UNIQUE,
+      record TEXT NOT NULL,
+      revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE teams (
+      id TEXT PRIMARY KEY,
+      record TEXT NOT NULL
+    );
+    )sql",
+};
+
+// RAII over the C API.
+struct Db {
+  sqlite3* db = nullptr;
+  ~Db() {
+    if (db) sqlite3_close_v2(db);
+  }
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(fmt::format("prepare failed: {}: {}", sqlite3_errmsg(db), sql));
+    }
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  bool step() {  // true while there is a row
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) {
+      throw std::runtime_error(fmt::format("step failed: {}", sqlite3_errmsg(sqlite3_db_handle(stmt_))));
+    }
+    return false;
+  }
+  void run() {
+    step();
+    reset();
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double f64(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error(fmt::format("{} (in: {:.80})", msg, sql));
+  }
+}
+
+void open_db(Db& d, const std::string& path, bool readonly) {
+  int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path.c_str(), &d.db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(fmt::format("cannot open {}: {}", path,
+                                         d.db ? sqlite3_errmsg(d.db) : "out of memory"));
+  }
+  sqlite3_busy_timeout(d.db, 5000);
+  if (!readonly) {
+    exec(d.db, "PRAGMA journal_mode=WAL");
+    // NORMAL in WAL mode: a committed transaction survives a crash of the process (kill -9);
+    // only a power loss may drop the last commits. The file is never corrupted.
+    exec(d.db, "PRAGMA synchronous=NORMAL");
+  }
+  exec(d.db, "PRAGMA foreign_keys=ON");
+}
+
+void migrate(sqlite3* db) {
+  Stmt v(db, "PRAGMA user_version");
+  v.step();
+  int64_t version = v.i64(0);
+  const int64_t latest = static_cast<int64_t>(std::size(kMigrations));
+  if (version > latest) {
+    throw std::runtime_error(fmt::format(
+        "the database schema is version {}, newer than this tollgate knows ({}): upgrade tollgate",
+        version, latest));
+  }
+  for (int64_t i = version; i < latest; ++i) {
+    exec(db, "BEGIN IMMEDIATE");
+    try {
+      exec(db, kMigrations[i]);
+      exec(db, fmt::format("PRAGMA user_version={}", i + 1).c_str());
+      exec(db, "COMMIT");
+    } catch (...) {
+      exec(db, "ROLLBACK");
+      throw;
+    }
+    spdlog::info("store: applied schema migration {}", i + 1);
+  }
+}
+
+std::string utc_day(int64_t ts_ms) {
+  std::time_t t = static_cast<std::time_t>(ts_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A queue served by one thread: jobs in order; request rows gathered into batches.
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, StoreOptions opts) : path_(path), opts_(std::move(opts)) {
+    if (!opts_.now_ms) opts_.now_ms = system_now_ms;
+    auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir);
+    open_db(writer_db_, path, false);
+    migrate(writer_db_.db);
+    open_db(reader_db_, path, false);
+    writer_ = std::thread([this] { writer_loop(); });
+    reader_ = std::thread([this] { reader_loop(); });
+  }
+
+  ~SqliteStore() override {
+    flush();
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    { std::lock_guard lock(reader_mu_); }  // the reader is waiting or will see stopping_
+    reader_cv_.notify_all();
+    writer_.join();
+    reader_.join();
+  }
+
+  void record(RequestRow row, std::vector<SpendDelta> spend) override {
+    bool wake;
+    {
+      std::lock_guard lock(mu_);
+      rows_.push_back(std::move(row));
+      for (auto& d : spend) spend_.push_back(std::move(d));
+      wake = rows_.size() >= opts_.batch_rows;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+  void save_key(KeyRow row, std::function<void(bool)> done) override {
+    write_job([row = std::move(row), done = std::move(done)](sqlite3* db) {
+      bool ok = true;
+      try {
+        Stmt s(db, "INSERT INTO keys (id, hash, record, revoked) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT(id) DO UPDATE SET record = ?3, revoked = ?4");
+        s.bind(1, row.id).bind(2, row.hash).bind(3, row.record.dump()).bind(4, int64_t(row.revoked));
+        s.run();
+      } catch (const std::exception& e) {
+        spdlog::error("store: save_key failed: {}", e.what());
+        ok = false;
+      }
+      if (done) done(ok);
+    });
+  }
+
+  void save_team(TeamRow row, std::function<void(bool)> done) override {
+    write_job([row = std::move(row), done = std::move(done)](sqlite3* db) {
+      bool ok = true;
+      try {
+        Stmt s(db, "INSERT INTO teams (id, record) VALUES (?1, ?2) "
+                   "ON CONFLICT(id) DO UPDATE SET record = ?2");
+        s.bind(1, row.id).bind(2, row.record.dump());
+        s.run();
+      } catch (const std::exception& e) {
+        spdlog::error("store: save_team failed: {}", e.what());
+        ok = false;
+      }
+      if (done) done(ok);
+    });
+  }
+
+  void delete_team(std::string id, std::function<void(bool)> done) override {
+    write_job([id = std::move(id), done = std::move(done)](sqlite3* db) {
+      bool ok = true;
+      try {
+        Stmt s(db, "DELETE FROM teams WHERE id = ?1");
+        s.bind(1, id);
+        s.run();
+      } catch (const std::exception& e) {
+        ok = false;
+      }
+      if (done) done(ok);
+    });
+  }
+
+  void query_logs(LogQuery q, std::function<void(json)> done) override {
+    read_job([q = std::move(q), done = std::move(done)](sqlite3* db) {
+      json rows = json::array();
+      try {
+        std::string sql =
+            "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
+            "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
+            "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
+            "cost_micro, request_body, response_body FROM requests WHERE 1=1";
+        if (!q.key_id.empty()) sql += " AND key_id = ?1";
+        if (!q.model.empty()) sql += " AND model = ?2";
+        if (q.status) sql += " AND status = ?3";
+        if (q.since_ms) sql += " AND ts_ms >= ?4";
+        if (q.until_ms) sql += " AND ts_ms < ?5";
+        if (q.before_id) sql += " AND id < ?6";
+        sql += " ORDER BY id DESC LIMIT ?7";
+        Stmt s(db, sql.c_str());
+        if (!q.key_id.empty()) s.bind(1, q.key_id);
+        if (!q.model.empty()) s.bind(2, q.model);
+        if (q.status) s.bind(3, int64_t(*q.status));
+        if (q.since_ms) s.bind(4, *q.since_ms);
+        if (q.until_ms) s.bind(5, *q.until_ms);
+        if (q.before_id) s.bind(6, *q.before_id);
+        s.bind(7, int64_t(std::clamp(q.limit, 1, 1000)));
+        while (s.step()) {
+          json r = {{"id", s.i64(0)},
+                    {"ts_ms", s.i64(1)},
+                    {"request_id", s.text(2)},
+                    {"key_id", s.text(3)},
+                    {"key_name", s.text(4)},
+                    {"team", s.text(5)},
+                    {"model", s.text(6)},
+                    {"provider", s.text(7)},
+                    {"upstream_model", s.text(8)},
+                    {"attempts", s.i64(9)},
+                    {"status", s.i64(10)},
+                    {"error_code", s.text(11)},
+                    {"stream", s.i64(12) != 0},
+                    {"latency_ms", s.f64(13)},
+                    {"ttft_ms", s.is_null(14) ? json() : json(s.f64(14))},
+                    {"tokens",
+                     {{"input", s.i64(15)},
+                      {"output", s.i64(16)},
+                      {"cached", s.i64(17)},
+                      {"cache_write", s.i64(18)},
+                      {"reasoning", s.i64(19)}}},
+                    {"cost_usd", s.is_null(20) ? json() : json(double(s.i64(20)) / 1e6)}};
+          if (!s.is_null(21)) r["request_body"] = s.text(21);
+          if (!s.is_null(22)) r["response_body"] = s.text(22);
+          rows.push_back(std::move(r));
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("store: query_logs failed: {}", e.what());
+      }
+      done(std::move(rows));
+    });
+  }
+
+  void query_spend(SpendQuery q, std::function<void(json)> done) override {
+    read_job([q = std::move(q), done = std::move(done)](sqlite3* db) {
+      json rows = json::array();
+      try {
+        static const std::map<std::string, std::string> kColumns = {
+            {"key", "key_id"}, {"team", "team"}, {"model", "model"}, {"provider", "provider"},
+            {"day", "day"}};
+        auto col = kColumns.count(q.group_by) ? kColumns.at(q.group_by) : "key_id";
+        std::string sql = fmt::format(
+            "SELECT {0}, SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), "
+            "SUM(cached_tokens), SUM(reasoning_tokens), SUM(cost_micro), "
+            "SUM(unknown_cost_requests) FROM usage_daily WHERE day >= ?1 AND day <= ?2 "
+            "GROUP BY {0} ORDER BY SUM(cost_micro) DESC",
+            col);
+        Stmt s(db, sql.c_str());
+        s.bind(1, q.from_ms ? utc_day(*q.from_ms) : std::string("0000-00-00"));
+        s.bind(2, q.to_ms ? utc_day(*q.to_ms) : std::string("9999-99-99"));
+        while (s.step()) {
+          rows.push_back({{q.group_by, s.text(0)},
+                          {"requests", s.i64(1)},
+                          {"errors", s.i64(2)},
+                          {"input_tokens", s.i64(3)},
+                          {"output_tokens", s.i64(4)},
+                          {"cached_tokens", s.i64(5)},
+                          {"reasoning_tokens", s.i64(6)},
+                          {"spend_usd", double(s.i64(7)) / 1e6},
+                          {"unknown_cost_requests", s.i64(8)}});
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("store: query_spend failed: {}", e.what());
+      }
+      done(std::move(rows));
+    });
+  }
+
+  LoadedState load() override {
+    LoadedState st;
+    std::mutex m;
+    std::condition_variable cv;
+    bool finished = false;
+    write_job([&](sqlite3* db) {
+      {
+        Stmt s(db, "SELECT id, hash, record FROM keys WHERE revoked = 0");
+        while (s.step()) {
+          st.keys.push_back(KeyRow{s.text(0), s.text(1), json::parse(s.text(2), nullptr, false), false});
+        }
+      }
+      {
+        Stmt s(db, "SELECT id, record FROM teams");
+        while (s.step()) st.teams.push_back(TeamRow{s.text(0), json::parse(s.text(1), nullptr, false)});
+      }
+      {
+        // The latest period row per holder is the only one that can still be current.
+        Stmt s(db, "SELECT holder, period_start, spent_micro FROM spend s WHERE period_start = "
+                   "(SELECT MAX(period_start) FROM spend t WHERE t.holder = s.holder)");
+        while (s.step()) st.spend.push_back(SpendDelta{s.text(0), s.i64(1), s.i64(2)});
+      }
+      {
+        Stmt s(db, "SELECT holder, spent_micro FROM spend_total");
+        while (s.step()) st.spend_total.emplace_back(s.text(0), s.i64(1));
+      }
+      std::lock_guard lock(m);
+      finished = true;
+      cv.notify_one();
+    });
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return finished; });
+    return st;
+  }
+
+  void flush() override {
+    std::mutex m;
+    std::condition_variable cv;
+    bool finished = false;
+    write_job([&](sqlite3*) {
+      std::lock_guard lock(m);
+      finished = true;
+      cv.notify_one();
+    });
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return finished; });
+  }
+
+  int64_t enforce_retention() override {
+    std::mutex m;
+    std::condition_variable cv;
+    bool finished = false;
+    int64_t deleted = 0;
+    write_job([&](sqlite3* db) {
+      deleted = delete_expired(db);
+      std::lock_guard lock(m);
+      finished = true;
+      cv.notify_one();
+    });
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return finished; });
+    return deleted;
+  }
+
+  void set_retention_days(int days) override {
+    std::lock_guard lock(mu_);
+    opts_.retention_days = days;
+  }
+
+ private:
+  using Job = std::function<void(sqlite3*)>;
+
+  void write_job(Job job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+  void read_job(Job job) {
+    {
+      std::lock_guard lock(reader_mu_);
+      reader_jobs_.push_back(std::move(job));
+    }
+    reader_cv_.notify_one();
+  }
+
+  // Deletes request rows older than the retention, in small chunks (short write locks).
+  int64_t delete_expired(sqlite3* db) {
+    int days;
+    {
+      std::lock_guard lock(mu_);
+      days = opts_.retention_days;
+    }
+    if (days <= 0) return 0;
+    int64_t cutoff = opts_.now_ms() - int64_t(days) * 86'400'000;
+    int64_t total = 0;
+    Stmt s(db, "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE ts_ms < ?1 "
+               "LIMIT 5000)");
+    for (;;) {
+      s.bind(1, cutoff);
+      s.run();
+      int n = sqlite3_changes(db);
+      total += n;
+      if (n < 5000) break;
+    }
+    if (total > 0) spdlog::info("store: retention deleted {} request log row(s)", total);
+    return total;
+  }
+
+  void writer_loop() {
+    sqlite3* db = writer_db_.db;
+    Stmt insert(db,
+                "INSERT INTO requests (ts_ms, request_id, key_id, key_name, team, model, "
+                "provider, upstream_model, attempts, status, error_code, stream, latency_ms, "
+                "ttft_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, "
+                "reasoning_tokens, cost_micro, request_body, response_body) VALUES (?1, ?2, ?3, "
+                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+                "?21, ?22)");
+    Stmt rollup(db,
+                "INSERT INTO usage_daily (day, key_id, team, model, provider, requests, errors, "
+                "input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_micro, "
+                "unknown_cost_requests) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, "
+                "?12) ON CONFLICT (day, key_id, team, model, provider) DO UPDATE SET "
+                "requests = requests + 1, errors = errors + ?6, input_tokens = input_tokens + ?7, "
+                "output_tokens = output_tokens + ?8, cached_tokens = cached_tokens + ?9, "
+                "reasoning_tokens = reasoning_tokens + ?10, cost_micro = cost_micro + ?11, "
+                "unknown_cost_requests = unknown_cost_requests + ?12");
+    Stmt spend(db,
+               "INSERT INTO spend (holder, period_start, spent_micro) VALUES (?1, ?2, ?3) "
+               "ON CONFLICT (holder, period_start) DO UPDATE SET spent_micro = spent_micro + ?3");
+    Stmt total(db,
+               "INSERT INTO spend_total (holder, spent_micro) VALUES (?1, ?2) "
+               "ON CONFLICT (holder) DO UPDATE SET spent_micro = spent_micro + ?2");
+    auto last_retention = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait_for(lock, opts_.flush_interval, [&] {
+        return stopping_ || !jobs_.empty() || rows_.size() >= opts_.batch_rows;
+      });
+      std::vector<RequestRow> rows;
+      std::vector<SpendDelta> deltas;
+      std::deque<Job> jobs;
+      rows.swap(rows_);
+      deltas.swap(spend_);
+      jobs.swap(jobs_);
+      bool stop = stopping_;
+      lock.unlock();
+      if (!rows.empty() || !deltas.empty()) {
+        commit_batch(db, rows, deltas, insert, rollup, spend, total);
+      }
+      for (auto& job : jobs) {
+        try {
+          job(db);
+        } catch (const std::exception& e) {
+          spdlog::error("store: {}", e.what());
+        }
+      }
+      if (std::chrono::steady_clock::now() - last_retention > std::chrono::hours(1)) {
+        last_retention = std::chrono::steady_clock::now();
+        try {
+          delete_expired(db);
+        } catch (const std::exception& e) {
+          spdlog::error("store: retention failed: {}", e.what());
+        }
+      }
+      lock.lock();
+      if (stop && jobs_.empty() && rows_.empty() && spend_.empty()) return;
+    }
+  }
+
+  void commit_batch(sqlite3* db, const std::vector<RequestRow>& rows,
+                    const std::vector<SpendDelta>& deltas, Stmt& insert, Stmt& rollup,
+                    Stmt& spend, Stmt& total) {
+    try {
+      exec(db, "BEGIN IMMEDIATE");
+      for (const auto& r : rows) {
+        insert.bind(1, r.ts_ms).bind(2, r.request_id).bind(3, r.key_id).bind(4, r.key_name);
+        insert.bind(5, r.team).bind(6, r.model).bind(7, r.provider).bind(8, r.upstream_model);
+        insert.bind(9, int64_t(r.attempts)).bind(10, int64_t(r.status)).bind(11, r.error_code);
+        insert.bind(12, int64_t(r.stream)).bind(13, r.latency_ms);
+        if (r.ttft_ms >= 0) insert.bind(14, r.ttft_ms); else insert.bind_null(14);
+        insert.bind(15, r.input_tokens).bind(16, r.output_tokens).bind(17, r.cached_tokens);
+        insert.bind(18, r.cache_write_tokens).bind(19, r.reasoning_tokens);
+        if (r.cost_micro) insert.bind(20, *r.cost_micro); else insert.bind_null(20);
+        if (r.request_body) insert.bind(21, *r.request_body); else insert.bind_null(21);
+        if (r.response_body) insert.bind(22, *r.response_body); else insert.bind_null(22);
+        insert.run();
+        rollup.bind(1, utc_day(r.ts_ms)).bind(2, r.key_id).bind(3, r.team).bind(4, r.model);
+        rollup.bind(5, r.provider).bind(6, int64_t(r.status >= 400));
+        rollup.bind(7, r.input_tokens).bind(8, r.output_tokens).bind(9, r.cached_tokens);
+        rollup.bind(10, r.reasoning_tokens).bind(11, r.cost_micro.value_or(0));
+        rollup.bind(12, int64_t(!r.cost_micro.has_value()));
+        rollup.run();
+      }
+      for (const auto& d : deltas) {
+        spend.bind(1, d.holder).bind(2, d.period_start).bind(3, d.micro_usd);
+        spend.run();
+        total.bind(1, d.holder).bind(2, d.micro_usd);
+        total.run();
+      }
+      exec(db, "COMMIT");
+    } catch (const std::exception& e) {
+      spdlog::error("store: batch of {} row(s) failed, rolled back: {}", rows.size(), e.what());
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      insert.reset();
+      rollup.reset();
+      spend.reset();
+      total.reset();
+    }
+  }
+
+  void reader_loop() {
+    std::unique_lock lock(reader_mu_);
+    for (;;) {
+      reader_cv_.wait(lock, [&] { return reader_stopping() || !reader_jobs_.empty(); });
+      if (reader_jobs_.empty() && reader_stopping()) return;
+      Job job = std::move(reader_jobs_.front());
+      reader_jobs_.pop_front();
+      lock.unlock();
+      try {
+        job(reader_db_.db);
+      } catch (const std::exception& e) {
+        spdlog::error("store: {}", e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  bool reader_stopping() {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  }
+
+  std::string path_;
+  StoreOptions opts_;
+  Db writer_db_, reader_db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<RequestRow> rows_;
+  std::vector<SpendDelta> spend_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::mutex reader_mu_;
+  std::condition_variable reader_cv_;
+  std::deque<Job> reader_jobs_;
+  std::thread writer_, reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, StoreOptions options,
+                                         std::string* error) {
+  try {
+    return std::make_unique<SqliteStore>(path, std::move(options));
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace tg::store

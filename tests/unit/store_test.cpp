@@ -1,0 +1,169 @@
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "tollgate/store/store.hpp"
+
+namespace tg::store {
+namespace {
+
+std::string temp_db() {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("tollgate-store-" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  return (dir / "nested" / "tollgate.db").string();  // the directory is created by the store
+}
+
+template <class Fn>
+nlohmann::json wait_for(Fn start) {
+  std::mutex m;
+  std::condition_variable cv;
+  nlohmann::json result;
+  bool done = false;
+  start([&](nlohmann::json r) {
+    std::lock_guard lock(m);
+    result = std::move(r);
+    done = true;
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return done; });
+  return result;
+}
+
+RequestRow row(int64_t ts_ms, std::string key, std::string model, int status,
+               std::optional<int64_t> cost) {
+  RequestRow r;
+  r.ts_ms = ts_ms;
+  r.request_id = "req-" + std::to_string(ts_ms);
+  r.key_id = std::move(key);
+  r.model = std::move(model);
+  r.provider = "openai";
+  r.status = status;
+  r.input_tokens = 10;
+  r.output_tokens = 5;
+  r.cost_micro = cost;
+  return r;
+}
+
+TEST(Store, RecordsAreQueryableAndSurviveARestart) {
+  std::string path = temp_db();
+  const int64_t t0 = 1'795'000'000'000;  // 2026-11-18
+  {
+    std::string err;
+    auto s = open_sqlite_store(path, {}, &err);
+    ASSERT_TRUE(s) << err;
+    s->record(row(t0, "key_a", "gpt-4o", 200, 1500), {{"key:key_a", 1'794'960'000, 1500}});
+    s->record(row(t0 + 1, "key_a", "gpt-4o", 200, 2500), {{"key:key_a", 1'794'960'000, 2500}});
+    s->record(row(t0 + 2, "key_b", "claude", 502, std::nullopt), {});
+    s->flush();
+    auto logs = wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); });
+    ASSERT_EQ(logs.size(), 3u);
+    EXPECT_EQ(logs[0]["key_id"], "key_b");  // newest first
+    EXPECT_TRUE(logs[0]["cost_usd"].is_null());  // unknown cost stays unknown
+    LogQuery by_key;
+    by_key.key_id = "key_a";
+    EXPECT_EQ(wait_for([&](auto cb) { s->query_logs(by_key, cb); }).size(), 2u);
+    auto spend = wait_for([&](auto cb) { s->query_spend(SpendQuery{"key"}, cb); });
+    ASSERT_EQ(spend.size(), 2u);
+    EXPECT_EQ(spend[0]["key"], "key_a");
+    EXPECT_DOUBLE_EQ(spend[0]["spend_usd"].get<double>(), 0.004);
+    EXPECT_EQ(spend[0]["requests"], 2);
+    EXPECT_EQ(spend[1]["unknown_cost_requests"], 1);
+    EXPECT_EQ(spend[1]["errors"], 1);
+  }
+  std::string err;
+  auto s = open_sqlite_store(path, {}, &err);
+  ASSERT_TRUE(s) << err;
+  auto st = s->load();
+  ASSERT_EQ(st.spend.size(), 1u);
+  EXPECT_EQ(st.spend[0].holder, "key:key_a");
+  EXPECT_EQ(st.spend[0].micro_usd, 4000);
+  ASSERT_EQ(st.spend_total.size(), 1u);
+  EXPECT_EQ(st.spend_total[0].second, 4000);
+  EXPECT_EQ(wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); }).size(), 3u);
+}
+
+TEST(Store, UsageReachesTheDiskWithinTheFlushIntervalWithoutFlush) {
+  std::string path = temp_db();
+  StoreOptions opts;
+  opts.flush_interval = std::chrono::milliseconds(50);
+  auto s = open_sqlite_store(path, opts, nullptr);
+  ASSERT_TRUE(s);
+  s->record(row(1000, "k", "m", 200, 1), {});
+  // Read with an independent connection, as a crash-recovery would.
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM requests", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      seen = sqlite3_column_int(st, 0) == 1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST(Store, RetentionDeletesOnlyOldRequestRowsAndKeepsRollups) {
+  std::string path = temp_db();
+  std::atomic<int64_t> now{100LL * 86'400'000};
+  StoreOptions opts;
+  opts.retention_days = 30;
+  opts.now_ms = [&] { return now.load(); };
+  auto s = open_sqlite_store(path, opts, nullptr);
+  ASSERT_TRUE(s);
+  for (int day : {50, 69, 71, 99}) s->record(row(int64_t(day) * 86'400'000, "k", "m", 200, 10), {});
+  s->flush();
+  EXPECT_EQ(s->enforce_retention(), 2);  // days 50 and 69 are older than 30 days
+  auto logs = wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); });
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[1]["ts_ms"], 71LL * 86'400'000);
+  auto spend = wait_for([&](auto cb) { s->query_spend(SpendQuery{"day"}, cb); });
+  EXPECT_EQ(spend.size(), 4u);  // the daily rollups are kept
+  s->set_retention_days(0);
+  EXPECT_EQ(s->enforce_retention(), 0);
+}
+
+TEST(Store, AdminKeysAndTeamsPersistAndRevokedKeysAreNotLoaded) {
+  std::string path = temp_db();
+  {
+    auto s = open_sqlite_store(path, {}, nullptr);
+    std::atomic<int> ok{0};
+    s->save_key({"key_1", "hash1", {{"name", "app"}}, false}, [&](bool o) { ok += o; });
+    s->save_key({"key_2", "hash2", {{"name", "old"}}, false}, [&](bool o) { ok += o; });
+    s->save_key({"key_2", "hash2", {{"name", "old"}}, true}, [&](bool o) { ok += o; });
+    s->save_team({"team_1", {{"name", "family"}}}, [&](bool o) { ok += o; });
+    s->flush();
+    EXPECT_EQ(ok.load(), 4);
+  }
+  auto s = open_sqlite_store(path, {}, nullptr);
+  auto st = s->load();
+  ASSERT_EQ(st.keys.size(), 1u);
+  EXPECT_EQ(st.keys[0].id, "key_1");
+  EXPECT_EQ(st.keys[0].record["name"], "app");
+  ASSERT_EQ(st.teams.size(), 1u);
+}
+
+TEST(Store, RefusesASchemaFromTheFuture) {
+  std::string path = temp_db();
+  { auto s = open_sqlite_store(path, {}, nullptr); }
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA user_version=999", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  std::string err;
+  EXPECT_FALSE(open_sqlite_store(path, {}, &err));
+  EXPECT_NE(err.find("newer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tg::store
