@@ -74,6 +74,7 @@ class App {
     auto snapshot = build(std::move(initial));
     if (!snapshot) return 1;
     const auto& server = snapshot->config.server;
+    if (!open_store(snapshot->config)) return 1;
     int n = server.workers > 0 ? server.workers
                                : std::max(1u, std::thread::hardware_concurrency());
     shared_.reload = [this]() { return reload_from_worker(); };
@@ -107,12 +108,33 @@ class App {
     main_.run();
 
     for (auto& w : workers_) w->join();
+    workers_.clear();
+    if (store_) {
+      store_->flush();  // every request answered is on disk before we exit
+      store_.reset();
+    }
     spdlog::info("tollgate stopped");
     flush_logs();
     return 0;
   }
 
  private:
+  bool open_store(const config::Config& c) {
+    store::StoreOptions opts;
+    opts.retention_days = c.logs.retention_days;
+    std::string err;
+    store_ = store::open_sqlite_store(c.store.sqlite, opts, &err);
+    if (!store_) {
+      spdlog::critical("cannot open the store {}: {}", c.store.sqlite, err);
+      flush_logs();
+      return false;
+    }
+    shared_.store = store_.get();
+    spdlog::info("store: {} (request log retention {} day(s))", c.store.sqlite,
+                 c.logs.retention_days);
+    return true;
+  }
+
   // Builds and checks a snapshot; logs its warnings. Runs on the control thread.
   std::shared_ptr<const routing::Snapshot> build(config::Config c) {
     apply_overrides(c, options_);
@@ -158,6 +180,10 @@ class App {
       spdlog::warn("reload: server.listen and server.workers take effect only after a restart");
     }
     setup_logging(result.config->server.log_format, result.config->server.log_level);
+    if (result.config->store.sqlite != current_->config.store.sqlite) {
+      spdlog::warn("reload: store.sqlite takes effect only after a restart");
+    }
+    store_->set_retention_days(result.config->logs.retention_days);
     auto snap = build(std::move(*result.config));
     if (!snap) return "TLS setup failed (see log)";
     current_ = snap;
@@ -276,6 +302,7 @@ class App {
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::shared_ptr<const routing::Snapshot> current_;
   std::unique_ptr<net::posix::stream_descriptor> inotify_;
+  std::unique_ptr<store::Store> store_;
   uint64_t generation_ = 0;
   bool watching_ = true;
 };

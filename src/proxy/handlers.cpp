@@ -380,6 +380,11 @@ class LlmCall {
     }
     record_usage(resp.usage);
     set_route_headers(p, d);
+    add_overhead_header();
+    if (ctx_.snapshot->config.logs.bodies) {
+      ctx_.record.response_body =
+          resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
+    }
     co_await ctx_.out.send(200, "application/json", resp.body);
     co_return std::nullopt;
   }
@@ -440,6 +445,9 @@ class LlmCall {
     answer_latency_ms_ = ms_since(started);
     answered_ok_ = true;  // a failure after this point is the stream's, not a failed attempt
     set_route_headers(p, d);
+    upstream_ms_ += ms_since(started);  // the wait for the head and first event
+    started = Clock::now();
+    add_overhead_header();
     if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
     ctx_.record.ttft_ms = ms_since(ctx_.start);
     bool ok = co_await ctx_.out.write_chunk(out);
@@ -495,6 +503,12 @@ class LlmCall {
     ex.abort();
     co_await ctx_.out.end_stream();
     co_return std::nullopt;
+  }
+
+  // Time Tollgate itself spent so far: everything but waiting on upstreams.
+  void add_overhead_header() {
+    double overhead = std::max(0.0, ms_since(ctx_.start) - upstream_ms_);
+    ctx_.out.add_header("x-tollgate-overhead-ms", fmt::format("{:.3f}", overhead));
   }
 
   void record_usage(const providers::Usage& u) {
@@ -555,6 +569,154 @@ class LlmCall {
 
 // ---------------------------------------------------------------------------------------------
 // Small endpoints
+
+// Runs a store query (its callback fires on a store thread) and resumes on the worker.
+net::awaitable<json> await_store(net::io_context& ioc,
+                                 std::function<void(std::function<void(json)>)> start) {
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(json)>(
+      [&ioc, start = std::move(start)](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto work = std::make_shared<decltype(net::make_work_guard(ioc))>(net::make_work_guard(ioc));
+        start([h, work, &ioc](json result) {
+          net::post(ioc, [h, work, r = std::move(result)]() mutable { std::move(*h)(std::move(r)); });
+        });
+      },
+      net::use_awaitable);
+}
+
+std::optional<int64_t> query_int(std::string_view query, std::string_view name) {
+  std::string needle = std::string(name) + "=";
+  size_t pos = 0;
+  while ((pos = query.find(needle, pos)) != std::string_view::npos) {
+    if (pos == 0 || query[pos - 1] == '&' || query[pos - 1] == '?') {
+      auto v = query.substr(pos + needle.size());
+      v = v.substr(0, v.find('&'));
+      char* end = nullptr;
+      std::string tmp(v);
+      long long n = std::strtoll(tmp.c_str(), &end, 10);
+      if (end && *end == '\0' && !tmp.empty()) return n;
+      return std::nullopt;
+    }
+    pos += needle.size();
+  }
+  return std::nullopt;
+}
+
+std::string query_str(std::string_view query, std::string_view name) {
+  std::string needle = std::string(name) + "=";
+  size_t pos = 0;
+  while ((pos = query.find(needle, pos)) != std::string_view::npos) {
+    if (pos == 0 || query[pos - 1] == '&' || query[pos - 1] == '?') {
+      auto v = query.substr(pos + needle.size());
+      return std::string(v.substr(0, v.find('&')));
+    }
+    pos += needle.size();
+  }
+  return {};
+}
+
+// A time parameter: unix seconds, unix ms, or YYYY-MM-DD (UTC).
+std::optional<int64_t> query_time_ms(std::string_view query, std::string_view name) {
+  std::string v = query_str(query, name);
+  if (v.empty()) return std::nullopt;
+  if (v.size() == 10 && v[4] == '-' && v[7] == '-') {
+    std::tm tm{};
+    tm.tm_year = std::atoi(v.substr(0, 4).c_str()) - 1900;
+    tm.tm_mon = std::atoi(v.substr(5, 2).c_str()) - 1;
+    tm.tm_mday = std::atoi(v.substr(8, 2).c_str());
+    return static_cast<int64_t>(timegm(&tm)) * 1000;
+  }
+  auto n = query_int(query, name);
+  if (!n) return std::nullopt;
+  return *n < 100'000'000'000LL ? *n * 1000 : *n;  // seconds or milliseconds
+}
+
+net::awaitable<void> admin_query_handler(RequestContext& ctx) {
+  auto* store = ctx.worker.shared().store;
+  std::string_view target(ctx.request.target().data(), ctx.request.target().size());
+  std::string_view query = target.find('?') == std::string_view::npos
+                               ? std::string_view()
+                               : target.substr(target.find('?') + 1);
+  if (!store) {
+    co_await ctx.out.send_error(Error::unavailable("the store is not open"));
+    co_return;
+  }
+  if (ctx.path == "/admin/logs") {
+    store::LogQuery q;
+    q.key_id = query_str(query, "key");
+    q.model = query_str(query, "model");
+    if (auto st = query_int(query, "status")) q.status = static_cast<int>(*st);
+    q.since_ms = query_time_ms(query, "since");
+    q.until_ms = query_time_ms(query, "until");
+    q.before_id = query_int(query, "before");
+    q.limit = static_cast<int>(query_int(query, "limit").value_or(100));
+    // (One co_await per statement, no lambda inside it: GCC 12 coroutine pitfalls.)
+    std::function<void(std::function<void(json)>)> start = [store, q](auto done) {
+      store->query_logs(q, std::move(done));
+    };
+    json rows = co_await await_store(ctx.worker.io(), std::move(start));
+    json body = {{"object", "list"}, {"data", rows}};
+    if (!rows.empty() && static_cast<int>(rows.size()) == std::clamp(q.limit, 1, 1000)) {
+      body["next_before"] = rows.back()["id"];  // pass as ?before= for the next page
+    }
+    std::string text = body.dump();
+    co_await ctx.out.send(200, "application/json", text);
+    co_return;
+  }
+  store::SpendQuery q;
+  q.group_by = query_str(query, "group_by");
+  if (q.group_by.empty()) q.group_by = "key";
+  if (q.group_by != "key" && q.group_by != "team" && q.group_by != "model" &&
+      q.group_by != "provider" && q.group_by != "day") {
+    co_await ctx.out.send_error(
+        Error::bad_request("group_by must be one of key, team, model, provider, day", "group_by"));
+    co_return;
+  }
+  q.from_ms = query_time_ms(query, "from");
+  q.to_ms = query_time_ms(query, "to");
+  std::function<void(std::function<void(json)>)> start = [store, q](auto done) {
+    store->query_spend(q, std::move(done));
+  };
+  json rows = co_await await_store(ctx.worker.io(), std::move(start));
+  double total = 0;
+  for (const auto& r : rows) total += r["spend_usd"].get<double>();
+  json body = {{"object", "list"}, {"group_by", q.group_by}, {"total_usd", total}, {"data", rows}};
+  std::string text = body.dump();
+  co_await ctx.out.send(200, "application/json", text);
+}
+
+// Queues the request's row (and spend) for the store; never waits on the disk.
+void record_request(const RequestContext& ctx, int status, double duration_ms) {
+  auto* store = ctx.worker.shared().store;
+  if (!store) return;
+  const auto& r = ctx.record;
+  store::RequestRow row;
+  row.ts_ms = ctx.start_unix_ms;
+  row.request_id = ctx.request_id;
+  row.key_id = r.key_id;
+  row.key_name = r.key_name;
+  row.team = r.team;
+  row.model = r.model;
+  row.provider = r.provider;
+  row.upstream_model = r.upstream_model;
+  row.attempts = r.attempts;
+  row.status = status;
+  row.error_code = r.error_code;
+  row.stream = r.stream;
+  row.latency_ms = duration_ms;
+  row.ttft_ms = r.ttft_ms;
+  row.input_tokens = r.input_tokens;
+  row.output_tokens = r.output_tokens;
+  row.cached_tokens = r.cached_tokens;
+  row.reasoning_tokens = r.reasoning_tokens;
+  row.cost_micro = r.cost_micro;
+  const auto& logs = ctx.snapshot->config.logs;
+  if (logs.bodies) {
+    row.request_body = ctx.request.body().substr(0, logs.max_body_bytes);
+    row.response_body = r.response_body;
+  }
+  store->record(std::move(row), {});
+}
 
 std::string models_body(const routing::Snapshot& snap) {
   json data = json::array();
@@ -662,7 +824,8 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   }
   bool models = path == "/models" || path.rfind("/models/", 0) == 0;
   bool reload = path == "/admin/reload";
-  if (llm < 0 && !models && !reload) {
+  bool admin_query = path == "/admin/logs" || path == "/admin/spend";
+  if (llm < 0 && !models && !reload && !admin_query) {
     co_await out.send_error(Error::not_found(path));
     co_return;
   }
@@ -672,7 +835,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
         path));
     co_return;
   }
-  if (models && !get) {
+  if ((models || admin_query) && !get) {
     co_await out.send_error(Error::method_not_allowed("POST", path));
     co_return;
   }
@@ -684,6 +847,10 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   if (llm >= 0) {
     LlmCall call(ctx, kLlmEndpoints[llm]);
     co_await call.run();
+    co_return;
+  }
+  if (admin_query) {
+    co_await admin_query_handler(ctx);
     co_return;
   }
   if (reload) {
@@ -726,6 +893,7 @@ net::awaitable<void> handle(RequestContext& ctx) {
   double duration_ms = ms_since(ctx.start, now);
   const auto& r = ctx.record;
   bool api = !r.model.empty() || r.attempts > 0;
+  if (api) record_request(ctx, ctx.out.status() == 0 ? 499 : ctx.out.status(), duration_ms);
   if (api) {
     metrics::RequestSample s;
     s.model = shared.metrics.model_label(r.model);

@@ -248,7 +248,16 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
     ResponseWriter out(stream, snapshot->config.router.timeouts.idle);
     out.set_keep_alive(request.keep_alive() && !worker.draining());
     out.add_header("x-request-id", request_id);
-    proxy::RequestContext ctx{worker,     request,    stream, out, snapshot, request_id, start,
+    proxy::RequestContext ctx{worker,
+                              request,
+                              stream,
+                              out,
+                              snapshot,
+                              request_id,
+                              start,
+                              std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count(),
                               normalize_path(std::string_view(request.target().data(),
                                                               request.target().size())),
                               {}};

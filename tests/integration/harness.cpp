@@ -187,8 +187,11 @@ void Process::start(const std::vector<std::string>& argv,
                     const std::vector<std::pair<std::string, std::string>>& env,
                     bool clear_provider_env) {
   log_path_ = temp_dir() + "/output.log";
+  std::string workdir = std::filesystem::path(log_path_).parent_path().string();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Each process runs in its own temporary directory, so ./data/tollgate.db never collides.
+    if (::chdir(workdir.c_str()) != 0) ::_exit(126);
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);

@@ -16,6 +16,8 @@ mock_pid=$!
 for _ in $(seq 100); do [ -s "$work/mock.port" ] && break; sleep 0.05; done
 mock_port="$(cat "$work/mock.port")"
 cat >"$work/config.yaml" <<YAML
+store:
+  sqlite: $work/tollgate.db
 server:
   master_key: sk-sdk-master
 providers:

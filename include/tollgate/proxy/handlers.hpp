@@ -2,6 +2,7 @@
 // Request handlers: auth, parsing, routing, the attempt loop and the stream relay.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -27,6 +28,9 @@ struct AccessRecord {
   double ttft_ms = -1;
   double upstream_ms = 0;     // time waiting on upstreams
   bool stream = false;
+  std::string key_id, key_name, team;  // the virtual key, when one was used
+  std::optional<int64_t> cost_micro;   // nullopt: unknown (no price)
+  std::optional<std::string> response_body;  // logs.bodies only
 };
 
 struct RequestContext {
@@ -37,6 +41,7 @@ struct RequestContext {
   server::SnapshotPtr snapshot;      // the snapshot this request started with
   std::string request_id;
   std::chrono::steady_clock::time_point start;
+  int64_t start_unix_ms = 0;           // wall clock, for the request log
   std::string path;                  // without the /v1 prefix and query
   AccessRecord record;
 };

@@ -18,6 +18,7 @@
 #include "tollgate/metrics/metrics.hpp"
 #include "tollgate/routing/health.hpp"
 #include "tollgate/routing/snapshot.hpp"
+#include "tollgate/store/store.hpp"
 #include "tollgate/upstream/upstream_client.hpp"
 
 namespace tg::server {
@@ -34,6 +35,7 @@ struct Shared {
   metrics::Metrics metrics;
   upstream::TlsContexts tls;
   routing::HealthTable health;  // cooldowns, in-flight counts and latency per deployment
+  store::Store* store = nullptr;  // request log, spend, admin keys (thread-safe, never blocks)
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};

@@ -1,0 +1,82 @@
+// The request log and spend survive restarts and crashes; the admin API reads them.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace tg::it {
+namespace {
+
+json chat(const std::string& model, const std::string& text, bool stream = false) {
+  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
+  if (stream) body["stream"] = true;
+  return body;
+}
+
+std::string config_with_store(const Mock& mock, const std::string& db) {
+  return mock_config(mock) + "store:\n  sqlite: " + db + "\n" +
+         "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n";
+}
+
+TEST(RequestLog, RowsAndSpendSurviveAGracefulRestart) {
+  Mock mock;
+  std::string db = temp_dir() + "/tollgate.db";
+  {
+    Gateway gw(config_with_store(mock, db));
+    for (int i = 0; i < 7; ++i) {
+      ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "log me", i % 2 == 0)).status, 200);
+    }
+    ASSERT_EQ(gw.post("/v1/chat/completions", chat("nope", "unknown model")).status, 404);
+    auto logs = gw.get("/admin/logs?limit=3");
+    ASSERT_EQ(logs.status, 200) << logs.body;
+    // Rows reach the store within the flush interval; the newest may still be queued.
+    EXPECT_TRUE(eventually([&] { return gw.get("/admin/logs").json_body()["data"].size() == 8; }));
+    gw.process().signal(SIGTERM);
+    ASSERT_EQ(gw.process().wait(), 0);
+  }
+  Gateway gw(config_with_store(mock, db));
+  auto logs = gw.get("/admin/logs?limit=100").json_body()["data"];
+  ASSERT_EQ(logs.size(), 8u);
+  EXPECT_EQ(logs[0]["status"], 404);
+  EXPECT_EQ(logs[0]["model"], "nope");
+  EXPECT_EQ(logs[1]["model"], "gpt-test");
+  EXPECT_EQ(logs[1]["provider"], "mock");
+  EXPECT_GT(logs[1]["tokens"]["input"].get<int>(), 0);
+  auto page = gw.get("/admin/logs?limit=5").json_body();
+  ASSERT_EQ(page["data"].size(), 5u);
+  auto next = gw.get("/admin/logs?limit=5&before=" + page["next_before"].dump()).json_body();
+  EXPECT_EQ(next["data"].size(), 3u);
+  auto only_404 = gw.get("/admin/logs?status=404").json_body()["data"];
+  EXPECT_EQ(only_404.size(), 1u);
+  auto spend = gw.get("/admin/spend?group_by=model").json_body();
+  ASSERT_EQ(spend["data"].size(), 2u) << spend.dump();
+  EXPECT_EQ(gw.get("/admin/spend?group_by=nonsense").status, 400);
+  // The admin API wants the master key.
+  EXPECT_EQ(gw.get("/admin/logs", "sk-not-master").status, 401);
+}
+
+TEST(RequestLog, KillNineLosesAtMostTheFlushIntervalAndTheFileOpens) {
+  Mock mock;
+  std::string db = temp_dir() + "/tollgate.db";
+  int answered = 0;
+  {
+    Gateway gw(config_with_store(mock, db));
+    for (int i = 0; i < 40; ++i) {
+      if (gw.post("/v1/chat/completions", chat("gpt-test", "before the crash")).status == 200) {
+        ++answered;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // > the 250 ms flush bound
+    gw.process().signal(SIGKILL);
+    gw.process().wait();
+  }
+  Gateway gw(config_with_store(mock, db));
+  auto logs = gw.get("/admin/logs?limit=1000");
+  ASSERT_EQ(logs.status, 200);
+  EXPECT_EQ(logs.json_body()["data"].size(), static_cast<size_t>(answered));
+}
+
+}  // namespace
+}  // namespace tg::it
