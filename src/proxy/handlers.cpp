@@ -571,17 +571,19 @@ class LlmCall {
 // Small endpoints
 
 // Runs a store query (its callback fires on a store thread) and resumes on the worker.
-net::awaitable<json> await_store(net::io_context& ioc,
-                                 std::function<void(std::function<void(json)>)> start) {
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(json)>(
-      [&ioc, start = std::move(start)](auto handler) {
+// Not a coroutine itself: async_initiate stores `start` in the returned awaitable (a by-value
+// std::function parameter of a coroutine was destroyed twice by GCC 12).
+using StoreStart = std::function<void(std::function<void(json)>)>;
+auto await_store(net::io_context& ioc, StoreStart start) {
+  return net::async_initiate<decltype(net::use_awaitable), void(json)>(
+      [&ioc](auto handler, StoreStart start_query) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         auto work = std::make_shared<decltype(net::make_work_guard(ioc))>(net::make_work_guard(ioc));
-        start([h, work, &ioc](json result) {
+        start_query([h, work, &ioc](json result) {
           net::post(ioc, [h, work, r = std::move(result)]() mutable { std::move(*h)(std::move(r)); });
         });
       },
-      net::use_awaitable);
+      net::use_awaitable, std::move(start));
 }
 
 std::optional<int64_t> query_int(std::string_view query, std::string_view name) {
@@ -651,9 +653,7 @@ net::awaitable<void> admin_query_handler(RequestContext& ctx) {
     q.before_id = query_int(query, "before");
     q.limit = static_cast<int>(query_int(query, "limit").value_or(100));
     // (One co_await per statement, no lambda inside it: GCC 12 coroutine pitfalls.)
-    std::function<void(std::function<void(json)>)> start = [store, q](auto done) {
-      store->query_logs(q, std::move(done));
-    };
+    StoreStart start = [store, q](auto done) { store->query_logs(q, std::move(done)); };
     json rows = co_await await_store(ctx.worker.io(), std::move(start));
     json body = {{"object", "list"}, {"data", rows}};
     if (!rows.empty() && static_cast<int>(rows.size()) == std::clamp(q.limit, 1, 1000)) {
@@ -674,9 +674,7 @@ net::awaitable<void> admin_query_handler(RequestContext& ctx) {
   }
   q.from_ms = query_time_ms(query, "from");
   q.to_ms = query_time_ms(query, "to");
-  std::function<void(std::function<void(json)>)> start = [store, q](auto done) {
-    store->query_spend(q, std::move(done));
-  };
+  StoreStart start = [store, q](auto done) { store->query_spend(q, std::move(done)); };
   json rows = co_await await_store(ctx.worker.io(), std::move(start));
   double total = 0;
   for (const auto& r : rows) total += r["spend_usd"].get<double>();
