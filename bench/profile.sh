@@ -3,27 +3,28 @@
 # load as bench/run.sh's CPU runs, with the same pinning (proxy on core 0; mock and load on core 1).
 #
 #   bench/profile.sh [--target tollgate|nginx] [--stream] [--seconds S] [--rate R] [--no-access-log]
-#                    [--callgrind]
+#                    [--callgrind] [--rt]
 #
 # Prints, per request: CPU time, context switches and system calls (perf stat + strace -c), then
 # the hottest functions (perf record -e cpu-clock, flat, self time) and the user/kernel split.
 # --callgrind instead runs Tollgate under valgrind --tool=callgrind (slow: use a low --rate) and
 # prints callgrind_annotate's inclusive top functions. Uses build-bench/ (run bench/run.sh first).
-# Output also goes to bench/results/profile-<target>-<plain|stream>.txt.
+# --rt runs the processes SCHED_FIFO, as bench/run.sh --rt does. Output also goes to bench/results/profile-<target>-<plain|stream>.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-TARGET=tollgate; STREAM=0; SECS=5; RATE=""; ACCESS_LOG=true; CALLGRIND=0
+TARGET=tollgate; STREAM=0; SECS=5; RATE=""; ACCESS_LOG=true; CALLGRIND=0; RT=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --target) TARGET=$2; shift ;;
     --stream) STREAM=1 ;;
     --seconds) SECS=$2; shift ;;
     --rate) RATE=$2; shift ;;
-    --no-access-log) ACCESS_LOG=false ;;
+    --no-access-log) ACCESS_LOG=false; SUFFIX=-nolog ;;
     --callgrind) CALLGRIND=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --rt) RT=(chrt -f 20) ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -32,7 +33,7 @@ done
 if [[ -z $RATE ]]; then
   if [[ $CALLGRIND == 1 ]]; then RATE=50; elif [[ $STREAM == 1 ]]; then RATE=500; else RATE=1000; fi
 fi
-(( $(echo "$SECS <= 10" | bc -l 2>/dev/null || echo 1) )) || { echo "at most 10 s" >&2; exit 2; }
+python3 -c "import sys; sys.exit(0 if 0 < float('$SECS') <= 10 else 1)" || { echo "--seconds: at most 10" >&2; exit 2; }
 
 BUILD_DIR="${BENCH_BUILD_DIR:-$ROOT/build-bench}"
 TOLLGATE="$BUILD_DIR/tollgate"; MOCK="$BUILD_DIR/tollgate-mock"
@@ -48,7 +49,8 @@ command -v perf >/dev/null || { echo "needs perf (apt-get install linux-perf)" >
 
 MODE=$([[ $STREAM == 1 ]] && echo stream || echo plain)
 mkdir -p "$ROOT/bench/results"
-OUT="$ROOT/bench/results/profile-$TARGET-$MODE.txt"
+CG_SUFFIX=""; [[ $CALLGRIND == 0 ]] || CG_SUFFIX=-callgrind
+OUT="$ROOT/bench/results/profile-$TARGET-$MODE${SUFFIX:-}$CG_SUFFIX.txt"
 TMP="$(mktemp -d /tmp/tollgate-profile.XXXXXX)"
 chmod 755 "$TMP"
 PIDS=()
@@ -74,24 +76,25 @@ else
   SFLAG=
 fi
 
-taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events 20 >"$TMP/mock.log" 2>&1 &
+"${RT[@]}" taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events 20 >"$TMP/mock.log" 2>&1 &
 PIDS+=($!)
 wait_file "$TMP/mock.port" || { echo "mock did not start" >&2; exit 1; }
 MOCK_PORT=$(cat "$TMP/mock.port")
 
 if [[ $TARGET == tollgate ]]; then
   cat >"$TMP/tg.yaml" <<EOF
+store: { sqlite: "$TMP/tollgate.db" }
 server: { master_key: $KEY, access_log: $ACCESS_LOG }
 providers:
   mock: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key }
 EOF
   if [[ $CALLGRIND == 1 ]]; then
-    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
+    (cd "$TMP" && exec "${RT[@]}" taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
       "$TOLLGATE" --config "$TMP/tg.yaml" --listen 127.0.0.1:0 --workers 1 --port-file "$TMP/tg.port" \
-      >"$TMP/tg.log" 2>&1 &
+      >"$TMP/tg.log" 2>&1) &
   else
-    taskset -c 0 "$TOLLGATE" --config "$TMP/tg.yaml" --listen 127.0.0.1:0 --workers 1 \
-      --port-file "$TMP/tg.port" >"$TMP/tg.log" 2>&1 &
+    (cd "$TMP" && exec "${RT[@]}" taskset -c 0 "$TOLLGATE" --config "$TMP/tg.yaml" --listen 127.0.0.1:0 \
+      --workers 1 --port-file "$TMP/tg.port" >"$TMP/tg.log" 2>&1) &
   fi
   TPID=$!; PIDS+=("$TPID")
   wait_file "$TMP/tg.port" || { echo "tollgate did not start: $(cat "$TMP/tg.log")" >&2; exit 1; }
@@ -117,7 +120,7 @@ http {
 }
 EOF
   chmod 755 "$TMP/ngx"
-  taskset -c 0 nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" -e "$TMP/ngx/logs/error.log" >/dev/null 2>&1 &
+  "${RT[@]}" taskset -c 0 nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" -e "$TMP/ngx/logs/error.log" >/dev/null 2>&1 &
   TPID=$!; PIDS+=("$TPID")
   wait_http "http://127.0.0.1:$PORT/" || { echo "nginx did not start" >&2; exit 1; }
   PROF_PIDS="$TPID $(ps -o pid= --ppid "$TPID" | tr -s ' \n' ' ')"
@@ -125,7 +128,7 @@ fi
 URL="http://127.0.0.1:$PORT/v1/chat/completions"
 N=$(python3 -c "print(int($RATE * $SECS))")
 load() {  # N requests at RATE on core 1
-  taskset -c 1 "$LOADGEN" --url "$URL" --rate "$RATE" --requests "$1" --connections 16 \
+  "${RT[@]}" taskset -c 1 "$LOADGEN" --url "$URL" --rate "$RATE" --requests "$1" --connections 16 \
     --header "Authorization: Bearer $KEY" --body-file "$TMP/body.json" $SFLAG --timeout 5
 }
 PLIST=$(echo $PROF_PIDS | tr ' ' ',')
@@ -140,10 +143,11 @@ if [[ $CALLGRIND == 1 ]]; then
   callgrind_control -d "$TPID" >/dev/null 2>&1 || true
   sleep 1
   f=$(ls -t "$TMP"/callgrind.out* | head -1)
-  echo; echo "## callgrind: inclusive instruction counts (top 40)"
-  callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -60
-  echo; echo "## callgrind: self instruction counts (top 30)"
-  callgrind_annotate "$f" 2>/dev/null | head -45
+  cp "$f" "$ROOT/bench/results/callgrind.out.tollgate-$MODE"  # for kcachegrind / callgrind_annotate
+  total=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+  echo; echo "## callgrind: user-space instructions: ${total:-?} for $N requests ($(( ${total:-0} / N )) per request)"
+  echo "## top functions (callgrind_annotate; this version lists inclusive costs)"
+  callgrind_annotate --threshold=100 "$f" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -60 || true
   exit 0
 fi
 
@@ -196,8 +200,44 @@ sleep 0.3
 load "$N" >/dev/null
 kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true
 echo "### by shared object"
-perf report -i "$TMP/perf.data" --stdio --no-children --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+perf report -i "$TMP/perf.data" --stdio --no-children --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
+echo "### by category (self time, share of all samples of the process)"
+perf report -i "$TMP/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null | python3 -c '
+import re, sys
+cats = [
+  ("kernel: scheduler, wake-ups, context switches", r"\[k\] (finish_task_switch|_raw_spin_unlock_irq|schedule|__schedule|try_to_wake_up|ttwu|enqueue_|dequeue_|update_curr|pick_next|psi_|select_task_rq|futex|hrtimer|timerfd|do_timerfd)"),
+  ("kernel: TCP/IP over loopback", r"\[k\] .*(tcp|ip_|__ip|inet|skb|loopback|net_rx|netif|__dev_queue|dev_hard|sk_|sock_def|_copy_(to|from)_iter|__skb|napi|rps_|process_backlog|__kfree_skb|kfree_skbmem|datagram)"),
+  ("kernel: syscall entry, epoll, files", r"\[k\] .*(syscall|epoll|ep_|fdget|fput|sock_poll|__fget|entry_|_copy_from_user|_copy_to_user|__check_object_size|__virt_addr_valid|vfs_|ksys_|__sys_|sockfd|rw_verify|do_writev|import_iovec)"),
+  ("kernel: other", r"\[k\] "),
+  ("JSON (nlohmann)", r"nlohmann"),
+  ("malloc/free", r"\[\.\] (malloc|_int_malloc|_int_free|cfree|free|malloc_consolidate|unlink_chunk|operator new|operator delete|__libc_malloc|__libc_free|tcache|realloc|_int_realloc)"),
+  ("HTTP parsing/serialising (Beast)", r"boost::beast"),
+  ("event loop (Asio, epoll_wait)", r"boost::asio|epoll_wait|awaitable"),
+  ("SQLite request log", r"libsqlite3|sqlite3"),
+  ("logging (spdlog/fmt)", r"libspdlog|libfmt|spdlog|fmt::"),
+  ("metrics (prometheus-cpp)", r"prometheus"),
+  ("mem*/str* (libc)", r"__mem|__str|memchr|memcpy|memmove|memset|strlen|memcmp"),
+  ("locks (pthread)", r"pthread_"),
+  ("Tollgate code (tg::)", r"tg::"),
+  ("other", r""),
+]
+tot = {c: 0.0 for c, _ in cats}
+left = {}
+for line in sys.stdin:
+    m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+(.*)$", line)
+    if not m: continue
+    pct, dso, sym = float(m.group(1)), m.group(2), m.group(3)
+    text = dso + " " + sym
+    for c, rx in cats:
+        if re.search(rx, text):
+            tot[c] += pct
+            if c in ("kernel: other", "other"): left[sym[:70]] = left.get(sym[:70], 0) + pct
+            break
+for c, _ in cats:
+    if tot[c] >= 0.05: print(f"  {tot[c]:6.1f}%  {c}")
+print("  (largest in the other rows: " + ", ".join(f"{k.strip()} {v:.1f}%" for k, v in sorted(left.items(), key=lambda x: -x[1])[:8]) + ")")
+'
 echo "### by symbol"
-perf report -i "$TMP/perf.data" --stdio --no-children --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
+perf report -i "$TMP/perf.data" --stdio --no-children --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45 || true
 } 2>&1 | tee "$OUT"
 echo "(saved to $OUT)"

@@ -42,21 +42,38 @@ def cpu_us(case):
     return ticks, ns
 
 
+def median(v):
+    v = sorted(x for x in v if x is not None)
+    if not v:
+        return None
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def rounds(tc, name):
+    """The cases of one CPU run: 'name' itself, or its rounds 'name.1', 'name.2', ..."""
+    return [c for k, c in sorted(tc.items()) if k == name or k.startswith(name + ".")]
+
+
 def summarize(cases):
     s = {}
     for t in TARGETS:
         tc = cases.get(t, {})
         row = {}
         for name in ("cpu_plain", "cpu_stream"):
-            if name in tc:
-                u, n = cpu_us(tc[name])
-                row[name + "_us"] = u
-                row[name + "_us_schedstat"] = n
-        if "cpu_stream" in tc:
-            lg = tc["cpu_stream"]["loadgen"]
-            row["ttfe_p50_ms"] = lg.get("ttfe_p50_ms")
-            row["ttfe_p99_ms"] = lg.get("ttfe_p99_ms")
-            row["events_per_stream"] = lg.get("events_per_stream")
+            rs = rounds(tc, name)
+            if rs:
+                per = [cpu_us(c) for c in rs]
+                row[name + "_us"] = median([u for u, _ in per])
+                row[name + "_us_schedstat"] = median([n for _, n in per])
+                row[name + "_us_rounds"] = [round(u, 1) for u, _ in per if u is not None]
+                row[name + "_other_cpu_pct_max"] = max((c.get("other_cpu_pct") or 0) for c in rs)
+        srs = rounds(tc, "cpu_stream")
+        if srs:
+            lgs = [c["loadgen"] for c in srs]
+            row["ttfe_p50_ms"] = median([lg.get("ttfe_p50_ms") for lg in lgs])
+            row["ttfe_p99_ms"] = median([lg.get("ttfe_p99_ms") for lg in lgs])
+            row["events_per_stream"] = median([lg.get("events_per_stream") for lg in lgs])
         for r in (100, 500, 2000):
             c = tc.get(f"lat_{r}")
             if c:
@@ -197,13 +214,17 @@ def markdown(meta, cases, rows, s):
     lines = [
         f"### Latest run: {m.get('date', '?')} ({m.get('mode', '?')} mode)",
         "",
-        f"- Commit `{m.get('commit', '?')}`{dirty}; built by `bench/run.sh` (Release).",
+        f"- Command: `{m.get('command', 'bench/run.sh')}`.",
+        f"- Commit `{m.get('commit', '?')}`{dirty}; "
+        + ("built by `bench/run.sh` (Release)." if m.get("built", True) else
+           f"**`--skip-build`: binaries from {m.get('binary_time', '?')}, which may not match the commit.**"),
         f"- Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; {m.get('os', '?')}, "
-        f"Linux {m.get('kernel', '?')}; {m.get('compiler', '?')}; nginx {m.get('nginx', '?')}.",
-        f"- Background load: {m.get('busy_before_pct', '?')}% busy before the run, "
+        f"Linux {m.get('kernel', '?')}; {m.get('compiler', '?')}; nginx {str(m.get('nginx', '?')).replace('nginx/', '')}.",
+        f"- Scheduling: {m.get('sched', 'SCHED_OTHER')}. "
+        f"Background load: {m.get('busy_before_pct', '?')}% busy before the run, "
         f"{m.get('busy_after_pct', '?')}% after; at most {max_other(cases):.1f}% of the machine used by "
         f"other processes during a measured case; the run took {m.get('wall_s', '?')} s.",
-        f"- CPU runs: {st.get('cpu_requests')} non-streamed requests at {st.get('cpu_rate')}/s and "
+        f"- CPU runs: {st.get('rounds', 1)} rounds of {st.get('cpu_requests')} non-streamed requests at {st.get('cpu_rate')}/s and "
         f"{st.get('stream_cpu_requests')} streamed ones ({st.get('events')} content events each) at "
         f"{st.get('stream_cpu_rate')}/s; latency runs: {st.get('latency_seconds')} s at each rate; "
         f"{st.get('connections')} keep-alive client connections; memory: "
@@ -211,8 +232,10 @@ def markdown(meta, cases, rows, s):
         "",
         md_table(rows),
         "",
-        "Latency cells are `via-proxy (added)`, the added part being via-proxy minus direct at the same "
-        "percentile. Time to first event comes from the streamed CPU run. nginx's memory is master + worker.",
+        "CPU figures are the median over the rounds (each round's figure is in the table below). Latency "
+        "cells are `via-proxy (added)`, the added part being via-proxy minus direct at the same "
+        "percentile. Time to first event comes from the streamed CPU runs (median over the rounds). "
+        "nginx's memory is master + worker.",
     ]
     hold = s.get("tollgate", {})
     if hold.get("hold_ok") is not None:
@@ -268,7 +291,7 @@ def main():
     print()
     print(f"Tollgate macro-benchmark ({meta.get('mode', '?')} mode, commit {meta.get('commit', '?')}, "
           f"{meta.get('date', '?')}); busy before/after: {meta.get('busy_before_pct', '?')}%/"
-          f"{meta.get('busy_after_pct', '?')}%")
+          f"{meta.get('busy_after_pct', '?')}%; {meta.get('sched', 'SCHED_OTHER')}")
     print(text_table(rows))
     if max_other(cases) > 5:
         print(f"warning: other processes used up to {max_other(cases):.0f}% of the machine during a case; "

@@ -4,14 +4,16 @@
 #
 #   bench/run.sh [--quick] [--write-docs] [--skip-build]
 #
-#   --quick       shorter runs (about a minute instead of about four); noisier figures
+#   --quick       shorter runs (about 45 s instead of about 2.5 minutes, plus the build); noisier
 #   --write-docs  also replace the "Latest run" section of docs/benchmarks.md with this run
 #   --skip-build  use the binaries already in build-bench/ (and the cached loadgen)
 #   --wait-quiet  first wait (up to 10 minutes) until the machine is idle (< 10% busy)
+#   --rt          run the proxy, the mocks and the load generator SCHED_FIFO (chrt -f 20, needs
+#                 root): on a shared machine, other processes then cannot preempt them
 #
 # The proxy under test runs pinned to core 0 (taskset -c 0); the load generator (bench/loadgen.cpp,
 # open loop) and the mock run pinned to core 1. One proxy is loaded at a time. Every case is
-# bounded (at most 10 s of load). Output: a table on stdout, bench/results/latest.json, and
+# bounded (at most 10 s of load; the CPU runs are split into rounds taken in turn across targets). Output: a table on stdout, bench/results/latest.json, and
 # bench/results/latest.md (the markdown that --write-docs puts into docs/benchmarks.md).
 #
 # Needs: cmake + a C++20 compiler + Boost headers (as for Tollgate itself), nginx (Debian
@@ -21,17 +23,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
+ARGS="$*"
 QUICK=0
 WRITE_DOCS=0
 SKIP_BUILD=0
 WAIT_QUIET=0
+RT=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --write-docs) WRITE_DOCS=1 ;;
     --skip-build) SKIP_BUILD=1 ;;
     --wait-quiet) WAIT_QUIET=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --rt) RT=(chrt -f 20) ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
@@ -45,22 +50,29 @@ die() { log "error: $*"; exit 1; }
 
 # ------------------------------------------------------------------------------------------------
 # Sizes. CPU runs: a fixed number of requests at a moderate fixed rate. Latency runs: fixed rates.
+# The CPU runs are split into ROUNDS, taken in turn across the targets (direct, nginx, Tollgate,
+# Tollgate without access log, then again), and each figure is the median over the rounds: a burst
+# of background load then spoils one round, not one target.
 if [[ $QUICK == 1 ]]; then
   MODE=quick
-  WARM_N=500            # warm-up requests per target (non-streamed; half as many streamed)
-  CPU_RATE=1000; CPU_N=2500          # non-streamed CPU run: 2.5 s
-  SCPU_RATE=500; SCPU_N=1000         # streamed CPU run (also time to first event): 2 s
-  LAT_SECS=1.5                       # each of 100 / 500 / 2000 req/s
+  WARM_N=300                         # warm-up requests per target (and half as many streamed)
+  ROUNDS=2
+  CPU_RATE=1000; CPU_N=1000          # non-streamed CPU run, per round: 1 s
+  SCPU_RATE=500; SCPU_N=400          # streamed CPU run (also time to first event), per round: 0.8 s
+  LAT_SECS=1                         # each of 100 / 500 / 2000 req/s
   HOLD_N=1000
-  VARIANT_CASES="cpu"                # Tollgate with access_log: false: CPU runs only
+  VARIANT_LAT=0                      # Tollgate with access_log: false: CPU runs only
+  NGINX_HOLD=0                       # skip nginx's memory run
 else
   MODE=full
-  WARM_N=2000
-  CPU_RATE=1000; CPU_N=8000          # 8 s
-  SCPU_RATE=500; SCPU_N=4000         # 8 s
+  WARM_N=1000
+  ROUNDS=4
+  CPU_RATE=1000; CPU_N=2000          # 4 x 2 s
+  SCPU_RATE=500; SCPU_N=1000         # 4 x 2 s
   LAT_SECS=5
   HOLD_N=1000
-  VARIANT_CASES="cpu lat"
+  VARIANT_LAT=1
+  NGINX_HOLD=1
 fi
 CONNS=16               # keep-alive client connections for the rate runs
 EVENTS=20              # content events per stream (mock --events)
@@ -136,7 +148,8 @@ wait_http() {  # URL: wait until something answers
 cpu_ticks() {
   local total=0 p rest
   for p in "$@"; do
-    rest=$(sed 's/^.*) //' "/proc/$p/stat")  # the fields after "(comm) "
+    read -r rest <"/proc/$p/stat"
+    rest=${rest##*) }                       # the fields after "(comm) "
     read -r -a f <<<"$rest"
     total=$((total + f[11] + f[12]))        # fields 14 (utime) and 15 (stime)
   done
@@ -153,6 +166,7 @@ cpu_ns() {
   echo "$total"
 }
 CLK_TCK=$(getconf CLK_TCK)
+NCORES=$(nproc)
 
 # Idle share of the machine over one second, so a busy machine shows in the results.
 machine_busy_pct() {
@@ -193,56 +207,38 @@ run_case() {
   ours="$pids"; [[ " $pids " == *" $MOCK_PID "* ]] || ours="$pids $MOCK_PID"
   ours="$ours $SLOW_PID"
   # shellcheck disable=SC2086
-  t0=$(cpu_ticks $pids); n0=$(cpu_ns $pids); m0=$(cpu_ticks $ours); b0=$(machine_busy_ticks); w0=$(date +%s%N)
-  out=$(timeout 40 taskset -c 1 "$LOADGEN" --url "$url" --connections "$CONNS" \
+  t0=$(cpu_ticks $pids); n0=$(cpu_ns $pids); m0=$(cpu_ticks $ours); b0=$(machine_busy_ticks); w0=${EPOCHREALTIME/./}
+  out=$(timeout 40 "${RT[@]}" taskset -c 1 "$LOADGEN" --url "$url" --connections "$CONNS" \
           --header "Authorization: Bearer $MASTER_KEY" --timeout 5 "$@") || true
   # shellcheck disable=SC2086
-  t1=$(cpu_ticks $pids); n1=$(cpu_ns $pids); m1=$(cpu_ticks $ours); b1=$(machine_busy_ticks); w1=$(date +%s%N)
+  t1=$(cpu_ticks $pids); n1=$(cpu_ns $pids); m1=$(cpu_ticks $ours); b1=$(machine_busy_ticks); w1=${EPOCHREALTIME/./}
   [[ -n $out ]] || out='{"sent":0,"ok":0,"errors":1}'
-  local other
-  other=$(python3 -c '
-import json, sys
-out = json.loads(sys.argv[1]); hz = int(sys.argv[2]); busy, ours, wall_ns, cores = (int(x) for x in sys.argv[3:7])
-lg_ms = out.get("self_cpu_ms", 0.0)
-other_s = busy / hz - ours / hz - lg_ms / 1e3
-print("%.1f" % max(0.0, 100.0 * other_s / (wall_ns / 1e9 * cores)))
-' "$out" "$CLK_TCK" $((b1 - b0)) $((m1 - m0)) $((w1 - w0)) "$(nproc)")
+  local line
+  line=$(awk -v out="$out" -v target="$target" -v name="$name" -v ticks=$((t1 - t0)) -v hz="$CLK_TCK" \
+             -v ns=$((n1 - n0)) -v busy=$((b1 - b0)) -v ours=$((m1 - m0)) -v wall=$(((w1 - w0) * 1000)) \
+             -v cores="$NCORES" '
+    function field(k,   m) {  # a number from the loadgen JSON
+      if (match(out, "\"" k "\":[-0-9.]+")) return substr(out, RSTART + length(k) + 3, RLENGTH - length(k) - 3) + 0
+      return 0
+    }
+    BEGIN {
+      ok = field("ok"); okd = ok > 0 ? ok : 1
+      other = (busy / hz - ours / hz - field("self_cpu_ms") / 1e3) / (wall / 1e9 * cores) * 100
+      if (other < 0) other = 0
+      printf "%.1f\t  %-14s %-13s ok=%-5d err=%-2d p50=%.3f p99=%.3f ms", other, target, name, ok, field("errors"), field("p50_ms"), field("p99_ms")
+      if (field("events_per_stream") > 0) printf " ttfe50=%.3f ms ev=%d", field("ttfe_p50_ms"), field("events_per_stream")
+      printf " cpu/req=%.1f us (%.1f schedstat) rps=%d other=%d%%%s\n", ticks * 1e6 / hz / okd, ns / 1e3 / okd, field("achieved_rps"), other, (other > 5 ? " DISTURBED" : "")
+    }')
   printf '{"target":"%s","case":"%s","cpu_ticks":%d,"clk_tck":%d,"cpu_ns":%d,"other_cpu_pct":%s,"loadgen":%s}\n' \
-    "$target" "$name" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) "$other" "$out" >>"$CASES"
-  python3 - "$target" "$name" "$out" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) "$other" <<'PY' >&2
-import json, sys
-t, n, out, ticks, hz, ns, other = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
-ok = max(out.get("ok", 0), 1)
-s = f"  {t:<14} {n:<13} ok={out.get('ok',0):<5} err={out.get('errors',0):<2} p50={out.get('p50_ms',0):.3f} p99={out.get('p99_ms',0):.3f} ms"
-if out.get("events_per_stream"):
-    s += f" ttfe50={out['ttfe_p50_ms']:.3f} ms ev={out['events_per_stream']:.0f}"
-s += f" cpu/req={ticks*1e6/hz/ok:.1f} us ({ns/1e3/ok:.1f} schedstat) rps={out.get('achieved_rps',0):.0f}"
-s += f" other={other:.0f}%" + (" DISTURBED" if other > 5 else "")
-print(s)
-PY
-  sleep 0.3
+    "$target" "$name" $((t1 - t0)) "$CLK_TCK" $((n1 - n0)) "${line%%$'\t'*}" "$out" >>"$CASES"
+  printf '%s\n' "${line#*$'\t'}" >&2
+  sleep 0.2
 }
 
-# run_target TARGET URL "PIDS" CASES: warm up, then the CPU runs and/or the latency runs.
-run_target() {
-  local target=$1 url=$2 pids=$3 which=$4
-  log "$target: warm-up"
-  run_case "$target" warmup "$url" "$pids" --rate 1000 --requests "$WARM_N" --body-file "$TMP/plain.json"
-  run_case "$target" warmup_stream "$url" "$pids" --rate 500 --requests $((WARM_N / 2)) \
+warm_up() {  # TARGET URL "PIDS"
+  run_case "$1" warmup "$2" "$3" --rate 1000 --requests "$WARM_N" --body-file "$TMP/plain.json"
+  run_case "$1" warmup_stream "$2" "$3" --rate 500 --requests $((WARM_N / 2)) \
     --body-file "$TMP/stream.json" --stream
-  if [[ " $which " == *" cpu "* ]]; then
-    log "$target: CPU per request ($CPU_N non-streamed at $CPU_RATE/s, $SCPU_N streamed at $SCPU_RATE/s)"
-    run_case "$target" cpu_plain "$url" "$pids" --rate "$CPU_RATE" --requests "$CPU_N" --body-file "$TMP/plain.json"
-    run_case "$target" cpu_stream "$url" "$pids" --rate "$SCPU_RATE" --requests "$SCPU_N" \
-      --body-file "$TMP/stream.json" --stream
-  fi
-  if [[ " $which " == *" lat "* ]]; then
-    log "$target: latency at 100, 500 and 2000 req/s ($LAT_SECS s each)"
-    local r
-    for r in 100 500 2000; do
-      run_case "$target" "lat_$r" "$url" "$pids" --rate "$r" --duration "$LAT_SECS" --body-file "$TMP/plain.json"
-    done
-  fi
 }
 
 proc_kb() {  # PID FIELD -> kB (VmHWM, VmRSS)
@@ -253,34 +249,90 @@ proc_kb() {  # PID FIELD -> kB (VmHWM, VmRSS)
 BUSY=$(machine_busy_pct)
 if [[ $WAIT_QUIET == 1 ]] && (( BUSY >= 10 )); then
   log "waiting for the machine to be idle (now ${BUSY}% busy)"
-  for _ in $(seq 600); do BUSY=$(machine_busy_pct); (( BUSY < 10 )) && break; done
+  quiet=0
+  for _ in $(seq 600); do  # 3 idle seconds in a row, for at most 10 minutes
+    BUSY=$(machine_busy_pct)
+    if (( BUSY < 10 )); then quiet=$((quiet + 1)); else quiet=0; fi
+    (( quiet >= 3 )) && break
+  done
 fi
-log "mode: $MODE; machine busy before start: ${BUSY}% (of all cores)"
+log "mode: $MODE${RT:+ (SCHED_FIFO)}; machine busy before start: ${BUSY}% (of all cores)"
 (( BUSY < 15 )) || log "warning: the machine is busy (${BUSY}%); figures will be noisy"
 START_TS=$(date +%s)
 
 # The upstream: one mock, pinned to core 1, answering instantly (20 events per stream).
-taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events "$EVENTS" \
+"${RT[@]}" taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events "$EVENTS" \
   >"$TMP/mock.log" 2>&1 &
 MOCK_PID=$!; PIDS+=("$MOCK_PID")
 MOCK_PORT=$(wait_port_file "$TMP/mock.port" "$MOCK_PID") || die "the mock did not start: $(cat "$TMP/mock.log")"
 MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1/chat/completions"
 
 # The slow mock, for the 1,000 concurrent streams (Tollgate does not forward x-mock-* headers).
-taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/slowmock.port" --events "$EVENTS" \
+"${RT[@]}" taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/slowmock.port" --events "$EVENTS" \
   --interval-ms "$HOLD_INTERVAL_MS" >"$TMP/slowmock.log" 2>&1 &
 SLOW_PID=$!; PIDS+=("$SLOW_PID")
 SLOW_PORT=$(wait_port_file "$TMP/slowmock.port" "$SLOW_PID") || die "the slow mock did not start"
 
-# --- 1. direct to the mock ---------------------------------------------------------------------
-run_target direct "$MOCK_URL" "$MOCK_PID" "cpu lat"
+# --- Tollgate's memory, on a fresh process -----------------------------------------------------
+start_tollgate() {  # NAME ACCESS_LOG(true|false) -> sets TG_PID, TG_PORT
+  local name=$1 access=$2
+  cat >"$TMP/$name.yaml" <<EOF
+# generated by bench/run.sh
+store:
+  sqlite: $TMP/$name.db
+server:
+  master_key: $MASTER_KEY
+  access_log: $access
+  log_level: info
+providers:
+  mock:
+    type: openai-compatible
+    base_url: http://127.0.0.1:$MOCK_PORT/v1
+    api_key: mock-key
+  slow:
+    type: openai-compatible
+    base_url: http://127.0.0.1:$SLOW_PORT/v1
+    api_key: mock-key
+EOF
+  rm -f "$TMP/$name.port"
+  # (from the scratch directory, so nothing relative lands in the tree; exec keeps the PID)
+  (cd "$TMP" && exec "${RT[@]}" taskset -c 0 "$TOLLGATE" --config "$TMP/$name.yaml" --listen 127.0.0.1:0 \
+     --workers 1 --port-file "$TMP/$name.port" >"$TMP/$name.log" 2>&1) &
+  TG_PID=$!; PIDS+=("$TG_PID")
+  TG_PORT=$(wait_port_file "$TMP/$name.port" "$TG_PID") || die "tollgate did not start: $(cat "$TMP/$name.log")"
+  wait_http "http://127.0.0.1:$TG_PORT/health" || die "tollgate is not healthy"
+}
 
-# --- 2. nginx ----------------------------------------------------------------------------------
+start_tollgate tollgate_rss true
+sleep 1
+TG_IDLE_HWM=$(proc_kb "$TG_PID" VmHWM); TG_IDLE_RSS=$(proc_kb "$TG_PID" VmRSS)
+log "tollgate (pid $TG_PID, $(ls /proc/"$TG_PID"/task | wc -l) threads): idle VmHWM ${TG_IDLE_HWM} kB;" \
+    "now $HOLD_N concurrent slow streams ($EVENTS events, ${HOLD_INTERVAL_MS} ms apart)"
+(
+  peak=0
+  while kill -0 "$TG_PID" 2>/dev/null && [[ ! -e $TMP/hold.done ]]; do
+    r=$(proc_kb "$TG_PID" VmRSS); (( r > peak )) && peak=$r
+    echo "$peak" >"$TMP/hold.rss"; sleep 0.1
+  done
+) &
+SAMPLER=$!
+TG_HOLD=$(timeout 40 "${RT[@]}" taskset -c 1 "$LOADGEN" --url "http://127.0.0.1:$TG_PORT/v1/chat/completions" \
+  --concurrency-hold "$HOLD_N" --header "Authorization: Bearer $MASTER_KEY" --body-file "$TMP/slow.json" \
+  --stream --timeout 5) || true
+touch "$TMP/hold.done"; wait "$SAMPLER" 2>/dev/null || true
+TG_HOLD_HWM=$(proc_kb "$TG_PID" VmHWM); TG_AFTER_RSS=$(proc_kb "$TG_PID" VmRSS)
+printf '{"target":"tollgate","case":"rss","idle_vmhwm_kb":%d,"idle_vmrss_kb":%d,"hold_vmhwm_kb":%d,"hold_peak_vmrss_kb":%d,"after_vmrss_kb":%d,"threads":%d,"loadgen":%s}\n' \
+  "$TG_IDLE_HWM" "$TG_IDLE_RSS" "$TG_HOLD_HWM" "$(cat "$TMP/hold.rss" 2>/dev/null || echo 0)" "$TG_AFTER_RSS" \
+  "$(ls /proc/"$TG_PID"/task | wc -l)" "${TG_HOLD:-null}" >>"$CASES"
+log "tollgate: VmHWM with $HOLD_N streams ${TG_HOLD_HWM} kB; $(echo "$TG_HOLD" | cut -c1-100)..."
+stop_pid "$TG_PID"
+
+# --- The proxies: nginx, Tollgate, Tollgate without access log (all idle until their turn) --------
 NGX="$TMP/nginx"
 mkdir -p "$NGX/logs"
 NGX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 NGX_USER=""
-[[ $(id -u) == 0 ]] && NGX_USER="user nobody nogroup;"
+[[ $(id -u) == 0 ]] && NGX_USER="user nobody nogroup;"  # as root, nginx's worker drops to nobody
 cat >"$NGX/nginx.conf" <<EOF
 # generated by bench/run.sh: a plain keep-alive reverse proxy, no buffering
 $NGX_USER
@@ -323,85 +375,68 @@ http {
 }
 EOF
 chmod 755 "$TMP" "$NGX"
-taskset -c 0 nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" >"$NGX/stdout.log" 2>&1 &
+"${RT[@]}" taskset -c 0 nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" >"$NGX/stdout.log" 2>&1 &
 NGX_PID=$!; PIDS+=("$NGX_PID")
-NGX_URL="http://127.0.0.1:$NGX_PORT/v1/chat/completions"
 wait_http "http://127.0.0.1:$NGX_PORT/" || die "nginx did not start: $(cat "$NGX/logs/error.log")"
 NGX_PIDS="$NGX_PID $(ps -o pid= --ppid "$NGX_PID" | tr -s ' \n' ' ')"
 NGX_IDLE_HWM=0; for p in $NGX_PIDS; do NGX_IDLE_HWM=$((NGX_IDLE_HWM + $(proc_kb "$p" VmHWM))); done
-log "nginx $(nginx -v 2>&1 | sed 's/.*\///') on :$NGX_PORT (pids $NGX_PIDS)"
-run_target nginx "$NGX_URL" "$NGX_PIDS" "cpu lat"
-# nginx under the same 1,000 slow streams, for context
+
+start_tollgate tollgate true
+TG_PIDS=$TG_PID
+start_tollgate tollgate_nolog false
+NL_PIDS=$TG_PID; NL_PORT=$TG_PORT
+TG_PORT=$(cat "$TMP/tollgate.port")
+log "nginx $(nginx -v 2>&1 | sed 's/.*\///') on :$NGX_PORT (pids $NGX_PIDS); tollgate on :$TG_PORT" \
+    "(pid $TG_PIDS, $(ls /proc/"$TG_PIDS"/task | wc -l) threads); tollgate without access log on :$NL_PORT"
+
+declare -A URL=(
+  [direct]="$MOCK_URL"
+  [nginx]="http://127.0.0.1:$NGX_PORT/v1/chat/completions"
+  [tollgate]="http://127.0.0.1:$TG_PORT/v1/chat/completions"
+  [tollgate_nolog]="http://127.0.0.1:$NL_PORT/v1/chat/completions"
+)
+declare -A PROCS=([direct]="$MOCK_PID" [nginx]="$NGX_PIDS" [tollgate]="$TG_PIDS" [tollgate_nolog]="$NL_PIDS")
+ALL="direct nginx tollgate tollgate_nolog"
+
+log "warm-up"
+for t in $ALL; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}"; done
+
+log "CPU per request: $ROUNDS rounds of $CPU_N non-streamed at $CPU_RATE/s and $SCPU_N streamed at $SCPU_RATE/s"
+for ((r = 1; r <= ROUNDS; r++)); do
+  for t in $ALL; do
+    run_case "$t" "cpu_plain.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$CPU_RATE" --requests "$CPU_N" \
+      --body-file "$TMP/plain.json"
+  done
+  for t in $ALL; do
+    run_case "$t" "cpu_stream.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$SCPU_RATE" --requests "$SCPU_N" \
+      --body-file "$TMP/stream.json" --stream
+  done
+done
+
+LAT_TARGETS="direct nginx tollgate"
+[[ $VARIANT_LAT == 1 ]] && LAT_TARGETS="$ALL"
+for rate in 100 500 2000; do
+  log "latency at $rate req/s ($LAT_SECS s each)"
+  for t in $LAT_TARGETS; do
+    run_case "$t" "lat_$rate" "${URL[$t]}" "${PROCS[$t]}" --rate "$rate" --duration "$LAT_SECS" \
+      --body-file "$TMP/plain.json"
+  done
+done
+
+stop_pid "$TG_PIDS"
+stop_pid "$NL_PIDS"
 NGX_HWM0=0; for p in $NGX_PIDS; do NGX_HWM0=$((NGX_HWM0 + $(proc_kb "$p" VmHWM))); done
-log "nginx: $HOLD_N concurrent slow streams"
-NGX_HOLD=$(timeout 40 taskset -c 1 "$LOADGEN" --url "http://127.0.0.1:$NGX_PORT/slow/v1/chat/completions" \
-  --concurrency-hold "$HOLD_N" --body-file "$TMP/slow.json" --stream --timeout 5) || true
-NGX_HWM1=0; for p in $NGX_PIDS; do NGX_HWM1=$((NGX_HWM1 + $(proc_kb "$p" VmHWM))); done
+NGX_HWM1=0
+NGX_HOLD=null
+if [[ $NGINX_HOLD == 1 ]]; then  # nginx under the same 1,000 slow streams, for context
+  log "nginx: $HOLD_N concurrent slow streams"
+  NGX_HOLD=$(timeout 40 "${RT[@]}" taskset -c 1 "$LOADGEN" --url "http://127.0.0.1:$NGX_PORT/slow/v1/chat/completions" \
+    --concurrency-hold "$HOLD_N" --body-file "$TMP/slow.json" --stream --timeout 5) || NGX_HOLD=null
+  for p in $NGX_PIDS; do NGX_HWM1=$((NGX_HWM1 + $(proc_kb "$p" VmHWM))); done
+fi
 printf '{"target":"nginx","case":"rss","idle_vmhwm_kb":%d,"vmhwm_before_kb":%d,"hold_vmhwm_kb":%d,"loadgen":%s}\n' \
   "$NGX_IDLE_HWM" "$NGX_HWM0" "$NGX_HWM1" "${NGX_HOLD:-null}" >>"$CASES"
 stop_pid "$NGX_PID"
-
-# --- 3. Tollgate -------------------------------------------------------------------------------
-start_tollgate() {  # NAME ACCESS_LOG(true|false) -> sets TG_PID, TG_PORT
-  local name=$1 access=$2
-  cat >"$TMP/$name.yaml" <<EOF
-# generated by bench/run.sh
-server:
-  master_key: $MASTER_KEY
-  access_log: $access
-  log_level: info
-providers:
-  mock:
-    type: openai-compatible
-    base_url: http://127.0.0.1:$MOCK_PORT/v1
-    api_key: mock-key
-  slow:
-    type: openai-compatible
-    base_url: http://127.0.0.1:$SLOW_PORT/v1
-    api_key: mock-key
-EOF
-  rm -f "$TMP/$name.port"
-  taskset -c 0 "$TOLLGATE" --config "$TMP/$name.yaml" --listen 127.0.0.1:0 --workers 1 \
-    --port-file "$TMP/$name.port" >"$TMP/$name.log" 2>&1 &
-  TG_PID=$!; PIDS+=("$TG_PID")
-  TG_PORT=$(wait_port_file "$TMP/$name.port" "$TG_PID") || die "tollgate did not start: $(cat "$TMP/$name.log")"
-  wait_http "http://127.0.0.1:$TG_PORT/health" || die "tollgate is not healthy"
-}
-
-start_tollgate tollgate true
-TG_URL="http://127.0.0.1:$TG_PORT/v1/chat/completions"
-sleep 1
-TG_IDLE_HWM=$(proc_kb "$TG_PID" VmHWM); TG_IDLE_RSS=$(proc_kb "$TG_PID" VmRSS)
-log "tollgate on :$TG_PORT (pid $TG_PID, $(ls /proc/"$TG_PID"/task | wc -l) threads); idle VmHWM ${TG_IDLE_HWM} kB"
-# Memory first, on the fresh process: 1,000 keep-alive connections, one slow stream each.
-log "tollgate: $HOLD_N concurrent slow streams ($EVENTS events, ${HOLD_INTERVAL_MS} ms apart)"
-(
-  peak=0
-  while kill -0 "$TG_PID" 2>/dev/null && [[ ! -e $TMP/hold.done ]]; do
-    r=$(proc_kb "$TG_PID" VmRSS); (( r > peak )) && peak=$r
-    echo "$peak" >"$TMP/hold.rss"; sleep 0.1
-  done
-) &
-SAMPLER=$!
-TG_HOLD=$(timeout 40 taskset -c 1 "$LOADGEN" --url "$TG_URL" --concurrency-hold "$HOLD_N" \
-  --header "Authorization: Bearer $MASTER_KEY" --body-file "$TMP/slow.json" --stream --timeout 5) || true
-touch "$TMP/hold.done"; wait "$SAMPLER" 2>/dev/null || true
-TG_HOLD_HWM=$(proc_kb "$TG_PID" VmHWM); TG_AFTER_RSS=$(proc_kb "$TG_PID" VmRSS)
-printf '{"target":"tollgate","case":"rss","idle_vmhwm_kb":%d,"idle_vmrss_kb":%d,"hold_vmhwm_kb":%d,"hold_peak_vmrss_kb":%d,"after_vmrss_kb":%d,"threads":%d,"loadgen":%s}\n' \
-  "$TG_IDLE_HWM" "$TG_IDLE_RSS" "$TG_HOLD_HWM" "$(cat "$TMP/hold.rss" 2>/dev/null || echo 0)" "$TG_AFTER_RSS" \
-  "$(ls /proc/"$TG_PID"/task | wc -l)" "${TG_HOLD:-null}" >>"$CASES"
-log "tollgate: VmHWM idle ${TG_IDLE_HWM} kB, with $HOLD_N streams ${TG_HOLD_HWM} kB; $(echo "$TG_HOLD" | cut -c1-120)"
-# Then the speed runs. (A fresh process, so the 1,000 streams' memory does not skew anything.)
-stop_pid "$TG_PID"
-start_tollgate tollgate true
-TG_URL="http://127.0.0.1:$TG_PORT/v1/chat/completions"
-run_target tollgate "$TG_URL" "$TG_PID" "cpu lat"
-stop_pid "$TG_PID"
-
-# --- 4. Tollgate without the access log ----------------------------------------------------------
-start_tollgate tollgate_nolog false
-run_target tollgate_nolog "http://127.0.0.1:$TG_PORT/v1/chat/completions" "$TG_PID" "$VARIANT_CASES"
-stop_pid "$TG_PID"
 
 END_TS=$(date +%s)
 BUSY_END=$(machine_busy_pct)
@@ -414,12 +449,13 @@ CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 META=$(python3 - <<PY
 import json, platform
 print(json.dumps({
-  "mode": "$MODE", "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$COMMIT", "dirty": "$DIRTY" == "true",
+  "mode": "$MODE", "command": "bench/run.sh${ARGS:+ $ARGS}", "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$COMMIT", "dirty": "$DIRTY" == "true",
   "cpu": "$CPU_MODEL", "cores": $(nproc), "kernel": platform.release(),
   "os": "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown}")",
   "compiler": "$("$CXX" --version | head -1)", "nginx": "$(nginx -v 2>&1 | sed 's/^nginx version: //')",
-  "busy_before_pct": $BUSY, "busy_after_pct": $BUSY_END, "wall_s": $((END_TS - START_TS)),
-  "settings": {"connections": $CONNS, "events": $EVENTS, "cpu_rate": $CPU_RATE, "cpu_requests": $CPU_N,
+  "sched": "${RT:+SCHED_FIFO (chrt -f 20)}" or "SCHED_OTHER", "built": $([[ $SKIP_BUILD == 0 ]] && echo True || echo False),
+  "binary_time": "$(date -u -r "$TOLLGATE" +%Y-%m-%dT%H:%M:%SZ)", "busy_before_pct": $BUSY, "busy_after_pct": $BUSY_END, "wall_s": $((END_TS - START_TS)),
+  "settings": {"connections": $CONNS, "events": $EVENTS, "rounds": $ROUNDS, "cpu_rate": $CPU_RATE, "cpu_requests": $CPU_N,
                "stream_cpu_rate": $SCPU_RATE, "stream_cpu_requests": $SCPU_N, "latency_seconds": $LAT_SECS,
                "hold_streams": $HOLD_N, "hold_interval_ms": $HOLD_INTERVAL_MS},
 }))

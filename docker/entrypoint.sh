@@ -41,8 +41,10 @@ if [ "$1" = tollgate ]; then
     unset TOLLGATE_CONFIG
     log "TOLLGATE_CONFIG is empty: zero-config start from the provider key variables"
   elif [ ! -e "$cfg" ]; then
-    mkdir -p "$(dirname "$cfg")"
-    cp /etc/tollgate/config.yaml "$cfg"
+    if ! { mkdir -p "$(dirname "$cfg")" && cp /etc/tollgate/config.yaml "$cfg"; }; then
+      log "cannot create $cfg as uid $(id -u): make its folder writable (see docs/nas.md)"
+      exit 1
+    fi
     log "created $cfg from the image's default config (edit it, then restart or send SIGHUP)"
   fi
   [ -z "$cfg" ] || export TOLLGATE_CONFIG="$cfg"
@@ -62,12 +64,15 @@ if [ "$1" = tollgate ]; then
     set -- --listen "$TOLLGATE_LISTEN" "$@"
   fi
   set -- /usr/local/bin/tollgate "$@"
+  if [ "$(id -u)" = 0 ] && [ "$uid" != 0 ] &&
+     ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$data"; then
+    log "warning: uid $uid cannot write to $data: the database cannot be created (see docs/nas.md)"
+  elif [ "$(id -u)" != 0 ] && [ ! -w "$data" ]; then
+    log "warning: uid $uid cannot write to $data: the database cannot be created (see docs/nas.md)"
+  fi
 fi
 
 if [ "$(id -u)" = 0 ] && [ "$uid" != 0 ]; then
-  if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$data"; then
-    log "warning: uid $uid cannot write to $data: the database cannot be created (see docs/nas.md)"
-  fi
   exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs "$@"
 fi
 exec "$@"

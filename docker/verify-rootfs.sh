@@ -6,6 +6,7 @@
 #
 #   --keep       keep the build and runtime roots under the work dir (default: removed at the end)
 #   --no-cache   rebuild the debootstrap base and the build-deps layer
+#   --reuse-build  skip the build stage, use the one a --keep run left (for work on steps 3-4)
 #
 # Steps, as Docker would run them:
 #   1. base     debootstrap --variant=minbase bookworm (~ debian:bookworm; cached as a tarball)
@@ -17,8 +18,10 @@
 #               ENTRYPOINT/CMD/ENV run in a chroot with their own PID and mount namespaces (so the
 #               daemon is PID 1, as in a container) on the host network: first start (config created,
 #               runs as tollgate), HEALTHCHECK, /health, chat (plain and streamed), /metrics,
-#               SIGTERM -> exit 0; second start with PUID/PGID (chown of /data, config kept) and
-#               the mock behind TLS (socat) to check the static OpenSSL finds the CA bundle; SIGTERM.
+#               /data/tollgate.db and a sqlite3 .backup of it while running,
+#               SIGTERM -> exit 0; then with PUID/PGID (chown of /data, config kept) and the mock
+#               behind TLS (socat): refused while its test CA is not in the image's CA bundle,
+#               answered once it is (the static OpenSSL finds the bundle and verifies); SIGTERM.
 #
 # Needs root and Debian's mirror; installs debootstrap, curl, socat and openssl on the host if
 # missing. Environment: TOLLGATE_DEBOOTSTRAP_CACHE (default /var/cache/tollgate-debootstrap),
@@ -28,10 +31,12 @@ set -euo pipefail
 
 KEEP=0
 NO_CACHE=0
+REUSE=0
 for arg in "$@"; do
   case "$arg" in
     --keep) KEEP=1 ;;
     --no-cache) NO_CACHE=1 ;;
+    --reuse-build) REUSE=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "verify-rootfs: unknown argument '$arg'" >&2; exit 2 ;;
   esac
@@ -85,7 +90,7 @@ cleanup() {
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  if [ "$KEEP" = 0 ] && [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+  if [ "$KEEP" = 0 ] && [ "$REUSE" = 0 ] && [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
     rm -rf "$BUILD" "$RUNTIME"
   fi
 }
@@ -121,7 +126,7 @@ ns_init_of() {
   while [ ${#queue[@]} -gt 0 ]; do
     pid=${queue[0]}
     queue=("${queue[@]:1}")
-    if [ "$(awk '/^NSpid:/ {print NF > 2 ? $NF : ""}' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
+    if [ "$(awk '/^NSpid:/ {print (NF > 2 ? $NF : "")}' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
       echo "$pid"
       return 0
     fi
@@ -157,7 +162,12 @@ stop_and_check() {
 }
 
 mkdir -p "$CACHE" "$WORK" "$LOGS"
-rm -rf "$BUILD" "$RUNTIME"
+if [ "$REUSE" = 1 ]; then
+  [ -s "$BUILD/out/rootfs/usr/local/bin/tollgate" ] || die "--reuse-build: no build stage kept in $BUILD"
+else
+  rm -rf "$BUILD"
+fi
+rm -rf "$RUNTIME"
 
 # --- 1. base: debootstrap minbase, cached -----------------------------------------------------
 BASE_TAR=$CACHE/bookworm-minbase-$ARCH.tar
@@ -190,36 +200,41 @@ prepare_root() {
 }
 
 # --- 2. build stage ---------------------------------------------------------------------------
-key=$( { sha256sum < "$REPO/docker/build-stage.sh"; stat -c '%s %Y' "$BASE_TAR"; } | sha256sum | cut -c1-16)
-DEPS_TAR=$CACHE/build-deps-$ARCH-$key.tar
-if [ "$NO_CACHE" = 0 ] && [ -s "$DEPS_TAR" ]; then
-  say "build stage: build-stage.sh deps from cache ($DEPS_TAR)"
-  prepare_root "$BUILD" "$DEPS_TAR"
+BUILD_SECONDS=0
+if [ "$REUSE" = 1 ]; then
+  say "build stage: reused from $BUILD (--reuse-build)"
 else
-  say "build stage: build-stage.sh deps (apt-get install of the build dependencies)"
-  prepare_root "$BUILD" "$BASE_TAR"
-  install -D -m 0755 "$REPO/docker/build-stage.sh" "$BUILD/usr/local/sbin/build-stage.sh"
-  in_root "$BUILD" /usr/local/sbin/build-stage.sh deps > "$LOGS/build-deps.log" 2>&1 ||
-    { tail -n 30 "$LOGS/build-deps.log" >&2; die "build-stage.sh deps failed"; }
-  rm -f "$CACHE"/build-deps-"$ARCH"-*.tar
-  tar -C "$BUILD" -cf "$DEPS_TAR.part" . && mv "$DEPS_TAR.part" "$DEPS_TAR"
-fi
+  key=$( { sha256sum < "$REPO/docker/build-stage.sh"; stat -c '%s %Y' "$BASE_TAR"; } | sha256sum | cut -c1-16)
+  DEPS_TAR=$CACHE/build-deps-$ARCH-$key.tar
+  if [ "$NO_CACHE" = 0 ] && [ -s "$DEPS_TAR" ]; then
+    say "build stage: build-stage.sh deps from cache ($DEPS_TAR)"
+    prepare_root "$BUILD" "$DEPS_TAR"
+  else
+    say "build stage: build-stage.sh deps (apt-get install of the build dependencies)"
+    prepare_root "$BUILD" "$BASE_TAR"
+    install -D -m 0755 "$REPO/docker/build-stage.sh" "$BUILD/usr/local/sbin/build-stage.sh"
+    in_root "$BUILD" /usr/local/sbin/build-stage.sh deps > "$LOGS/build-deps.log" 2>&1 ||
+      { tail -n 30 "$LOGS/build-deps.log" >&2; die "build-stage.sh deps failed"; }
+    rm -f "$CACHE"/build-deps-"$ARCH"-*.tar
+    tar -C "$BUILD" -cf "$DEPS_TAR.part" . && mv "$DEPS_TAR.part" "$DEPS_TAR"
+  fi
 
-say "build stage: COPY . /src; build-stage.sh build /src /out (BUILD_JOBS=$JOBS)"
-excludes=()
-while IFS= read -r pat; do
-  case "$pat" in ''|'#'*) continue ;; esac
-  excludes+=("--exclude=./$pat")
-done < "$REPO/docker/Dockerfile.dockerignore"
-mkdir -p "$BUILD/src"
-tar -C "$REPO" --anchored --no-wildcards-match-slash "${excludes[@]}" -cf - . | tar -C "$BUILD/src" -xf -
-t=$SECONDS
-in_root "$BUILD" BUILD_JOBS="$JOBS" TOLLGATE_STATIC_OPENSSL=1 \
-  /usr/local/sbin/build-stage.sh build /src /out > "$LOGS/build.log" 2>&1 ||
-  { tail -n 40 "$LOGS/build.log" >&2; die "build-stage.sh build failed"; }
-BUILD_SECONDS=$(( SECONDS - t ))
-grep '^build-stage:' "$LOGS/build.log" || true
-echo "compile + stage: ${BUILD_SECONDS} s"
+  say "build stage: COPY . /src; build-stage.sh build /src /out (BUILD_JOBS=$JOBS)"
+  excludes=()
+  while IFS= read -r pat; do
+    case "$pat" in ''|'#'*) continue ;; esac
+    excludes+=("--exclude=./$pat")
+  done < "$REPO/docker/Dockerfile.dockerignore"
+  mkdir -p "$BUILD/src"
+  tar -C "$REPO" --anchored --no-wildcards-match-slash "${excludes[@]}" -cf - . | tar -C "$BUILD/src" -xf -
+  t=$SECONDS
+  in_root "$BUILD" BUILD_JOBS="$JOBS" TOLLGATE_STATIC_OPENSSL=1 \
+    /usr/local/sbin/build-stage.sh build /src /out > "$LOGS/build.log" 2>&1 ||
+    { tail -n 40 "$LOGS/build.log" >&2; die "build-stage.sh build failed"; }
+  BUILD_SECONDS=$(( SECONDS - t ))
+  grep '^build-stage:' "$LOGS/build.log" || true
+  echo "compile + stage: ${BUILD_SECONDS} s"
+fi
 
 # --- 3. runtime stage -------------------------------------------------------------------------
 say "runtime stage: debian:bookworm-slim stand-in, COPY --from=build, runtime-setup.sh"
@@ -283,18 +298,35 @@ MOCK_INIT=$(ns_init_pid "$MOCK_UP")
 PIDS+=("$MOCK_INIT")
 echo "tollgate-mock on 127.0.0.1:$MOCK_PORT"
 
-# First start: docker run -e TOLLGATE_MASTER_KEY=... IMAGE --port-file /tmp/tollgate.port
-# (listening on a free loopback port instead of 0.0.0.0:8080, which may be taken on this host).
-in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN=127.0.0.1:0 TOLLGATE_MASTER_KEY=$KEY \
-  TOLLGATE_MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1" \
-  /usr/local/bin/docker-entrypoint.sh --port-file /tmp/tollgate.port > "$LOGS/tollgate-1.log" 2>&1 &
-UP=$!
-PIDS+=("$UP")
-PORT=$(wait_port_file "$RUNTIME/tmp/tollgate.port" "$UP" tollgate)
-INIT=$(ns_init_pid "$UP")
-PIDS+=("$INIT")
-echo "tollgate on 127.0.0.1:$PORT"
+# Starts tollgate as `docker run [-e NAME=VALUE...] IMAGE ARGS...` would, on a free loopback port
+# (0.0.0.0:8080 may be taken on this host): start_tollgate LOG NAME=VALUE... -- ARGS...
+# Sets UP (the background job), INIT (the container's PID 1), PORT and base.
+start_tollgate() {
+  local log="$1" envs=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  rm -f "$RUNTIME/tmp/tollgate.port"
+  in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN=127.0.0.1:0 TOLLGATE_MASTER_KEY=$KEY \
+    "${envs[@]}" /usr/local/bin/docker-entrypoint.sh "$@" --port-file /tmp/tollgate.port \
+    > "$log" 2>&1 &
+  UP=$!
+  PIDS+=("$UP")
+  PORT=$(wait_port_file "$RUNTIME/tmp/tollgate.port" "$UP" tollgate)
+  INIT=$(ns_init_pid "$UP")
+  PIDS+=("$INIT")
+  base=http://127.0.0.1:$PORT
+}
 
+chat() {
+  curl -sS --max-time 10 -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    "$base/v1/chat/completions" -d "$1"
+}
+
+# First start, an empty /data: docker run -e TOLLGATE_MASTER_KEY=... IMAGE --port-file FILE
+# (flags alone: the entrypoint puts tollgate in front, as for the image's CMD).
+start_tollgate "$LOGS/tollgate-1.log" TOLLGATE_MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1" --
+echo "tollgate on 127.0.0.1:$PORT"
 uid_line=$(awk '/^Uid:/ {print $2}' "/proc/$INIT/status")
 nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$INIT/status")
 comm_name=$(cat "/proc/$INIT/comm")
@@ -312,15 +344,9 @@ in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN="127.0.0.1:$PORT" /usr/loca
   die "HEALTHCHECK command failed"
 echo "HEALTHCHECK (tollgate-healthcheck): exit 0"
 
-base=http://127.0.0.1:$PORT
 health=$(curl -sS -w ' HTTP %{http_code}' "$base/health")
 echo "GET /health -> $health"
 [ "$health" = '{"status":"ok"} HTTP 200' ] || die "/health answered '$health'"
-
-chat() {
-  curl -sS --max-time 10 -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-    "$base/v1/chat/completions" -d "$1"
-}
 answer=$(chat '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello from the rootfs"}]}')
 echo "POST /v1/chat/completions -> $answer"
 grep -q '"content":"mock: Hello from the rootfs"' <<<"$answer" || die "unexpected chat answer"
@@ -335,10 +361,25 @@ echo "without the master key -> 401"
 metrics=$(curl -sS "$base/metrics" | grep '^tollgate_requests_total' | head -n 3)
 [ -n "$metrics" ] || die "/metrics has no tollgate_requests_total"
 echo "GET /metrics ->"; sed 's/^/  /' <<<"$metrics"
+# The store (once the daemon has one): ./data/tollgate.db from WORKDIR / is /data/tollgate.db, and
+# docs/nas.md's online backup works while tollgate runs (docker exec -u tollgate ... sqlite3).
+if grep -q 'store: ' "$LOGS/tollgate-1.log"; then
+  [ -f "$RUNTIME/data/tollgate.db" ] || die "the store is not at /data/tollgate.db"
+  in_root "$RUNTIME" setpriv --reuid=10001 --regid=10001 --clear-groups \
+    sqlite3 /data/tollgate.db ".backup /data/backup.db" || die "sqlite3 .backup failed"
+  check=$(in_root "$RUNTIME" sqlite3 /data/backup.db "PRAGMA integrity_check" 2>&1)
+  [ "$check" = ok ] || die "the backup is not a sound database: $check"
+  tables=$(in_root "$RUNTIME" sqlite3 /data/backup.db "SELECT count(*) FROM sqlite_schema WHERE type='table'")
+  echo "store: /data/tollgate.db; sqlite3 .backup while running -> /data/backup.db, integrity ok, $tables tables"
+  rm -f "$RUNTIME/data/backup.db"
+else
+  echo "store: none in this build (no 'store:' log line); backup check skipped"
+fi
 stop_and_check "$UP" "$INIT" "$LOGS/tollgate-1.log"
 
-# Second start: PUID/PGID (chown of /data), the config kept, the mock behind TLS.
-say "run: second start with PUID=1234 PGID=1234, the mock behind TLS"
+# Second and third starts: PUID/PGID (chown of /data), the user's config kept, the mock behind TLS
+# with a test CA: refused while the CA is not in the image's bundle, accepted once it is.
+say "run: PUID=1234 PGID=1234, an edited config, the mock behind TLS"
 tls=$LOGS/tls
 mkdir -p "$tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=verify-rootfs test CA' \
@@ -348,8 +389,6 @@ openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout "$tls/srv.key"
 openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
   -days 2 -extfile <(printf 'subjectAltName=DNS:localhost\n') -out "$tls/srv.pem" 2>/dev/null
 cat "$tls/srv.key" "$tls/srv.pem" > "$tls/srv-full.pem"
-# The test CA joins the runtime root's bundle (the one the build stage copied), nothing else.
-cat "$tls/ca.pem" >> "$RUNTIME/etc/ssl/certs/ca-certificates.crt"
 TLS_PORT=""
 for _ in 1 2 3 4 5 6 7 8 9 10; do
   p=$(( 20000 + RANDOM % 40000 ))
@@ -361,20 +400,11 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
   if kill -0 "$SOCAT" 2>/dev/null; then PIDS+=("$SOCAT"); TLS_PORT=$p; break; fi
 done
 [ -n "$TLS_PORT" ] || die "cannot start the TLS terminator (socat)"
-echo "tollgate-mock behind TLS (socat, a test CA) on localhost:$TLS_PORT"
+echo "tollgate-mock behind TLS (socat, a certificate from a test CA) on localhost:$TLS_PORT"
 
 echo "# edited by the user" >> "$RUNTIME/data/config.yaml"
-rm -f "$RUNTIME/tmp/tollgate.port"
-in_root "$RUNTIME" "${IMAGE_ENV[@]}" PUID=1234 PGID=1234 TOLLGATE_LISTEN=127.0.0.1:0 \
-  TOLLGATE_MASTER_KEY=$KEY TOLLGATE_MOCK_URL="https://localhost:$TLS_PORT/v1" \
-  /usr/local/bin/docker-entrypoint.sh tollgate --port-file /tmp/tollgate.port \
-  > "$LOGS/tollgate-2.log" 2>&1 &
-UP=$!
-PIDS+=("$UP")
-PORT=$(wait_port_file "$RUNTIME/tmp/tollgate.port" "$UP" tollgate)
-INIT=$(ns_init_pid "$UP")
-PIDS+=("$INIT")
-base=http://127.0.0.1:$PORT
+start_tollgate "$LOGS/tollgate-2.log" PUID=1234 PGID=1234 \
+  TOLLGATE_MOCK_URL="https://localhost:$TLS_PORT/v1" -- tollgate
 ids=$(awk '/^Uid:/ {u=$2} /^Gid:/ {g=$2} END {print u ":" g}' "/proc/$INIT/status")
 [ "$ids" = 1234:1234 ] || die "with PUID/PGID=1234 tollgate runs as $ids"
 owner=$(stat -c %u:%g "$RUNTIME/data" "$RUNTIME/data/config.yaml" | sort -u)
@@ -384,10 +414,20 @@ tail -n 1 "$RUNTIME/data/config.yaml" | grep -q '^# edited by the user' ||
 echo "process: uid:gid $ids; /data chowned to $owner; the edited config.yaml kept"
 grep 'entrypoint:' "$LOGS/tollgate-2.log" | sed 's/^/  /'
 answer=$(chat '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello over TLS"}]}')
-echo "POST /v1/chat/completions (provider over TLS) -> $answer"
-grep -q '"content":"mock: Hello over TLS"' <<<"$answer" ||
-  die "chat through the TLS provider failed (see $LOGS/tollgate-2.log)"
+grep -q 'certificate verify failed' <<<"$answer" ||
+  die "a provider certificate from an unknown CA was not refused: $answer"
+echo "provider over TLS, test CA not in the bundle -> refused: certificate verify failed"
 stop_and_check "$UP" "$INIT" "$LOGS/tollgate-2.log"
+
+# The test CA joins the runtime root's bundle (the one the build stage copied), nothing else.
+cat "$tls/ca.pem" >> "$RUNTIME/etc/ssl/certs/ca-certificates.crt"
+start_tollgate "$LOGS/tollgate-3.log" PUID=1234 PGID=1234 \
+  TOLLGATE_MOCK_URL="https://localhost:$TLS_PORT/v1" -- tollgate
+answer=$(chat '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello over TLS"}]}')
+echo "POST /v1/chat/completions (provider over TLS, test CA in the bundle) -> $answer"
+grep -q '"content":"mock: Hello over TLS"' <<<"$answer" ||
+  die "chat through the TLS provider failed (see $LOGS/tollgate-3.log)"
+stop_and_check "$UP" "$INIT" "$LOGS/tollgate-3.log"
 
 # --- report -----------------------------------------------------------------------------------
 say "report"

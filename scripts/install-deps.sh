@@ -8,6 +8,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
 )
 # Extra tools for tests and benchmarks (npm for the openai SDK check, nginx + wrk for bench/).
 EXTRA=(nginx-light wrk)

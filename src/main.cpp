@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tollgate/app/app.hpp"
+#include "tollgate/app/keys_cli.hpp"
 
 namespace {
 
@@ -15,6 +16,7 @@ constexpr const char* kUsage = R"(tollgate - a fast AI gateway (OpenAI-compatibl
 Usage:
   tollgate [--config FILE] [--listen HOST:PORT] [--workers N] [--port-file FILE]
   tollgate --check-config FILE
+  tollgate keys create|list|revoke ...   (manage virtual keys of the running daemon)
   tollgate --version | --help
 
 Config: --config FILE, else $TOLLGATE_CONFIG, else a zero-config start that creates providers
@@ -25,6 +27,7 @@ Docs: README.md and docs/config.md.
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "keys") return tg::app::keys_cli(argc - 2, argv + 2);
   tg::app::Options options;
   if (const char* env = std::getenv("TOLLGATE_CONFIG"); env && *env) options.config_path = env;
   for (int i = 1; i < argc; ++i) {

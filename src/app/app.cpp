@@ -132,6 +132,11 @@ class App {
     shared_.store = store_.get();
     spdlog::info("store: {} (request log retention {} day(s))", c.store.sqlite,
                  c.logs.retention_days);
+    // Keys, teams and spend: in memory from here on; the request path never reads the disk.
+    auto stored = store_->load();
+    for (const auto& w : shared_.governance.load(stored, c)) spdlog::warn("keys: {}", w);
+    spdlog::info("keys: {} virtual key(s), {} team(s)",
+                 shared_.governance.keys.snapshot()->size(), shared_.governance.teams().size());
     return true;
   }
 
@@ -184,6 +189,7 @@ class App {
       spdlog::warn("reload: store.sqlite takes effect only after a restart");
     }
     store_->set_retention_days(result.config->logs.retention_days);
+    for (const auto& w : shared_.governance.apply_config(*result.config)) spdlog::warn("keys: {}", w);
     auto snap = build(std::move(*result.config));
     if (!snap) return "TLS setup failed (see log)";
     current_ = snap;

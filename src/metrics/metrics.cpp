@@ -48,6 +48,18 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          .Name("tollgate_dropped_params_total")
                          .Help("Request parameters a provider cannot take, left out with a warning")
                          .Register(*registry_);
+  cost_ = &BuildCounter()
+               .Name("tollgate_cost_usd_total")
+               .Help("Spend in USD by model asked, provider and team")
+               .Register(*registry_);
+  cost_unknown_ = &BuildCounter()
+                       .Name("tollgate_cost_unknown_requests_total")
+                       .Help("Requests whose model has no price: recorded as cost unknown, never 0")
+                       .Register(*registry_);
+  budget_remaining_ = &BuildGauge()
+                           .Name("tollgate_key_budget_remaining_usd")
+                           .Help("Budget left in the current period, per virtual key with a budget")
+                           .Register(*registry_);
   duration_ = &BuildHistogram()
                    .Name("tollgate_request_duration_seconds")
                    .Help("Time from request received to last byte sent")
@@ -140,6 +152,21 @@ void Metrics::set_deployments(const std::vector<std::string>& labels,
 void Metrics::dropped_param(std::string_view provider, std::string_view param) {
   dropped_params_->Add({{"provider", std::string(provider)}, {"param", std::string(param)}})
       .Increment();
+}
+
+void Metrics::add_cost(std::string_view model, std::string_view provider, std::string_view team,
+                       double usd) {
+  cost_->Add({{"model", std::string(model)}, {"provider", std::string(provider)},
+              {"team", std::string(team)}})
+      .Increment(usd);
+}
+
+void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
+  cost_unknown_->Add({{"model", std::string(model)}, {"provider", std::string(provider)}}).Increment();
+}
+
+void Metrics::set_budget_remaining(std::string_view key_name, double usd) {
+  budget_remaining_->Add({{"key_name", std::string(key_name)}}).Set(usd);
 }
 
 void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }

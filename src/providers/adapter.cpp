@@ -1,5 +1,9 @@
 #include "tollgate/providers/adapter.hpp"
 
+#include "anthropic/anthropic_adapter.hpp"
+#include "azure/azure_adapter.hpp"
+#include "bedrock/bedrock_adapter.hpp"
+#include "gemini/gemini_adapter.hpp"
 #include "openai/openai_adapter.hpp"
 
 namespace tg::providers {
@@ -49,8 +53,27 @@ const ProviderAdapter* adapter_for(config::ProviderType type) {
   static const OpenAiAdapter openai;
   switch (type) {
     case config::ProviderType::OpenAI:
-    case config::ProviderType::OpenAICompatible:
       return &openai;
+    case config::ProviderType::OpenAICompatible: {
+      static const OpenAiCompatibleAdapter compatible;  // the hosts' quirks (compat_quirks.hpp)
+      return &compatible;
+    }
+    case config::ProviderType::Azure: {
+      static const AzureAdapter azure;
+      return &azure;
+    }
+    case config::ProviderType::Anthropic: {
+      static const AnthropicAdapter anthropic;
+      return &anthropic;
+    }
+    case config::ProviderType::Bedrock: {
+      static const BedrockAdapter bedrock;
+      return &bedrock;
+    }
+    case config::ProviderType::Gemini: {
+      static const GeminiAdapter gemini;
+      return &gemini;
+    }
     default:
       return nullptr;  // anthropic, gemini, azure, bedrock: the provider-adapters issue
   }

@@ -17,6 +17,9 @@
 
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
+#include "tollgate/governance/money.hpp"
+#include "tollgate/governance/pricing.hpp"
+#include "tollgate/providers/anthropic_ingress.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
@@ -56,18 +59,38 @@ std::string_view presented_key(const Request& req) {
   return header(req, "x-api-key");
 }
 
-std::optional<Error> check_master_key(const RequestContext& ctx) {
+// The master key (full access) or a virtual key (its own limits). With no master key
+// configured, a request without a key is let through (open mode, warned at start).
+std::optional<Error> authenticate(RequestContext& ctx) {
   const std::string& master = ctx.snapshot->config.server.master_key;
-  if (master.empty()) return std::nullopt;  // no auth configured (warned at startup)
   std::string_view key = presented_key(ctx.request);
+  if (!master.empty() && !key.empty() && constant_time_equals(key, master)) {
+    ctx.master = true;
+    return std::nullopt;
+  }
+  if (!key.empty()) {
+    auto keys = ctx.worker.shared().governance.keys.snapshot();
+    if (const auto* rec = keys->find_by_key(key)) {
+      ctx.key = keys->get(rec->id);
+      ctx.record.key_id = rec->id;
+      ctx.record.key_name = rec->name;
+      ctx.record.team = rec->team;
+      return std::nullopt;
+    }
+  }
+  if (master.empty() && key.empty()) {
+    ctx.master = true;
+    return std::nullopt;
+  }
   if (key.empty()) {
     return Error::unauthorized(
         "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   }
-  if (!constant_time_equals(key, master)) {
-    return Error::unauthorized(fmt::format("Invalid API key: {}", redact_key(key)));
+  if (master.empty()) {
+    ctx.master = true;  // open mode: an unknown key is not refused
+    return std::nullopt;
   }
-  return std::nullopt;
+  return Error::unauthorized(fmt::format("Invalid API key: {}", redact_key(key)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -75,7 +98,9 @@ std::optional<Error> check_master_key(const RequestContext& ctx) {
 
 class LlmCall {
  public:
-  LlmCall(RequestContext& ctx, providers::Endpoint endpoint) : ctx_(ctx), endpoint_(endpoint) {}
+  LlmCall(RequestContext& ctx, providers::Endpoint endpoint,
+          providers::Ingress ingress = providers::Ingress::OpenAI)
+      : ctx_(ctx), endpoint_(endpoint), ingress_(ingress) {}
 
   net::awaitable<void> run() {
     if (auto err = parse()) {
@@ -89,6 +114,12 @@ class LlmCall {
     }
     plan_ = std::move(*plan);
     if (const auto* entry = ctx_.snapshot->config.find_model(req_.model)) strict_ = entry->strict;
+    if (ctx_.key) {
+      if (auto refused = admit()) {
+        co_await ctx_.out.send_error(*refused);
+        co_return;
+      }
+    }
     total_by_ = ctx_.start + ctx_.snapshot->config.router.timeouts.total;
     // Race the attempts against the client going away: a gone client aborts the upstream call.
     co_await (attempts() || watch_client());
@@ -96,10 +127,12 @@ class LlmCall {
       ctx_.record.error_code = "client_closed";
       ctx_.out.set_keep_alive(false);
     }
+    settle();
   }
 
  private:
   std::optional<Error> parse() {
+    if (ingress_ == providers::Ingress::Anthropic) return parse_anthropic();
     body_ = json::parse(ctx_.request.body(), nullptr, false);
     if (body_.is_discarded()) {
       return Error::bad_request(
@@ -138,6 +171,123 @@ class LlmCall {
         req_.client_wants_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
       }
     }
+    ctx_.record.stream = req_.stream;
+    return std::nullopt;
+  }
+
+  // Virtual keys: allowed model, rate limits, budget reservation. Returns the refusal, if any.
+  std::optional<Error> admit() {
+    auto& gov = ctx_.worker.shared().governance;
+    const auto& key = *ctx_.key;
+    if (auto e = governance::check(key, req_.model, std::chrono::system_clock::now())) return e;
+    const int64_t max_out =
+        governance::requested_max_output(body_).value_or(governance::kDefaultMaxOutputTokens);
+    const int64_t input_est = governance::estimate_input_tokens(ctx_.request.body().size());
+    bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
+    if (limited) {
+      auto acquired = gov.limiter.acquire(key.id, key.limits, input_est + max_out);
+      if (auto* l = std::get_if<governance::Limited>(&acquired)) {
+        add_rate_headers();
+        ctx_.record.error_code = "rate_limit_exceeded";
+        return governance::rate_limit_error(*l, key.name);
+      }
+      permit_ = std::move(std::get<governance::Permit>(acquired));
+      add_rate_headers();
+    }
+    // Reserve what this request may cost at most: the dearest of its targets.
+    governance::Micros estimate = 0;
+    if (const auto& prices = ctx_.snapshot->prices) {
+      auto consider = [&](const routing::Candidate& c) {
+        const auto& p = ctx_.snapshot->providers[c.provider];
+        if (auto price = prices->lookup(p.config, c.model)) {
+          estimate = std::max(estimate, governance::estimate_cost(*price, input_est, max_out));
+        }
+      };
+      for (const auto& c : plan_.targets) consider(c);
+      for (const auto& c : plan_.fallbacks) consider(c);
+    }
+    auto team = key.team.empty() ? std::string() : governance::team_holder(key.team);
+    auto reserved = gov.ledger.reserve(governance::key_holder(key.id), team, estimate);
+    if (auto* refusal = std::get_if<governance::Refusal>(&reserved)) {
+      permit_.refund();
+      ctx_.out.add_header("x-should-retry", "false");
+      ctx_.record.error_code = "budget_exceeded";
+      return governance::budget_exceeded_error(*refusal);
+    }
+    reservation_ = std::move(std::get<governance::Reservation>(reserved));
+    return std::nullopt;
+  }
+
+  void add_rate_headers() {
+    const auto& key = *ctx_.key;
+    auto h = ctx_.worker.shared().governance.limiter.headers(key.id, key.limits);
+    for (auto& [name, value] : h.to_headers()) ctx_.out.add_header(std::move(name), std::move(value));
+  }
+
+  // The cost of what the answering deployment consumed (nullopt: no price known).
+  std::optional<governance::Micros> cost_of(const routing::ProviderRuntime& p,
+                                            const routing::Candidate& d,
+                                            const providers::Usage& usage) const {
+    if (!ctx_.snapshot->prices) return std::nullopt;
+    auto price = ctx_.snapshot->prices->lookup(p.config, d.model);
+    if (!price) return std::nullopt;
+    return governance::cost_of(*price, usage);
+  }
+
+  // After the answer (success, error or a cut stream): bill what was consumed, exactly once.
+  void settle() {
+    auto& shared = ctx_.worker.shared();
+    auto& rec = ctx_.record;
+    // Correct the tokens-per-minute count only with reported usage (else keep the estimate).
+    if (permit_.active() && (rec.input_tokens > 0 || rec.output_tokens > 0)) {
+      permit_.settle_tokens(rec.input_tokens + rec.output_tokens);
+    }
+    permit_.release();
+    if (reservation_.active()) {
+      auto s = shared.governance.ledger.settle(std::move(reservation_), rec.cost_micro);
+      rec.spend = std::move(s.deltas);
+      shared.governance.add_total(rec.spend);
+    }
+    if (!rec.provider.empty() && (rec.input_tokens > 0 || rec.output_tokens > 0)) {
+      auto model = shared.metrics.model_label(rec.model);
+      if (rec.cost_micro) {
+        shared.metrics.add_cost(model, rec.provider, rec.team, double(*rec.cost_micro) / 1e6);
+      } else {
+        shared.metrics.cost_unknown(model, rec.provider);
+        spdlog::debug("{} no price for {}/{}: cost recorded as unknown", ctx_.request_id,
+                      rec.provider, rec.upstream_model);
+      }
+    }
+    if (ctx_.key) {
+      if (auto left = shared.governance.budget_remaining_usd(*ctx_.key)) {
+        shared.metrics.set_budget_remaining(ctx_.key->name, *left);
+      }
+    }
+  }
+
+  // POST /v1/messages: keep the client's Anthropic body (for Anthropic targets, which get it
+  // untouched) and translate it once to OpenAI's shape (for every other target).
+  std::optional<Error> parse_anthropic() {
+    native_body_ = json::parse(ctx_.request.body(), nullptr, false);
+    if (native_body_.is_discarded() || !native_body_.is_object()) {
+      return Error::bad_request("The request body is not valid JSON.");
+    }
+    std::vector<std::string> dropped;
+    auto converted = providers::anthropic_ingress::to_openai_request(native_body_, &dropped);
+    if (auto* e = std::get_if<Error>(&converted)) return *e;
+    body_ = std::move(std::get<json>(converted));
+    auto m = body_.find("model");
+    if (m == body_.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
+      return Error::bad_request("model: Field required", "model");
+    }
+    req_.endpoint = providers::Endpoint::ChatCompletions;
+    req_.body = &body_;
+    req_.native_body = &native_body_;
+    req_.ingress = providers::Ingress::Anthropic;
+    req_.model = m->get<std::string>();
+    req_.stream = native_body_.value("stream", false);
+    req_.client_wants_usage = true;  // the Anthropic events carry usage: the converter needs it
+    ctx_.record.model = req_.model;
     ctx_.record.stream = req_.stream;
     return std::nullopt;
   }
@@ -379,6 +529,14 @@ class LlmCall {
       co_return resp.error;
     }
     record_usage(resp.usage);
+    ctx_.record.cost_micro = cost_of(p, d, resp.usage);
+    if (ctx_.record.cost_micro) {
+      ctx_.out.add_header("x-tollgate-cost-usd",
+                          governance::micros_to_usd_string(*ctx_.record.cost_micro));
+    }
+    if (req_.ingress == providers::Ingress::Anthropic && !p.adapter->speaks_natively(req_.ingress)) {
+      resp.body = providers::anthropic_ingress::to_anthropic_response(resp.body, req_.model);
+    }
     set_route_headers(p, d);
     add_overhead_header();
     if (ctx_.snapshot->config.logs.bodies) {
@@ -448,9 +606,12 @@ class LlmCall {
     upstream_ms_ += ms_since(started);  // the wait for the head and first event
     started = Clock::now();
     add_overhead_header();
+    if (req_.ingress == providers::Ingress::Anthropic && !p.adapter->speaks_natively(req_.ingress)) {
+      converter_ = std::make_unique<providers::anthropic_ingress::StreamConverter>(req_.model);
+    }
     if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
     ctx_.record.ttft_ms = ms_since(ctx_.start);
-    bool ok = co_await ctx_.out.write_chunk(out);
+    bool ok = co_await ctx_.out.write_chunk(egress(out));
     out.clear();
     const auto idle = p.timeouts.idle;
     while (ok && status == providers::StreamStatus::Continue && !upstream_ended) {
@@ -458,18 +619,20 @@ class LlmCall {
       if (err) break;
       if (!more) {
         at_end();
-        if (!out.empty()) ok = co_await ctx_.out.write_chunk(out);
+        if (!out.empty()) ok = co_await ctx_.out.write_chunk(egress(out));
         out.clear();
         break;
       }
       pump();
       if (!out.empty()) {
-        ok = co_await ctx_.out.write_chunk(out);
+        ok = co_await ctx_.out.write_chunk(egress(out));
         out.clear();
       }
     }
     upstream_ms_ += ms_since(started);
     record_usage(translator->usage());
+    // Billed whether or not the client asked for usage, and for what a cut stream consumed.
+    ctx_.record.cost_micro = cost_of(p, d, translator->usage());
     if (!ok || client_gone_) {  // client gone: stop the upstream now
       ex.abort();
       co_return std::nullopt;
@@ -483,7 +646,7 @@ class LlmCall {
       while (!ex.done() && rest.size() < 65536) {
         if (!co_await ex.read_some(rest, drain_by, drain_err)) break;
       }
-      std::string tail(sse::kDone);
+      std::string tail = stream_tail();
       if (co_await ctx_.out.write_chunk(tail)) co_await ctx_.out.end_stream();
       co_return std::nullopt;
     }
@@ -494,8 +657,7 @@ class LlmCall {
                                                "upstream closed the stream before it finished");
       e.message = fmt::format("Stream interrupted: {}", e.message);
       ctx_.record.error_code = e.code_str;
-      std::string event;
-      sse::append_data_event(event, render_error_body(e));
+      std::string event = stream_error_event(e);
       co_await ctx_.out.write_chunk(event);
     } else {
       ctx_.record.error_code = "upstream_stream_error";
@@ -503,6 +665,36 @@ class LlmCall {
     ex.abort();
     co_await ctx_.out.end_stream();
     co_return std::nullopt;
+  }
+
+  // Client bytes in the client's schema: OpenAI chunks as they are, or converted to Anthropic
+  // events for an Anthropic client served by a non-Anthropic provider.
+  std::string_view egress(std::string& openai_bytes) {
+    if (!converter_) return openai_bytes;
+    converted_.clear();
+    converter_->feed(openai_bytes, converted_);
+    return converted_;
+  }
+
+  // What ends a successful stream: OpenAI's [DONE], or Anthropic's closing events.
+  std::string stream_tail() {
+    if (req_.ingress == providers::Ingress::OpenAI) return std::string(sse::kDone);
+    std::string tail;
+    if (converter_) converter_->finish(tail);
+    return tail;  // a native Anthropic stream already ended with message_stop
+  }
+
+  // The event that ends a broken stream, in the client's schema (never a [DONE]).
+  std::string stream_error_event(const Error& e) {
+    std::string event;
+    if (req_.ingress == providers::Ingress::OpenAI) {
+      sse::append_data_event(event, render_error_body(e));
+    } else if (converter_) {
+      converter_->fail(e, event);
+    } else {
+      event = "event: error\ndata: " + providers::anthropic_ingress::render_error(e) + "\n\n";
+    }
+    return event;
   }
 
   // Time Tollgate itself spent so far: everything but waiting on upstreams.
@@ -553,11 +745,17 @@ class LlmCall {
 
   RequestContext& ctx_;
   providers::Endpoint endpoint_;
+  providers::Ingress ingress_;
   json body_;
   providers::ClientRequest req_;
   routing::RoutePlan plan_;
   Clock::time_point total_by_;
   upstream::AbortSlot slot_;
+  governance::Permit permit_;            // rate-limit slot of a virtual key
+  governance::Reservation reservation_;  // budget reserved for this request
+  std::unique_ptr<providers::anthropic_ingress::StreamConverter> converter_;
+  std::string converted_;
+  json native_body_;  // the Anthropic ingress: the client's Messages body
   int attempt_count_ = 0;
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;
@@ -683,6 +881,52 @@ net::awaitable<void> admin_query_handler(RequestContext& ctx) {
   co_await ctx.out.send(200, "application/json", text);
 }
 
+// Waits until the store has written what an admin call changed (so a key shown once is never
+// lost to a crash), then answers.
+using StoreDone = std::function<void(std::function<void(bool)>)>;
+auto await_write(net::io_context& ioc, StoreDone start) {
+  return net::async_initiate<decltype(net::use_awaitable), void(bool)>(
+      [&ioc](auto handler, StoreDone start_write) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto work = std::make_shared<decltype(net::make_work_guard(ioc))>(net::make_work_guard(ioc));
+        start_write([h, work, &ioc](bool ok) {
+          net::post(ioc, [h, work, ok]() mutable { std::move(*h)(ok); });
+        });
+      },
+      net::use_awaitable, std::move(start));
+}
+
+net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
+  auto& shared = ctx.worker.shared();
+  std::string method(ctx.request.method_string().data(), ctx.request.method_string().size());
+  auto res = admin::admin_api(shared.governance, method, ctx.path, ctx.request.body(),
+                              std::chrono::system_clock::now());
+  bool saved = true;
+  if (shared.store) {
+    for (auto& row : res.save_keys) {
+      StoreDone start = [store = shared.store, row](auto done) { store->save_key(row, std::move(done)); };
+      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
+      saved = saved && ok;
+    }
+    for (auto& row : res.save_teams) {
+      StoreDone start = [store = shared.store, row](auto done) { store->save_team(row, std::move(done)); };
+      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
+      saved = saved && ok;
+    }
+    for (auto& id : res.delete_teams) {
+      StoreDone start = [store = shared.store, id](auto done) { store->delete_team(id, std::move(done)); };
+      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
+      saved = saved && ok;
+    }
+  }
+  if (!saved) {
+    co_await ctx.out.send_error(Error::internal("the change could not be saved to the store"));
+    co_return;
+  }
+  std::string text = res.body.dump();
+  co_await ctx.out.send(res.status, "application/json", text);
+}
+
 // Queues the request's row (and spend) for the store; never waits on the disk.
 void record_request(const RequestContext& ctx, int status, double duration_ms) {
   auto* store = ctx.worker.shared().store;
@@ -713,12 +957,16 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
     row.request_body = ctx.request.body().substr(0, logs.max_body_bytes);
     row.response_body = r.response_body;
   }
-  store->record(std::move(row), {});
+  std::vector<store::SpendDelta> spend;
+  for (const auto& d : r.spend) spend.push_back(store::SpendDelta{d.holder, d.period_start, d.micro_usd});
+  store->record(std::move(row), std::move(spend));
 }
 
-std::string models_body(const routing::Snapshot& snap) {
+// GET /v1/models: what the caller may use (a virtual key sees only its models).
+std::string models_body(const routing::Snapshot& snap, const governance::KeyRecord* key) {
   json data = json::array();
   auto add = [&](const std::string& id, const std::string& owner) {
+    if (key && !key->allows(id)) return;
     data.push_back({{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", owner}});
   };
   for (const auto& name : snap.router.model_names()) add(name, "tollgate");
@@ -822,12 +1070,15 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   }
   bool models = path == "/models" || path.rfind("/models/", 0) == 0;
   bool reload = path == "/admin/reload";
+  bool messages = path == "/messages" || path == "/messages/count_tokens";
+  if (messages) out.set_error_renderer(&providers::anthropic_ingress::render_error);
   bool admin_query = path == "/admin/logs" || path == "/admin/spend";
-  if (llm < 0 && !models && !reload && !admin_query) {
+  bool admin_keys = path.rfind("/admin/keys", 0) == 0 || path.rfind("/admin/teams", 0) == 0;
+  if (llm < 0 && !models && !reload && !admin_query && !messages && !admin_keys) {
     co_await out.send_error(Error::not_found(path));
     co_return;
   }
-  if ((llm >= 0 || reload) && !post) {
+  if ((llm >= 0 || reload || messages) && !post) {
     co_await out.send_error(Error::method_not_allowed(
         std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
         path));
@@ -837,9 +1088,17 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     co_await out.send_error(Error::method_not_allowed("POST", path));
     co_return;
   }
-  if (auto err = check_master_key(ctx)) {
+  if (auto err = authenticate(ctx)) {
     ctx.record.error_code = "invalid_api_key";
     co_await out.send_error(*err);
+    co_return;
+  }
+  if (path.rfind("/admin/", 0) == 0 && !ctx.master) {
+    co_await out.send_error(Error::unauthorized("The admin API needs the master key."));
+    co_return;
+  }
+  if (admin_keys) {
+    co_await admin_keys_handler(ctx);
     co_return;
   }
   if (llm >= 0) {
@@ -849,6 +1108,23 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   }
   if (admin_query) {
     co_await admin_query_handler(ctx);
+    co_return;
+  }
+  if (path == "/messages") {
+    LlmCall call(ctx, providers::Endpoint::ChatCompletions, providers::Ingress::Anthropic);
+    co_await call.run();
+    co_return;
+  }
+  if (path == "/messages/count_tokens") {
+    // An estimate for every target (documented); Anthropic's exact count needs its tokenizer.
+    json body = json::parse(ctx.request.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      co_await out.send_error(Error::bad_request("The request body is not valid JSON."));
+      co_return;
+    }
+    json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
+    std::string text = answer.dump();
+    co_await out.send(200, "application/json", text);
     co_return;
   }
   if (reload) {
@@ -864,7 +1140,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     co_return;
   }
   // GET /models and /models/{id}
-  std::string body = models_body(*ctx.snapshot);
+  std::string body = models_body(*ctx.snapshot, ctx.key.get());
   if (path.size() > 8) {
     std::string id = path.substr(8);
     json all = json::parse(body);

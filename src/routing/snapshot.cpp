@@ -58,6 +58,14 @@ const std::string& ProviderRuntime::key(uint32_t index) const {
   return index < config.api_keys.size() ? config.api_keys[index].key : kNone;
 }
 
+}  // namespace tg::routing
+
+namespace tg::governance {
+extern const char* const kBuiltinPrices;
+}
+
+namespace tg::routing {
+
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, uint64_t generation) {
   Parts parts = resolve_providers(config);
   Router router(config, parts.names);
@@ -72,6 +80,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, uint64_t 
     }
   }
   snap->deployment_labels.assign(labels.begin(), labels.end());
+  auto prices = governance::PriceCatalog::build(governance::kBuiltinPrices, snap->config.pricing,
+                                                snap->config.providers);
+  for (const auto& e : prices.errors) snap->warnings.push_back("pricing: " + e);
+  for (const auto& w : prices.warnings) snap->warnings.push_back("pricing: " + w);
+  snap->prices = prices.catalog;
   return snap;
 }
 

@@ -36,3 +36,6 @@ gw_port="$(cat "$work/gw.port")"
 if ! node "$here/openai_sdk_test.mjs" "http://127.0.0.1:${gw_port}/v1" sk-sdk-master gpt-sdk; then
   echo "--- tollgate log ---"; cat "$work/gw.log"; exit 1
 fi
+if ! node "$here/anthropic_sdk_test.mjs" "http://127.0.0.1:${gw_port}" sk-sdk-master gpt-sdk; then
+  echo "--- tollgate log ---"; cat "$work/gw.log"; exit 1
+fi

@@ -37,6 +37,9 @@ class Metrics {
   void in_flight_add(int delta);
   void connection_add(int delta);
   void dropped_param(std::string_view provider, std::string_view param);
+  void add_cost(std::string_view model, std::string_view provider, std::string_view team, double usd);
+  void cost_unknown(std::string_view model, std::string_view provider);
+  void set_budget_remaining(std::string_view key_name, double usd);
   // Folds a requested model name into a bounded label: known names pass, others become "other".
   std::string_view model_label(std::string_view requested) const;
   void set_known_models(std::unordered_set<std::string> names);
@@ -54,6 +57,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Family<prometheus::Gauge>* deployment_up_;
   prometheus::Family<prometheus::Counter>* dropped_params_;
+  prometheus::Family<prometheus::Counter>* cost_;
+  prometheus::Family<prometheus::Counter>* cost_unknown_;
+  prometheus::Family<prometheus::Gauge>* budget_remaining_;
   prometheus::Histogram* duration_;
   prometheus::Histogram* overhead_;
   prometheus::Histogram* ttft_;

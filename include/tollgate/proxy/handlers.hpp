@@ -10,6 +10,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "tollgate/governance/keys.hpp"
+#include "tollgate/governance/ledger.hpp"
 #include "tollgate/server/response_writer.hpp"
 #include "tollgate/server/worker.hpp"
 
@@ -31,6 +33,7 @@ struct AccessRecord {
   std::string key_id, key_name, team;  // the virtual key, when one was used
   std::optional<int64_t> cost_micro;   // nullopt: unknown (no price)
   std::optional<std::string> response_body;  // logs.bodies only
+  std::vector<governance::SpendDelta> spend;  // settled spend to persist
 };
 
 struct RequestContext {
@@ -44,6 +47,8 @@ struct RequestContext {
   int64_t start_unix_ms = 0;           // wall clock, for the request log
   std::string path;                  // without the /v1 prefix and query
   AccessRecord record;
+  std::shared_ptr<const governance::KeyRecord> key;  // the virtual key used, if any
+  bool master = false;                               // authenticated with the master key
 };
 
 // Handles every path; always answers (unless the client is gone).

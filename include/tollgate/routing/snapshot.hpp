@@ -9,6 +9,7 @@
 
 #include "tollgate/config/config.hpp"
 #include "tollgate/core/url.hpp"
+#include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/adapter.hpp"
 #include "tollgate/routing/router.hpp"
 
@@ -34,6 +35,7 @@ struct Snapshot {
   uint64_t generation = 0;
   std::vector<std::string> warnings;  // config warnings plus providers skipped here
   std::vector<std::string> deployment_labels;  // "provider/model" of every configured target
+  std::shared_ptr<const governance::PriceCatalog> prices;  // built-in catalog + pricing: overrides
 
   // Builds the runtime tables; providers whose type has no adapter yet are skipped with a warning.
   static std::shared_ptr<const Snapshot> build(config::Config config, uint64_t generation);

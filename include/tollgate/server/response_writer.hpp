@@ -24,6 +24,8 @@ class ResponseWriter {
   // Headers added to every response of this request (x-request-id, x-tollgate-*).
   void add_header(std::string name, std::string value);
   void set_keep_alive(bool keep) { keep_alive_ = keep; }
+  // Errors in another API's shape (the Anthropic-style endpoints).
+  void set_error_renderer(std::string (*render)(const Error&)) { render_ = render; }
   bool keep_alive() const { return keep_alive_; }
 
   boost::asio::awaitable<bool> send(int status, std::string_view content_type,
@@ -48,6 +50,7 @@ class ResponseWriter {
   boost::beast::tcp_stream& stream_;
   std::chrono::milliseconds write_timeout_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::string (*render_)(const Error&) = &render_error_body;
   bool keep_alive_ = true;
   bool committed_ = false;
   bool streaming_ = false;

@@ -1,128 +1,156 @@
 #include "openai_adapter.hpp"
 
+#include <optional>
 #include <string>
+
+#include "compat_quirks.hpp"
+#include "openai_wire.hpp"
 
 namespace tg::providers {
 namespace {
 
 using json = nlohmann::json;
 
-void dump_into(std::string& out, const json& value) {
-  out += value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// Serialises the client's body with "model" replaced and, for streams, usage requested, without
-// copying the parsed document.
-std::string serialize_for_upstream(const ClientRequest& req, std::string_view upstream_model) {
-  const json& body = *req.body;
-  std::string out;
-  out.reserve(256);
-  out += '{';
-  bool first = true;
-  auto key = [&](std::string_view k) {
-    if (!first) out += ',';
-    first = false;
-    dump_into(out, json(k));
-    out += ':';
-  };
-  bool wrote_stream_options = false;
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (it.key() == "model") {
-      key("model");
-      dump_into(out, json(upstream_model));
-    } else if (it.key() == "stream_options" && req.stream) {
-      key("stream_options");
-      json opts = it->is_object() ? *it : json::object();
-      opts["include_usage"] = true;
-      dump_into(out, opts);
-      wrote_stream_options = true;
-    } else {
-      key(it.key());
-      dump_into(out, *it);
+// A 200 whose body is an error object (some compatible hosts): an Error to fail over on, or to
+// pass through when the embedded status says it is the client's mistake.
+std::optional<Error> error_payload(std::string_view body) {
+  std::string_view err = find_top_level_member(body, "error");
+  if (err.empty() || err == "null" || !find_top_level_member(body, "choices").empty() ||
+      !find_top_level_member(body, "data").empty()) {
+    return std::nullopt;
+  }
+  int status = 502;
+  json e = json::parse(err, nullptr, false);
+  if (e.is_object()) {
+    auto code = e.find("code");
+    if (code != e.end() && code->is_number_integer()) {
+      int c = code->get<int>();
+      if (c >= 400 && c <= 599) status = c;  // OpenRouter: code is the HTTP status
     }
   }
-  if (req.stream && !wrote_stream_options && req.endpoint != Endpoint::Embeddings) {
-    key("stream_options");
-    out += R"({"include_usage":true})";
-  }
-  out += '}';
+  Error out = upstream_status_error("upstream", status, body);
+  out.message = "upstream answered 200 with an error: " + out.message;
   return out;
 }
 
-// Pass-through of OpenAI chunks, reading usage and dropping the usage-only chunk when the client
-// did not ask for it. Most chunks are forwarded without being parsed.
-class OpenAiStreamTranslator final : public StreamTranslator {
- public:
-  explicit OpenAiStreamTranslator(bool client_wants_usage)
-      : client_wants_usage_(client_wants_usage) {}
-
-  StreamStatus on_event(const sse::Event& event, std::string& out) override {
-    std::string_view data = event.data;
-    if (data == "[DONE]") return StreamStatus::Done;
-    if (events_out_ == 0 && !json::accept(data)) return StreamStatus::Malformed;
-    bool maybe_error = data.size() > 8 && data.find("\"error\"") != std::string_view::npos;
-    bool maybe_usage = data.find("\"usage\"") != std::string_view::npos &&
-                       data.find("\"usage\":null") == std::string_view::npos;
-    if (maybe_error || maybe_usage) {
-      json j = json::parse(data, nullptr, false);
-      if (j.is_object()) {
-        if (auto e = j.find("error"); e != j.end() && !e->is_null() && !j.contains("choices")) {
-          sse::append_data_event(out, data);
-          ++events_out_;
-          return StreamStatus::UpstreamError;
-        }
-        if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
-          usage_ = Usage::from_openai(*u);
-          auto c = j.find("choices");
-          bool usage_only = c == j.end() || (c->is_array() && c->empty());
-          if (usage_only && !client_wants_usage_) return StreamStatus::Continue;
-        }
-      }
-    }
-    sse::append_data_event(out, data);
-    ++events_out_;
-    return StreamStatus::Continue;
-  }
-
- private:
-  bool client_wants_usage_;
-};
-
 }  // namespace
+
+// ---- OpenAI ----
 
 UpstreamRequest OpenAiAdapter::build_request(const ClientRequest& req,
                                              std::string_view upstream_model,
                                              const BuildContext& ctx) const {
-  const auto& provider = ctx.provider;
-  std::string_view api_key = ctx.api_key;
-  UpstreamRequest out;
-  switch (req.endpoint) {
-    case Endpoint::ChatCompletions: out.path = "/chat/completions"; break;
-    case Endpoint::Completions: out.path = "/completions"; break;
-    case Endpoint::Embeddings: out.path = "/embeddings"; break;
-  }
-  out.headers.reserve(3 + provider.headers.size());
-  out.headers.emplace_back("Content-Type", "application/json");
-  if (!api_key.empty()) out.headers.emplace_back("Authorization", "Bearer " + std::string(api_key));
-  if (req.stream) out.headers.emplace_back("Accept", "text/event-stream");
-  for (const auto& [name, value] : provider.headers) out.headers.emplace_back(name, value);
-  out.body = serialize_for_upstream(req, upstream_model);
+  UpstreamRequest out = openai_wire::base_request(req, ctx);
+  out.body = openai_wire::serialize_body(*req.body, req, upstream_model);
   return out;
 }
 
 Response OpenAiAdapter::translate_response(const ClientRequest& req, std::string&& body) const {
+  return openai_wire::pass_through_response(std::move(body));
+}
+
+std::unique_ptr<StreamTranslator> OpenAiAdapter::make_stream_translator(
+    const ClientRequest& req) const {
+  openai_wire::StreamOptions o;
+  o.client_wants_usage = req.client_wants_usage;
+  o.endpoint = req.endpoint;
+  return openai_wire::make_chunk_stream(o);
+}
+
+// ---- OpenAI-compatible hosts ----
+
+UpstreamRequest OpenAiCompatibleAdapter::build_request(const ClientRequest& req,
+                                                       std::string_view upstream_model,
+                                                       const BuildContext& ctx) const {
+  UpstreamRequest out = openai_wire::base_request(req, ctx);
+  const compat::Preset preset = compat::preset_from_name(ctx.provider.preset);
+  compat::CowJson body(*req.body);  // copied only if a quirk edits it
+  compat::apply_request_quirks(preset, req.endpoint, body, upstream_model, out.dropped_params);
+  out.body = openai_wire::serialize_body(body.view(), req, upstream_model,
+                                         compat::asks_stream_usage(preset));
+  return out;
+}
+
+// Passed through as it is unless a cheap scan finds a known quirk: an odd finish reason, a
+// "reasoning" member, a content array, usage to normalise, or an error object instead of an
+// answer. Then the body is repaired (usage alone is spliced in place, the rest re-serialised).
+Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
+                                                     std::string&& body) const {
+  using openai_wire::scan_member;
   Response r;
   std::string_view usage_text = find_top_level_member(body, "usage");
+  if (usage_text.empty()) {
+    if (auto e = error_payload(body)) {
+      r.error = std::move(e);
+      return r;
+    }
+  }
+  json usage;
+  bool usage_fixed = false;
   if (!usage_text.empty()) {
-    r.usage = Usage::from_openai(json::parse(usage_text, nullptr, false));
+    usage = json::parse(usage_text, nullptr, false);
+    usage_fixed = compat::fix_usage(usage);
+    r.usage = Usage::from_openai(usage);
+  }
+
+  bool tools = false;
+  for (auto m = scan_member(body, "tool_calls"); m.found() && !tools;
+       m = scan_member(body, "tool_calls", m.end)) {
+    tools = !m.value.empty() && m.value.front() == '[' && m.value.size() > 2;
+  }
+  bool repair = false;
+  for (auto m = scan_member(body, "finish_reason"); m.found() && !repair;
+       m = scan_member(body, "finish_reason", m.end)) {
+    if (m.is_null()) continue;
+    repair = !m.is_string() || compat::normalize_finish_reason(m.string(), tools).has_value() ||
+             m.string() == "insufficient_system_resource";
+  }
+  if (!repair) {
+    auto reasoning = scan_member(body, "reasoning");
+    repair = reasoning.found() && !reasoning.is_null();
+  }
+  for (auto m = scan_member(body, "content"); m.found() && !repair;
+       m = scan_member(body, "content", m.end)) {
+    repair = !m.value.empty() && m.value.front() == '[';
+  }
+
+  if (repair) {
+    json j = json::parse(body, nullptr, false);
+    if (j.is_object()) {
+      if (auto cs = j.find("choices"); cs != j.end() && cs->is_array()) {
+        for (const auto& c : *cs) {
+          if (c.is_object() && c.value("finish_reason", json()) == "insufficient_system_resource") {
+            Error e = Error::upstream_protocol(
+                "", "upstream stopped generating: insufficient_system_resource");
+            e.status = 503;
+            e.code_str = "insufficient_system_resource";
+            r.error = std::move(e);
+            return r;
+          }
+        }
+      }
+      if (compat::fix_response(j)) {
+        r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        return r;
+      }
+    }
+  }
+  if (usage_fixed) {
+    size_t at = static_cast<size_t>(usage_text.data() - body.data());
+    size_t len = usage_text.size();
+    body.replace(at, len, usage.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   r.body = std::move(body);
   return r;
 }
 
-std::unique_ptr<StreamTranslator> OpenAiAdapter::make_stream_translator(
+std::unique_ptr<StreamTranslator> OpenAiCompatibleAdapter::make_stream_translator(
     const ClientRequest& req) const {
-  return std::make_unique<OpenAiStreamTranslator>(req.client_wants_usage);
+  openai_wire::StreamOptions o;
+  o.client_wants_usage = req.client_wants_usage;
+  o.endpoint = req.endpoint;
+  o.compat = true;
+  return openai_wire::make_chunk_stream(o);
 }
 
 }  // namespace tg::providers

@@ -1,0 +1,85 @@
+#pragma once
+// The live governance state shared by every worker (keys, teams, budgets, rate limits, all-time
+// spend), and the admin API over it. Pure: the HTTP handler does the I/O and the store writes
+// this code asks for. Thread-safe.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tollgate/config/config.hpp"
+#include "tollgate/governance/keys.hpp"
+#include "tollgate/governance/ledger.hpp"
+#include "tollgate/governance/rate_limit.hpp"
+#include "tollgate/store/store.hpp"
+
+namespace tg::admin {
+
+struct Team {
+  std::string id;  // the team's name is its id (keys refer to teams by name)
+  std::optional<config::BudgetConfig> budget;
+  governance::KeySource source = governance::KeySource::Admin;
+  std::chrono::sys_seconds created_at{};
+};
+
+class GovernanceState {
+ public:
+  governance::KeyIndex keys;
+  governance::BudgetLedger ledger;
+  governance::RateLimiter limiter;
+
+  // Start-up: admin keys and teams from the store, then the config's, then spend.
+  // Returns warnings to log.
+  std::vector<std::string> load(const store::LoadedState& stored, const config::Config& config);
+  // Reload: the config's keys and teams replace the previous config's (admin ones stay).
+  std::vector<std::string> apply_config(const config::Config& config);
+
+  // Spend settled for a request: all-time totals (the ledger keeps the period).
+  void add_total(const std::vector<governance::SpendDelta>& deltas);
+  governance::Micros total(std::string_view holder) const;
+
+  std::optional<Team> team(std::string_view id) const;
+  std::vector<Team> teams() const;
+  void put_team(Team t);
+  bool remove_team(std::string_view id);
+
+  // The key's record as the admin API shows it (never the key itself).
+  nlohmann::json key_json(const governance::KeyRecord& r) const;
+  nlohmann::json team_json(const Team& t) const;
+  // Budget left for a key (its own budget), for the metrics gauge; nullopt without a budget.
+  std::optional<double> budget_remaining_usd(const governance::KeyRecord& r) const;
+
+ private:
+  void set_key_budget(const governance::KeyRecord& r);
+  void set_team_budget(const Team& t);
+
+  mutable std::mutex mu_;
+  std::map<std::string, Team> teams_;
+  std::unordered_map<std::string, governance::Micros> totals_;
+};
+
+// A key record <-> the JSON kept in the store (the admin shape plus key_hash and source).
+nlohmann::json stored_key_json(const governance::KeyRecord& r);
+std::optional<governance::KeyRecord> key_from_stored_json(const nlohmann::json& j);
+
+struct AdminResponse {
+  int status = 200;
+  nlohmann::json body;
+  std::vector<store::KeyRow> save_keys;  // to persist before answering
+  std::vector<store::TeamRow> save_teams;
+  std::vector<std::string> delete_teams;
+};
+
+// /admin/keys[/{id}] and /admin/teams[/{id}] (path without /v1, method as received).
+AdminResponse admin_api(GovernanceState& state, std::string_view method, std::string_view path,
+                        std::string_view body, std::chrono::system_clock::time_point now);
+
+}  // namespace tg::admin

@@ -1,0 +1,47 @@
+#include "tollgate/governance/money.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace tg::governance {
+
+Micros usd_to_micros(double usd) {
+  if (!(usd > 0)) return 0;  // also NaN
+  double m = std::round(usd * 1e6);
+  if (m >= 9.2e18) return std::numeric_limits<Micros>::max();
+  return static_cast<Micros>(m);
+}
+
+std::string micros_to_usd_string(Micros m) {
+  bool neg = m < 0;
+  // |INT64_MIN| does not fit: go through unsigned.
+  uint64_t u = neg ? 0 - static_cast<uint64_t>(m) : static_cast<uint64_t>(m);
+  return fmt::format("{}{}.{:06}", neg ? "-" : "", u / 1'000'000, u % 1'000'000);
+}
+
+std::string format_usd(Micros m) {
+  bool neg = m < 0;
+  uint64_t u = neg ? 0 - static_cast<uint64_t>(m) : static_cast<uint64_t>(m);
+  uint64_t whole = u / 1'000'000, frac = u % 1'000'000;
+  std::string out = neg ? "-$" : "$";
+  out += std::to_string(whole);
+  if (frac == 0) return out;
+  std::string f = fmt::format("{:06}", frac);
+  while (f.size() > 2 && f.back() == '0') f.pop_back();
+  return out + "." + f;
+}
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto secs = floor<seconds>(t);
+  auto day = floor<days>(secs);
+  year_month_day ymd{day};
+  hh_mm_ss hms{secs - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+}
+
+}  // namespace tg::governance

@@ -1,0 +1,387 @@
+// Per-key rpm/tpm/parallel limits over a ring of one-second buckets.
+
+#include "tollgate/governance/rate_limit.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace tg::governance {
+
+namespace {
+constexpr int64_t kSlots = 64;   // ring size (> window)
+constexpr int64_t kWindow = 61;  // a request of second s counts while now_s < s + kWindow
+constexpr int64_t kNoSecond = std::numeric_limits<int64_t>::min();
+
+int64_t slot_of(int64_t s) { return ((s % kSlots) + kSlots) % kSlots; }
+
+int64_t ceil_seconds(int64_t ms) {
+  int64_t s = ms / 1000 + (ms % 1000 > 0 ? 1 : 0);
+  return std::max<int64_t>(s, 1);
+}
+
+struct Hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+struct Eq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+}  // namespace
+
+struct KeyLimiterState {
+  std::shared_ptr<const RateLimiter::Clock> clock;
+  std::mutex mu;
+  std::array<int64_t, kSlots> sec;
+  std::array<uint64_t, kSlots> req{};
+  std::array<int64_t, kSlots> tok{};
+  uint64_t in_flight = 0;
+
+  KeyLimiterState() { sec.fill(kNoSecond); }
+
+  int64_t now_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>((*clock)().time_since_epoch())
+        .count();
+  }
+  static int64_t second_of(int64_t ms) { return ms >= 0 ? ms / 1000 : (ms - 999) / 1000; }
+
+  bool live(int64_t i, int64_t now_s) const {
+    return sec[i] != kNoSecond && sec[i] <= now_s && sec[i] > now_s - kWindow;
+  }
+  uint64_t requests(int64_t now_s) const {
+    uint64_t n = 0;
+    for (int64_t i = 0; i < kSlots; ++i) if (live(i, now_s)) n += req[i];
+    return n;
+  }
+  int64_t tokens(int64_t now_s) const {
+    int64_t n = 0;
+    for (int64_t i = 0; i < kSlots; ++i) if (live(i, now_s)) n += tok[i];
+    return n;
+  }
+  // Live slots, oldest first.
+  std::vector<int64_t> live_slots(int64_t now_s) const {
+    std::vector<int64_t> v;
+    for (int64_t i = 0; i < kSlots; ++i) if (live(i, now_s)) v.push_back(i);
+    std::sort(v.begin(), v.end(), [&](int64_t a, int64_t b) { return sec[a] < sec[b]; });
+    return v;
+  }
+  int64_t& slot_for_now(int64_t now_s) {
+    int64_t i = slot_of(now_s);
+    if (sec[i] != now_s) {  // holds an older second (the clock is read under the lock)
+      sec[i] = now_s;
+      req[i] = 0;
+      tok[i] = 0;
+    }
+    return sec[i];
+  }
+  // ms until the window's total of `metric` (per slot) drops to <= target.
+  template <typename F>
+  int64_t ms_until_at_most(int64_t now_ms, int64_t now_s, int64_t total, int64_t target, F metric) const {
+    if (total <= target) return 0;
+    for (int64_t i : live_slots(now_s)) {
+      total -= metric(i);
+      if (total <= target) return (sec[i] + kWindow) * 1000 - now_ms;
+    }
+    return kWindow * 1000;  // unreachable: an empty window is 0
+  }
+  // ms until the newest slot with something in it leaves the window (window back to empty).
+  template <typename F>
+  int64_t ms_until_empty(int64_t now_ms, int64_t now_s, F metric) const {
+    int64_t newest = kNoSecond;
+    for (int64_t i = 0; i < kSlots; ++i) {
+      if (live(i, now_s) && metric(i) > 0) newest = std::max(newest, sec[i]);
+    }
+    return newest == kNoSecond ? 0 : (newest + kWindow) * 1000 - now_ms;
+  }
+};
+
+std::string_view to_string(LimitKind k) {
+  switch (k) {
+    case LimitKind::Rpm: return "rpm";
+    case LimitKind::Tpm: return "tpm";
+    case LimitKind::Parallel: return "parallel";
+  }
+  return "?";
+}
+
+Error rate_limit_error(const Limited& l, std::string_view key_name) {
+  Error e;
+  e.code = ErrorCode::RateLimited;
+  e.status = 429;
+  e.type = "rate_limit_error";
+  e.code_str = "rate_limit_exceeded";
+  e.retryable = false;
+  e.retry_after = std::to_string(std::max<int64_t>(l.retry_after_seconds, 1));
+  std::string what;
+  switch (l.which) {
+    case LimitKind::Rpm: what = fmt::format("{} requests per minute (rpm)", l.limit); break;
+    case LimitKind::Tpm: what = fmt::format("{} tokens per minute (tpm)", l.limit); break;
+    case LimitKind::Parallel: what = fmt::format("{} requests in parallel", l.limit); break;
+  }
+  e.message = fmt::format("Rate limit reached for key '{}': {}. Retry after {}s.", key_name, what,
+                          e.retry_after);
+  return e;
+}
+
+std::string go_duration(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return fmt::format("{}ms", ms);
+  int64_t h = ms / 3'600'000, m = (ms / 60'000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
+  std::string secs = std::to_string(s);
+  if (frac) {
+    std::string f = fmt::format("{:03}", frac);
+    while (f.back() == '0') f.pop_back();
+    secs += "." + f;
+  }
+  if (h) return fmt::format("{}h{}m{}s", h, m, secs);
+  if (m) return fmt::format("{}m{}s", m, secs);
+  return secs + "s";
+}
+
+std::vector<std::pair<std::string, std::string>> RateLimitHeaders::to_headers() const {
+  std::vector<std::pair<std::string, std::string>> h;
+  if (limit_requests) {
+    h.emplace_back("x-ratelimit-limit-requests", std::to_string(*limit_requests));
+    h.emplace_back("x-ratelimit-remaining-requests", std::to_string(remaining_requests.value_or(0)));
+    h.emplace_back("x-ratelimit-reset-requests",
+                   go_duration(reset_requests.value_or(std::chrono::milliseconds{0})));
+  }
+  if (limit_tokens) {
+    h.emplace_back("x-ratelimit-limit-tokens", std::to_string(*limit_tokens));
+    h.emplace_back("x-ratelimit-remaining-tokens", std::to_string(remaining_tokens.value_or(0)));
+    h.emplace_back("x-ratelimit-reset-tokens",
+                   go_duration(reset_tokens.value_or(std::chrono::milliseconds{0})));
+  }
+  return h;
+}
+
+// ---- Permit ----
+
+Permit::Permit(Permit&& o) noexcept
+    : state_(std::move(o.state_)),
+      second_(o.second_),
+      token_estimate_(o.token_estimate_),
+      counted_(o.counted_),
+      parallel_(o.parallel_),
+      tokens_settled_(o.tokens_settled_) {
+  o.state_.reset();
+  o.counted_ = o.parallel_ = false;
+}
+
+Permit& Permit::operator=(Permit&& o) noexcept {
+  if (this != &o) {
+    release();
+    state_ = std::move(o.state_);
+    o.state_.reset();
+    second_ = o.second_;
+    token_estimate_ = o.token_estimate_;
+    counted_ = o.counted_;
+    parallel_ = o.parallel_;
+    tokens_settled_ = o.tokens_settled_;
+    o.counted_ = o.parallel_ = false;
+  }
+  return *this;
+}
+
+Permit::~Permit() { release(); }
+
+void Permit::release() {
+  if (!state_ || !parallel_) return;
+  std::lock_guard lk(state_->mu);
+  if (state_->in_flight > 0) --state_->in_flight;
+  parallel_ = false;
+}
+
+void Permit::settle_tokens(int64_t actual) {
+  if (!state_ || !counted_ || tokens_settled_) return;
+  if (actual < 0) actual = 0;
+  KeyLimiterState& st = *state_;
+  std::lock_guard lk(st.mu);  // the clock is read under the lock: slots never go backwards
+  const int64_t now_s = KeyLimiterState::second_of(st.now_ms());
+  tokens_settled_ = true;
+  int64_t i = slot_of(second_);
+  if (st.sec[i] == second_ && st.live(i, now_s)) {
+    st.tok[i] = std::max<int64_t>(0, st.tok[i] + actual - token_estimate_);
+    token_estimate_ = actual;  // what this permit now has in its bucket (for refund)
+  } else if (actual > token_estimate_) {
+    st.slot_for_now(now_s);
+    st.tok[slot_of(now_s)] += actual - token_estimate_;
+    counted_ = false;  // its own bucket is gone: nothing left to refund
+  } else {
+    counted_ = false;
+  }
+}
+
+void Permit::refund() {
+  if (!state_) return;
+  KeyLimiterState& st = *state_;
+  {
+    std::lock_guard lk(st.mu);
+    const int64_t now_s = KeyLimiterState::second_of(st.now_ms());
+    int64_t i = slot_of(second_);
+    if (counted_ && st.sec[i] == second_ && st.live(i, now_s)) {
+      if (st.req[i] > 0) --st.req[i];
+      st.tok[i] = std::max<int64_t>(0, st.tok[i] - token_estimate_);
+    }
+    counted_ = false;
+    if (parallel_ && st.in_flight > 0) --st.in_flight;
+    parallel_ = false;
+  }
+  state_.reset();
+}
+
+// ---- RateLimiter ----
+
+struct RateLimiter::Impl {
+  static constexpr size_t kShards = 16;
+  std::shared_ptr<const Clock> clock;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<KeyLimiterState>, Hash, Eq> keys;
+  };
+  std::array<Shard, kShards> shards;
+
+  Shard& shard_for(std::string_view k) { return shards[Hash{}(k) % kShards]; }
+  const Shard& shard_for(std::string_view k) const { return shards[Hash{}(k) % kShards]; }
+
+  std::shared_ptr<KeyLimiterState> get_or_create(std::string_view key) {
+    Shard& s = shard_for(key);
+    std::lock_guard lk(s.mu);
+    auto it = s.keys.find(key);
+    if (it != s.keys.end()) return it->second;
+    auto st = std::make_shared<KeyLimiterState>();
+    st->clock = clock;
+    s.keys.emplace(std::string(key), st);
+    return st;
+  }
+  std::shared_ptr<KeyLimiterState> get(std::string_view key) const {
+    const Shard& s = shard_for(key);
+    std::lock_guard lk(s.mu);
+    auto it = s.keys.find(key);
+    return it == s.keys.end() ? nullptr : it->second;
+  }
+};
+
+RateLimiter::RateLimiter(Clock clock) : impl_(std::make_unique<Impl>()) {
+  impl_->clock = std::make_shared<const Clock>(
+      clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); }));
+}
+
+RateLimiter::~RateLimiter() = default;
+
+std::variant<Permit, Limited> RateLimiter::acquire(std::string_view key_id,
+                                                   const config::LimitsConfig& limits,
+                                                   int64_t token_estimate) {
+  if (!limits.rpm && !limits.tpm && !limits.parallel) return Permit{};
+  if (token_estimate < 0) token_estimate = 0;
+  auto st = impl_->get_or_create(key_id);
+  const bool windowed = limits.rpm || limits.tpm;
+  std::lock_guard lk(st->mu);
+  const int64_t now_ms = st->now_ms();  // under the lock: slots never go backwards
+  const int64_t now_s = KeyLimiterState::second_of(now_ms);
+  std::optional<Limited> out;
+  auto hit = [&](LimitKind k, uint64_t limit, uint64_t remaining, int64_t retry_ms, int64_t reset_ms) {
+    int64_t retry = ceil_seconds(retry_ms);
+    if (!out) {
+      out = Limited{k, retry, limit, remaining, std::chrono::milliseconds{std::max<int64_t>(reset_ms, 0)}};
+    } else {
+      out->retry_after_seconds = std::max(out->retry_after_seconds, retry);
+    }
+  };
+  auto req_metric = [&](int64_t i) { return static_cast<int64_t>(st->req[i]); };
+  auto tok_metric = [&](int64_t i) { return st->tok[i]; };
+  if (limits.rpm) {
+    const uint64_t rpm = *limits.rpm;
+    uint64_t used = st->requests(now_s);
+    if (used >= rpm) {
+      int64_t retry = st->ms_until_at_most(now_ms, now_s, static_cast<int64_t>(used),
+                                           static_cast<int64_t>(rpm) - 1, req_metric);
+      hit(LimitKind::Rpm, rpm, 0, retry, st->ms_until_empty(now_ms, now_s, req_metric));
+    }
+  }
+  if (limits.tpm) {
+    const int64_t tpm = static_cast<int64_t>(std::min<uint64_t>(*limits.tpm, INT64_MAX / 2));
+    int64_t used = st->tokens(now_s);
+    int64_t need = std::max<int64_t>(1, std::min(token_estimate, tpm));
+    if (used + need > tpm) {
+      int64_t retry = st->ms_until_at_most(now_ms, now_s, used, tpm - need, tok_metric);
+      hit(LimitKind::Tpm, static_cast<uint64_t>(tpm), static_cast<uint64_t>(std::max<int64_t>(0, tpm - used)),
+          retry, st->ms_until_empty(now_ms, now_s, tok_metric));
+    }
+  }
+  if (limits.parallel && st->in_flight >= *limits.parallel) {
+    hit(LimitKind::Parallel, *limits.parallel, 0, 1000, 0);
+  }
+  if (out) return *out;
+
+  Permit p;
+  p.state_ = st;
+  p.second_ = now_s;
+  p.token_estimate_ = token_estimate;
+  if (windowed) {
+    st->slot_for_now(now_s);
+    int64_t i = slot_of(now_s);
+    st->req[i] += 1;
+    st->tok[i] += token_estimate;
+    p.counted_ = true;
+  }
+  if (limits.parallel) {
+    ++st->in_flight;
+    p.parallel_ = true;
+  }
+  return p;
+}
+
+RateLimitHeaders RateLimiter::headers(std::string_view key_id,
+                                      const config::LimitsConfig& limits) const {
+  RateLimitHeaders h;
+  if (!limits.rpm && !limits.tpm) return h;
+  auto st = impl_->get(key_id);
+  uint64_t reqs = 0;
+  int64_t toks = 0, reset_req = 0, reset_tok = 0;
+  if (st) {
+    std::lock_guard lk(st->mu);
+    const int64_t now_ms = st->now_ms();
+    const int64_t now_s = KeyLimiterState::second_of(now_ms);
+    reqs = st->requests(now_s);
+    toks = st->tokens(now_s);
+    reset_req = st->ms_until_empty(now_ms, now_s,
+                                   [&](int64_t i) { return static_cast<int64_t>(st->req[i]); });
+    reset_tok = st->ms_until_empty(now_ms, now_s, [&](int64_t i) { return st->tok[i]; });
+  }
+  if (limits.rpm) {
+    h.limit_requests = *limits.rpm;
+    h.remaining_requests = reqs >= *limits.rpm ? 0 : *limits.rpm - reqs;
+    h.reset_requests = std::chrono::milliseconds{reset_req};
+  }
+  if (limits.tpm) {
+    h.limit_tokens = *limits.tpm;
+    uint64_t used = static_cast<uint64_t>(std::max<int64_t>(toks, 0));
+    h.remaining_tokens = used >= *limits.tpm ? 0 : *limits.tpm - used;
+    h.reset_tokens = std::chrono::milliseconds{reset_tok};
+  }
+  return h;
+}
+
+void RateLimiter::forget(std::string_view key_id) {
+  auto& s = impl_->shard_for(key_id);
+  std::lock_guard lk(s.mu);
+  if (auto it = s.keys.find(key_id); it != s.keys.end()) s.keys.erase(it);
+}
+
+size_t RateLimiter::tracked_keys() const {
+  size_t n = 0;
+  for (const auto& s : impl_->shards) {
+    std::lock_guard lk(s.mu);
+    n += s.keys.size();
+  }
+  return n;
+}
+
+}  // namespace tg::governance

@@ -1,0 +1,123 @@
+#include "anthropic_adapter.hpp"
+
+#include <string>
+
+#include "anthropic_internal.hpp"
+
+namespace tg::providers {
+namespace {
+
+using json = nlohmann::json;
+
+void dump_into(std::string& out, const json& value) {
+  out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// The Anthropic client's own body with only "model" replaced, without copying the document.
+std::string serialize_native(const json& body, std::string_view upstream_model) {
+  std::string out;
+  out.reserve(256);
+  out += '{';
+  bool first = true;
+  bool wrote_model = false;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (!first) out += ',';
+    first = false;
+    dump_into(out, json(it.key()));
+    out += ':';
+    if (it.key() == "model") {
+      dump_into(out, json(upstream_model));
+      wrote_model = true;
+    } else {
+      dump_into(out, *it);
+    }
+  }
+  if (!wrote_model) {
+    if (!first) out += ',';
+    out += "\"model\":";
+    dump_into(out, json(upstream_model));
+  }
+  out += '}';
+  return out;
+}
+
+bool native(const ClientRequest& req) {
+  return req.ingress == Ingress::Anthropic && req.native_body != nullptr;
+}
+
+}  // namespace
+
+UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
+                                                std::string_view upstream_model,
+                                                const BuildContext& ctx) const {
+  const auto& provider = ctx.provider;
+  UpstreamRequest out;
+  // base_url is https://api.anthropic.com by default; a base_url that already ends in /v1 works.
+  std::string_view base = ctx.base_path;
+  out.path =
+      base.size() >= 3 && base.substr(base.size() - 3) == "/v1" ? "/messages" : "/v1/messages";
+
+  bool own_version = false;
+  for (const auto& [name, value] : provider.headers) {
+    if (iequals(name, "anthropic-version")) own_version = true;
+  }
+  out.headers.reserve(4 + provider.headers.size());
+  out.headers.emplace_back("content-type", "application/json");
+  if (!ctx.api_key.empty()) out.headers.emplace_back("x-api-key", std::string(ctx.api_key));
+  if (!own_version)
+    out.headers.emplace_back("anthropic-version", std::string(anthropic::kApiVersion));
+  if (req.stream) out.headers.emplace_back("accept", "text/event-stream");
+  for (const auto& [name, value] : provider.headers) out.headers.emplace_back(name, value);
+
+  if (native(req)) {
+    out.body = serialize_native(*req.native_body, upstream_model);
+    return out;
+  }
+  auto translated = anthropic::to_messages_request(*req.body, upstream_model, req.stream);
+  out.body = translated.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  out.dropped_params = std::move(translated.dropped);
+  return out;
+}
+
+Response AnthropicAdapter::translate_response(const ClientRequest& req, std::string&& body) const {
+  if (!native(req)) return anthropic::translate_message(body, anthropic::uses_json_tool(*req.body));
+  // An Anthropic client gets Anthropic's body untouched; only usage is read from it.
+  Response r;
+  if (find_top_level_member(body, "type") != "\"message\"") {
+    r.error = Error::upstream_protocol("anthropic", "upstream answered 200 without a Message");
+    return r;
+  }
+  std::string_view usage_text = find_top_level_member(body, "usage");
+  if (!usage_text.empty()) {
+    anthropic::AnthropicUsage au;
+    au.overlay(json::parse(usage_text, nullptr, false));
+    r.usage = au.normalised();
+  }
+  r.body = std::move(body);
+  return r;
+}
+
+std::unique_ptr<StreamTranslator> AnthropicAdapter::make_stream_translator(
+    const ClientRequest& req) const {
+  if (native(req)) return anthropic::make_native_translator();
+  return anthropic::make_chunk_translator(req.client_wants_usage,
+                                          anthropic::uses_json_tool(*req.body));
+}
+
+Error AnthropicAdapter::map_error(std::string_view provider, int status, std::string_view body,
+                                  std::string_view retry_after) const {
+  return anthropic::map_anthropic_error(provider, status, body, retry_after);
+}
+
+}  // namespace tg::providers

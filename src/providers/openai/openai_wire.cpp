@@ -1,0 +1,439 @@
+#include "openai_wire.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "compat_quirks.hpp"
+
+namespace tg::providers::openai_wire {
+namespace {
+
+using json = nlohmann::json;
+
+void dump_into(std::string& out, const json& value) {
+  out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && is_ws(s[i])) ++i;
+  return i;
+}
+
+size_t skip_string(std::string_view s, size_t i) {  // s[i] == '"'
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      char c = s[i];
+      if (c == '"') {
+        i = skip_string(s, i) - 1;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return s.size();
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
+  return i;
+}
+
+// True when the first tool call of the chunk's tool_calls has no index (or an id without a type):
+// those chunks are repaired; the others pass untouched.
+bool tool_delta_needs_fix(std::string_view data) {
+  Member m = scan_member(data, "tool_calls");
+  if (!m.found() || m.value.empty() || m.value.front() != '[') return false;
+  size_t i = skip_ws(m.value, 1);
+  if (i >= m.value.size() || m.value[i] != '{') return false;
+  std::string_view first = m.value.substr(i);
+  if (find_top_level_member(first, "index").empty()) return true;
+  return !find_top_level_member(first, "id").empty() &&
+         find_top_level_member(first, "type").empty();
+}
+
+std::string_view path_for(Endpoint e) {
+  switch (e) {
+    case Endpoint::ChatCompletions: return "/chat/completions";
+    case Endpoint::Completions: return "/completions";
+    case Endpoint::Embeddings: return "/embeddings";
+  }
+  return "/chat/completions";
+}
+
+class ChunkStream final : public StreamTranslator {
+ public:
+  explicit ChunkStream(const StreamOptions& o) : o_(o) {}
+
+  StreamStatus on_event(const sse::Event& event, std::string& out) override {
+    std::string_view data = event.data;
+    if (data == "[DONE]") return o_.compat ? compat_finish(out) : StreamStatus::Done;
+    if (events_out_ == 0 && !json::accept(data)) return StreamStatus::Malformed;
+    if (o_.azure && azure_annotation_only(data)) return StreamStatus::Continue;
+    if (o_.compat) return compat_event(data, out);
+    return plain(data, out);
+  }
+
+  StreamStatus on_end(std::string& out) override {
+    // A compatible host that closes after its final chunk without [DONE] ended normally.
+    if (o_.compat && finish_seen_) return compat_finish(out);
+    return StreamStatus::Continue;
+  }
+
+ private:
+  void emit(std::string& out, std::string_view data) {
+    sse::append_data_event(out, data);
+    ++events_out_;
+  }
+
+  // OpenAI: forwarded as received; only chunks that may carry usage or an error are parsed.
+  StreamStatus plain(std::string_view data, std::string& out) {
+    bool maybe_error = data.size() > 8 && data.find("\"error\"") != std::string_view::npos;
+    bool maybe_usage = data.find("\"usage\"") != std::string_view::npos &&
+                       data.find("\"usage\":null") == std::string_view::npos;
+    if (maybe_error || maybe_usage) {
+      json j = json::parse(data, nullptr, false);
+      if (j.is_object()) {
+        if (auto e = j.find("error"); e != j.end() && !e->is_null() && !j.contains("choices")) {
+          emit(out, data);
+          return StreamStatus::UpstreamError;
+        }
+        if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
+          usage_ = Usage::from_openai(*u);
+          auto c = j.find("choices");
+          bool usage_only = c == j.end() || (c->is_array() && c->empty());
+          if (usage_only && !o_.client_wants_usage) return StreamStatus::Continue;
+        }
+      }
+    }
+    emit(out, data);
+    return StreamStatus::Continue;
+  }
+
+  // Azure: the first chunk ("choices": [], prompt_filter_results, no usage) and the chunks of
+  // asynchronous filtering (content_filter_results/offsets, no delta) carry no answer: dropped,
+  // so the client sees OpenAI's stream and the commit point stays at the first real content.
+  bool azure_annotation_only(std::string_view data) const {
+    bool prompt_filter = data.find("\"prompt_filter_results\"") != std::string_view::npos;
+    if (!prompt_filter && data.find("\"content_filter_offsets\"") == std::string_view::npos) {
+      return false;
+    }
+    json j = json::parse(data, nullptr, false);
+    if (!j.is_object()) return false;
+    if (auto e = j.find("error"); e != j.end() && !e->is_null()) return false;
+    if (auto u = j.find("usage"); u != j.end() && u->is_object()) return false;
+    auto c = j.find("choices");
+    if (c == j.end()) return true;
+    if (!c->is_array()) return false;
+    for (const auto& choice : *c) {
+      if (!choice.is_object()) return false;
+      auto d = choice.find("delta");
+      if (d != choice.end() && !d->is_null()) return false;
+      if (choice.contains("text")) return false;
+      auto f = choice.find("finish_reason");
+      if (f != choice.end() && !f->is_null()) return false;
+    }
+    return true;
+  }
+
+  // The compatible family: each chunk is scanned for the known quirks and parsed only when one
+  // may apply (usage, an error, an odd finish reason, "reasoning", a content array, a tool-call
+  // delta without index).
+  StreamStatus compat_event(std::string_view data, std::string& out) {
+    if (first_chunk_.empty()) first_chunk_.assign(data);
+    const bool maybe_error = data.size() > 8 && data.find("\"error\"") != std::string_view::npos;
+    bool maybe_usage = false;  // a usage object anywhere (top level, or Groq's x_groq.usage)
+    for (Member m = scan_member(data, "usage"); m.found() && !maybe_usage;
+         m = scan_member(data, "usage", m.end)) {
+      maybe_usage = !m.value.empty() && m.value.front() == '{';
+    }
+    const bool tools = data.find("\"tool_calls\"") != std::string_view::npos;
+    if (tools) saw_tool_calls_ = true;
+    const bool fix_tools = tools && tool_delta_needs_fix(data);
+    bool odd_finish = false, any_finish = false;
+    for (Member m = scan_member(data, "finish_reason"); m.found();
+         m = scan_member(data, "finish_reason", m.end)) {
+      if (m.is_null()) continue;
+      any_finish = true;
+      if (!m.is_string() || m.string() == "insufficient_system_resource" ||
+          compat::normalize_finish_reason(m.string(), saw_tool_calls_)) {
+        odd_finish = true;
+      }
+    }
+    Member r = scan_member(data, "reasoning");
+    Member c = scan_member(data, "content");
+    const bool reasoning = r.found() && !r.is_null();
+    const bool content_array = c.found() && !c.value.empty() && c.value.front() == '[';
+    if (!(maybe_error || maybe_usage || fix_tools || odd_finish || reasoning || content_array)) {
+      if (any_finish) finish_seen_ = true;
+      emit(out, data);
+      return StreamStatus::Continue;
+    }
+
+    json j = json::parse(data, nullptr, false);
+    if (!j.is_object()) {
+      emit(out, data);
+      return StreamStatus::Continue;
+    }
+    // An error object, with or without choices (OpenRouter sends both, finish_reason "error").
+    if (auto e = j.find("error"); e != j.end() && (e->is_object() || e->is_string())) {
+      json only = {{"error", *e}};
+      emit(out, dump(only));
+      return StreamStatus::UpstreamError;
+    }
+    bool changed = false;
+    if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
+      bool fixed = compat::fix_usage(*u);
+      usage_ = Usage::from_openai(*u);
+      usage_from_chunk_ = true;
+      auto ch = j.find("choices");
+      if (ch == j.end() || (ch->is_array() && ch->empty())) {
+        held_usage_ = fixed ? dump(j) : std::string(data);  // sent at the end, if asked for
+        return StreamStatus::Continue;
+      }
+      // Usage riding on a choice chunk (Mistral, some local servers): sent apart, last.
+      held_usage_ = usage_chunk(j, *u);
+      j.erase("usage");
+      changed = true;
+    } else if (!usage_from_chunk_) {
+      // Groq reports usage under x_groq on the last chunk.
+      if (auto xg = j.find("x_groq"); xg != j.end() && xg->is_object()) {
+        if (auto xu = xg->find("usage"); xu != xg->end() && xu->is_object()) {
+          json uu = *xu;
+          compat::fix_usage(uu);
+          usage_ = Usage::from_openai(uu);
+          held_usage_ = usage_chunk(j, uu);
+        }
+      }
+    }
+    bool insufficient = false;
+    if (auto cs = j.find("choices"); cs != j.end() && cs->is_array()) {
+      for (auto& choice : *cs) {
+        if (!choice.is_object()) continue;
+        int idx = 0;
+        if (auto ix = choice.find("index"); ix != choice.end() && ix->is_number_integer()) {
+          idx = ix->get<int>();
+        }
+        if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
+          changed |= compat::fix_message(*d);
+          changed |= fix_tool_deltas(*d, idx);
+        }
+        auto fr = choice.find("finish_reason");
+        if (fr == choice.end() || fr->is_null()) continue;
+        finish_seen_ = true;
+        if (!fr->is_string()) continue;
+        const std::string& v = fr->get_ref<const std::string&>();
+        if (v == "insufficient_system_resource") {
+          insufficient = true;
+          *fr = nullptr;
+          changed = true;
+        } else if (auto n = compat::normalize_finish_reason(v, saw_tool_calls_)) {
+          *fr = std::string(*n);
+          changed = true;
+        }
+      }
+    }
+    if (changed) {
+      emit(out, dump(j));
+    } else {
+      emit(out, data);
+    }
+    if (insufficient) {
+      // DeepSeek stopped for lack of capacity: the answer is cut short, say so.
+      emit(out, R"({"error":{"message":"The upstream stopped generating: insufficient_system_resource","type":"server_error","param":null,"code":"insufficient_system_resource"}})");
+      return StreamStatus::UpstreamError;
+    }
+    return StreamStatus::Continue;
+  }
+
+  // Fills a missing tool_calls[].index: a fragment with an id starts the next call, one without
+  // continues the last.
+  bool fix_tool_deltas(json& delta, int choice) {
+    auto tcs = delta.find("tool_calls");
+    if (tcs == delta.end() || !tcs->is_array() || choice < 0 || choice > 1024) return false;
+    if (next_tool_.size() <= static_cast<size_t>(choice)) {
+      next_tool_.resize(choice + 1, 0);
+      last_tool_.resize(choice + 1, -1);
+    }
+    bool changed = false;
+    for (auto& tc : *tcs) {
+      if (!tc.is_object()) continue;
+      auto id = tc.find("id");
+      bool has_id = id != tc.end() && id->is_string() && !id->get_ref<const std::string&>().empty();
+      auto ix = tc.find("index");
+      if (ix != tc.end() && ix->is_number_integer()) {
+        int v = ix->get<int>();
+        last_tool_[choice] = v;
+        next_tool_[choice] = std::max(next_tool_[choice], v + 1);
+      } else {
+        int v = (has_id || last_tool_[choice] < 0) ? next_tool_[choice]++ : last_tool_[choice];
+        last_tool_[choice] = v;
+        tc["index"] = v;
+        changed = true;
+      }
+      if (has_id && !tc.contains("type")) {
+        tc["type"] = "function";
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  // {"id","object","created","model","choices":[],"usage"} from a chunk's identity.
+  static std::string usage_chunk(const json& chunk, const json& usage) {
+    json u = {{"id", chunk.value("id", "")},
+              {"object", "chat.completion.chunk"},
+              {"created", chunk.value("created", 0)},
+              {"model", chunk.value("model", "")},
+              {"choices", json::array()},
+              {"usage", usage}};
+    if (auto o = chunk.find("object"); o != chunk.end() && o->is_string()) u["object"] = *o;
+    return dump(u);
+  }
+
+  StreamStatus compat_finish(std::string& out) {
+    if (done_) return StreamStatus::Done;
+    done_ = true;
+    if (!finish_seen_ && events_out_ > 0 && o_.endpoint == Endpoint::ChatCompletions) {
+      // The host never said why it stopped: say "stop" (or "tool_calls").
+      json first = json::parse(first_chunk_, nullptr, false);
+      if (!first.is_object()) first = json::object();
+      json fin = {{"id", first.value("id", "")},
+                  {"object", "chat.completion.chunk"},
+                  {"created", first.value("created", 0)},
+                  {"model", first.value("model", "")},
+                  {"choices", json::array({{{"index", 0},
+                                            {"delta", json::object()},
+                                            {"finish_reason",
+                                             saw_tool_calls_ ? "tool_calls" : "stop"}}})}};
+      emit(out, dump(fin));
+    }
+    if (o_.client_wants_usage && !held_usage_.empty()) emit(out, held_usage_);
+    return StreamStatus::Done;
+  }
+
+  StreamOptions o_;
+  bool finish_seen_ = false;
+  bool saw_tool_calls_ = false;
+  bool usage_from_chunk_ = false;
+  bool done_ = false;
+  std::string first_chunk_;
+  std::string held_usage_;
+  std::vector<int> next_tool_;
+  std::vector<int> last_tool_;
+};
+
+}  // namespace
+
+std::string_view Member::string() const {
+  if (!is_string() || value.size() < 2) return {};
+  return value.substr(1, value.size() - 2);
+}
+
+Member scan_member(std::string_view text, std::string_view key, size_t from) {
+  Member m;
+  size_t pos = from;
+  while ((pos = text.find(key, pos)) != std::string_view::npos) {
+    size_t after = pos + key.size();
+    bool quoted = pos > 0 && text[pos - 1] == '"' && after < text.size() && text[after] == '"' &&
+                  !(pos > 1 && text[pos - 2] == '\\');
+    if (quoted) {
+      size_t i = skip_ws(text, after + 1);
+      if (i < text.size() && text[i] == ':') {
+        i = skip_ws(text, i + 1);
+        size_t end = skip_value(text, i);
+        m.key_pos = pos - 1;
+        m.value = text.substr(i, end - i);
+        m.end = end;
+        return m;
+      }
+    }
+    pos = after;
+  }
+  return m;
+}
+
+UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx) {
+  const auto& provider = ctx.provider;
+  UpstreamRequest out;
+  out.path = path_for(req.endpoint);
+  out.headers.reserve(3 + provider.headers.size());
+  out.headers.emplace_back("Content-Type", "application/json");
+  if (!ctx.api_key.empty()) {
+    out.headers.emplace_back("Authorization", "Bearer " + std::string(ctx.api_key));
+  }
+  if (req.stream) out.headers.emplace_back("Accept", "text/event-stream");
+  for (const auto& [name, value] : provider.headers) out.headers.emplace_back(name, value);
+  return out;
+}
+
+Response pass_through_response(std::string&& body) {
+  Response r;
+  std::string_view usage_text = find_top_level_member(body, "usage");
+  if (!usage_text.empty()) {
+    r.usage = Usage::from_openai(json::parse(usage_text, nullptr, false));
+  }
+  r.body = std::move(body);
+  return r;
+}
+
+std::string serialize_body(const json& body, const ClientRequest& req,
+                           std::string_view upstream_model, bool ask_stream_usage) {
+  std::string out;
+  out.reserve(256);
+  out += '{';
+  bool first = true;
+  auto key = [&](std::string_view k) {
+    if (!first) out += ',';
+    first = false;
+    dump_into(out, json(k));
+    out += ':';
+  };
+  bool wrote_stream_options = false;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() == "model") {
+      key("model");
+      dump_into(out, json(upstream_model));
+    } else if (it.key() == "stream_options" && req.stream && ask_stream_usage) {
+      key("stream_options");
+      json opts = it->is_object() ? *it : json::object();
+      opts["include_usage"] = true;
+      dump_into(out, opts);
+      wrote_stream_options = true;
+    } else {
+      key(it.key());
+      dump_into(out, *it);
+    }
+  }
+  if (req.stream && ask_stream_usage && !wrote_stream_options &&
+      req.endpoint != Endpoint::Embeddings) {
+    key("stream_options");
+    out += R"({"include_usage":true})";
+  }
+  out += '}';
+  return out;
+}
+
+std::unique_ptr<StreamTranslator> make_chunk_stream(const StreamOptions& options) {
+  return std::make_unique<ChunkStream>(options);
+}
+
+}  // namespace tg::providers::openai_wire

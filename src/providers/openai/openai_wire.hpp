@@ -1,0 +1,62 @@
+#pragma once
+// OpenAI's wire format as reusable pieces, shared by every adapter that speaks it: OpenAI itself,
+// the OpenAI-compatible hosts (with their quirks) and Azure OpenAI. Pure: no I/O.
+//
+// Hot-path rules kept here: a body is serialised member by member from the parsed document
+// (no copy of it), and stream chunks are forwarded as received unless a cheap scan of their text
+// says they carry usage, an error, or (for the compatible family / Azure) something to repair.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "tollgate/providers/adapter.hpp"
+
+namespace tg::providers::openai_wire {
+
+// The request every OpenAI-style adapter starts from: path for the endpoint, Content-Type,
+// Bearer auth when there is a key, Accept for streams, the provider's extra headers.
+UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx);
+
+// OpenAI's non-streamed answer: passed through as it is, usage read from its top-level member.
+Response pass_through_response(std::string&& body);
+
+// Serialises `body` (the client's OpenAI body, or an edited copy of it) with "model" set to
+// `upstream_model` and, for streams when `ask_stream_usage`, stream_options.include_usage: true
+// (other stream_options members kept). Everything else is written as it is, in order.
+std::string serialize_body(const nlohmann::json& body, const ClientRequest& req,
+                           std::string_view upstream_model, bool ask_stream_usage = true);
+
+// A member found by scanning JSON text (no parse): `"key"` followed by ':' at any depth.
+struct Member {
+  size_t key_pos = std::string_view::npos;  // npos: not found
+  std::string_view value;                   // raw value text ("\"stop\"", "null", "{...}")
+  size_t end = 0;                           // index just after the value
+  bool found() const { return key_pos != std::string_view::npos; }
+  bool is_null() const { return value == "null"; }
+  bool is_string() const { return !value.empty() && value.front() == '"'; }
+  // The string value without its quotes (escapes left as they are); "" when not a string.
+  std::string_view string() const;
+};
+Member scan_member(std::string_view text, std::string_view key, size_t from = 0);
+
+struct StreamOptions {
+  bool client_wants_usage = false;
+  Endpoint endpoint = Endpoint::ChatCompletions;
+  // Azure: drop the chunks that carry only content-filter annotations (the first chunk with
+  // "choices": [] and prompt_filter_results; asynchronous-filter chunks without a delta).
+  bool azure = false;
+  // OpenAI-compatible hosts: repair finish reasons, "reasoning" -> "reasoning_content", content
+  // arrays with thinking parts, tool-call deltas without index, usage folded into a choice chunk,
+  // xAI / DeepSeek / Groq usage shapes, error objects next to choices, streams without [DONE].
+  bool compat = false;
+};
+
+// Upstream OpenAI chunks in, OpenAI chunks out. Records usage; forwards the usage-only chunk only
+// when the client asked for it (stream_options.include_usage).
+std::unique_ptr<StreamTranslator> make_chunk_stream(const StreamOptions& options);
+
+}  // namespace tg::providers::openai_wire

@@ -1,0 +1,681 @@
+// Metric values after known traffic: the real tollgate in front of the real tollgate-mock, /metrics
+// read over HTTP and parsed (a small parser of the Prometheus text format lives here), and the
+// Grafana dashboard in docs/ checked against what /metrics really exports.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace tg::it {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The Prometheus text exposition format (0.0.4), enough of it to read values back.
+
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+struct Scrape {
+  std::vector<Sample> samples;
+  std::map<std::string, std::string> types;  // family name -> counter | gauge | histogram ...
+  std::string text;
+
+  static bool matches(const Sample& s, const std::map<std::string, std::string>& want) {
+    for (const auto& [k, v] : want) {
+      auto it = s.labels.find(k);
+      std::string have = it == s.labels.end() ? "" : it->second;  // absent == empty, as in PromQL
+      if (have != v) return false;
+    }
+    return true;
+  }
+  // The value of the one sample with exactly these labels.
+  std::optional<double> get(const std::string& name,
+                            const std::map<std::string, std::string>& labels = {}) const {
+    for (const auto& s : samples) {
+      if (s.name == name && s.labels == labels) return s.value;
+    }
+    return std::nullopt;
+  }
+  // The sum over every sample of `name` whose labels include `labels` (0 when none).
+  double sum(const std::string& name, const std::map<std::string, std::string>& labels = {}) const {
+    double total = 0;
+    for (const auto& s : samples) {
+      if (s.name == name && matches(s, labels)) total += s.value;
+    }
+    return total;
+  }
+  size_t count(const std::string& name) const {
+    return static_cast<size_t>(std::count_if(samples.begin(), samples.end(),
+                                             [&](const Sample& s) { return s.name == name; }));
+  }
+  // Every name a PromQL expression may use: sample names and family names.
+  std::set<std::string> names() const {
+    std::set<std::string> out;
+    for (const auto& s : samples) out.insert(s.name);
+    for (const auto& [family, type] : types) out.insert(family);
+    return out;
+  }
+  std::set<std::string> label_values(const std::string& label) const {
+    std::set<std::string> out;
+    for (const auto& s : samples) {
+      if (auto it = s.labels.find(label); it != s.labels.end()) out.insert(it->second);
+    }
+    return out;
+  }
+};
+
+// Throws std::runtime_error on anything that is not valid text format.
+Scrape parse_metrics(const std::string& text) {
+  Scrape out;
+  out.text = text;
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  auto fail = [&](const std::string& why) {
+    throw std::runtime_error("line " + std::to_string(lineno) + ": " + why + ": " + line);
+  };
+  auto is_name_char = [](char c, bool first) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
+           (!first && std::isdigit(static_cast<unsigned char>(c)));
+  };
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      std::istringstream c(line);
+      std::string hash, kind, family, type;
+      c >> hash >> kind >> family;
+      if (kind == "TYPE") {
+        c >> type;
+        if (type.empty()) fail("TYPE without a type");
+        out.types[family] = type;
+      }
+      continue;
+    }
+    Sample s;
+    size_t i = 0;
+    while (i < line.size() && is_name_char(line[i], i == 0)) ++i;
+    if (i == 0) fail("no metric name");
+    s.name = line.substr(0, i);
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      for (;;) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == ',')) ++i;
+        if (i < line.size() && line[i] == '}') {
+          ++i;
+          break;
+        }
+        size_t start = i;
+        while (i < line.size() && is_name_char(line[i], i == start)) ++i;
+        if (i == start) fail("bad label name");
+        std::string key = line.substr(start, i - start);
+        if (i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') fail("expected =\"");
+        i += 2;
+        std::string value;
+        for (;;) {
+          if (i >= line.size()) fail("unterminated label value");
+          char c = line[i++];
+          if (c == '"') break;
+          if (c == '\\') {
+            if (i >= line.size()) fail("dangling escape");
+            char e = line[i++];
+            if (e == 'n') value += '\n';
+            else if (e == '\\' || e == '"') value += e;
+            else fail("bad escape");
+          } else {
+            value += c;
+          }
+        }
+        if (s.labels.count(key)) fail("repeated label " + key);
+        s.labels[key] = value;
+      }
+    }
+    if (i >= line.size() || line[i] != ' ') fail("expected a space before the value");
+    std::istringstream rest(line.substr(i + 1));
+    std::string value;
+    rest >> value;
+    char* end = nullptr;
+    s.value = std::strtod(value.c_str(), &end);  // also +Inf, -Inf, NaN
+    if (value.empty() || *end != '\0') fail("bad value");
+    out.samples.push_back(std::move(s));
+  }
+  return out;
+}
+
+Scrape scrape(Gateway& gw, const std::string& key = "") {
+  auto r = gw.get("/metrics", key);
+  if (r.status != 200) throw std::runtime_error("/metrics answered " + std::to_string(r.status) + ": " + r.body);
+  return parse_metrics(r.body);
+}
+
+json chat(const std::string& model, const std::string& text, bool stream = false) {
+  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
+  if (stream) {
+    body["stream"] = true;
+    body["stream_options"] = {{"include_usage", true}};  // so the test sees the mock's usage
+  }
+  return body;
+}
+
+// The usage a response reported to the client (the last usage chunk of a stream).
+std::pair<int64_t, int64_t> usage_of(const HttpResponse& r) {
+  json usage;
+  if (r.header("content-type").find("text/event-stream") != std::string::npos) {
+    for (const auto& d : sse_data(r.body)) {
+      if (d == "[DONE]") continue;
+      auto j = json::parse(d, nullptr, false);
+      if (j.is_object() && j.contains("usage") && j["usage"].is_object()) usage = j["usage"];
+    }
+  } else {
+    usage = r.json_body()["usage"];
+  }
+  if (!usage.is_object()) return {-1, -1};
+  return {usage["prompt_tokens"].get<int64_t>(), usage["completion_tokens"].get<int64_t>()};
+}
+
+// Checks the invariants of one (label-less) histogram and returns its _count.
+double histogram_count(const Scrape& m, const std::string& name) {
+  auto count = m.get(name + "_count");
+  EXPECT_TRUE(count.has_value()) << name << "_count missing";
+  if (!count) return -1;
+  std::vector<std::pair<double, double>> buckets;  // le, cumulative count
+  for (const auto& s : m.samples) {
+    if (s.name != name + "_bucket") continue;
+    buckets.emplace_back(std::strtod(s.labels.at("le").c_str(), nullptr), s.value);
+  }
+  std::sort(buckets.begin(), buckets.end());
+  EXPECT_GE(buckets.size(), 2u) << name;
+  for (size_t i = 1; i < buckets.size(); ++i) {
+    EXPECT_LE(buckets[i - 1].second, buckets[i].second) << name << " buckets must be cumulative";
+  }
+  if (!buckets.empty()) {
+    EXPECT_TRUE(std::isinf(buckets.back().first)) << name << " has no le=\"+Inf\" bucket";
+    EXPECT_EQ(buckets.back().second, *count) << name << ": +Inf bucket != _count";
+  }
+  auto sum = m.get(name + "_sum");
+  EXPECT_TRUE(sum.has_value()) << name << "_sum missing";
+  if (sum) EXPECT_GE(*sum, 0) << name;
+  return *count;
+}
+
+std::string random_token() {
+  std::random_device rd;
+  std::mt19937_64 g(rd());
+  return "rnd" + std::to_string(g() % 1'000'000'000'000ULL);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(Metrics, ParserReadsTheTextFormat) {
+  auto m = parse_metrics(
+      "# HELP a_total A counter\n# TYPE a_total counter\n"
+      "a_total{x=\"1\",y=\"q\\\"uo\\\\te\\n\"} 3\n"
+      "a_total{x=\"2\"} 4.5e+00\n"
+      "# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.3\nh_count 2\n"
+      "g 1 1700000000000\n");
+  EXPECT_EQ(m.types.at("a_total"), "counter");
+  EXPECT_EQ(m.get("a_total", {{"x", "1"}, {"y", "q\"uo\\te\n"}}), 3);
+  EXPECT_EQ(m.sum("a_total"), 7.5);
+  EXPECT_EQ(histogram_count(m, "h"), 2);
+  EXPECT_EQ(m.get("g"), 1);
+  EXPECT_THROW(parse_metrics("a{x=\"1} 2\n"), std::runtime_error);
+  EXPECT_THROW(parse_metrics("a 1x\n"), std::runtime_error);
+}
+
+TEST(Metrics, RequestsTokensAndHistogramsMatchTheTrafficSent) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  const int kPlain = 6, kStreamed = 4;
+  int64_t input = 0, output = 0;
+  std::vector<std::string> texts = {"one", "two words", "three little words", "Grüße, 世界!",
+                                    "a b c d e f g h i j k l m n o p q r s t u v w x y z"};
+  for (int i = 0; i < kPlain + kStreamed; ++i) {
+    bool stream = i >= kPlain;
+    auto r = gw.post("/v1/chat/completions", chat("gpt-test", texts[i % texts.size()], stream));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto [in, out] = usage_of(r);
+    ASSERT_GT(in, 0) << r.body;
+    ASSERT_GT(out, 0) << r.body;
+    input += in;
+    output += out;
+    // Time spent in the gateway itself, before the response head.
+    auto overhead = r.header("x-tollgate-overhead-ms");
+    ASSERT_FALSE(overhead.empty());
+    EXPECT_GE(std::stod(overhead), 0.0);
+    EXPECT_LT(std::stod(overhead), 1000.0);
+  }
+  auto m = scrape(gw);
+  const int n = kPlain + kStreamed;
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"status", "200"}}), n)
+      << m.text;
+  EXPECT_EQ(m.sum("tollgate_requests_total"), n) << "no other request may be counted";
+  EXPECT_EQ(m.get("tollgate_tokens_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"kind", "input"}}),
+            input);
+  EXPECT_EQ(m.get("tollgate_tokens_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"kind", "output"}}),
+            output);
+  // The mock reports 0 cached and 0 reasoning tokens: nothing is added for those kinds.
+  EXPECT_EQ(m.sum("tollgate_tokens_total", {{"kind", "cached"}}), 0);
+  EXPECT_EQ(m.sum("tollgate_tokens_total", {{"kind", "reasoning"}}), 0);
+
+  EXPECT_EQ(histogram_count(m, "tollgate_request_duration_seconds"), n);
+  EXPECT_EQ(histogram_count(m, "tollgate_overhead_duration_seconds"), n);
+  EXPECT_EQ(histogram_count(m, "tollgate_upstream_duration_seconds"), n);
+  EXPECT_EQ(histogram_count(m, "tollgate_time_to_first_token_seconds"), kStreamed);
+  // The gateway's own time is a part of the whole.
+  EXPECT_LE(*m.get("tollgate_overhead_duration_seconds_sum"),
+            *m.get("tollgate_request_duration_seconds_sum"));
+  EXPECT_GT(*m.get("tollgate_request_duration_seconds_sum"), 0);
+
+  EXPECT_EQ(m.types.at("tollgate_requests_total"), "counter");
+  EXPECT_EQ(m.types.at("tollgate_tokens_total"), "counter");
+  EXPECT_EQ(m.types.at("tollgate_request_duration_seconds"), "histogram");
+  EXPECT_EQ(m.types.at("tollgate_in_flight_requests"), "gauge");
+  EXPECT_EQ(m.get("tollgate_deployment_up", {{"provider", "mock"}, {"model", "gpt-4o-mini"}}), 1);
+  auto build = m.label_values("version");
+  ASSERT_EQ(build.size(), 1u);
+  EXPECT_FALSE(build.begin()->empty());
+  EXPECT_EQ(m.sum("tollgate_build_info"), 1);
+  // No failover, no retry happened.
+  EXPECT_EQ(m.sum("tollgate_failovers_total"), 0);
+  EXPECT_EQ(m.sum("tollgate_retries_total"), 0);
+  // Nothing is in flight but, possibly, this scrape itself (see InFlightDoesNotCountTheScrape).
+  EXPECT_LE(*m.get("tollgate_in_flight_requests"), 1);
+  EXPECT_GE(*m.get("tollgate_open_connections"), 1);  // this scrape's connection
+}
+
+TEST(Metrics, UnknownModelsAreFoldedIntoOtherSoLabelsStayBounded) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  std::set<std::string> asked;
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "nope-" + random_token();
+    asked.insert(name);
+    auto r = gw.post("/v1/chat/completions", chat(name, "who are you?"));
+    ASSERT_EQ(r.status, 404) << r.body;
+  }
+  // provider/model is routable for any model name: the label must not carry it either.
+  for (int i = 0; i < 2; ++i) {
+    std::string model = random_token();
+    asked.insert(model);
+    asked.insert("mock/" + model);
+    auto r = gw.post("/v1/chat/completions", chat("mock/" + model, "dynamic model"));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto m = scrape(gw);
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "404"}}), 3)
+      << m.text;
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "mock"}, {"status", "200"}}), 2)
+      << m.text;
+  for (const auto& label : {"model", "provider", "status", "kind", "param"}) {
+    for (const auto& v : m.label_values(label)) {
+      EXPECT_EQ(asked.count(v), 0u) << "label " << label << " carries a client-chosen value " << v;
+    }
+  }
+  for (const auto& a : asked) {
+    EXPECT_EQ(m.text.find(a), std::string::npos) << a << " leaked into /metrics";
+  }
+  // The model label takes only configured names (and "other"); the request id never appears.
+  // The model label takes only configured names and "other" (gpt-4o-mini comes from
+  // tollgate_deployment_up{provider,model}).
+  for (const auto& v : m.label_values("model")) {
+    EXPECT_TRUE(v == "gpt-test" || v == "gpt-4o-mini" || v == "other") << v;
+  }
+}
+
+std::string failover_config(const Mock& mock, uint16_t dead_port,
+                            const std::string& more_providers = "") {
+  return "server:\n  master_key: sk-test-master\n  workers: 2\n"
+         "providers:\n" + more_providers +
+         "  mock:\n    type: openai-compatible\n    base_url: " + mock.base_url() + "\n"
+         "    api_key: k1\n"
+         "  dead:\n    type: openai-compatible\n    base_url: http://127.0.0.1:" +
+         std::to_string(dead_port) + "/v1\n    api_key: k2\n"
+         "models:\n"
+         "  - name: chain\n    targets: [dead/gpt-4o-mini, mock/gpt-4o-mini]\n"
+         "  - name: all-dead\n    targets: [dead/gpt-4o-mini]\n"
+         // One retry per target; the dead target never cools down, so every request tries it.
+         "router:\n  retries: 1\n  allowed_fails: 1000\n";
+}
+
+TEST(Metrics, FailoversAndRetriesAreCountedByTheRightAmounts) {
+  Mock mock;
+  Gateway gw(failover_config(mock, free_port()));
+  const int kChain = 3;
+  for (int i = 0; i < kChain; ++i) {
+    auto r = gw.post("/v1/chat/completions", chat("chain", "fail over", i == 2));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-tollgate-provider"), "mock");
+    // dead, dead again (the retry), then mock.
+    EXPECT_EQ(r.header("x-tollgate-attempts"), "3");
+  }
+  auto bad = gw.post("/v1/chat/completions", chat("all-dead", "nobody home"));
+  ASSERT_EQ(bad.status, 502) << bad.body;
+  EXPECT_EQ(bad.header("x-tollgate-attempts"), "2");
+
+  auto m = scrape(gw);
+  // Each chain request: 2 attempts beyond the first. The all-dead one: 1.
+  EXPECT_EQ(m.get("tollgate_retries_total"), kChain * 2 + 1) << m.text;
+  // A failover is a request answered by another deployment than the first tried: not the 502.
+  EXPECT_EQ(m.get("tollgate_failovers_total", {{"model", "chain"}}), kChain) << m.text;
+  EXPECT_EQ(m.sum("tollgate_failovers_total"), kChain);
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "chain"}, {"provider", "mock"}, {"status", "200"}}),
+            kChain);
+  // The provider of a failed request is the last one tried.
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "all-dead"}, {"provider", "dead"}, {"status", "502"}}), 1);
+  EXPECT_EQ(histogram_count(m, "tollgate_request_duration_seconds"), kChain + 1);
+  EXPECT_EQ(histogram_count(m, "tollgate_time_to_first_token_seconds"), 1);
+  EXPECT_EQ(m.get("tollgate_deployment_up", {{"provider", "mock"}, {"model", "gpt-4o-mini"}}), 1);
+}
+
+TEST(Metrics, DeploymentUpDropsToZeroWhileItCoolsDown) {
+  Mock mock;
+  uint16_t dead = free_port();
+  std::string config = failover_config(mock, dead);
+  config.replace(config.find("allowed_fails: 1000"), 19, "allowed_fails: 1\n  cooldown: 60s");
+  Gateway gw(config);
+  auto before = scrape(gw);
+  EXPECT_EQ(before.get("tollgate_deployment_up", {{"provider", "dead"}, {"model", "gpt-4o-mini"}}), 1);
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("chain", "cool it down")).status, 200);
+  auto after = scrape(gw);
+  EXPECT_EQ(after.get("tollgate_deployment_up", {{"provider", "dead"}, {"model", "gpt-4o-mini"}}), 0)
+      << after.text;
+  EXPECT_EQ(after.get("tollgate_deployment_up", {{"provider", "mock"}, {"model", "gpt-4o-mini"}}), 1);
+}
+
+TEST(Metrics, InFlightRisesDuringRequestsAndReturnsToItsRestingValue) {
+  Mock mock({"--latency-ms", "1500"});
+  Gateway gw(mock_config(mock));
+  const double resting = *scrape(gw).get("tollgate_in_flight_requests");
+  EXPECT_LE(resting, 1);  // 0, or 1 while the scrape counts itself
+  const int kSlow = 3;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kSlow; ++i) {
+    clients.emplace_back([&] {
+      if (gw.post("/v1/chat/completions", chat("gpt-test", "slow")).status == 200) ++ok;
+    });
+  }
+  EXPECT_TRUE(eventually(
+      [&] { return *scrape(gw).get("tollgate_in_flight_requests") == resting + kSlow; },
+      std::chrono::milliseconds(1400)));
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kSlow);
+  EXPECT_EQ(*scrape(gw).get("tollgate_in_flight_requests"), resting);
+}
+
+// DISABLED: today every request through handle() is counted, /metrics and /health included, so a
+// scrape always reads at least 1. Enable once handle() counts only API requests (see
+// docs/observability.md, "Known gaps").
+TEST(Metrics, DISABLED_InFlightDoesNotCountTheScrapeItself) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "x")).status, 200);
+  EXPECT_EQ(scrape(gw).get("tollgate_in_flight_requests"), 0);
+}
+
+// DISABLED: Metrics::observe counts every successful request with attempts > 1 as a failover,
+// so a retry that succeeds on the same deployment is counted as one. Enable with the fix
+// (a failover flag from LlmCall::attempts, set when the answering target differs from the first).
+TEST(Metrics, DISABLED_RetryOnTheSameDeploymentIsNotAFailover) {
+  Mock mock;
+  Gateway gw(mock_config(mock, "router:\n  retries: 2\n  allowed_fails: 10\n"));
+  mock.add_fault({{"mode", "status"}, {"status", 500}, {"count", 1}});
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "second time lucky"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.header("x-tollgate-attempts"), "2");
+  auto m = scrape(gw);
+  EXPECT_EQ(m.get("tollgate_retries_total"), 1);
+  EXPECT_EQ(m.sum("tollgate_failovers_total"), 0) << m.text;
+}
+
+// DISABLED: requests refused before the model is known (401 bad key, 400 unparseable body) are
+// not in tollgate_requests_total, so an auth attack or a broken client is invisible. Enable once
+// handle() observes every request to an API path (model "other", provider "none").
+TEST(Metrics, DISABLED_RejectedRequestsAreCounted) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "x"), "sk-wrong").status, 401);
+  EXPECT_EQ(http(gw.port(), "POST", "/v1/chat/completions", "{not json",
+                 {{"Authorization", "Bearer sk-test-master"}}).status, 400);
+  auto m = scrape(gw);
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "401"}}), 1)
+      << m.text;
+  EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "400"}}), 1);
+}
+
+// DISABLED: tollgate_dropped_params_total{param} takes parameter names from the client's body
+// (the Mistral embeddings quirk drops every unknown top-level key by name; the Bedrock, Gemini
+// and Anthropic translations do the same for unknown keys and content types), so a client can
+// create one series per random key: unbounded cardinality. Enable once Metrics::dropped_param
+// folds unknown names into "other" (docs/observability.md, "Known gaps").
+TEST(Metrics, DISABLED_DroppedParamLabelsStayBounded) {
+  Mock mock;
+  Gateway gw(failover_config(mock, free_port(),
+                             "  mistral:\n    type: mistral\n    base_url: " + mock.base_url() +
+                                 "\n    api_key: k3\n"));
+  std::set<std::string> sent;
+  for (int i = 0; i < 5; ++i) {
+    std::string key = "x_" + random_token();
+    sent.insert(key);
+    json body = {{"model", "mistral/mistral-embed"}, {"input", "hello"}, {key, 1}};
+    auto r = gw.post("/v1/embeddings", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto m = scrape(gw);
+  ASSERT_GT(m.sum("tollgate_dropped_params_total", {{"provider", "mistral"}}), 0) << m.text;
+  for (const auto& v : m.label_values("param")) {
+    EXPECT_EQ(sent.count(v), 0u) << "param label carries the client-chosen name " << v;
+  }
+}
+
+TEST(Metrics, EndpointNeedsNoKeyByDefault) {
+  Mock mock;
+  Gateway gw(mock_config(mock));  // master key set, no metrics_key
+  EXPECT_EQ(gw.get("/metrics", "").status, 200);
+  EXPECT_EQ(gw.get("/metrics", "sk-anything").status, 200);
+  auto r = gw.get("/metrics", "");
+  EXPECT_NE(r.header("content-type").find("text/plain"), std::string::npos);
+  EXPECT_NO_THROW(parse_metrics(r.body));
+}
+
+TEST(Metrics, MetricsKeyIsRequiredWhenSet) {
+  Mock mock;
+  std::string config = mock_config(mock);
+  config.insert(config.find("  master_key:"), "  metrics_key: sk-scrape-secret\n");
+  Gateway keyed(config);
+  auto none = keyed.get("/metrics", "");
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(none.json_body()["error"]["type"].is_string(), true) << none.body;
+  EXPECT_EQ(keyed.get("/metrics", "sk-wrong").status, 401);
+  // The metrics key is its own key: the master key does not open /metrics.
+  EXPECT_EQ(keyed.get("/metrics", "sk-test-master").status, 401);
+  auto ok = keyed.get("/metrics", "sk-scrape-secret");
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_NO_THROW(parse_metrics(ok.body));
+  EXPECT_EQ(http(keyed.port(), "GET", "/metrics", "", {{"x-api-key", "sk-scrape-secret"}}).status, 200);
+  // The metrics key is not an API key.
+  EXPECT_EQ(keyed.post("/v1/chat/completions", chat("gpt-test", "x"), "sk-scrape-secret").status, 401);
+}
+
+// ---------------------------------------------------------------------------------------------
+// docs/grafana-dashboard.json cannot rot: every metric its PromQL uses must be exported.
+
+void collect_exprs(const json& j, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if ((it.key() == "expr" || it.key() == "query") && it->is_string()) out.push_back(*it);
+      else if (it.key() == "query" && it->is_object() && it->contains("query") &&
+               (*it)["query"].is_string()) {
+        out.push_back((*it)["query"]);
+      } else {
+        collect_exprs(*it, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const auto& e : j) collect_exprs(e, out);
+  }
+}
+
+void collect_panels(const json& panels, std::vector<json>& out) {
+  for (const auto& p : panels) {
+    out.push_back(p);
+    if (p.contains("panels")) collect_panels(p["panels"], out);
+  }
+}
+
+TEST(Metrics, GrafanaDashboardUsesOnlyExportedMetrics) {
+  std::ifstream in(std::string(TG_SOURCE_DIR) + "/docs/grafana-dashboard.json");
+  ASSERT_TRUE(in) << "docs/grafana-dashboard.json missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json dash = json::parse(ss.str(), nullptr, false);
+  ASSERT_FALSE(dash.is_discarded()) << "docs/grafana-dashboard.json is not valid JSON";
+  ASSERT_TRUE(dash.is_object());
+  EXPECT_GE(dash.value("schemaVersion", 0), 36);
+  EXPECT_FALSE(dash.value("title", "").empty());
+  EXPECT_FALSE(dash.value("uid", "").empty());
+  // A $datasource variable of type datasource (Prometheus), used by every panel.
+  bool has_ds = false;
+  for (const auto& v : dash["templating"]["list"]) {
+    if (v["name"] == "datasource" && v["type"] == "datasource" && v["query"] == "prometheus") {
+      has_ds = true;
+    }
+  }
+  EXPECT_TRUE(has_ds) << "no $datasource variable";
+  std::vector<json> panels;
+  collect_panels(dash["panels"], panels);
+  ASSERT_GE(panels.size(), 10u);
+  std::set<int> ids;
+  for (const auto& p : panels) {
+    EXPECT_TRUE(ids.insert(p["id"].get<int>()).second) << "duplicate panel id " << p["id"];
+    ASSERT_TRUE(p.contains("gridPos")) << p.dump();
+    if (p["type"] == "row") continue;
+    EXPECT_EQ(p["datasource"]["uid"], "${datasource}") << p["title"];
+    ASSERT_TRUE(p.contains("targets")) << p["title"];
+    for (const auto& t : p["targets"]) {
+      EXPECT_EQ(t["datasource"]["uid"], "${datasource}") << p["title"];
+      EXPECT_FALSE(t.value("expr", "").empty()) << p["title"];
+    }
+  }
+  std::vector<std::string> exprs;
+  collect_exprs(dash, exprs);
+  ASSERT_FALSE(exprs.empty());
+
+  // Traffic that makes every family show samples (a family without samples is not exported):
+  // successes, a stream, a 404, a failover, and a parameter the groq preset drops.
+  Mock mock;
+  Gateway gw(failover_config(mock, free_port(),
+                             "  groq:\n    type: groq\n    base_url: " + mock.base_url() +
+                                 "\n    api_key: k3\n"));
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("chain", "fail over")).status, 200);
+  json dropped = chat("groq/llama-3.3-70b-versatile", "drop logit_bias");
+  dropped["logit_bias"] = {{"1234", 5}};
+  auto dr = gw.post("/v1/chat/completions", dropped);
+  ASSERT_EQ(dr.status, 200) << dr.body;
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("chain", "stream", true)).status, 200);
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("nope", "404")).status, 404);
+  auto names = scrape(gw).names();
+
+  std::regex metric_re("tollgate_[a-zA-Z0-9_:]+");
+  std::set<std::string> used;
+  for (const auto& e : exprs) {
+    for (std::sregex_iterator it(e.begin(), e.end(), metric_re), end; it != end; ++it) {
+      used.insert(it->str());
+    }
+  }
+  EXPECT_GE(used.size(), 8u);
+  for (const auto& name : used) {
+    EXPECT_TRUE(names.count(name)) << "the dashboard uses " << name
+                                   << ", which /metrics does not export";
+  }
+  // The dashboard covers what its documentation promises.
+  for (const char* must : {"tollgate_requests_total", "tollgate_request_duration_seconds_bucket",
+                           "tollgate_overhead_duration_seconds_bucket",
+                           "tollgate_time_to_first_token_seconds_bucket", "tollgate_tokens_total",
+                           "tollgate_failovers_total", "tollgate_deployment_up",
+                           "tollgate_in_flight_requests"}) {
+    EXPECT_TRUE(used.count(must)) << "the dashboard has no panel on " << must;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost metrics: tollgate_cost_usd_total{model,provider,team},
+// tollgate_cost_unknown_requests_total{model,provider} and tollgate_key_budget_remaining_usd
+// {key_name} (interface.md "Metrics") come with the governance work. DISABLED until it has
+// landed; enable them with it.
+
+std::string priced_config(const Mock& mock) {
+  return mock_config(mock) +
+         "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"  // USD per 1M tokens
+         "teams:\n  - {name: blue, budget: {usd: 10, period: monthly}}\n"
+         "keys:\n"
+         "  - {name: app-one, key: sk-app-one-0123456789, team: blue,"
+         " budget: {usd: 1, period: monthly}}\n";
+}
+
+TEST(Metrics, DISABLED_CostUsdTotalIsTheSumOfPricedUsage) {
+  Mock mock;
+  Gateway gw(priced_config(mock));
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto r = gw.post("/v1/chat/completions", chat("gpt-test", "what does this cost", i == 4),
+                     "sk-app-one-0123456789");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto [in, out] = usage_of(r);
+    expected += (in * 1.0 + out * 2.0) / 1e6;
+  }
+  auto m = scrape(gw);
+  EXPECT_EQ(m.types["tollgate_cost_usd_total"], "counter") << m.text;
+  EXPECT_NEAR(m.sum("tollgate_cost_usd_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"team", "blue"}}),
+              expected, 1e-9);
+  EXPECT_NEAR(m.sum("tollgate_cost_usd_total"), expected, 1e-9);
+  // A model without a price: its cost is unknown, counted as such, never as 0 USD.
+  auto u = gw.post("/v1/chat/completions", chat("mock/unpriced-model", "no price"),
+                   "sk-app-one-0123456789");
+  ASSERT_EQ(u.status, 200) << u.body;
+  auto m2 = scrape(gw);
+  EXPECT_EQ(m2.get("tollgate_cost_unknown_requests_total", {{"model", "other"}, {"provider", "mock"}}), 1)
+      << m2.text;
+  EXPECT_NEAR(m2.sum("tollgate_cost_usd_total"), expected, 1e-9);
+}
+
+TEST(Metrics, DISABLED_CostKeyBudgetRemainingFollowsSpend) {
+  Mock mock;
+  Gateway gw(priced_config(mock));
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "spend a little"), "sk-app-one-0123456789");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto [in, out] = usage_of(r);
+  double cost = (in * 1.0 + out * 2.0) / 1e6;
+  auto after = scrape(gw);
+  EXPECT_EQ(after.types["tollgate_key_budget_remaining_usd"], "gauge") << after.text;
+  EXPECT_NEAR(after.sum("tollgate_key_budget_remaining_usd", {{"key_name", "app-one"}}), 1.0 - cost, 1e-9);
+  // Never the raw key in a label.
+  EXPECT_EQ(after.text.find("sk-app-one-0123456789"), std::string::npos);
+}
+
+// A key's remaining budget is there from the start (an alert on it needs no traffic first).
+TEST(Metrics, DISABLED_CostKeyBudgetRemainingIsExportedBeforeAnyRequest) {
+  Mock mock;
+  Gateway gw(priced_config(mock));
+  auto before = scrape(gw);
+  EXPECT_EQ(before.types["tollgate_key_budget_remaining_usd"], "gauge") << before.text;
+  EXPECT_EQ(before.get("tollgate_key_budget_remaining_usd", {{"key_name", "app-one"}}), 1.0);
+}
+
+}  // namespace
+}  // namespace tg::it
