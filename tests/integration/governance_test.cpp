@@ -32,7 +32,8 @@ std::string gov_config(const Mock& mock, const std::string& db, const std::strin
 }
 
 json find_key(Gateway& gw, const std::string& name) {
-  for (const auto& k : gw.get("/admin/keys").json_body()["data"]) {
+  json all = gw.get("/admin/keys").json_body();  // (a range-for over a temporary's member dangles)
+  for (const auto& k : all["data"]) {
     if (k["name"] == name) return k;
   }
   return nullptr;
