@@ -220,11 +220,14 @@ TEST_F(ProxyTest, EmbeddingsAndLegacyCompletions) {
 
 TEST_F(ProxyTest, MetricsCountRequests) {
   gw.post("/v1/chat/completions", chat("gpt-test", "count me"));
-  auto m = gw.get("/metrics", "");
+  // Metrics are recorded just after the answer is written (possibly on the other worker).
+  HttpResponse m;
+  EXPECT_TRUE(eventually([&] {
+    m = gw.get("/metrics", "");
+    return m.body.find(R"(tollgate_requests_total{model="gpt-test",provider="mock",status="200"} 1)") !=
+           std::string::npos;
+  })) << m.body;
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find(R"(tollgate_requests_total{model="gpt-test",provider="mock",status="200"} 1)"),
-            std::string::npos)
-      << m.body;
   EXPECT_NE(m.body.find("tollgate_overhead_duration_seconds_bucket"), std::string::npos);
 }
 
