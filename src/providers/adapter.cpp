@@ -1,4 +1,5 @@
 #include "tollgate/providers/adapter.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 #include "anthropic/anthropic_adapter.hpp"
 #include "azure/azure_adapter.hpp"
@@ -79,9 +80,13 @@ const ProviderAdapter* adapter_for(config::ProviderType type) {
   }
 }
 
-namespace {
+namespace json_scan {
 
-// Skips a JSON string starting at s[i] == '"'; returns the index after the closing quote.
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  return i;
+}
+
 size_t skip_string(std::string_view s, size_t i) {
   for (++i; i < s.size(); ++i) {
     if (s[i] == '\\') {
@@ -93,7 +98,6 @@ size_t skip_string(std::string_view s, size_t i) {
   return s.size();
 }
 
-// Skips one JSON value starting at s[i]; returns the index after it.
 size_t skip_value(std::string_view s, size_t i) {
   if (i >= s.size()) return i;
   if (s[i] == '"') return skip_string(s, i);
@@ -118,14 +122,10 @@ size_t skip_value(std::string_view s, size_t i) {
   return i;
 }
 
-size_t skip_ws(std::string_view s, size_t i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
-  return i;
-}
-
-}  // namespace
+}  // namespace json_scan
 
 std::string_view find_top_level_member(std::string_view s, std::string_view key) {
+  using namespace json_scan;
   size_t i = skip_ws(s, 0);
   if (i >= s.size() || s[i] != '{') return {};
   ++i;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "compat_quirks.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 namespace tg::providers::openai_wire {
 namespace {
@@ -18,44 +19,8 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-size_t skip_ws(std::string_view s, size_t i) {
-  while (i < s.size() && is_ws(s[i])) ++i;
-  return i;
-}
-
-size_t skip_string(std::string_view s, size_t i) {  // s[i] == '"'
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '"') {
-      return i + 1;
-    }
-  }
-  return s.size();
-}
-
-size_t skip_value(std::string_view s, size_t i) {
-  if (i >= s.size()) return i;
-  if (s[i] == '"') return skip_string(s, i);
-  if (s[i] == '{' || s[i] == '[') {
-    int depth = 0;
-    for (; i < s.size(); ++i) {
-      char c = s[i];
-      if (c == '"') {
-        i = skip_string(s, i) - 1;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        if (--depth == 0) return i + 1;
-      }
-    }
-    return s.size();
-  }
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
-  return i;
-}
+using json_scan::skip_value;
+using json_scan::skip_ws;
 
 // True when the first tool call of the chunk's tool_calls has no index (or an id without a type):
 // those chunks are repaired; the others pass untouched.
