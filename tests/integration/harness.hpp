@@ -108,6 +108,13 @@ class Gateway {
   std::string config_path_;
 };
 
+// A chat-completions body with one user message.
+inline json chat(const std::string& model, const std::string& text, bool stream = false) {
+  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
+  if (stream) body["stream"] = true;
+  return body;
+}
+
 // A minimal config with the mock as provider "mock" and master key sk-test-master.
 std::string mock_config(const Mock& mock, const std::string& extra = "");
 

@@ -57,12 +57,6 @@ std::pair<int, std::string> run(const std::string& cmdline) {
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
-json chat(const std::string& model, const std::string& text, bool stream = false) {
-  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
-  if (stream) body["stream"] = true;
-  return body;
-}
-
 std::string url_encode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;

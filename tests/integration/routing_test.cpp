@@ -11,12 +11,6 @@
 namespace tg::it {
 namespace {
 
-json chat(const std::string& model, const std::string& text, bool stream = false) {
-  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
-  if (stream) body["stream"] = true;
-  return body;
-}
-
 std::string provider(const std::string& name, const Mock& m, const std::string& extra = "") {
   return "  " + name + ":\n    type: openai-compatible\n    base_url: " + m.base_url() +
          "\n    api_key: key-" + name + "\n" + extra;

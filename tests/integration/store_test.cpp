@@ -9,12 +9,6 @@
 namespace tg::it {
 namespace {
 
-json chat(const std::string& model, const std::string& text, bool stream = false) {
-  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
-  if (stream) body["stream"] = true;
-  return body;
-}
-
 std::string config_with_store(const Mock& mock, const std::string& db) {
   return mock_config(mock) + "store:\n  sqlite: " + db + "\n" +
          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n";

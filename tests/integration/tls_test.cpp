@@ -20,12 +20,6 @@ using tls::ConnectProxy;
 using tls::Pki;
 using tls::TlsForwarder;
 
-json chat(const std::string& model, const std::string& text, bool stream = false) {
-  json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
-  if (stream) body["stream"] = true;
-  return body;
-}
-
 std::string joined_content(const std::string& sse_body) {
   std::string content;
   for (const auto& d : sse_data(sse_body)) {
