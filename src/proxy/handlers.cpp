@@ -1162,17 +1162,16 @@ net::awaitable<void> handle(RequestContext& ctx) {
   auto& shared = ctx.worker.shared();
   shared.metrics.in_flight_add(1);
   co_await dispatch(ctx);
-  shared.metrics.in_flight_add(-1);
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
   const auto& r = ctx.record;
-  bool api = !r.model.empty() || r.attempts > 0;
-  if (api) record_request(ctx, ctx.out.status() == 0 ? 499 : ctx.out.status(), duration_ms);
-  if (api) {
+  if (!r.model.empty() || r.attempts > 0) {
+    const int status = ctx.out.status() == 0 ? 499 : ctx.out.status();
+    record_request(ctx, status, duration_ms);
     metrics::RequestSample s;
     s.model = shared.metrics.model_label(r.model);
     s.provider = r.provider;
-    s.status = ctx.out.status() == 0 ? 499 : ctx.out.status();
+    s.status = status;
     s.duration_s = duration_ms / 1000.0;
     s.upstream_s = r.upstream_ms / 1000.0;
     s.overhead_s = std::max(0.0, (duration_ms - r.upstream_ms) / 1000.0);
@@ -1184,6 +1183,8 @@ net::awaitable<void> handle(RequestContext& ctx) {
     s.attempts = r.attempts;
     shared.metrics.observe(s);
   }
+  // Last: a scrape that sees no request in flight also sees every finished request counted.
+  shared.metrics.in_flight_add(-1);
   if (ctx.snapshot->config.server.access_log && ctx.path != "/health" && ctx.path != "/metrics" &&
       ctx.path != "/ready") {
     log_access(ctx, duration_ms);

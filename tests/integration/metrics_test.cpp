@@ -163,6 +163,19 @@ Scrape scrape(Gateway& gw, const std::string& key = "") {
   return parse_metrics(r.body);
 }
 
+// A scrape once every finished request has been counted: a request's metrics are recorded just
+// after its answer is sent, and only then leaves tollgate_in_flight_requests, where the scrape
+// itself is the one left.
+Scrape settled_scrape(Gateway& gw, const std::string& key = "") {
+  Scrape m;
+  eventually([&] {
+    m = scrape(gw, key);
+    auto in_flight = m.get("tollgate_in_flight_requests");
+    return in_flight && *in_flight <= 1;
+  });
+  return m;
+}
+
 json chat(const std::string& model, const std::string& text, bool stream = false) {
   json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}};
   if (stream) {
@@ -259,7 +272,7 @@ TEST(Metrics, RequestsTokensAndHistogramsMatchTheTrafficSent) {
     EXPECT_GE(std::stod(overhead), 0.0);
     EXPECT_LT(std::stod(overhead), 1000.0);
   }
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   const int n = kPlain + kStreamed;
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"status", "200"}}), n)
       << m.text;
@@ -317,7 +330,7 @@ TEST(Metrics, DISABLED_UnknownModelsAreFoldedIntoOtherSoLabelsStayBounded) {
     auto r = gw.post("/v1/chat/completions", chat("mock/" + model, "dynamic model"));
     ASSERT_EQ(r.status, 200) << r.body;
   }
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "404"}}), 3)
       << m.text;
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "mock"}, {"status", "200"}}), 2)
@@ -368,7 +381,7 @@ TEST(Metrics, FailoversAndRetriesAreCountedByTheRightAmounts) {
   ASSERT_EQ(bad.status, 502) << bad.body;
   EXPECT_EQ(bad.header("x-tollgate-attempts"), "2");
 
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   // Each chain request: 2 attempts beyond the first. The all-dead one: 1.
   EXPECT_EQ(m.get("tollgate_retries_total"), kChain * 2 + 1) << m.text;
   // A failover is a request answered by another deployment than the first tried: not the 502.
@@ -392,7 +405,7 @@ TEST(Metrics, DeploymentUpDropsToZeroWhileItCoolsDown) {
   auto before = scrape(gw);
   EXPECT_EQ(before.get("tollgate_deployment_up", {{"provider", "dead"}, {"model", "gpt-4o-mini"}}), 1);
   ASSERT_EQ(gw.post("/v1/chat/completions", chat("chain", "cool it down")).status, 200);
-  auto after = scrape(gw);
+  auto after = settled_scrape(gw);
   EXPECT_EQ(after.get("tollgate_deployment_up", {{"provider", "dead"}, {"model", "gpt-4o-mini"}}), 0)
       << after.text;
   EXPECT_EQ(after.get("tollgate_deployment_up", {{"provider", "mock"}, {"model", "gpt-4o-mini"}}), 1);
@@ -439,7 +452,7 @@ TEST(Metrics, DISABLED_RetryOnTheSameDeploymentIsNotAFailover) {
   auto r = gw.post("/v1/chat/completions", chat("gpt-test", "second time lucky"));
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(r.header("x-tollgate-attempts"), "2");
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   EXPECT_EQ(m.get("tollgate_retries_total"), 1);
   EXPECT_EQ(m.sum("tollgate_failovers_total"), 0) << m.text;
 }
@@ -453,7 +466,7 @@ TEST(Metrics, DISABLED_RejectedRequestsAreCounted) {
   EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "x"), "sk-wrong").status, 401);
   EXPECT_EQ(http(gw.port(), "POST", "/v1/chat/completions", "{not json",
                  {{"Authorization", "Bearer sk-test-master"}}).status, 400);
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "401"}}), 1)
       << m.text;
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "400"}}), 1);
@@ -477,7 +490,7 @@ TEST(Metrics, DISABLED_DroppedParamLabelsStayBounded) {
     auto r = gw.post("/v1/embeddings", body);
     ASSERT_EQ(r.status, 200) << r.body;
   }
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   ASSERT_GT(m.sum("tollgate_dropped_params_total", {{"provider", "mistral"}}), 0) << m.text;
   for (const auto& v : m.label_values("param")) {
     EXPECT_EQ(sent.count(v), 0u) << "param label carries the client-chosen name " << v;
@@ -642,7 +655,7 @@ TEST(Metrics, DISABLED_CostUsdTotalIsTheSumOfPricedUsage) {
     auto [in, out] = usage_of(r);
     expected += (in * 1.0 + out * 2.0) / 1e6;
   }
-  auto m = scrape(gw);
+  auto m = settled_scrape(gw);
   EXPECT_EQ(m.types["tollgate_cost_usd_total"], "counter") << m.text;
   EXPECT_NEAR(m.sum("tollgate_cost_usd_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"team", "blue"}}),
               expected, 1e-9);
@@ -664,7 +677,7 @@ TEST(Metrics, DISABLED_CostKeyBudgetRemainingFollowsSpend) {
   ASSERT_EQ(r.status, 200) << r.body;
   auto [in, out] = usage_of(r);
   double cost = (in * 1.0 + out * 2.0) / 1e6;
-  auto after = scrape(gw);
+  auto after = settled_scrape(gw);
   EXPECT_EQ(after.types["tollgate_key_budget_remaining_usd"], "gauge") << after.text;
   EXPECT_NEAR(after.sum("tollgate_key_budget_remaining_usd", {{"key_name", "app-one"}}), 1.0 - cost, 1e-9);
   // Never the raw key in a label.
