@@ -185,6 +185,14 @@ PROMPT="The quick brown fox jumps over the lazy dog again and again"
 printf '{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"%s"}]}' "$PROMPT" >"$TMP/plain.json"
 printf '{"model":"mock/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"%s"}]}' "$PROMPT" >"$TMP/stream.json"
 printf '{"model":"slow/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"%s"}]}' "$PROMPT" >"$TMP/slow.json"
+# Failover: model entries whose first target fails fast (a mock answering 503, or a port where
+# nothing listens) and whose second is the healthy mock. Every request pays one failover.
+declare -A FO_MODEL=([tollgate_failover]=failover-503 [tollgate_refused]=failover-refused)
+FO_TARGETS="tollgate_failover tollgate_refused"
+for t in $FO_TARGETS; do
+  printf '{"model":"%s","messages":[{"role":"user","content":"%s"}]}' "${FO_MODEL[$t]}" "$PROMPT" >"$TMP/$t.plain.json"
+  printf '{"model":"%s","stream":true,"messages":[{"role":"user","content":"%s"}]}' "${FO_MODEL[$t]}" "$PROMPT" >"$TMP/$t.stream.json"
+done
 
 CASES="$TMP/cases.jsonl"
 : >"$CASES"
@@ -205,7 +213,7 @@ run_case() {
   shift 4
   local t0 n0 t1 n1 out m0 m1 b0 b1 w0 w1 ours
   ours="$pids"; [[ " $pids " == *" $MOCK_PID "* ]] || ours="$pids $MOCK_PID"
-  ours="$ours $SLOW_PID"
+  ours="$ours $SLOW_PID $FAIL_PID"
   # shellcheck disable=SC2086
   t0=$(cpu_ticks $pids); n0=$(cpu_ns $pids); m0=$(cpu_ticks $ours); b0=$(machine_busy_ticks); w0=${EPOCHREALTIME/./}
   out=$(timeout 40 "${RT[@]}" taskset -c 1 "$LOADGEN" --url "$url" --connections "$CONNS" \
@@ -235,10 +243,11 @@ run_case() {
   sleep 0.2
 }
 
-warm_up() {  # TARGET URL "PIDS"
-  run_case "$1" warmup "$2" "$3" --rate 1000 --requests "$WARM_N" --body-file "$TMP/plain.json"
+warm_up() {  # TARGET URL "PIDS" [BODY-PREFIX]
+  local b=${4:-$TMP/}
+  run_case "$1" warmup "$2" "$3" --rate 1000 --requests "$WARM_N" --body-file "${b}plain.json"
   run_case "$1" warmup_stream "$2" "$3" --rate 500 --requests $((WARM_N / 2)) \
-    --body-file "$TMP/stream.json" --stream
+    --body-file "${b}stream.json" --stream
 }
 
 proc_kb() {  # PID FIELD -> kB (VmHWM, VmRSS)
@@ -273,6 +282,14 @@ MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1/chat/completions"
 SLOW_PID=$!; PIDS+=("$SLOW_PID")
 SLOW_PORT=$(wait_port_file "$TMP/slowmock.port" "$SLOW_PID") || die "the slow mock did not start"
 
+# The failing primary of the failover cases: a mock that answers every API request 503 at once.
+"${RT[@]}" taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/failmock.port" \
+  --fail-status 503 --fail-count 1000000000 >"$TMP/failmock.log" 2>&1 &
+FAIL_PID=$!; PIDS+=("$FAIL_PID")
+FAIL_PORT=$(wait_port_file "$TMP/failmock.port" "$FAIL_PID") || die "the failing mock did not start"
+# ... and a port where nothing listens (connection refused).
+DEAD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
 # --- Tollgate's memory, on a fresh process -----------------------------------------------------
 start_tollgate() {  # NAME ACCESS_LOG(true|false) -> sets TG_PID, TG_PORT
   local name=$1 access=$2
@@ -293,6 +310,23 @@ providers:
     type: openai-compatible
     base_url: http://127.0.0.1:$SLOW_PORT/v1
     api_key: mock-key
+  failing:
+    type: openai-compatible
+    base_url: http://127.0.0.1:$FAIL_PORT/v1
+    api_key: mock-key
+  refused:
+    type: openai-compatible
+    base_url: http://127.0.0.1:$DEAD_PORT/v1
+    api_key: mock-key
+models:
+  - name: failover-503
+    targets: [failing/gpt-4o-mini, mock/gpt-4o-mini]
+  - name: failover-refused
+    targets: [refused/gpt-4o-mini, mock/gpt-4o-mini]
+# No retry on the failing target and no cooldown: every request pays exactly one failover.
+router:
+  retries: 0
+  allowed_fails: 1000000000
 EOF
   rm -f "$TMP/$name.port"
   # (from the scratch directory, so nothing relative lands in the tree; exec keeps the PID)
@@ -397,9 +431,11 @@ declare -A URL=(
 )
 declare -A PROCS=([direct]="$MOCK_PID" [nginx]="$NGX_PIDS" [tollgate]="$TG_PIDS" [tollgate_nolog]="$NL_PIDS")
 ALL="direct nginx tollgate tollgate_nolog"
+for t in $FO_TARGETS; do URL[$t]=${URL[tollgate]}; PROCS[$t]=$TG_PIDS; done
 
 log "warm-up"
 for t in $ALL; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}"; done
+for t in $FO_TARGETS; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}" "$TMP/$t."; done
 
 log "CPU per request: $ROUNDS rounds of $CPU_N non-streamed at $CPU_RATE/s and $SCPU_N streamed at $SCPU_RATE/s"
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -411,6 +447,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
     run_case "$t" "cpu_stream.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$SCPU_RATE" --requests "$SCPU_N" \
       --body-file "$TMP/stream.json" --stream
   done
+  for t in $FO_TARGETS; do  # Tollgate's CPU only: the failing mock's is the upstream's
+    run_case "$t" "cpu_plain.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$CPU_RATE" --requests "$CPU_N" \
+      --body-file "$TMP/$t.plain.json"
+    run_case "$t" "cpu_stream.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$SCPU_RATE" --requests "$SCPU_N" \
+      --body-file "$TMP/$t.stream.json" --stream
+  done
 done
 
 LAT_TARGETS="direct nginx tollgate"
@@ -421,6 +463,12 @@ for rate in 100 500 2000; do
     run_case "$t" "lat_$rate" "${URL[$t]}" "${PROCS[$t]}" --rate "$rate" --duration "$LAT_SECS" \
       --body-file "$TMP/plain.json"
   done
+  if [[ $rate == 500 ]]; then
+    for t in $FO_TARGETS; do
+      run_case "$t" "lat_$rate" "${URL[$t]}" "${PROCS[$t]}" --rate "$rate" --duration "$LAT_SECS" \
+        --body-file "$TMP/$t.plain.json"
+    done
+  fi
 done
 
 stop_pid "$TG_PIDS"

@@ -356,6 +356,14 @@ std::optional<double> GovernanceState::budget_remaining_usd(const KeyRecord& r) 
   return micros_to_usd(std::max<Micros>(0, s->limit - s->spent));
 }
 
+std::vector<std::pair<std::string, double>> GovernanceState::budgets_remaining() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& r : keys.snapshot()->all()) {
+    if (auto left = budget_remaining_usd(*r)) out.emplace_back(r->name, *left);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 namespace {

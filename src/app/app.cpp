@@ -75,6 +75,7 @@ class App {
     if (!snapshot) return 1;
     const auto& server = snapshot->config.server;
     if (!open_store(snapshot->config)) return 1;
+    shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     int n = server.workers > 0 ? server.workers
                                : std::max(1u, std::thread::hardware_concurrency());
     shared_.reload = [this]() { return reload_from_worker(); };
@@ -94,6 +95,22 @@ class App {
       flush_logs();
       return 1;
     }
+    uint16_t admin_port = 0;
+    try {
+      if (!server.admin_listen.empty()) {
+        if (server.admin_port == endpoint.port()) {
+          throw std::runtime_error("it is the port of server.listen");
+        }
+        // One worker takes the admin port: scrapes and admin calls are light.
+        admin_port = workers_.front()->listen_admin(
+            tcp::endpoint(net::ip::make_address(server.admin_host), server.admin_port));
+        shared_.admin_split = true;
+      }
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot listen on server.admin_listen {}: {}", server.admin_listen, e.what());
+      flush_logs();
+      return 1;
+    }
     current_ = snapshot;
     for (auto& w : workers_) w->start();
     shared_.ready = true;
@@ -101,6 +118,10 @@ class App {
     spdlog::info("tollgate {} listening on {}:{} with {} worker(s); config: {}", TOLLGATE_VERSION,
                  server.listen_host, endpoint.port(), n,
                  options_.config_path.empty() ? "zero-config (environment)" : options_.config_path);
+    if (admin_port) {
+      spdlog::info("/metrics and /admin on {}:{} (server.admin_listen)", server.admin_host,
+                   admin_port);
+    }
 
     net::signal_set signals(main_, SIGINT, SIGTERM, SIGHUP);
     net::co_spawn(main_, handle_signals(signals), net::detached);
@@ -181,8 +202,10 @@ class App {
     const auto& old_server = current_->config.server;
     if (result.config->server.listen_host != old_server.listen_host ||
         result.config->server.listen_port != old_server.listen_port ||
-        result.config->server.workers != old_server.workers) {
-      spdlog::warn("reload: server.listen and server.workers take effect only after a restart");
+        result.config->server.workers != old_server.workers ||
+        result.config->server.admin_listen != old_server.admin_listen) {
+      spdlog::warn("reload: server.listen, server.admin_listen and server.workers take effect "
+                   "only after a restart");
     }
     setup_logging(result.config->server.log_format, result.config->server.log_level);
     if (result.config->store.sqlite != current_->config.store.sqlite) {
@@ -190,6 +213,7 @@ class App {
     }
     store_->set_retention_days(result.config->logs.retention_days);
     for (const auto& w : shared_.governance.apply_config(*result.config)) spdlog::warn("keys: {}", w);
+    shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     auto snap = build(std::move(*result.config));
     if (!snap) return "TLS setup failed (see log)";
     current_ = snap;

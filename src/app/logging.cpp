@@ -1,6 +1,24 @@
 #include "tollgate/app/logging.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
@@ -38,23 +56,126 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
   }
 };
 
-std::unique_ptr<spdlog::formatter> make_formatter(bool json, bool access) {
+std::unique_ptr<spdlog::formatter> make_formatter(bool json) {
   auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-  if (json && access) {
-    f->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"access",%v})");
-  } else if (json) {
+  if (json) {
     f->add_flag<JsonEscapedMessage>('*').set_pattern(
         R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","msg":"%*"})");
-  } else if (access) {
-    f->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ access %v");
   } else {
     f->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v");
   }
   return f;
 }
 
+// "2026-12-05T14:42:45.123Z" (digits = 3) or with microseconds (digits = 6), UTC.
+void append_timestamp(std::string& out, int digits) {
+  auto now = std::chrono::system_clock::now();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  long frac = static_cast<long>(us % 1'000'000);
+  if (digits == 3) {
+    n += static_cast<size_t>(std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", frac / 1000));
+  } else {
+    n += static_cast<size_t>(std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", frac));
+  }
+  out.append(buf, n);
+}
+
+// Per-thread access-log buffers and the thread that writes them out. An event loop thread only
+// appends to its own buffer: no contention (the flusher takes it 10 times a second), no wake-up
+// of another thread and no syscall per request.
+class AccessLines {
+ public:
+  AccessLines() : flusher_([this] { run(); }) {}
+  ~AccessLines() {
+    {
+      std::lock_guard lock(stop_mu_);
+      stop_ = true;
+    }
+    stop_cv_.notify_one();
+    flusher_.join();
+    flush();
+  }
+
+  void append(std::string_view message, bool json) {
+    thread_local Buffer* mine = nullptr;
+    if (!mine) mine = register_thread();
+    std::lock_guard lock(mine->mu);
+    std::string& d = mine->data;
+    if (json) {
+      d += R"({"ts":")";
+      append_timestamp(d, 6);
+      d += R"(","level":"info","logger":"access",)";
+      d += message;
+      d += "}\n";
+    } else {
+      append_timestamp(d, 3);
+      d += " access ";
+      d += message;
+      d += '\n';
+    }
+  }
+
+  void flush() {
+    std::lock_guard writing(write_mu_);
+    {
+      std::lock_guard lock(registry_mu_);
+      for (auto& b : buffers_) {
+        std::lock_guard bl(b->mu);
+        batch_ += b->data;
+        b->data.clear();
+      }
+    }
+    if (batch_.empty()) return;
+    // spdlog's console mutex: no line of the main logger lands inside the batch.
+    std::lock_guard console(spdlog::details::console_mutex::mutex());
+    std::fwrite(batch_.data(), 1, batch_.size(), stdout);
+    std::fflush(stdout);
+    batch_.clear();
+  }
+
+ private:
+  struct Buffer {
+    std::mutex mu;
+    std::string data;
+  };
+
+  Buffer* register_thread() {
+    std::lock_guard lock(registry_mu_);
+    buffers_.push_back(std::make_unique<Buffer>());  // kept until exit: one per thread
+    return buffers_.back().get();
+  }
+
+  void run() {
+    std::unique_lock lock(stop_mu_);
+    while (!stop_) {
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      lock.unlock();
+      flush();
+      lock.lock();
+    }
+  }
+
+  std::mutex registry_mu_, write_mu_, stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::string batch_;  // under write_mu_
+  std::vector<std::unique_ptr<Buffer>> buffers_;
+  std::thread flusher_;
+};
+
+AccessLines& access_lines() {
+  static AccessLines lines;
+  return lines;
+}
+
 std::mutex g_mu;
-std::shared_ptr<spdlog::async_logger> g_main, g_access;
+std::shared_ptr<spdlog::async_logger> g_main;
+std::atomic<bool> g_json{false};
 
 }  // namespace
 
@@ -68,25 +189,22 @@ void setup_logging(std::string_view format, std::string_view level) {
     g_main = std::make_shared<spdlog::async_logger>(
         "tollgate", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
         spdlog::async_overflow_policy::block);
-    g_access = std::make_shared<spdlog::async_logger>(
-        "access", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::block);
     spdlog::set_default_logger(g_main);
     spdlog::flush_every(std::chrono::seconds(1));
   }
-  g_main->set_formatter(make_formatter(json, false));
-  g_access->set_formatter(make_formatter(json, true));
+  g_main->set_formatter(make_formatter(json));
+  g_json = json;
+  access_lines();  // its flusher starts now, not on the first request
   auto lvl = spdlog::level::from_str(std::string(level));
   g_main->set_level(lvl);
-  g_access->set_level(spdlog::level::info);
   g_main->flush_on(spdlog::level::warn);
 }
 
-spdlog::logger& access_logger() { return *g_access; }
+void access_log(std::string_view message) { access_lines().append(message, g_json); }
 
 void flush_logs() {
+  access_lines().flush();
   if (g_main) g_main->flush();
-  if (g_access) g_access->flush();
 }
 
 }  // namespace tg::app

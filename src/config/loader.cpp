@@ -27,6 +27,8 @@ void decode_server(LoadState& st, NodeRef node, PathRef path, int line) {
     if (!hp) return d.error(p, l, why);
     if (admin) {
       s.admin_listen = *text;
+      s.admin_host = hp->host;
+      s.admin_port = hp->port;
     } else {
       s.listen_host = hp->host;
       s.listen_port = hp->port;

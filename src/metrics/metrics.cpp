@@ -19,6 +19,24 @@ const Histogram::BucketBoundaries kOverheadBuckets = {0.00001, 0.000025, 0.00005
 
 std::string status_label(int status) { return std::to_string(status); }
 
+// Request parameters a provider may not take. A dropped name outside this list came from the
+// client's body and would make one series per made-up key: it is counted as "other".
+constexpr std::string_view kKnownParams[] = {
+    "audio", "best_of", "dimensions", "echo", "encoding_format", "frequency_penalty",
+    "function_call", "functions", "logit_bias", "logprobs", "max_completion_tokens",
+    "max_tokens", "metadata", "modalities", "n", "parallel_tool_calls", "prediction",
+    "presence_penalty", "reasoning_effort", "response_format", "seed", "service_tier", "stop",
+    "store", "stream_options", "suffix", "temperature", "tool_choice", "tools", "top_k",
+    "top_logprobs", "top_p", "user", "web_search_options", "thinking", "image_url",
+    "input_audio", "file", "refusal", "system", "stop_sequences"};
+
+std::string_view param_label(std::string_view param) {
+  for (auto known : kKnownParams) {
+    if (known == param) return known;
+  }
+  return "other";
+}
+
 }  // namespace
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -29,7 +47,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Register(*registry_);
   tokens_ = &BuildCounter()
                  .Name("tollgate_tokens_total")
-                 .Help("Tokens by model, provider and kind (input, output, cached, reasoning)")
+                 .Help("Tokens by model, provider and kind (input, output, cached, reasoning, cache_write)")
                  .Register(*registry_);
   failovers_ = &BuildCounter()
                     .Name("tollgate_failovers_total")
@@ -96,10 +114,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
       .Register(*registry_)
       .Add({{"version", TOLLGATE_VERSION}})
       .Set(1);
+  // Label-less series exist from the start (a rate() over them needs no first event).
+  retries_->Add({});
   known_models_ = std::make_shared<const std::unordered_set<std::string>>();
 }
 
 void Metrics::set_known_models(std::unordered_set<std::string> names) {
+  for (const auto& name : names) failovers_->Add({{"model", name}});
+  failovers_->Add({{"model", "other"}});
   auto p = std::make_shared<const std::unordered_set<std::string>>(std::move(names));
   std::lock_guard lock(known_mu_);
   known_models_ = std::move(p);
@@ -133,10 +155,9 @@ void Metrics::observe(const RequestSample& s) {
   add_tokens("output", s.output_tokens);
   add_tokens("cached", s.cached_tokens);
   add_tokens("reasoning", s.reasoning_tokens);
-  if (s.attempts > 1) {
-    retries_->Add({}).Increment(s.attempts - 1);
-    if (s.status < 400) failovers_->Add({{"model", model}}).Increment();
-  }
+  add_tokens("cache_write", s.cache_write_tokens);
+  if (s.attempts > 1) retries_->Add({}).Increment(s.attempts - 1);
+  if (s.failover && s.status < 400) failovers_->Add({{"model", model}}).Increment();
 }
 
 void Metrics::set_deployments(const std::vector<std::string>& labels,
@@ -150,7 +171,8 @@ void Metrics::set_deployments(const std::vector<std::string>& labels,
 }
 
 void Metrics::dropped_param(std::string_view provider, std::string_view param) {
-  dropped_params_->Add({{"provider", std::string(provider)}, {"param", std::string(param)}})
+  dropped_params_
+      ->Add({{"provider", std::string(provider)}, {"param", std::string(param_label(param))}})
       .Increment();
 }
 
@@ -167,6 +189,19 @@ void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
 
 void Metrics::set_budget_remaining(std::string_view key_name, double usd) {
   budget_remaining_->Add({{"key_name", std::string(key_name)}}).Set(usd);
+}
+
+void Metrics::set_budgets(const std::vector<std::pair<std::string, double>>& remaining) {
+  std::lock_guard lock(budgets_mu_);
+  std::unordered_set<std::string> now;
+  for (const auto& [name, usd] : remaining) {
+    budget_remaining_->Add({{"key_name", name}}).Set(usd);
+    now.insert(name);
+  }
+  for (const auto& name : budget_keys_) {
+    if (!now.count(name)) budget_remaining_->Remove(&budget_remaining_->Add({{"key_name", name}}));
+  }
+  budget_keys_ = std::move(now);
 }
 
 void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }

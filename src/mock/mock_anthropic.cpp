@@ -1,7 +1,10 @@
 #include "mock_anthropic.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "mock_faults.hpp"
@@ -88,6 +91,42 @@ std::size_t words_in(const json& content) {
     }
   }
   return n;
+}
+
+// Prompt caching as Anthropic bills it: the prompt prefix through the last block marked
+// `cache_control` (system blocks, then message blocks, in order) is written to the cache the first
+// time this mock sees that prefix (cache_creation_input_tokens) and read from it afterwards
+// (cache_read_input_tokens). Returns the prefix's words and whether it was cached already.
+struct CachedPrefix {
+  std::size_t words = 0;
+  bool hit = false;
+};
+CachedPrefix cached_prefix(const json& body) {
+  std::string prefix, marked;  // the blocks so far; the prefix through the last marked block
+  std::size_t words = 0, marked_words = 0;
+  auto visit = [&](const json& content) {
+    if (!content.is_array()) {
+      if (content.is_string()) words += count_words(content.get_ref<const std::string&>());
+      prefix += content.dump();
+      return;
+    }
+    for (const auto& b : content) {
+      words += words_in(json::array({b}));
+      prefix += b.dump();
+      if (b.is_object() && b.contains("cache_control")) {
+        marked = prefix;
+        marked_words = words;
+      }
+    }
+  };
+  if (body.contains("system")) visit(body["system"]);
+  for (const auto& m : body["messages"]) visit(m["content"]);
+  if (marked.empty()) return {};
+  static std::mutex mu;
+  static std::unordered_set<std::size_t> seen;
+  std::lock_guard lock(mu);
+  bool hit = !seen.insert(std::hash<std::string>{}(marked)).second;
+  return {marked_words, hit};
 }
 
 bool valid_tool_id(const std::string& id) {
@@ -228,14 +267,15 @@ struct Answer {
   std::string stop_reason = "end_turn";
   std::optional<std::string> stop_sequence;
   std::vector<std::string_view> thinking_pieces, pieces;
-  std::size_t input_tokens = 1;
+  std::size_t input_tokens = 1;  // the part of the prompt not read from or written to the cache
+  std::size_t cache_write = 0, cache_read = 0;
   std::size_t output_tokens() const { return thinking_pieces.size() + pieces.size(); }
 };
 
 ojson usage_json(const Answer& a, std::size_t output) {
   return {{"input_tokens", a.input_tokens},
-          {"cache_creation_input_tokens", 0},
-          {"cache_read_input_tokens", 0},
+          {"cache_creation_input_tokens", a.cache_write},
+          {"cache_read_input_tokens", a.cache_read},
           {"output_tokens", output},
           {"service_tier", "standard"}};
 }
@@ -506,6 +546,11 @@ Reply handle(const ProviderRequest& req) {
   const json& msgs = body["messages"];
   for (const auto& m : msgs) words += words_in(m["content"]);
   a.input_tokens = std::max<std::size_t>(1, words);
+  if (!count_tokens) {
+    auto cached = cached_prefix(body);
+    (cached.hit ? a.cache_read : a.cache_write) = cached.words;
+    a.input_tokens = std::max<std::size_t>(1, words - std::min(words, cached.words));
+  }
   if (count_tokens) {
     Reply r;
     r.body = dump({{"input_tokens", a.input_tokens}});

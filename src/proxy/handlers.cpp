@@ -17,6 +17,7 @@
 
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
+#include "tollgate/core/url.hpp"
 #include "tollgate/governance/money.hpp"
 #include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
@@ -361,6 +362,7 @@ class LlmCall {
         auto started = Clock::now();
         auto outcome = co_await attempt(p, c, p.key(k));
         if (!outcome) {  // answered: success, or a stream that failed after its commit point
+          ctx_.record.failover = !(c.provider == order[0].provider && c.model == order[0].model);
           if (answered_ok_) health.on_success(id, answer_latency_ms_);
           else health.on_neutral(id);
           finish_client_watch();
@@ -568,9 +570,11 @@ class LlmCall {
       if (status == providers::StreamStatus::Continue) status = translator->on_end(out);
     };
 
-    // Pre-commit: read until the translator produced the first client bytes.
+    // Pre-commit: read until the translator produced the first client bytes. One upstream chunk
+    // at a time: whether an error event right after the first content fails over must not
+    // depend on how the bytes were split.
     while (out.empty() && status == providers::StreamStatus::Continue) {
-      bool more = co_await ex.read_some(in, first_by, err);
+      bool more = co_await ex.read_some(in, first_by, err, /*drain=*/false);
       if (err) {
         upstream_ms_ += ms_since(started);
         co_return err;
@@ -708,6 +712,7 @@ class LlmCall {
     ctx_.record.output_tokens = u.output;
     ctx_.record.cached_tokens = u.cached_read;
     ctx_.record.reasoning_tokens = u.reasoning;
+    ctx_.record.cache_write_tokens = u.cache_write;
   }
 
   // Completes only when the client went away (or when cancelled once the attempts are done).
@@ -784,35 +789,17 @@ auto await_store(net::io_context& ioc, StoreStart start) {
       net::use_awaitable, std::move(start));
 }
 
-std::optional<int64_t> query_int(std::string_view query, std::string_view name) {
-  std::string needle = std::string(name) + "=";
-  size_t pos = 0;
-  while ((pos = query.find(needle, pos)) != std::string_view::npos) {
-    if (pos == 0 || query[pos - 1] == '&' || query[pos - 1] == '?') {
-      auto v = query.substr(pos + needle.size());
-      v = v.substr(0, v.find('&'));
-      char* end = nullptr;
-      std::string tmp(v);
-      long long n = std::strtoll(tmp.c_str(), &end, 10);
-      if (end && *end == '\0' && !tmp.empty()) return n;
-      return std::nullopt;
-    }
-    pos += needle.size();
-  }
-  return std::nullopt;
+std::string query_str(std::string_view query, std::string_view name) {
+  return query_param(query, name).value_or("");
 }
 
-std::string query_str(std::string_view query, std::string_view name) {
-  std::string needle = std::string(name) + "=";
-  size_t pos = 0;
-  while ((pos = query.find(needle, pos)) != std::string_view::npos) {
-    if (pos == 0 || query[pos - 1] == '&' || query[pos - 1] == '?') {
-      auto v = query.substr(pos + needle.size());
-      return std::string(v.substr(0, v.find('&')));
-    }
-    pos += needle.size();
-  }
-  return {};
+std::optional<int64_t> query_int(std::string_view query, std::string_view name) {
+  std::string v = query_str(query, name);
+  if (v.empty()) return std::nullopt;
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (end && *end == '\0') return n;
+  return std::nullopt;
 }
 
 // A time parameter: unix seconds, unix ms, or YYYY-MM-DD (UTC).
@@ -919,6 +906,9 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
       saved = saved && ok;
     }
   }
+  if (!res.save_keys.empty() || !res.save_teams.empty() || !res.delete_teams.empty()) {
+    shared.metrics.set_budgets(shared.governance.budgets_remaining());
+  }
   if (!saved) {
     co_await ctx.out.send_error(Error::internal("the change could not be saved to the store"));
     co_return;
@@ -951,6 +941,7 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
   row.output_tokens = r.output_tokens;
   row.cached_tokens = r.cached_tokens;
   row.reasoning_tokens = r.reasoning_tokens;
+  row.cache_write_tokens = r.cache_write_tokens;
   row.cost_micro = r.cost_micro;
   const auto& logs = ctx.snapshot->config.logs;
   if (logs.bodies) {
@@ -997,11 +988,11 @@ void log_access(const RequestContext& ctx, double duration_ms) {
                  {"tokens_out", r.output_tokens},
                  {"error", r.error_code}};
     std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace);
-    // The logger's pattern supplies the outer object (with the timestamp).
-    tg::app::access_logger().info("{}", std::string_view(text).substr(1, text.size() - 2));
+    // The access log supplies the outer object (with the timestamp).
+    tg::app::access_log(std::string_view(text).substr(1, text.size() - 2));
     return;
   }
-  tg::app::access_logger().info(
+  tg::app::access_log(fmt::format(
       "id={} {} {} status={} dur_ms={:.3f} model={} provider={} upstream_model={} "
       "attempts={} stream={} ttft_ms={} tokens_in={} tokens_out={}{}{}",
       ctx.request_id,
@@ -1009,7 +1000,7 @@ void log_access(const RequestContext& ctx, double duration_ms) {
       ctx.path, status, duration_ms, r.model.empty() ? "-" : r.model,
       r.provider.empty() ? "-" : r.provider, r.upstream_model.empty() ? "-" : r.upstream_model,
       r.attempts, r.stream, r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-",
-      r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code);
+      r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code));
 }
 
 net::awaitable<void> dispatch(RequestContext& ctx) {
@@ -1027,6 +1018,14 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     bool ready = ctx.worker.shared().ready.load() && !ctx.worker.draining();
     co_await out.send(ready ? 200 : 503, "application/json",
                       ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+    co_return;
+  }
+  // With server.admin_listen, /metrics and /admin/* live on the admin port only, and the API on
+  // the main port only: the other port answers 404 as for any unknown path.
+  const bool admin_path = path == "/metrics" || path.rfind("/admin/", 0) == 0;
+  if (ctx.worker.shared().admin_split.load(std::memory_order_relaxed) &&
+      admin_path != ctx.admin_port) {
+    co_await out.send_error(Error::not_found(path));
     co_return;
   }
   if (path == "/metrics") {
@@ -1156,35 +1155,49 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   co_await out.send(200, "application/json", body);
 }
 
+// The LLM endpoints: each request to one is counted, logged and in flight, refused or not.
+bool is_llm_path(std::string_view path) {
+  return path == "/chat/completions" || path == "/completions" || path == "/embeddings" ||
+         path == "/messages";
+}
+
+metrics::RequestSample sample_of(const RequestContext& ctx, int status, double duration_ms) {
+  const auto& r = ctx.record;
+  metrics::RequestSample s;
+  s.model = ctx.worker.shared().metrics.model_label(r.model);
+  s.provider = r.provider;
+  s.status = status;
+  s.duration_s = duration_ms / 1000.0;
+  if (r.attempts > 0) s.upstream_s = r.upstream_ms / 1000.0;
+  s.overhead_s = std::max(0.0, (duration_ms - r.upstream_ms) / 1000.0);
+  s.ttft_s = r.ttft_ms >= 0 ? r.ttft_ms / 1000.0 : -1;
+  s.input_tokens = r.input_tokens;
+  s.output_tokens = r.output_tokens;
+  s.cached_tokens = r.cached_tokens;
+  s.reasoning_tokens = r.reasoning_tokens;
+  s.cache_write_tokens = r.cache_write_tokens;
+  s.attempts = r.attempts;
+  s.failover = r.failover;
+  return s;
+}
+
 }  // namespace
 
 net::awaitable<void> handle(RequestContext& ctx) {
   auto& shared = ctx.worker.shared();
-  shared.metrics.in_flight_add(1);
+  ctx.api = is_llm_path(ctx.path);
+  if (ctx.api) shared.metrics.in_flight_add(1);
   co_await dispatch(ctx);
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
-  const auto& r = ctx.record;
-  if (!r.model.empty() || r.attempts > 0) {
+  if (ctx.record.error_code.empty()) ctx.record.error_code = ctx.out.error_code();
+  if (ctx.api) {
     const int status = ctx.out.status() == 0 ? 499 : ctx.out.status();
     record_request(ctx, status, duration_ms);
-    metrics::RequestSample s;
-    s.model = shared.metrics.model_label(r.model);
-    s.provider = r.provider;
-    s.status = status;
-    s.duration_s = duration_ms / 1000.0;
-    s.upstream_s = r.upstream_ms / 1000.0;
-    s.overhead_s = std::max(0.0, (duration_ms - r.upstream_ms) / 1000.0);
-    s.ttft_s = r.ttft_ms >= 0 ? r.ttft_ms / 1000.0 : -1;
-    s.input_tokens = r.input_tokens;
-    s.output_tokens = r.output_tokens;
-    s.cached_tokens = r.cached_tokens;
-    s.reasoning_tokens = r.reasoning_tokens;
-    s.attempts = r.attempts;
-    shared.metrics.observe(s);
+    shared.metrics.observe(sample_of(ctx, status, duration_ms));
+    // Last: a scrape that sees no request in flight also sees every finished request counted.
+    shared.metrics.in_flight_add(-1);
   }
-  // Last: a scrape that sees no request in flight also sees every finished request counted.
-  shared.metrics.in_flight_add(-1);
   if (ctx.snapshot->config.server.access_log && ctx.path != "/health" && ctx.path != "/metrics" &&
       ctx.path != "/ready") {
     log_access(ctx, duration_ms);

@@ -74,6 +74,7 @@ net::awaitable<bool> ResponseWriter::send(int status, std::string_view content_t
 
 net::awaitable<bool> ResponseWriter::send_error(const Error& e) {
   if (!e.retry_after.empty()) add_header("Retry-After", e.retry_after);
+  error_code_ = e.code_str.empty() ? e.type : e.code_str;
   std::string body = render_(e);
   co_return co_await send(e.status, "application/json", body);
 }

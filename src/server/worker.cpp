@@ -33,19 +33,32 @@ Worker::Worker(int index, Shared& shared, SnapshotPtr snapshot, ProxySettings pr
 
 Worker::~Worker() { join(); }
 
-uint16_t Worker::listen(const tcp::endpoint& endpoint) {
-  acceptor_ = std::make_unique<tcp::acceptor>(ioc_);
-  acceptor_->open(endpoint.protocol());
-  acceptor_->set_option(net::socket_base::reuse_address(true));
+namespace {
+std::unique_ptr<tcp::acceptor> open_acceptor(net::io_context& ioc, const tcp::endpoint& endpoint) {
+  auto acceptor = std::make_unique<tcp::acceptor>(ioc);
+  acceptor->open(endpoint.protocol());
+  acceptor->set_option(net::socket_base::reuse_address(true));
   int one = 1;
-  ::setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  acceptor_->bind(endpoint);
-  acceptor_->listen(net::socket_base::max_listen_connections);
+  ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  acceptor->bind(endpoint);
+  acceptor->listen(net::socket_base::max_listen_connections);
+  return acceptor;
+}
+}  // namespace
+
+uint16_t Worker::listen(const tcp::endpoint& endpoint) {
+  acceptor_ = open_acceptor(ioc_, endpoint);
   return acceptor_->local_endpoint().port();
 }
 
+uint16_t Worker::listen_admin(const tcp::endpoint& endpoint) {
+  admin_acceptor_ = open_acceptor(ioc_, endpoint);
+  return admin_acceptor_->local_endpoint().port();
+}
+
 void Worker::start() {
-  net::co_spawn(ioc_, accept_loop(), net::detached);
+  net::co_spawn(ioc_, accept_loop(*acceptor_, false), net::detached);
+  if (admin_acceptor_) net::co_spawn(ioc_, accept_loop(*admin_acceptor_, true), net::detached);
   thread_ = std::thread([this] {
     for (;;) {
       try {
@@ -71,6 +84,7 @@ void Worker::begin_drain() {
     draining_ = true;
     boost::system::error_code ec;
     if (acceptor_) acceptor_->close(ec);
+    if (admin_acceptor_) admin_acceptor_->close(ec);
     for (Conn* c : conns_) {
       if (!c->busy) c->socket->close(ec);  // idle keep-alive: nothing in flight
     }
@@ -165,11 +179,12 @@ struct ConnRegistration {
   Worker::Conn& c;
 };
 
-net::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
+net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_port) {
   beast::tcp_stream stream(std::move(socket));
   Worker::Conn conn{&stream.socket(), false};
   ConnRegistration registration(worker, conn);
   beast::flat_buffer buffer;
+  buffer.reserve(4 * 1024);  // a typical request in one read (Beast reads 512 bytes from empty)
   boost::system::error_code ec;
   stream.socket().set_option(tcp::no_delay(true), ec);
 
@@ -261,6 +276,7 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
                               normalize_path(std::string_view(request.target().data(),
                                                               request.target().size())),
                               {}};
+    ctx.admin_port = admin_port;
     worker.active_requests.fetch_add(1, std::memory_order_relaxed);
     co_await proxy::handle(ctx);
     worker.active_requests.fetch_sub(1, std::memory_order_relaxed);
@@ -273,17 +289,17 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket) {
 
 }  // namespace
 
-net::awaitable<void> Worker::accept_loop() {
+net::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool admin) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_->async_accept(kTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       spdlog::warn("accept failed: {}", ec.message());  // e.g. EMFILE: keep serving
       net::steady_timer t(ioc_, std::chrono::milliseconds(50));
       co_await t.async_wait(kTuple);
       continue;
     }
-    net::co_spawn(ioc_, run_session(*this, std::move(socket)),
+    net::co_spawn(ioc_, run_session(*this, std::move(socket), admin),
                   [this](std::exception_ptr e) {
                     if (!e) return;
                     try {

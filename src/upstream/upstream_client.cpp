@@ -59,7 +59,11 @@ net::ssl::context* TlsContexts::get(const TlsOptions& opts) {
 class Connection {
  public:
   Connection(net::io_context& ioc, std::string pool_key)
-      : plain_(ioc), pool_key_(std::move(pool_key)) {}
+      : plain_(ioc), pool_key_(std::move(pool_key)) {
+    // Beast reads at most the buffer's free capacity (512 bytes from empty): start with room for
+    // a burst of SSE events, so one read (and one client write) takes them all.
+    buffer_.reserve(8 * 1024);
+  }
 
   beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : plain_; }
   bool is_tls() const { return tls_.has_value(); }
@@ -159,14 +163,31 @@ void Exchange::abort() {
 
 namespace {
 
+// Parses what is already buffered (a burst of SSE events arrives in one recv, but async_read_some
+// returns one chunk at a time) into the body, without reading the socket: a partial element stays
+// buffered for the next read. So a burst costs one read and one client write, not one per event.
+void parse_buffered(beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
+                    boost::system::error_code& ec) {
+  while (buffer.size() > 0 && !parser.is_done() && parser.get().body().size > 0) {
+    size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more || ec == http::error::need_buffer) {
+      ec = {};
+      return;
+    }
+    if (ec || used == 0) return;
+  }
+}
+
 template <class Stream>
 net::awaitable<std::pair<boost::system::error_code, size_t>> read_body_some(
     Stream& stream, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
-    char* dst, size_t cap) {
+    char* dst, size_t cap, bool drain) {
   parser.get().body().data = dst;
   parser.get().body().size = cap;
   auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
   if (ec == http::error::need_buffer) ec = {};
+  if (!ec && drain) parse_buffered(buffer, parser, ec);
   co_return std::pair{ec, cap - parser.get().body().size};
 }
 
@@ -185,7 +206,7 @@ Error read_error(std::string_view provider, const boost::system::error_code& ec,
 }  // namespace
 
 net::awaitable<bool> Exchange::read_some(std::string& out, Clock::time_point deadline,
-                                         std::optional<Error>& err) {
+                                         std::optional<Error>& err, bool drain) {
   auto& st = *state_;
   if (st.parser.is_done()) co_return false;
   char buf[16 * 1024];
@@ -195,10 +216,10 @@ net::awaitable<bool> Exchange::read_some(std::string& out, Clock::time_point dea
     size_t n = 0;
     if (st.conn->is_tls()) {
       std::tie(ec, n) = co_await read_body_some(*st.conn->tls_, st.conn->buffer_, st.parser, buf,
-                                                sizeof buf);
+                                                sizeof buf, drain);
     } else {
       std::tie(ec, n) = co_await read_body_some(st.conn->plain_, st.conn->buffer_, st.parser, buf,
-                                                sizeof buf);
+                                                sizeof buf, drain);
     }
     if (ec) {
       st.failed = true;

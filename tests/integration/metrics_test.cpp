@@ -170,8 +170,8 @@ Scrape settled_scrape(Gateway& gw, const std::string& key = "") {
   Scrape m;
   eventually([&] {
     m = scrape(gw, key);
-    auto in_flight = m.get("tollgate_in_flight_requests");
-    return in_flight && *in_flight <= 1;
+    auto in_flight = m.get("tollgate_in_flight_requests");  // the scrape is not counted
+    return in_flight && *in_flight == 0;
   });
   return m;
 }
@@ -306,13 +306,11 @@ TEST(Metrics, RequestsTokensAndHistogramsMatchTheTrafficSent) {
   // No failover, no retry happened.
   EXPECT_EQ(m.sum("tollgate_failovers_total"), 0);
   EXPECT_EQ(m.sum("tollgate_retries_total"), 0);
-  // Nothing is in flight but, possibly, this scrape itself (see InFlightDoesNotCountTheScrape).
-  EXPECT_LE(*m.get("tollgate_in_flight_requests"), 1);
+  EXPECT_EQ(*m.get("tollgate_in_flight_requests"), 0);
   EXPECT_GE(*m.get("tollgate_open_connections"), 1);  // this scrape's connection
 }
 
-// DISABLED: expects the label set to include configured names before traffic; to revisit.
-TEST(Metrics, DISABLED_UnknownModelsAreFoldedIntoOtherSoLabelsStayBounded) {
+TEST(Metrics, UnknownModelsAreFoldedIntoOtherSoLabelsStayBounded) {
   Mock mock;
   Gateway gw(mock_config(mock));
   std::set<std::string> asked;
@@ -415,7 +413,7 @@ TEST(Metrics, InFlightRisesDuringRequestsAndReturnsToItsRestingValue) {
   Mock mock({"--latency-ms", "1500"});
   Gateway gw(mock_config(mock));
   const double resting = *scrape(gw).get("tollgate_in_flight_requests");
-  EXPECT_LE(resting, 1);  // 0, or 1 while the scrape counts itself
+  EXPECT_EQ(resting, 0);
   const int kSlow = 3;
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
@@ -432,20 +430,16 @@ TEST(Metrics, InFlightRisesDuringRequestsAndReturnsToItsRestingValue) {
   EXPECT_EQ(*scrape(gw).get("tollgate_in_flight_requests"), resting);
 }
 
-// DISABLED: today every request through handle() is counted, /metrics and /health included, so a
-// scrape always reads at least 1. Enable once handle() counts only API requests (see
-// docs/observability.md, "Known gaps").
-TEST(Metrics, DISABLED_InFlightDoesNotCountTheScrapeItself) {
+// /metrics, /health and /ready are not requests in flight: a quiet gateway reads 0.
+TEST(Metrics, InFlightDoesNotCountTheScrapeItself) {
   Mock mock;
   Gateway gw(mock_config(mock));
   ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "x")).status, 200);
   EXPECT_EQ(scrape(gw).get("tollgate_in_flight_requests"), 0);
 }
 
-// DISABLED: Metrics::observe counts every successful request with attempts > 1 as a failover,
-// so a retry that succeeds on the same deployment is counted as one. Enable with the fix
-// (a failover flag from LlmCall::attempts, set when the answering target differs from the first).
-TEST(Metrics, DISABLED_RetryOnTheSameDeploymentIsNotAFailover) {
+// A retry that succeeds on the same deployment is a retry, not a failover.
+TEST(Metrics, RetryOnTheSameDeploymentIsNotAFailover) {
   Mock mock;
   Gateway gw(mock_config(mock, "router:\n  retries: 2\n  allowed_fails: 10\n"));
   mock.add_fault({{"mode", "status"}, {"status", 500}, {"count", 1}});
@@ -457,10 +451,9 @@ TEST(Metrics, DISABLED_RetryOnTheSameDeploymentIsNotAFailover) {
   EXPECT_EQ(m.sum("tollgate_failovers_total"), 0) << m.text;
 }
 
-// DISABLED: requests refused before the model is known (401 bad key, 400 unparseable body) are
-// not in tollgate_requests_total, so an auth attack or a broken client is invisible. Enable once
-// handle() observes every request to an API path (model "other", provider "none").
-TEST(Metrics, DISABLED_RejectedRequestsAreCounted) {
+// Requests refused before the model is known (bad key, broken body) are counted too: an auth
+// attack or a broken client shows on the dashboard.
+TEST(Metrics, RejectedRequestsAreCounted) {
   Mock mock;
   Gateway gw(mock_config(mock));
   EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "x"), "sk-wrong").status, 401);
@@ -470,14 +463,25 @@ TEST(Metrics, DISABLED_RejectedRequestsAreCounted) {
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "401"}}), 1)
       << m.text;
   EXPECT_EQ(m.get("tollgate_requests_total", {{"model", "other"}, {"provider", "none"}, {"status", "400"}}), 1);
+  // The request log has them too, with the error body's code; so has an unknown model's 404.
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("no-such-model", "x")).status, 404);
+  json rows;
+  ASSERT_TRUE(eventually([&] {
+    rows = gw.get("/admin/logs", "sk-test-master").json_body()["data"];
+    return rows.size() == 3;
+  })) << rows.dump();
+  EXPECT_EQ(rows[0]["status"], 404);
+  EXPECT_EQ(rows[0]["error_code"], "model_not_found");
+  EXPECT_EQ(rows[0]["model"], "no-such-model");
+  EXPECT_EQ(rows[1]["status"], 400);
+  EXPECT_EQ(rows[1]["error_code"], "invalid_request_error");
+  EXPECT_EQ(rows[2]["status"], 401);
+  EXPECT_EQ(rows[2]["error_code"], "invalid_api_key");
 }
 
-// DISABLED: tollgate_dropped_params_total{param} takes parameter names from the client's body
-// (the Mistral embeddings quirk drops every unknown top-level key by name; the Bedrock, Gemini
-// and Anthropic translations do the same for unknown keys and content types), so a client can
-// create one series per random key: unbounded cardinality. Enable once Metrics::dropped_param
-// folds unknown names into "other" (docs/observability.md, "Known gaps").
-TEST(Metrics, DISABLED_DroppedParamLabelsStayBounded) {
+// tollgate_dropped_params_total{param} never carries a client-chosen name (the Mistral
+// embeddings quirk drops unknown top-level keys by name): unknown names count as "other".
+TEST(Metrics, DroppedParamLabelsStayBounded) {
   Mock mock;
   Gateway gw(failover_config(mock, free_port(),
                              "  mistral:\n    type: mistral\n    base_url: " + mock.base_url() +
@@ -526,6 +530,76 @@ TEST(Metrics, MetricsKeyIsRequiredWhenSet) {
   EXPECT_EQ(keyed.post("/v1/chat/completions", chat("gpt-test", "x"), "sk-scrape-secret").status, 401);
 }
 
+// Anthropic prompt caching: the first request writes the marked prefix to the provider's cache
+// (kind="cache_write"), the second reads it (kind="cached"); the request log has both columns.
+TEST(Metrics, PromptCacheWritesAndReadsAreCountedAndLogged) {
+  Mock mock;
+  std::string config = mock_config(mock);
+  config.replace(config.find("providers:\n"), 11,
+                 "providers:\n  claude:\n    type: anthropic\n    base_url: http://127.0.0.1:" +
+                     std::to_string(mock.port()) + "\n    api_key: k\n");
+  Gateway gw(config);
+  json body = {{"model", "claude/claude-sonnet-4-5"},
+               {"max_tokens", 50},
+               {"messages",
+                {{{"role", "user"},
+                  {"content",
+                   {{{"type", "text"},
+                     {"text", "a long shared preamble of exactly nine words here " + random_token()},
+                     {"cache_control", {{"type", "ephemeral"}}}},
+                    {{"type", "text"}, {"text", "and a question"}}}}}}}};
+  auto first = gw.post("/v1/chat/completions", body);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto second = gw.post("/v1/chat/completions", body);
+  ASSERT_EQ(second.status, 200) << second.body;
+  // OpenAI's shape: cached tokens within prompt_tokens.
+  EXPECT_EQ(second.json_body()["usage"]["prompt_tokens_details"]["cached_tokens"], 10)
+      << second.body;
+  auto m = settled_scrape(gw);
+  EXPECT_EQ(m.sum("tollgate_tokens_total", {{"provider", "claude"}, {"kind", "cache_write"}}), 10)
+      << m.text;
+  EXPECT_EQ(m.sum("tollgate_tokens_total", {{"provider", "claude"}, {"kind", "cached"}}), 10);
+  std::vector<json> rows;
+  ASSERT_TRUE(eventually([&] {
+    auto r = gw.get("/admin/logs?model=claude%2Fclaude-sonnet-4-5", "sk-test-master");
+    rows = r.json_body()["data"].get<std::vector<json>>();
+    return rows.size() == 2;
+  }));
+  EXPECT_EQ(rows[1]["tokens"]["cache_write"], 10) << rows[1].dump();  // the older row first written
+  EXPECT_EQ(rows[0]["tokens"]["cached"], 10) << rows[0].dump();
+  EXPECT_EQ(rows[0]["tokens"]["cache_write"], 0);
+}
+
+// server.admin_listen splits /metrics and /admin/* off the API port: each port answers only its
+// own paths (404 for the others), /health on both.
+TEST(Metrics, AdminListenServesMetricsAndAdminOnItsOwnPortOnly) {
+  Mock mock;
+  uint16_t admin = free_port();
+  std::string config = mock_config(mock);
+  config.insert(config.find("  master_key:"),
+                "  admin_listen: 127.0.0.1:" + std::to_string(admin) + "\n");
+  Gateway gw(config);
+  const Headers master = {{"Authorization", "Bearer sk-test-master"}};
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "api on the main port")).status, 200);
+  EXPECT_EQ(gw.get("/metrics", "").status, 404);
+  EXPECT_EQ(http(gw.port(), "GET", "/admin/keys", "", master).status, 404);
+  EXPECT_EQ(gw.get("/health", "").status, 200);
+
+  auto m = http(admin, "GET", "/metrics", "", {});
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_TRUE(eventually([&] {
+    return parse_metrics(http(admin, "GET", "/metrics", "", {}).body)
+               .get("tollgate_requests_total",
+                    {{"model", "gpt-test"}, {"provider", "mock"}, {"status", "200"}}) == 1;
+  }));
+  EXPECT_EQ(http(admin, "GET", "/admin/keys", "", master).status, 200);
+  EXPECT_EQ(http(admin, "GET", "/admin/keys", "", {}).status, 401);
+  EXPECT_EQ(http(admin, "GET", "/health", "", {}).status, 200);
+  auto api = http(admin, "POST", "/v1/chat/completions", chat("gpt-test", "not here").dump(), master);
+  EXPECT_EQ(api.status, 404) << api.body;
+  EXPECT_EQ(mock.requests().size(), 1u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // docs/grafana-dashboard.json cannot rot: every metric its PromQL uses must be exported.
 
@@ -552,9 +626,7 @@ void collect_panels(const json& panels, std::vector<json>& out) {
   }
 }
 
-// DISABLED: label-less counter families (dropped params) are not exported before their first
-// sample; the dashboard check needs them pre-created.
-TEST(Metrics, DISABLED_GrafanaDashboardUsesOnlyExportedMetrics) {
+TEST(Metrics, GrafanaDashboardUsesOnlyExportedMetrics) {
   std::ifstream in(std::string(TG_SOURCE_DIR) + "/docs/grafana-dashboard.json");
   ASSERT_TRUE(in) << "docs/grafana-dashboard.json missing";
   std::stringstream ss;
@@ -632,8 +704,7 @@ TEST(Metrics, DISABLED_GrafanaDashboardUsesOnlyExportedMetrics) {
 // ---------------------------------------------------------------------------------------------
 // Cost metrics: tollgate_cost_usd_total{model,provider,team},
 // tollgate_cost_unknown_requests_total{model,provider} and tollgate_key_budget_remaining_usd
-// {key_name} (interface.md "Metrics") come with the governance work. DISABLED until it has
-// landed; enable them with it.
+// {key_name} (interface.md "Metrics").
 
 std::string priced_config(const Mock& mock) {
   return mock_config(mock) +
@@ -644,7 +715,7 @@ std::string priced_config(const Mock& mock) {
          " budget: {usd: 1, period: monthly}}\n";
 }
 
-TEST(Metrics, DISABLED_CostUsdTotalIsTheSumOfPricedUsage) {
+TEST(Metrics, CostUsdTotalIsTheSumOfPricedUsage) {
   Mock mock;
   Gateway gw(priced_config(mock));
   double expected = 0;
@@ -670,7 +741,7 @@ TEST(Metrics, DISABLED_CostUsdTotalIsTheSumOfPricedUsage) {
   EXPECT_NEAR(m2.sum("tollgate_cost_usd_total"), expected, 1e-9);
 }
 
-TEST(Metrics, DISABLED_CostKeyBudgetRemainingFollowsSpend) {
+TEST(Metrics, CostKeyBudgetRemainingFollowsSpend) {
   Mock mock;
   Gateway gw(priced_config(mock));
   auto r = gw.post("/v1/chat/completions", chat("gpt-test", "spend a little"), "sk-app-one-0123456789");
@@ -685,7 +756,7 @@ TEST(Metrics, DISABLED_CostKeyBudgetRemainingFollowsSpend) {
 }
 
 // A key's remaining budget is there from the start (an alert on it needs no traffic first).
-TEST(Metrics, DISABLED_CostKeyBudgetRemainingIsExportedBeforeAnyRequest) {
+TEST(Metrics, CostKeyBudgetRemainingIsExportedBeforeAnyRequest) {
   Mock mock;
   Gateway gw(priced_config(mock));
   auto before = scrape(gw);

@@ -289,10 +289,8 @@ TEST_F(TlsUpstream, SequentialRequestsReuseOneTlsConnection) {
 
 // A pooled TLS connection that the server dropped while idle (TCP close, no close_notify) is
 // detected on reuse and the request is sent again on a fresh connection, with no router retry.
-// DISABLED: fails today with 502 "upstream closed or failed before answering: stream truncated".
-// UpstreamClient::send treats end_of_stream/eof/connection_reset/broken_pipe on a reused
-// connection as stale, but over TLS a peer that closes without close_notify surfaces as
-// boost::asio::ssl::error::stream_truncated, which is not in that list. Enable when fixed.
+// (Over TLS a peer that closes without close_notify surfaces as ssl::error::stream_truncated,
+// which UpstreamClient::send treats as a stale pooled connection.)
 TEST_F(TlsUpstream, PooledConnectionDroppedByTheServerIsReplacedTransparently) {
   Gateway gw(config(mock, provider("secure", https_url("localhost", fwd.port()), ca_line(pki))),
              kNoProxy);
@@ -309,12 +307,8 @@ TEST_F(TlsUpstream, PooledConnectionDroppedByTheServerIsReplacedTransparently) {
   EXPECT_EQ(fwd.handshakes(), 2);
 }
 
-// DISABLED: fails today (20 handshakes for 20 requests). A streamed response's connection is
-// never returned to the pool: once the translator sees `data: [DONE]`, LlmCall's stream loop in
-// src/proxy/handlers.cpp stops reading, so the chunked body's terminating `0\r\n\r\n` is never
-// parsed, and ~Exchange closes the connection because the parser is not done. Not TLS-specific
-// (plain HTTP behaves the same), but it costs a TCP+TLS handshake per streamed request.
-// Enable when fixed (or run with --gtest_also_run_disabled_tests).
+// A streamed response's connection goes back to the pool: after [DONE] the relay reads the
+// chunked terminator, so 20 streams need one TLS handshake.
 TEST_F(TlsUpstream, SequentialStreamedRequestsReuseOneTlsConnection) {
   Gateway gw(config(mock, provider("secure", https_url("localhost", fwd.port()), ca_line(pki))),
              kNoProxy);

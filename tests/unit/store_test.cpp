@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -131,6 +132,55 @@ TEST(Store, RetentionDeletesOnlyOldRequestRowsAndKeepsRollups) {
   EXPECT_EQ(spend.size(), 4u);  // the daily rollups are kept
   s->set_retention_days(0);
   EXPECT_EQ(s->enforce_retention(), 0);
+}
+
+// A gateway restarted more often than hourly must still enforce retention: the first pass runs
+// at start, not an hour later.
+TEST(Store, RetentionRunsAtStartOnRowsLeftByAnEarlierRun) {
+  std::string path = temp_db();
+  {
+    StoreOptions keep;
+    keep.retention_days = 0;  // keep forever
+    auto s = open_sqlite_store(path, keep, nullptr);
+    ASSERT_TRUE(s);
+    for (int day : {10, 95}) s->record(row(int64_t(day) * 86'400'000, "k", "m", 200, 10), {});
+    s->flush();
+  }
+  StoreOptions opts;
+  opts.retention_days = 30;
+  opts.flush_interval = std::chrono::milliseconds(20);
+  opts.now_ms = [] { return 100LL * 86'400'000; };
+  auto s = open_sqlite_store(path, opts, nullptr);
+  ASSERT_TRUE(s);
+  size_t left = 2;
+  for (int i = 0; i < 200 && left != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    left = wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); }).size();
+  }
+  EXPECT_EQ(left, 1u) << "the day-10 row outlived a 30-day retention after a restart";
+}
+
+TEST(Store, PerKeyLogPagesUseAnIndexOnKeyAndId) {
+  std::string path = temp_db();
+  { ASSERT_TRUE(open_sqlite_store(path, {}, nullptr)); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string plan;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT id FROM requests WHERE key_id = 'k' "
+                               "AND id < 100 ORDER BY id DESC LIMIT 10",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("requests_key_id"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << "sorts instead of walking the index:\n"
+                                                          << plan;
 }
 
 TEST(Store, AdminKeysAndTeamsPersistAndRevokedKeysAreNotLoaded) {

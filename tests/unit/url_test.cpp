@@ -46,3 +46,30 @@ TEST(ProxySettings, NoProxyRules) {
 
 }  // namespace
 }  // namespace tg
+
+namespace tg {
+namespace {
+
+TEST(QueryParam, DecodesPercentEscapesAndPlus) {
+  EXPECT_EQ(percent_decode("a%20b+c%2Fd"), "a b c/d");
+  EXPECT_EQ(percent_decode("%e2%82%AC"), "\xe2\x82\xac");
+  // A malformed escape stays as it is rather than eating the following bytes.
+  EXPECT_EQ(percent_decode("100%"), "100%");
+  EXPECT_EQ(percent_decode("%zz%4"), "%zz%4");
+}
+
+TEST(QueryParam, FindsTheNamedParameterOnly) {
+  std::string_view q = "model=openai%2Fgpt-4o&xmodel=no&team=a+b&empty=&flag";
+  EXPECT_EQ(query_param(q, "model"), "openai/gpt-4o");
+  EXPECT_EQ(query_param(q, "team"), "a b");
+  EXPECT_EQ(query_param(q, "empty"), "");
+  EXPECT_EQ(query_param(q, "flag"), "");
+  EXPECT_EQ(query_param(q, "odel"), std::nullopt);
+  EXPECT_EQ(query_param(q, "missing"), std::nullopt);
+  EXPECT_EQ(query_param("", "model"), std::nullopt);
+  // The name is decoded too (a client may escape it).
+  EXPECT_EQ(query_param("key%5Fid=k1", "key_id"), "k1");
+}
+
+}  // namespace
+}  // namespace tg

@@ -56,6 +56,8 @@ class GovernanceState {
   nlohmann::json team_json(const Team& t) const;
   // Budget left for a key (its own budget), for the metrics gauge; nullopt without a budget.
   std::optional<double> budget_remaining_usd(const governance::KeyRecord& r) const;
+  // (key name, budget left) for every key with a budget: the gauge's whole set.
+  std::vector<std::pair<std::string, double>> budgets_remaining() const;
 
  private:
   void set_key_budget(const governance::KeyRecord& r);

@@ -39,6 +39,8 @@ struct ServerConfig {
   std::string log_level = "info";         // trace | debug | info | warn | error
   bool access_log = true;
   std::string admin_listen;               // "host:port" for admin + /metrics; empty = same as listen
+  std::string admin_host;                 // admin_listen, parsed
+  uint16_t admin_port = 0;
 };
 
 struct StoreConfig {

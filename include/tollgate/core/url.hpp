@@ -40,4 +40,10 @@ ProxySettings proxy_settings_from_process_env();
 ProxySettings make_proxy_settings(std::string_view https_proxy, std::string_view http_proxy,
                                   std::string_view no_proxy);
 
+// application/x-www-form-urlencoded decoding: %XX and '+' (a space); a malformed %-escape is
+// kept as it is.
+std::string percent_decode(std::string_view text);
+// The decoded value of `name` in a query string ("a=1&b=x%20y"), nullopt when absent.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
 }  // namespace tg

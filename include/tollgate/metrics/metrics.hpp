@@ -27,7 +27,9 @@ struct RequestSample {
   double ttft_s = -1;         // < 0: not a stream or no token
   double upstream_s = -1;
   int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, reasoning_tokens = 0;
+  int64_t cache_write_tokens = 0;
   int attempts = 0;
+  bool failover = false;  // answered by another target than the first tried
 };
 
 class Metrics {
@@ -36,12 +38,17 @@ class Metrics {
   void observe(const RequestSample& s);
   void in_flight_add(int delta);
   void connection_add(int delta);
+  // The param label takes OpenAI's parameter names; any other (client-chosen) name is "other".
   void dropped_param(std::string_view provider, std::string_view param);
   void add_cost(std::string_view model, std::string_view provider, std::string_view team, double usd);
   void cost_unknown(std::string_view model, std::string_view provider);
   void set_budget_remaining(std::string_view key_name, double usd);
+  // Every key with a budget, as it stands (start, reload, admin changes): keys no longer listed
+  // lose their series.
+  void set_budgets(const std::vector<std::pair<std::string, double>>& remaining);
   // Folds a requested model name into a bounded label: known names pass, others become "other".
   std::string_view model_label(std::string_view requested) const;
+  // The configured names (start, reload). Their failover series exist from the start, at 0.
   void set_known_models(std::unordered_set<std::string> names);
   // tollgate_deployment_up{provider,model}: 1, or 0 while every key of it cools down.
   // `labels` are the configured "provider/model" pairs; `down` those cooling now.
@@ -67,6 +74,8 @@ class Metrics {
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* connections_;
   mutable std::mutex known_mu_;
+  std::mutex budgets_mu_;
+  std::unordered_set<std::string> budget_keys_;  // key names with a budget series
   std::shared_ptr<const std::unordered_set<std::string>> known_models_;
 };
 

@@ -25,8 +25,10 @@ struct AccessRecord {
   std::string provider;       // that answered (or last tried)
   std::string upstream_model;
   int attempts = 0;
+  bool failover = false;      // answered by another target than the first tried
   std::string error_code;
   int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, reasoning_tokens = 0;
+  int64_t cache_write_tokens = 0;
   double ttft_ms = -1;
   double upstream_ms = 0;     // time waiting on upstreams
   bool stream = false;
@@ -49,6 +51,8 @@ struct RequestContext {
   AccessRecord record;
   std::shared_ptr<const governance::KeyRecord> key;  // the virtual key used, if any
   bool master = false;                               // authenticated with the master key
+  bool api = false;  // an LLM endpoint: logged, counted and in flight
+  bool admin_port = false;  // arrived on server.admin_listen
 };
 
 // Handles every path; always answers (unless the client is gone).

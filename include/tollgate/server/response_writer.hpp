@@ -39,6 +39,8 @@ class ResponseWriter {
   bool streaming() const { return streaming_; }
   bool failed() const { return failed_; }  // a write failed: the client is gone
   int status() const { return status_; }
+  // The "code" of the error sent (its type when it has no code), "" after a success.
+  const std::string& error_code() const { return error_code_; }
   size_t bytes_sent() const { return bytes_sent_; }
   std::chrono::steady_clock::time_point first_byte_at() const { return first_byte_at_; }
 
@@ -56,6 +58,7 @@ class ResponseWriter {
   bool streaming_ = false;
   bool failed_ = false;
   int status_ = 0;
+  std::string error_code_;
   size_t bytes_sent_ = 0;
   std::chrono::steady_clock::time_point first_byte_at_{};
 };

@@ -41,6 +41,9 @@ struct Shared {
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};
+  // server.admin_listen is in use: /metrics and /admin/* answer only there, the API only on the
+  // main port. Set once at start.
+  std::atomic<bool> admin_split{false};
   // Runs a reload on the control thread and returns its outcome (called from a worker coroutine).
   std::function<net::awaitable<std::string>()> reload;
 };
@@ -53,6 +56,8 @@ class Worker {
   // Binds the listener (SO_REUSEPORT so every worker can listen on the same port).
   // Returns the bound port.
   uint16_t listen(const tcp::endpoint& endpoint);
+  // The admin listener (server.admin_listen): /metrics and /admin/*. Returns the bound port.
+  uint16_t listen_admin(const tcp::endpoint& endpoint);
   void start();  // runs the loop on a new thread
   void join();
 
@@ -82,12 +87,13 @@ class Worker {
   std::atomic<int64_t> active_requests{0};  // read by the control thread while draining
 
  private:
-  net::awaitable<void> accept_loop();
+  net::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin);
 
   int index_;
   Shared& shared_;
   net::io_context ioc_{1};
   std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<tcp::acceptor> admin_acceptor_;
   std::unique_ptr<upstream::UpstreamClient> upstream_;
   SnapshotPtr snapshot_;
   std::unordered_set<Conn*> conns_;

@@ -76,9 +76,11 @@ class Exchange {
   bool done() const;  // the whole body has been read
 
   // Reads the next piece of the body into *out (appended). Returns false at the end of the body
-  // (out untouched) or on error (*err set). `deadline` bounds this read.
+  // (out untouched) or on error (*err set). `deadline` bounds this read. With `drain`, every
+  // complete chunk already received comes too (one client write per burst); without, one chunk
+  // at a time (a stream's commit point then does not depend on how TCP split the bytes).
   net::awaitable<bool> read_some(std::string& out, Clock::time_point deadline,
-                                 std::optional<Error>& err);
+                                 std::optional<Error>& err, bool drain = true);
   // Reads the rest of the body, up to `limit` bytes.
   net::awaitable<std::optional<Error>> read_all(std::string& out, size_t limit,
                                                 Clock::time_point deadline);
