@@ -147,6 +147,7 @@ class LlmCall {
     }
     req_.endpoint = endpoint_;
     req_.body = &body_;
+    req_.raw_body = ctx_.request.body();
     req_.model = m->get<std::string>();
     ctx_.record.model = req_.model;
     const char* required = endpoint_ == providers::Endpoint::ChatCompletions ? "messages"

@@ -11,12 +11,23 @@ void Decoder::reset() {
   id_.clear();
 }
 
+namespace {
+// The first CR or LF at or after i (npos if none). find_first_of would run one memchr per byte
+// over the two-character set; lines are short, so a plain loop is the fast way.
+size_t line_end(std::string_view s, size_t i) {
+  for (const char* p = s.data() + i, *end = s.data() + s.size(); p < end; ++p) {
+    if (*p == '\n' || *p == '\r') return static_cast<size_t>(p - s.data());
+  }
+  return std::string_view::npos;
+}
+}  // namespace
+
 void Decoder::feed(std::string_view bytes, std::vector<Event>& out) {
   size_t i = 0;
   if (last_was_cr_ && !bytes.empty() && bytes[0] == '\n') i = 1;  // the LF of a split CRLF
   last_was_cr_ = false;
   while (i < bytes.size()) {
-    size_t end = bytes.find_first_of("\r\n", i);
+    size_t end = line_end(bytes, i);
     if (end == std::string_view::npos) {
       line_.append(bytes.substr(i));
       return;

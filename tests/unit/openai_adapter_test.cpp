@@ -56,6 +56,33 @@ TEST(OpenAiAdapter, RequestSetsUpstreamModelAndKeepsEverythingElse) {
   EXPECT_TRUE(org);
 }
 
+// A body whose only change is its model is sent as the client's bytes with the model spliced in
+// (no re-serialisation: member order and number spelling stay the client's).
+TEST(OpenAiAdapter, UnchangedBodiesKeepTheClientsBytesButForTheModel) {
+  std::string raw =
+      R"({ "messages":[{"role":"user","content":"hi \u2713"}], "model" : "gpt-alias", "top_p":1e0})";
+  json body = json::parse(raw);
+  ClientRequest r = request(body);
+  r.raw_body = raw;
+  auto req = build(r, "gpt-4o-2024-08-06", "k");
+  EXPECT_EQ(req.body,
+            R"({ "messages":[{"role":"user","content":"hi \u2713"}], "model" : "gpt-4o-2024-08-06", "top_p":1e0})");
+}
+
+// A duplicate or escaped "model" key would let the upstream read another model than the one
+// routed and priced: such bodies are serialised from the parsed document instead.
+TEST(OpenAiAdapter, DuplicateOrEscapedModelKeysAreNeverSpliced) {
+  for (std::string raw : {std::string(R"({"model":"cheap","messages":[],"model":"dear"})"),
+                          std::string(R"({"model":"cheap","messages":[],"mod\u0065l":"dear"})"),
+                          std::string(R"({"messages":[],"mod\u0065l":"dear"})")}) {
+    json body = json::parse(raw);
+    ClientRequest r = request(body);
+    r.raw_body = raw;
+    auto req = build(r, "upstream-id", "k");
+    EXPECT_EQ(req.body, R"({"messages":[],"model":"upstream-id"})") << raw;
+  }
+}
+
 TEST(OpenAiAdapter, StreamsAskForUsageKeepingOtherStreamOptions) {
   json body = {{"model", "m"}, {"messages", json::array({{{"role", "user"}, {"content", "x"}}})},
                {"stream", true}};

@@ -50,6 +50,9 @@ struct ClientRequest {
   // For the Anthropic ingress: the client's own Messages body, for adapters that speak it
   // natively (passed through untouched but for the model).
   const nlohmann::json* native_body = nullptr;
+  // The OpenAI ingress: the body's bytes as received (`body` was parsed from them), so a body
+  // passed through unchanged but for its model need not be serialised again.
+  std::string_view raw_body;
 };
 
 // What an adapter needs to know about where the request goes.

@@ -360,8 +360,52 @@ Response pass_through_response(std::string&& body) {
   return r;
 }
 
+namespace {
+
+// The client's bytes with the top-level "model" value replaced, when that is the whole change:
+// nullopt unless "model" is a literal top-level key exactly once and the text has as many
+// top-level members as the parsed body (a duplicate or an escaped spelling of a key would make
+// the upstream read another model than the one routed and priced).
+std::optional<std::string> splice_model(std::string_view raw, size_t members,
+                                        std::string_view upstream_model) {
+  using namespace json_scan;
+  size_t i = skip_ws(raw, 0), count = 0, model_begin = 0, model_end = 0;
+  int models = 0;
+  if (i >= raw.size() || raw[i] != '{') return std::nullopt;
+  for (i = skip_ws(raw, i + 1); i < raw.size() && raw[i] != '}';) {
+    if (raw[i] != '"') return std::nullopt;
+    size_t key_end = skip_string(raw, i);
+    bool is_model = raw.substr(i, key_end - i) == "\"model\"";
+    i = skip_ws(raw, key_end);
+    if (i >= raw.size() || raw[i] != ':') return std::nullopt;
+    i = skip_ws(raw, i + 1);
+    size_t value_end = skip_value(raw, i);
+    if (is_model) {
+      ++models;
+      model_begin = i;
+      model_end = value_end;
+    }
+    ++count;
+    i = skip_ws(raw, value_end);
+    if (i < raw.size() && raw[i] == ',') i = skip_ws(raw, i + 1);
+  }
+  if (models != 1 || count != members) return std::nullopt;
+  std::string out;
+  out.reserve(raw.size() + upstream_model.size());
+  out.append(raw.substr(0, model_begin));
+  dump_into(out, json(upstream_model));
+  out.append(raw.substr(model_end));
+  return out;
+}
+
+}  // namespace
+
 std::string serialize_body(const json& body, const ClientRequest& req,
                            std::string_view upstream_model, bool ask_stream_usage) {
+  // Unchanged but for the model (the body is the client's own, no stream_options to add).
+  if (&body == req.body && !req.raw_body.empty() && !(req.stream && ask_stream_usage)) {
+    if (auto spliced = splice_model(req.raw_body, body.size(), upstream_model)) return *spliced;
+  }
   std::string out;
   out.reserve(256);
   out += '{';
