@@ -323,10 +323,12 @@ models:
     targets: [failing/gpt-4o-mini, mock/gpt-4o-mini]
   - name: failover-refused
     targets: [refused/gpt-4o-mini, mock/gpt-4o-mini]
-# No retry on the failing target and no cooldown: every request pays exactly one failover.
+# No retry on the failing target; its cooldown (after 1,000 failures in a row) is 1 ms, so every
+# request pays exactly one failover.
 router:
   retries: 0
-  allowed_fails: 1000000000
+  allowed_fails: 1000
+  cooldown: 1ms
 EOF
   rm -f "$TMP/$name.port"
   # (from the scratch directory, so nothing relative lands in the tree; exec keeps the PID)

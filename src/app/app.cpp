@@ -187,6 +187,8 @@ class App {
       for (const auto& m : p.config.models) names.insert(p.config.name + "/" + m);
     }
     shared_.metrics.set_known_models(std::move(names));
+    const auto& cc = snap->config.cache;
+    shared_.cache.set_limits({cc.ttl, cc.max_entries, cc.max_bytes});
     return snap;
   }
 

@@ -174,6 +174,9 @@ void decode_cache(LoadState& st, NodeRef node, PathRef path, int line) {
            c.max_entries = static_cast<uint64_t>(*n);
          }
        }},
+      {"max_bytes", [&](NodeRef v, PathRef p, int l) {
+         if (auto n = d.size_value(v, p, l)) c.max_bytes = *n;
+       }},
   });
 }
 

@@ -103,6 +103,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Help("Requests being processed")
                     .Register(*registry_)
                     .Add({});
+  cache_hits_ = &BuildCounter()
+                     .Name("tollgate_cache_hits_total")
+                     .Help("Requests answered from the response cache (cache.enabled)")
+                     .Register(*registry_)
+                     .Add({});
+  cache_misses_ = &BuildCounter()
+                       .Name("tollgate_cache_misses_total")
+                       .Help("Cacheable requests not found in the response cache")
+                       .Register(*registry_)
+                       .Add({});
   connections_ = &BuildGauge()
                       .Name("tollgate_open_connections")
                       .Help("Client connections open")
@@ -205,6 +215,7 @@ void Metrics::set_budgets(const std::vector<std::pair<std::string, double>>& rem
 }
 
 void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }
+void Metrics::cache_lookup(bool hit) { (hit ? cache_hits_ : cache_misses_)->Increment(); }
 void Metrics::connection_add(int delta) { connections_->Increment(delta); }
 
 std::string Metrics::serialize() const {

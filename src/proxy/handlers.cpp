@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
@@ -121,6 +123,18 @@ class LlmCall {
         co_return;
       }
     }
+    const bool cache_read = open_cache();
+    if (cache_store_) {
+      std::shared_ptr<const cache::CachedAnswer> hit;
+      if (cache_read) hit = ctx_.worker.shared().cache.get(cache_key_, Clock::now());
+      ctx_.worker.shared().metrics.cache_lookup(hit != nullptr);
+      if (hit) {
+        co_await serve_cached(*hit);
+        settle();
+        co_return;
+      }
+      ctx_.out.add_header("x-tollgate-cache", "miss");
+    }
     total_by_ = ctx_.start + ctx_.snapshot->config.router.timeouts.total;
     // Race the attempts against the client going away: a gone client aborts the upstream call.
     co_await (attempts() || watch_client());
@@ -175,6 +189,42 @@ class LlmCall {
     }
     ctx_.record.stream = req_.stream;
     return std::nullopt;
+  }
+
+  // The response cache (cache.enabled): non-streamed OpenAI-shaped requests, unless the client
+  // sends Cache-Control no-store (neither read nor stored) or no-cache (not read, but stored).
+  // Answers are shared within a team, else within a key; the master key has its own scope.
+  // Returns whether to look up; sets the key and cache_store_ (the cache takes part at all).
+  bool open_cache() {
+    if (!ctx_.snapshot->config.cache.enabled || req_.stream ||
+        ingress_ != providers::Ingress::OpenAI) {
+      return false;
+    }
+    std::string cc(header(ctx_.request, "cache-control"));
+    std::transform(cc.begin(), cc.end(), cc.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (cc.find("no-store") != std::string::npos) return false;
+    std::string scope = !ctx_.key               ? std::string("master")
+                        : ctx_.key->team.empty() ? "key:" + ctx_.key->id
+                                                 : "team:" + ctx_.key->team;
+    cache_key_ = cache::ResponseCache::key_of(scope, providers::to_string(endpoint_),
+                                              ctx_.request.body());
+    cache_store_ = true;
+    return cc.find("no-cache") == std::string::npos;
+  }
+
+  // A cached answer: no upstream call, no tokens, no cost.
+  net::awaitable<void> serve_cached(const cache::CachedAnswer& hit) {
+    ctx_.record.provider = "cache";
+    ctx_.record.upstream_model = hit.upstream_model;
+    ctx_.record.cost_micro = 0;
+    if (permit_.active()) permit_.settle_tokens(0);
+    ctx_.out.add_header("x-tollgate-cache", "hit");
+    ctx_.out.add_header("x-tollgate-provider", hit.provider);
+    ctx_.out.add_header("x-tollgate-model", hit.upstream_model);
+    ctx_.out.add_header("x-tollgate-attempts", "0");
+    ctx_.out.add_header("x-tollgate-cost-usd", "0");
+    add_overhead_header();
+    co_await ctx_.out.send(200, "application/json", hit.body);
   }
 
   // Virtual keys: allowed model, rate limits, budget reservation. Returns the refusal, if any.
@@ -542,6 +592,9 @@ class LlmCall {
     }
     set_route_headers(p, d);
     add_overhead_header();
+    if (cache_store_) {
+      ctx_.worker.shared().cache.put(cache_key_, {resp.body, p.config.name, d.model}, Clock::now());
+    }
     if (ctx_.snapshot->config.logs.bodies) {
       ctx_.record.response_body =
           resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
@@ -761,6 +814,8 @@ class LlmCall {
   governance::Reservation reservation_;  // budget reserved for this request
   std::unique_ptr<providers::anthropic_ingress::StreamConverter> converter_;
   std::string converted_;
+  std::string cache_key_;     // the response cache's key for this request
+  bool cache_store_ = false;  // store a successful answer under cache_key_
   json native_body_;  // the Anthropic ingress: the client's Messages body
   int attempt_count_ = 0;
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take

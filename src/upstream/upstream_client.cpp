@@ -304,10 +304,15 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
   auto conn = std::make_unique<Connection>(ioc_, pool_key_for(base, target.tls, proxy));
 
   // DNS, cached per worker for a minute (async: getaddrinfo runs on Asio's resolver thread).
+  // No reference into the cache is held across a co_await: another request may erase the entry
+  // meanwhile (a failed connect does), which would leave it dangling.
   std::string dns_key = dial.authority();
-  auto& dns = pool_->dns[dns_key];
-  if (dns.results.empty() || Clock::now() >= dns.expires) {
-    auto [ec, results] =
+  tcp::resolver::results_type results;
+  if (auto it = pool_->dns.find(dns_key);
+      it != pool_->dns.end() && !it->second.results.empty() && Clock::now() < it->second.expires) {
+    results = it->second.results;
+  } else {
+    auto [ec, resolved] =
         co_await pool_->resolver.async_resolve(dial.host, std::to_string(dial.port), kTuple);
     if (ec) {
       pool_->dns.erase(dns_key);
@@ -315,10 +320,11 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
                                     fmt::format("cannot resolve {}: {}", dial.host, ec.message()));
       co_return nullptr;
     }
-    dns.results = results;
-    dns.expires = Clock::now() + std::chrono::seconds(60);
+    auto& entry = pool_->dns[dns_key];
+    entry.results = resolved;
+    entry.expires = Clock::now() + std::chrono::seconds(60);
+    results = std::move(resolved);
   }
-  auto results = dns.results;
 
   conn->plain_.expires_at(connect_by);
   auto [cec, ep] = co_await conn->plain_.async_connect(results, kTuple);

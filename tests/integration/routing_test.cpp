@@ -214,5 +214,30 @@ TEST(Routing, ThousandRequestsUnderRandomFailuresAllEndCorrectly) {
   EXPECT_EQ(gw.get("/health").status, 200);
 }
 
+// Many requests at once failing over from a target that refuses connections. Each failed
+// connect drops the worker's DNS entry for that host while other requests are resolving it: the
+// connect path must not hold a reference into that cache across its await (it did, and the
+// gateway crashed under this load in the failover benchmark).
+TEST(Routing, ConcurrentFailoversFromARefusedTargetAllSucceed) {
+  Mock b;
+  Gateway gw(head("  retries: 0\n  allowed_fails: 1000\n  cooldown: 1ms\n") + "providers:\n" +
+             "  dead:\n    type: openai-compatible\n    base_url: http://localhost:" +
+             std::to_string(free_port()) + "/v1\n    api_key: k\n" + provider("b", b) +
+             "models:\n  - name: m\n    targets: [dead/gpt-4o, b/gpt-4o]\n");
+  std::atomic<int> ok{0}, next{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = next++; i < 1600; i = next++) {
+        auto r = gw.post("/v1/chat/completions", chat("m", "hi", i % 2 == 0));
+        if (r.status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1600);
+  EXPECT_EQ(gw.get("/health").status, 200);
+}
+
 }  // namespace
 }  // namespace tg::it

@@ -154,6 +154,7 @@ struct CacheConfig {
   bool enabled = false;
   Millis ttl{3'600'000};
   uint64_t max_entries = 10'000;
+  uint64_t max_bytes = 64ull << 20;  // memory for cached answers (bodies and keys)
 };
 
 struct Config {

@@ -37,6 +37,7 @@ class Metrics {
   Metrics();
   void observe(const RequestSample& s);
   void in_flight_add(int delta);
+  void cache_lookup(bool hit);  // tollgate_cache_hits_total / tollgate_cache_misses_total
   void connection_add(int delta);
   // The param label takes OpenAI's parameter names; any other (client-chosen) name is "other".
   void dropped_param(std::string_view provider, std::string_view param);
@@ -72,6 +73,8 @@ class Metrics {
   prometheus::Histogram* ttft_;
   prometheus::Histogram* upstream_;
   prometheus::Gauge* in_flight_;
+  prometheus::Counter* cache_hits_;
+  prometheus::Counter* cache_misses_;
   prometheus::Gauge* connections_;
   mutable std::mutex known_mu_;
   std::mutex budgets_mu_;

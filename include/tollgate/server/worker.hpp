@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "tollgate/admin/governance_state.hpp"
+#include "tollgate/cache/response_cache.hpp"
 #include "tollgate/metrics/metrics.hpp"
 #include "tollgate/routing/health.hpp"
 #include "tollgate/routing/snapshot.hpp"
@@ -38,6 +39,7 @@ struct Shared {
   routing::HealthTable health;  // cooldowns, in-flight counts and latency per deployment
   store::Store* store = nullptr;  // request log, spend, admin keys (thread-safe, never blocks)
   admin::GovernanceState governance;  // virtual keys, teams, budgets, rate limits
+  cache::ResponseCache cache;         // cache: (answers to repeated non-streamed requests)
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};
