@@ -308,7 +308,12 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
   // meanwhile (a failed connect does), which would leave it dangling.
   std::string dns_key = dial.authority();
   tcp::resolver::results_type results;
-  if (auto it = pool_->dns.find(dns_key);
+  boost::system::error_code literal_ec;
+  auto literal = net::ip::make_address(dial.host, literal_ec);
+  if (!literal_ec) {  // an IP address (a LAN server, say): nothing to resolve
+    results = tcp::resolver::results_type::create(tcp::endpoint(literal, dial.port), dial.host,
+                                                  std::to_string(dial.port));
+  } else if (auto it = pool_->dns.find(dns_key);
       it != pool_->dns.end() && !it->second.results.empty() && Clock::now() < it->second.expires) {
     results = it->second.results;
   } else {
