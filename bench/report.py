@@ -280,7 +280,8 @@ def markdown(meta, cases, rows, s):
     if fo:
         lines += ["", "#### The cost of a failover", "",
                   "Same run, same Tollgate process: a model entry whose first target fails at once "
-                  "(`router.retries: 0`, no cooldown, so every request fails over) and whose second "
+                  "(`router.retries: 0`; a 1 ms cooldown only after 1,000 failures in a row, so all but about one "
+                  "request in a thousand fail over) and whose second "
                   "target is the healthy mock. Cells are `with failover (added)`, the added part "
                   "being the figure minus Tollgate's own with a healthy target. The failing mock's "
                   "CPU is not counted.", ""] + fo

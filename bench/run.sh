@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [--write-docs] [--skip-build]
 #
-#   --quick       shorter runs (about 45 s instead of about 2.5 minutes, plus the build); noisier
+#   --quick       shorter runs (about 1 minute instead of about 3.5, plus the build); noisier
 #   --write-docs  also replace the "Latest run" section of docs/benchmarks.md with this run
 #   --skip-build  use the binaries already in build-bench/ (and the cached loadgen)
 #   --wait-quiet  first wait (up to 10 minutes) until the machine is idle (< 10% busy)
