@@ -598,7 +598,9 @@ class SqliteStore final : public Store {
         rollup.bind(5, r.provider).bind(6, int64_t(r.status >= 400));
         rollup.bind(7, r.input_tokens).bind(8, r.output_tokens).bind(9, r.cached_tokens);
         rollup.bind(10, r.reasoning_tokens).bind(11, r.cost_micro.value_or(0));
-        rollup.bind(12, int64_t(!r.cost_micro.has_value()));
+        // Unknown cost: tokens were used but had no price (not a request that used none).
+        const bool used = r.input_tokens > 0 || r.output_tokens > 0;
+        rollup.bind(12, int64_t(!r.cost_micro.has_value() && used));
         rollup.run();
       }
       for (const auto& d : deltas) {

@@ -62,9 +62,13 @@ TEST(Store, RecordsAreQueryableAndSurviveARestart) {
     s->record(row(t0, "key_a", "gpt-4o", 200, 1500), {{"key:key_a", 1'794'960'000, 1500}});
     s->record(row(t0 + 1, "key_a", "gpt-4o", 200, 2500), {{"key:key_a", 1'794'960'000, 2500}});
     s->record(row(t0 + 2, "key_b", "claude", 502, std::nullopt), {});
+    // A refused request used no tokens: an error, but not a cost that is unknown.
+    RequestRow refused = row(t0 + 3, "key_b", "claude", 404, std::nullopt);
+    refused.input_tokens = refused.output_tokens = 0;
+    s->record(refused, {});
     s->flush();
     auto logs = wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); });
-    ASSERT_EQ(logs.size(), 3u);
+    ASSERT_EQ(logs.size(), 4u);
     EXPECT_EQ(logs[0]["key_id"], "key_b");  // newest first
     EXPECT_TRUE(logs[0]["cost_usd"].is_null());  // unknown cost stays unknown
     LogQuery by_key;
@@ -76,7 +80,7 @@ TEST(Store, RecordsAreQueryableAndSurviveARestart) {
     EXPECT_DOUBLE_EQ(spend[0]["spend_usd"].get<double>(), 0.004);
     EXPECT_EQ(spend[0]["requests"], 2);
     EXPECT_EQ(spend[1]["unknown_cost_requests"], 1);
-    EXPECT_EQ(spend[1]["errors"], 1);
+    EXPECT_EQ(spend[1]["errors"], 2);
   }
   std::string err;
   auto s = open_sqlite_store(path, {}, &err);
@@ -87,7 +91,7 @@ TEST(Store, RecordsAreQueryableAndSurviveARestart) {
   EXPECT_EQ(st.spend[0].micro_usd, 4000);
   ASSERT_EQ(st.spend_total.size(), 1u);
   EXPECT_EQ(st.spend_total[0].second, 4000);
-  EXPECT_EQ(wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); }).size(), 3u);
+  EXPECT_EQ(wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); }).size(), 4u);
 }
 
 TEST(Store, UsageReachesTheDiskWithinTheFlushIntervalWithoutFlush) {
