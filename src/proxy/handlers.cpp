@@ -1237,12 +1237,30 @@ metrics::RequestSample sample_of(const RequestContext& ctx, int status, double d
   return s;
 }
 
+// Counts an API request in flight for as long as it lives, even if a handler throws.
+class InFlight {
+ public:
+  InFlight(metrics::Metrics& m, bool counted) : m_(counted ? &m : nullptr) {
+    if (m_) m_->in_flight_add(1);
+  }
+  ~InFlight() { done(); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  void done() {
+    if (m_) m_->in_flight_add(-1);
+    m_ = nullptr;
+  }
+
+ private:
+  metrics::Metrics* m_;
+};
+
 }  // namespace
 
 net::awaitable<void> handle(RequestContext& ctx) {
   auto& shared = ctx.worker.shared();
   ctx.api = is_llm_path(ctx.path);
-  if (ctx.api) shared.metrics.in_flight_add(1);
+  InFlight in_flight(shared.metrics, ctx.api);
   co_await dispatch(ctx);
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
@@ -1252,7 +1270,7 @@ net::awaitable<void> handle(RequestContext& ctx) {
     record_request(ctx, status, duration_ms);
     shared.metrics.observe(sample_of(ctx, status, duration_ms));
     // Last: a scrape that sees no request in flight also sees every finished request counted.
-    shared.metrics.in_flight_add(-1);
+    in_flight.done();
   }
   if (ctx.snapshot->config.server.access_log && ctx.path != "/health" && ctx.path != "/metrics" &&
       ctx.path != "/ready") {
