@@ -1,5 +1,7 @@
 #include "tollgate/metrics/metrics.hpp"
 
+#include <map>
+
 #include <prometheus/text_serializer.h>
 
 namespace tg::metrics {
@@ -81,23 +83,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   duration_ = &BuildHistogram()
                    .Name("tollgate_request_duration_seconds")
                    .Help("Time from request received to last byte sent")
-                   .Register(*registry_)
-                   .Add({}, kLatencyBuckets);
+                   .Register(*registry_);
   overhead_ = &BuildHistogram()
                    .Name("tollgate_overhead_duration_seconds")
                    .Help("Time spent in Tollgate itself (total minus upstream wait)")
-                   .Register(*registry_)
-                   .Add({}, kOverheadBuckets);
+                   .Register(*registry_);
   ttft_ = &BuildHistogram()
                .Name("tollgate_time_to_first_token_seconds")
                .Help("Time from request received to first streamed event sent")
-               .Register(*registry_)
-               .Add({}, kLatencyBuckets);
+               .Register(*registry_);
   upstream_ = &BuildHistogram()
                    .Name("tollgate_upstream_duration_seconds")
                    .Help("Time spent waiting on upstream providers")
-                   .Register(*registry_)
-                   .Add({}, kLatencyBuckets);
+                   .Register(*registry_);
   in_flight_ = &BuildGauge()
                     .Name("tollgate_in_flight_requests")
                     .Help("Requests being processed")
@@ -151,10 +149,11 @@ void Metrics::observe(const RequestSample& s) {
   std::string model(s.model), provider(s.provider.empty() ? "none" : s.provider);
   requests_->Add({{"model", model}, {"provider", provider}, {"status", status_label(s.status)}})
       .Increment();
-  duration_->Observe(s.duration_s);
-  if (s.overhead_s >= 0) overhead_->Observe(s.overhead_s);
-  if (s.ttft_s >= 0) ttft_->Observe(s.ttft_s);
-  if (s.upstream_s >= 0) upstream_->Observe(s.upstream_s);
+  const std::map<std::string, std::string> labels = {{"model", model}, {"provider", provider}};
+  duration_->Add(labels, kLatencyBuckets).Observe(s.duration_s);
+  if (s.overhead_s >= 0) overhead_->Add(labels, kOverheadBuckets).Observe(s.overhead_s);
+  if (s.ttft_s >= 0) ttft_->Add(labels, kLatencyBuckets).Observe(s.ttft_s);
+  if (s.upstream_s >= 0) upstream_->Add(labels, kLatencyBuckets).Observe(s.upstream_s);
   auto add_tokens = [&](const char* kind, int64_t n) {
     if (n > 0) {
       tokens_->Add({{"model", model}, {"provider", provider}, {"kind", kind}})

@@ -162,6 +162,7 @@ class LlmCall {
     req_.endpoint = endpoint_;
     req_.body = &body_;
     req_.raw_body = ctx_.request.body();
+    req_.anthropic_beta = header(ctx_.request, "anthropic-beta");
     req_.model = m->get<std::string>();
     ctx_.record.model = req_.model;
     const char* required = endpoint_ == providers::Endpoint::ChatCompletions ? "messages"
@@ -335,6 +336,7 @@ class LlmCall {
     req_.endpoint = providers::Endpoint::ChatCompletions;
     req_.body = &body_;
     req_.native_body = &native_body_;
+    req_.anthropic_beta = header(ctx_.request, "anthropic-beta");
     req_.ingress = providers::Ingress::Anthropic;
     req_.model = m->get<std::string>();
     req_.stream = native_body_.value("stream", false);

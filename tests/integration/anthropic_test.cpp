@@ -164,6 +164,23 @@ TEST_F(AnthropicIT, UpstreamRequestShapeAndAuth) {
   EXPECT_NE(denied.body.find("invalid x-api-key"), std::string::npos) << denied.body;
 }
 
+// Claude Code sends anthropic-beta flags to /v1/messages: an Anthropic target receives them.
+TEST_F(AnthropicIT, ClientBetaHeaderReachesTheAnthropicTarget) {
+  json body = {{"model", "claude"},
+               {"max_tokens", 64},
+               {"messages", json::array({{{"role", "user"}, {"content", "beta please"}}})}};
+  auto r = http(gw_->port(), "POST", "/v1/messages", body.dump(),
+                {{"x-api-key", "sk-test-master"},
+                 {"anthropic-version", "2023-06-01"},
+                 {"anthropic-beta", "interleaved-thinking-2025-05-14"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(last_upstream()["headers"]["anthropic-beta"], "interleaved-thinking-2025-05-14");
+  auto plain = gw_->post("/v1/chat/completions",
+                         chat(json::array({{{"role", "user"}, {"content", "no beta"}}})));
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_FALSE(last_upstream()["headers"].contains("anthropic-beta"));
+}
+
 TEST_F(AnthropicIT, ReasoningRoundTripWithToolsStreamedAndNot) {
   auto r =
       gw_->post("/v1/chat/completions",

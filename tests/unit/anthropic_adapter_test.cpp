@@ -179,6 +179,25 @@ TEST(AnthropicAdapter, RequestFixtures) {
   }
 }
 
+// Claude Code and the Anthropic SDKs send feature flags in anthropic-beta: they reach an
+// Anthropic target, merged with the provider's configured flags, each once.
+TEST(AnthropicAdapter, ClientBetaFlagsAreForwardedWithTheConfiguredOnes) {
+  json body = {{"model", "m"}, {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  auto cfg = provider_config({{"anthropic-beta", "context-1m-2025-08-07"}});
+  ClientRequest r = request(body);
+  r.anthropic_beta = "prompt-caching-2024-07-31, context-1m-2025-08-07,interleaved-thinking-2025-05-14";
+  auto up = anthropic().build_request(r, "claude-x", BuildContext{cfg, "k", "api.anthropic.com", ""});
+  int n = 0;
+  for (const auto& [k, v] : up.headers) n += k == "anthropic-beta";
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(header(up, "anthropic-beta"),
+            "context-1m-2025-08-07,prompt-caching-2024-07-31,interleaved-thinking-2025-05-14");
+  ClientRequest plain = request(body);
+  auto none = anthropic().build_request(plain, "claude-x",
+                                        BuildContext{provider_config({}), "k", "api.anthropic.com", ""});
+  EXPECT_EQ(header(none, "anthropic-beta"), "<absent>");
+}
+
 TEST(AnthropicAdapter, PathHeadersAndKeyless) {
   json body = {{"model", "m"}, {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
   auto cfg = provider_config(

@@ -68,10 +68,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* cost_;
   prometheus::Family<prometheus::Counter>* cost_unknown_;
   prometheus::Family<prometheus::Gauge>* budget_remaining_;
-  prometheus::Histogram* duration_;
-  prometheus::Histogram* overhead_;
-  prometheus::Histogram* ttft_;
-  prometheus::Histogram* upstream_;
+  // Histograms by {model, provider}, as tollgate_requests_total.
+  prometheus::Family<prometheus::Histogram>* duration_;
+  prometheus::Family<prometheus::Histogram>* overhead_;
+  prometheus::Family<prometheus::Histogram>* ttft_;
+  prometheus::Family<prometheus::Histogram>* upstream_;
   prometheus::Gauge* in_flight_;
   prometheus::Counter* cache_hits_;
   prometheus::Counter* cache_misses_;

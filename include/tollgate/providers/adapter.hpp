@@ -53,6 +53,9 @@ struct ClientRequest {
   // The OpenAI ingress: the body's bytes as received (`body` was parsed from them), so a body
   // passed through unchanged but for its model need not be serialised again.
   std::string_view raw_body;
+  // The client's `anthropic-beta` header (Claude Code and the Anthropic SDKs send feature flags
+  // in it), forwarded to Anthropic targets together with the provider's configured flags.
+  std::string_view anthropic_beta;
 };
 
 // What an adapter needs to know about where the request goes.

@@ -1,6 +1,10 @@
 #include "anthropic_adapter.hpp"
 
+#include <algorithm>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "anthropic_internal.hpp"
 
@@ -69,16 +73,34 @@ UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
       base.size() >= 3 && base.substr(base.size() - 3) == "/v1" ? "/messages" : "/v1/messages";
 
   bool own_version = false;
+  std::vector<std::string> betas;  // the configured flags, then the client's, each once
+  auto add_betas = [&betas](std::string_view list) {
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view flag = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!flag.empty() && flag.front() == ' ') flag.remove_prefix(1);
+      while (!flag.empty() && flag.back() == ' ') flag.remove_suffix(1);
+      if (!flag.empty() && std::find(betas.begin(), betas.end(), flag) == betas.end()) {
+        betas.emplace_back(flag);
+      }
+    }
+  };
   for (const auto& [name, value] : provider.headers) {
     if (iequals(name, "anthropic-version")) own_version = true;
+    if (iequals(name, "anthropic-beta")) add_betas(value);
   }
-  out.headers.reserve(4 + provider.headers.size());
+  add_betas(req.anthropic_beta);
+  out.headers.reserve(5 + provider.headers.size());
   out.headers.emplace_back("content-type", "application/json");
   if (!ctx.api_key.empty()) out.headers.emplace_back("x-api-key", std::string(ctx.api_key));
   if (!own_version)
     out.headers.emplace_back("anthropic-version", std::string(anthropic::kApiVersion));
   if (req.stream) out.headers.emplace_back("accept", "text/event-stream");
-  for (const auto& [name, value] : provider.headers) out.headers.emplace_back(name, value);
+  for (const auto& [name, value] : provider.headers) {
+    if (!iequals(name, "anthropic-beta")) out.headers.emplace_back(name, value);
+  }
+  if (!betas.empty()) out.headers.emplace_back("anthropic-beta", fmt::format("{}", fmt::join(betas, ",")));
 
   if (native(req)) {
     out.body = serialize_native(*req.native_body, upstream_model);
