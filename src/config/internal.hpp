@@ -135,7 +135,7 @@ struct RawProvider {
   int base_url_line = 0;
   bool keys_declared = false;
   std::vector<RawKey> keys;
-  std::optional<Scalar> aws_key_id, aws_secret;
+  std::optional<Scalar> aws_key_id, aws_secret, aws_token;
   std::optional<PartialTimeouts> timeouts;
   std::vector<std::pair<std::string, Where>> azure_only, bedrock_only;  // fields seen
   bool broken = false;  // had decode errors: not resolved, but its name still counts as declared

@@ -150,6 +150,7 @@ void decode_provider(LoadState& st, const std::string& name, NodeRef node, PathR
        }},
       {"aws_access_key_id", aws(rp.aws_key_id, "aws_access_key_id")},
       {"aws_secret_access_key", aws(rp.aws_secret, "aws_secret_access_key")},
+      {"aws_session_token", aws(rp.aws_token, "aws_session_token")},
   });
   rp.broken = d.error_count() > before;
   st.providers.push_back(std::move(rp));
@@ -285,7 +286,16 @@ Res resolve_aws(LoadState& st, RawProvider& rp, Res keys_res, std::vector<std::s
   };
   pick(rp.aws_key_id, "AWS_ACCESS_KEY_ID", p.aws_access_key_id);
   pick(rp.aws_secret, "AWS_SECRET_ACCESS_KEY", p.aws_secret_access_key);
-  if (!p.aws_access_key_id.empty() && !p.aws_secret_access_key.empty()) return Res::Ok;
+  if (!p.aws_access_key_id.empty() && !p.aws_secret_access_key.empty()) {
+    // Optional: only temporary credentials have one (an unset variable is no error).
+    std::vector<std::string> ignored;
+    if (rp.aws_token) {
+      p.aws_session_token = rp.aws_token->text;
+    } else if (!rp.aws_key_id) {  // the key pair came from the environment: so does the token
+      p.aws_session_token = expand_env("${AWS_SESSION_TOKEN}", st.dec.env(), &ignored);
+    }
+    return Res::Ok;
+  }
   p.aws_access_key_id.clear();
   p.aws_secret_access_key.clear();
   if (!p.api_keys.empty()) return Res::Ok;

@@ -68,6 +68,7 @@ class ZeroConfig {
     p.region = region;
     p.aws_access_key_id = std::move(id);
     p.aws_secret_access_key = std::move(secret);
+    p.aws_session_token = get("AWS_SESSION_TOKEN");
   }
 
   void ollama() {

@@ -122,6 +122,31 @@ TEST(Bedrock, BearerApiKeyAndAwsKeysFromTheEnvironment) {
   }
 }
 
+// Temporary credentials (STS, SSO, an instance role): the session token goes with the request as
+// X-Amz-Security-Token and is signed; the mock verifies the signature over it.
+TEST(Bedrock, SessionTokenIsSentAndSigned) {
+  Mock mock({"--api-key", "mock-secret"});
+  {
+    Gateway gw(bedrock_config(mock, kAwsKeys + "    aws_session_token: FQoGZXIvYXdzEXAMPLE\n"));
+    auto r = gw.post("/v1/chat/completions", chat("claude", user("temporary")));
+    ASSERT_EQ(r.status, 200) << r.body;
+    json q = last_request(mock);
+    EXPECT_EQ(q["headers"]["x-amz-security-token"], "FQoGZXIvYXdzEXAMPLE");
+    const std::string auth = q["headers"]["authorization"];
+    EXPECT_NE(auth.find("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"),
+              std::string::npos)
+        << auth;
+  }
+  {  // from the environment, with the key pair
+    Gateway gw(bedrock_config(mock, ""), {{"AWS_ACCESS_KEY_ID", "ASIAENV"},
+                                          {"AWS_SECRET_ACCESS_KEY", "mock-secret"},
+                                          {"AWS_SESSION_TOKEN", "env-session-token"}});
+    auto r = gw.post("/v1/chat/completions", chat("claude", user("env token")));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(last_request(mock)["headers"]["x-amz-security-token"], "env-session-token");
+  }
+}
+
 TEST(Bedrock, StreamIsBinaryUpstreamAndOpenAiDownstream) {
   Mock mock({"--api-key", "mock-secret"});
   Gateway gw(bedrock_config(mock));

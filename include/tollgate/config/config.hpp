@@ -74,6 +74,7 @@ struct ProviderConfig {
   std::string region;                     // e.g. "us-east-1" (defaulted for bedrock)
   std::string aws_access_key_id;
   std::string aws_secret_access_key;
+  std::string aws_session_token;          // temporary credentials (STS, SSO): X-Amz-Security-Token
   int line = 0;                           // 1-based line in the file, 0 when synthesised
 };
 

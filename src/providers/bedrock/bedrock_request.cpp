@@ -575,11 +575,14 @@ UpstreamRequest BedrockAdapter::build_request(const ClientRequest& req,
     sr.method = out.method;
     sr.path = wire_path;
     sr.headers = {{"content-type", "application/json"}, {"host", host}, {"x-amz-date", date}};
+    // Temporary credentials: the session token is sent and signed with the rest.
+    if (!p.aws_session_token.empty()) sr.headers.emplace_back("x-amz-security-token", p.aws_session_token);
     sr.payload_hash = payload_hash;
     auto sig = bedrock::sigv4::sign(sr, {p.aws_access_key_id, p.aws_secret_access_key,
                                          p.region.empty() ? std::string_view("us-east-1") : std::string_view(p.region),
                                          "bedrock", date});
     out.headers.emplace_back("X-Amz-Date", std::move(date));
+    if (!p.aws_session_token.empty()) out.headers.emplace_back("X-Amz-Security-Token", p.aws_session_token);
     out.headers.emplace_back("Authorization", std::move(sig.authorization));
   } else if (!ctx.api_key.empty()) {
     out.headers.emplace_back("Authorization", "Bearer " + std::string(ctx.api_key));
