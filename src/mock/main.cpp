@@ -15,7 +15,7 @@ using tollgate::mock::Options;
 constexpr const char* kUsage =
     "usage: tollgate-mock [--listen HOST:PORT] [--port-file PATH] [--threads N]\n"
     "                     [--api-key KEY] [--events N] [--interval-ms N] [--latency-ms N]\n"
-    "                     [--fail-status CODE [--fail-count N]]\n"
+    "                     [--fail-status CODE [--fail-count N]] [--usage-on-last-chunk]\n"
     "\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9001; port 0 = any free port)\n"
     "  --port-file PATH    write the bound port number to PATH (atomically) once listening\n"
@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  --latency-ms N      delay before every API response head (default 0)\n"
     "  --fail-status CODE  answer the first --fail-count API requests (default 1) with CODE\n"
     "  --fail-count N\n"
+    "  --usage-on-last-chunk  streams always put usage on their last choice chunk (Mistral, vLLM)\n"
     "\n"
     "See docs/mock.md for endpoints and fault injection.\n";
 
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
       o.latency_ms = number(arg, next(), 0, 3600000);
     } else if (arg == "--fail-status") {
       o.fail_status = static_cast<int>(number(arg, next(), 100, 599));
+    } else if (arg == "--usage-on-last-chunk") {
+      o.usage_on_last_chunk = true;
     } else if (arg == "--fail-count") {
       o.fail_count = number(arg, next(), 1, 1000000000);
       have_fail_count = true;

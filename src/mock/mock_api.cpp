@@ -445,7 +445,19 @@ Reply chat_completions(const ApiRequest& req) {
   for (std::size_t c = 0; c < n; ++c) {
     event(c, "{}", finish);
   }
-  if (include_usage) {
+  if (req.usage_on_last_chunk) {  // Mistral's way: the last choice chunk carries the usage
+    std::string& last = r.events.back();
+    const std::string_view null_usage = R"(,"usage":null})";
+    if (last.size() >= null_usage.size() &&
+        std::string_view(last).substr(last.size() - null_usage.size()) == null_usage) {
+      last.resize(last.size() - null_usage.size());
+    } else {
+      last.pop_back();  // the closing '}'
+    }
+    last += R"(,"usage":)";
+    append_chat_usage(last, prompt_tokens, completion_tokens);
+    last += '}';
+  } else if (include_usage) {
     std::string e = prefix;
     e += R"(],"usage":)";
     append_chat_usage(e, prompt_tokens, completion_tokens);

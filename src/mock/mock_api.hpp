@@ -65,6 +65,7 @@ struct ApiRequest {
   std::uint64_t seq = 0;
   std::int64_t created = 0;
   std::size_t events = 20;  // maximum number of content pieces in an answer
+  bool usage_on_last_chunk = false;  // Options::usage_on_last_chunk
 };
 
 Reply handle_api(const ApiRequest& req);

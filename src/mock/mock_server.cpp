@@ -472,6 +472,7 @@ class Session {
       ar.seq = seq;
       ar.created = static_cast<std::int64_t>(std::time(nullptr));
       ar.events = static_cast<std::size_t>(events);
+      ar.usage_on_last_chunk = opts.usage_on_last_chunk;
       r = handle_api(ar);
     }
     if (fault && fault->mode == FaultMode::ErrorMidStream && !r.stream) {

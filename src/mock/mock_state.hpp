@@ -26,6 +26,9 @@ struct Options {
   long long latency_ms = 0;
   int fail_status = 0;
   long long fail_count = 1;
+  // Streams report usage on their last choice chunk, always (Mistral, vLLM), instead of in a
+  // separate chunk only when stream_options.include_usage asks for it (OpenAI).
+  bool usage_on_last_chunk = false;
 };
 
 struct LoggedRequest {
