@@ -1011,6 +1011,66 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
   store->record(std::move(row), std::move(spend));
 }
 
+// POST /v1/messages/count_tokens for a model whose first Anthropic target can count exactly: the
+// request goes to that target's count_tokens endpoint and its answer is relayed. nullopt when
+// there is no such target or it could not answer (the caller then estimates); an upstream 4xx
+// (the client's own mistake) is relayed as it is.
+struct CountAnswer {
+  int status = 200;
+  std::string body;
+};
+
+net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext& ctx,
+                                                                   const json& body) {
+  const auto& snap = *ctx.snapshot;
+  auto m = body.find("model");
+  if (m == body.end() || !m->is_string()) co_return std::nullopt;
+  if (ctx.key && !ctx.key->allows(m->get_ref<const std::string&>())) co_return std::nullopt;
+  auto plan = snap.router.plan(m->get<std::string>());
+  if (!plan) co_return std::nullopt;
+  const routing::ProviderRuntime* p = nullptr;
+  std::string upstream_model;
+  for (const auto& c : plan->targets) {
+    const auto& candidate = snap.providers[c.provider];
+    if (candidate.config.type == config::ProviderType::Anthropic) {
+      p = &candidate;
+      upstream_model = c.model;
+      break;
+    }
+  }
+  if (!p) co_return std::nullopt;
+  providers::ClientRequest req;
+  req.body = &body;
+  req.native_body = &body;
+  req.ingress = providers::Ingress::Anthropic;
+  req.model = m->get<std::string>();
+  req.anthropic_beta = header(ctx.request, "anthropic-beta");
+  auto up = p->adapter->build_request(
+      req, upstream_model,
+      providers::BuildContext{p->config, p->key(0), p->base.host, p->base.path,
+                              std::chrono::system_clock::now()});
+  up.path += "/count_tokens";
+  upstream::Target target{&p->base, {p->config.tls_verify, p->config.ca_file}, p->config.name};
+  const auto now = Clock::now();
+  const auto deadline = now + p->timeouts.first_token;
+  upstream::AbortSlot slot;
+  auto sent = co_await ctx.worker.upstream().send(target, up, now + p->timeouts.connect, deadline,
+                                                  &slot);
+  if (!sent.exchange) {
+    spdlog::debug("{} count_tokens upstream failed ({}): estimating", ctx.request_id,
+                  sent.error ? sent.error->message : "");
+    co_return std::nullopt;
+  }
+  CountAnswer answer;
+  answer.status = sent.exchange->status();
+  auto err = co_await sent.exchange->read_all(answer.body, kMaxUpstreamErrorBody, deadline);
+  if (err || answer.status >= 500 || answer.status == 429 || answer.status == 401 ||
+      answer.status == 403 || !json::accept(answer.body)) {
+    co_return std::nullopt;  // the provider's trouble, not the client's: estimate instead
+  }
+  co_return answer;
+}
+
 // GET /v1/models: what the caller may use (a virtual key sees only its models).
 std::string models_body(const routing::Snapshot& snap, const governance::KeyRecord* key) {
   json data = json::array();
@@ -1173,12 +1233,19 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     co_return;
   }
   if (path == "/messages/count_tokens") {
-    // An estimate for every target (documented); Anthropic's exact count needs its tokenizer.
+    // Exact from an Anthropic target; an estimate for every other (documented).
     json body = json::parse(ctx.request.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
       co_await out.send_error(Error::bad_request("The request body is not valid JSON."));
       co_return;
     }
+    auto exact = co_await count_tokens_upstream(ctx, body);
+    if (exact) {
+      out.add_header("x-tollgate-count", "exact");
+      co_await out.send(exact->status, "application/json", exact->body);
+      co_return;
+    }
+    out.add_header("x-tollgate-count", "estimate");
     json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
     std::string text = answer.dump();
     co_await out.send(200, "application/json", text);

@@ -275,8 +275,11 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
                                   .count(),
                               normalize_path(std::string_view(request.target().data(),
                                                               request.target().size())),
-                              {}};
-    ctx.admin_port = admin_port;
+                              /*record=*/{},
+                              /*key=*/{},
+                              /*master=*/false,
+                              /*api=*/false,
+                              admin_port};
     worker.active_requests.fetch_add(1, std::memory_order_relaxed);
     co_await proxy::handle(ctx);
     worker.active_requests.fetch_sub(1, std::memory_order_relaxed);

@@ -181,6 +181,31 @@ TEST_F(AnthropicIT, ClientBetaHeaderReachesTheAnthropicTarget) {
   EXPECT_FALSE(last_upstream()["headers"].contains("anthropic-beta"));
 }
 
+// count_tokens for a model served by Anthropic asks Anthropic (an exact count); for any other
+// model it is Tollgate's estimate. The header says which.
+TEST_F(AnthropicIT, CountTokensIsExactForAnthropicTargets) {
+  json body = {{"model", "claude"},
+               {"system", "one two three"},
+               {"messages", json::array({{{"role", "user"}, {"content", "four five six seven"}}})}};
+  const Headers h = {{"x-api-key", "sk-test-master"}, {"anthropic-version", "2023-06-01"}};
+  auto r = http(gw_->port(), "POST", "/v1/messages/count_tokens", body.dump(), h);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-tollgate-count"), "exact");
+  EXPECT_EQ(r.json_body()["input_tokens"], 7);  // the mock counts words: 3 + 4
+  json up = last_upstream();
+  EXPECT_EQ(up["path"], "/v1/messages/count_tokens");
+  EXPECT_EQ(up["body"]["model"], "claude-sonnet-4-5");
+  EXPECT_EQ(up["headers"]["x-api-key"], "up-key");
+  // A model without an Anthropic target: the estimate, no upstream call.
+  const size_t calls = mock_->requests().size();
+  body["model"] = "oai/gpt-4o-mini";
+  auto est = http(gw_->port(), "POST", "/v1/messages/count_tokens", body.dump(), h);
+  ASSERT_EQ(est.status, 200) << est.body;
+  EXPECT_EQ(est.header("x-tollgate-count"), "estimate");
+  EXPECT_GT(est.json_body()["input_tokens"].get<int>(), 0);
+  EXPECT_EQ(mock_->requests().size(), calls);
+}
+
 TEST_F(AnthropicIT, ReasoningRoundTripWithToolsStreamedAndNot) {
   auto r =
       gw_->post("/v1/chat/completions",
