@@ -6,16 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdio>
-#include <ctime>
-#include <memory>
 #include <mutex>
-#include <string>
-#include <thread>
-#include <vector>
 #include <string>
 #include <thread>
 #include <vector>
