@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -175,11 +177,27 @@ std::string temp_dir() {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+// A test's scratch directory goes with it, unless the test failed (its logs are then kept).
+void remove_scratch(const std::string& dir) {
+  if (dir.empty() || ::testing::Test::HasFailure()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+}  // namespace
+
 Process::~Process() {
   if (pid_ > 0 && running()) {
     ::kill(pid_, SIGKILL);
     int st;
     ::waitpid(pid_, &st, 0);
+  }
+  if (!log_path_.empty()) remove_scratch(std::filesystem::path(log_path_).parent_path().string());
+}
+
+Gateway::~Gateway() {
+  if (!config_path_.empty()) {
+    remove_scratch(std::filesystem::path(config_path_).parent_path().string());
   }
 }
 
@@ -200,7 +218,8 @@ void Process::start(const std::vector<std::string>& argv,
                             "GOOGLE_API_KEY", "GROQ_API_KEY", "MISTRAL_API_KEY",
                             "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", "XAI_API_KEY",
                             "TOGETHER_API_KEY", "FIREWORKS_API_KEY", "AZURE_OPENAI_API_KEY",
-                            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "OLLAMA_BASE_URL",
+                            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                            "OLLAMA_BASE_URL",
                             "TOLLGATE_CONFIG", "TOLLGATE_MASTER_KEY", "OPENAI_BASE_URL",
                             "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"}) {
         ::unsetenv(v);
@@ -275,6 +294,8 @@ Mock::Mock(std::vector<std::string> extra_args) {
     return false;
   });
   if (!ok) throw std::runtime_error("tollgate-mock did not start: " + proc_.output());
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(port_file).parent_path(), ec);  // read: done
 }
 
 std::string Mock::base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }

@@ -93,6 +93,9 @@ class Gateway {
   explicit Gateway(const std::string& config_yaml,
                    const std::vector<std::pair<std::string, std::string>>& env = {},
                    std::vector<std::string> extra_args = {});
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
   uint16_t port() const { return port_; }
   const std::string& config_path() const { return config_path_; }
   Process& process() { return proc_; }
