@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "tollgate/core/text.hpp"
+
 namespace tg {
 namespace {
 
@@ -11,12 +13,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -87,13 +83,7 @@ ProxySettings make_proxy_settings(std::string_view https_proxy, std::string_view
   };
   s.https_proxy = parse_proxy(https_proxy);
   s.http_proxy = parse_proxy(http_proxy);
-  while (!no_proxy.empty()) {
-    size_t comma = no_proxy.find(',');
-    std::string_view item = trim(no_proxy.substr(0, comma));
-    if (!item.empty()) s.no_proxy.push_back(lower(item));
-    if (comma == std::string_view::npos) break;
-    no_proxy.remove_prefix(comma + 1);
-  }
+  for (std::string_view item : split_list(no_proxy)) s.no_proxy.push_back(lower(item));
   return s;
 }
 

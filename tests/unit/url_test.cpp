@@ -1,5 +1,7 @@
 #include "tollgate/core/url.hpp"
 
+#include "tollgate/core/text.hpp"
+
 #include <gtest/gtest.h>
 
 namespace tg {
@@ -69,6 +71,20 @@ TEST(QueryParam, FindsTheNamedParameterOnly) {
   EXPECT_EQ(query_param("", "model"), std::nullopt);
   // The name is decoded too (a client may escape it).
   EXPECT_EQ(query_param("key%5Fid=k1", "key_id"), "k1");
+}
+
+}  // namespace
+}  // namespace tg
+
+namespace tg {
+namespace {
+
+TEST(SplitList, TrimsItemsAndLeavesOutEmptyOnes) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(split_list(" a, b\t,,c "), (V{"a", "b", "c"}));
+  EXPECT_EQ(split_list(""), V{});
+  EXPECT_EQ(split_list(" , "), V{});
+  EXPECT_EQ(split_list("x&y", '&'), (V{"x", "y"}));
 }
 
 }  // namespace

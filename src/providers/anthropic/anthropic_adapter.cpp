@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/core/text.hpp"
 
 namespace tg::providers {
 namespace {
@@ -75,15 +76,8 @@ UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
   bool own_version = false;
   std::vector<std::string> betas;  // the configured flags, then the client's, each once
   auto add_betas = [&betas](std::string_view list) {
-    while (!list.empty()) {
-      size_t comma = list.find(',');
-      std::string_view flag = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      while (!flag.empty() && flag.front() == ' ') flag.remove_prefix(1);
-      while (!flag.empty() && flag.back() == ' ') flag.remove_suffix(1);
-      if (!flag.empty() && std::find(betas.begin(), betas.end(), flag) == betas.end()) {
-        betas.emplace_back(flag);
-      }
+    for (std::string_view flag : split_list(list)) {
+      if (std::find(betas.begin(), betas.end(), flag) == betas.end()) betas.emplace_back(flag);
     }
   };
   for (const auto& [name, value] : provider.headers) {
