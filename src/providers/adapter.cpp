@@ -125,25 +125,13 @@ size_t skip_value(std::string_view s, size_t i) {
 }  // namespace json_scan
 
 std::string_view find_top_level_member(std::string_view s, std::string_view key) {
-  using namespace json_scan;
-  size_t i = skip_ws(s, 0);
-  if (i >= s.size() || s[i] != '{') return {};
-  ++i;
-  while (i < s.size()) {
-    i = skip_ws(s, i);
-    if (i >= s.size() || s[i] != '"') return {};
-    size_t key_end = skip_string(s, i);
-    std::string_view k = s.substr(i + 1, key_end - i - 2);
-    i = skip_ws(s, key_end);
-    if (i >= s.size() || s[i] != ':') return {};
-    i = skip_ws(s, i + 1);
-    size_t value_end = skip_value(s, i);
-    if (k == key) return s.substr(i, value_end - i);
-    i = skip_ws(s, value_end);
-    if (i >= s.size() || s[i] != ',') return {};
-    ++i;
-  }
-  return {};
+  std::string_view found;
+  json_scan::for_each_member(s, [&](std::string_view k, size_t begin, size_t end) {
+    if (k != key) return true;
+    found = s.substr(begin, end - begin);
+    return false;
+  });
+  return found;
 }
 
 }  // namespace tg::providers

@@ -96,6 +96,16 @@ std::optional<Error> authenticate(RequestContext& ctx) {
   return Error::unauthorized(fmt::format("Invalid API key: {}", redact_key(key)));
 }
 
+// What an adapter and the upstream client need to know about a provider.
+providers::BuildContext build_context(const routing::ProviderRuntime& p, std::string_view api_key) {
+  return providers::BuildContext{p.config, api_key, p.base.host, p.base.path,
+                                 std::chrono::system_clock::now()};
+}
+
+upstream::Target target_of(const routing::ProviderRuntime& p) {
+  return upstream::Target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
+}
+
 // ---------------------------------------------------------------------------------------------
 // One LLM call: parse, plan, attempts, relay.
 
@@ -522,8 +532,7 @@ class LlmCall {
     }
     auto req = p.adapter->build_request(
         req_, d.model,
-        providers::BuildContext{p.config, api_key, p.base.host, p.base.path,
-                                std::chrono::system_clock::now()});
+        build_context(p, api_key));
     if (!req.dropped_params.empty()) {
       if (strict_) {
         Error e = Error::bad_request(
@@ -540,7 +549,7 @@ class LlmCall {
         ctx_.worker.shared().metrics.dropped_param(p.config.name, param);
       }
     }
-    upstream::Target target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
+    const upstream::Target target = target_of(p);
     auto connect_by = min_tp(now + p.timeouts.connect, total_by_);
     auto head_by = req_.stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
     auto sent = co_await ctx_.worker.upstream().send(target, req, connect_by, head_by, &slot_);
@@ -1047,10 +1056,9 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   req.anthropic_beta = header(ctx.request, "anthropic-beta");
   auto up = p->adapter->build_request(
       req, upstream_model,
-      providers::BuildContext{p->config, p->key(0), p->base.host, p->base.path,
-                              std::chrono::system_clock::now()});
+      build_context(*p, p->key(0)));
   up.path += "/count_tokens";
-  upstream::Target target{&p->base, {p->config.tls_verify, p->config.ca_file}, p->config.name};
+  const upstream::Target target = target_of(*p);
   const auto now = Clock::now();
   const auto deadline = now + p->timeouts.first_token;
   upstream::AbortSlot slot;
@@ -1121,6 +1129,14 @@ void log_access(const RequestContext& ctx, double duration_ms) {
       r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code));
 }
 
+// The OpenAI-shaped LLM endpoint of a path (without /v1), if it is one.
+std::optional<providers::Endpoint> openai_endpoint(std::string_view path) {
+  if (path == "/chat/completions") return providers::Endpoint::ChatCompletions;
+  if (path == "/completions") return providers::Endpoint::Completions;
+  if (path == "/embeddings") return providers::Endpoint::Embeddings;
+  return std::nullopt;
+}
+
 net::awaitable<void> dispatch(RequestContext& ctx) {
   const auto method = ctx.request.method();
   const std::string& path = ctx.path;
@@ -1172,30 +1188,18 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     co_return;
   }
 
-  struct Route {
-    std::string_view path;
-    std::optional<providers::Endpoint> llm;
-  };
-  static constexpr std::array<std::string_view, 3> kLlmPaths = {
-      "/chat/completions", "/completions", "/embeddings"};
-  static constexpr std::array<providers::Endpoint, 3> kLlmEndpoints = {
-      providers::Endpoint::ChatCompletions, providers::Endpoint::Completions,
-      providers::Endpoint::Embeddings};
-  int llm = -1;
-  for (size_t i = 0; i < kLlmPaths.size(); ++i) {
-    if (path == kLlmPaths[i]) llm = static_cast<int>(i);
-  }
+  const auto llm = openai_endpoint(path);
   bool models = path == "/models" || path.rfind("/models/", 0) == 0;
   bool reload = path == "/admin/reload";
   bool messages = path == "/messages" || path == "/messages/count_tokens";
   if (messages) out.set_error_renderer(&providers::anthropic_ingress::render_error);
   bool admin_query = path == "/admin/logs" || path == "/admin/spend";
   bool admin_keys = path.rfind("/admin/keys", 0) == 0 || path.rfind("/admin/teams", 0) == 0;
-  if (llm < 0 && !models && !reload && !admin_query && !messages && !admin_keys) {
+  if (!llm && !models && !reload && !admin_query && !messages && !admin_keys) {
     co_await out.send_error(Error::not_found(path));
     co_return;
   }
-  if ((llm >= 0 || reload || messages) && !post) {
+  if ((llm || reload || messages) && !post) {
     co_await out.send_error(Error::method_not_allowed(
         std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
         path));
@@ -1218,8 +1222,8 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     co_await admin_keys_handler(ctx);
     co_return;
   }
-  if (llm >= 0) {
-    LlmCall call(ctx, kLlmEndpoints[llm]);
+  if (llm) {
+    LlmCall call(ctx, *llm);
     co_await call.run();
     co_return;
   }
@@ -1281,10 +1285,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
 }
 
 // The LLM endpoints: each request to one is counted, logged and in flight, refused or not.
-bool is_llm_path(std::string_view path) {
-  return path == "/chat/completions" || path == "/completions" || path == "/embeddings" ||
-         path == "/messages";
-}
+bool is_llm_path(std::string_view path) { return openai_endpoint(path) || path == "/messages"; }
 
 metrics::RequestSample sample_of(const RequestContext& ctx, int status, double duration_ms) {
   const auto& r = ctx.record;

@@ -12,4 +12,30 @@ size_t skip_ws(std::string_view s, size_t i);
 size_t skip_string(std::string_view s, size_t i);  // s[i] == '"'
 size_t skip_value(std::string_view s, size_t i);   // any value: string, object, array, scalar
 
+// Calls fn(key, value_begin, value_end) for each member of the top-level object, in order: the
+// key as written (without its quotes, escapes kept), the value as [begin, end) of s. fn returns
+// false to stop. Returns false when s is not an object or is malformed before the walk ended.
+template <class Fn>
+bool for_each_member(std::string_view s, Fn&& fn) {
+  size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '{') return false;
+  i = skip_ws(s, i + 1);
+  if (i < s.size() && s[i] == '}') return true;
+  while (i < s.size()) {
+    if (s[i] != '"') return false;
+    size_t key_end = skip_string(s, i);
+    std::string_view key = s.substr(i + 1, key_end - i - 2);
+    i = skip_ws(s, key_end);
+    if (i >= s.size() || s[i] != ':') return false;
+    i = skip_ws(s, i + 1);
+    size_t value_end = skip_value(s, i);
+    if (!fn(key, i, value_end)) return true;
+    i = skip_ws(s, value_end);
+    if (i < s.size() && s[i] == '}') return true;
+    if (i >= s.size() || s[i] != ',') return false;
+    i = skip_ws(s, i + 1);
+  }
+  return false;
+}
+
 }  // namespace tg::providers::json_scan

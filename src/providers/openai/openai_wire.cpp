@@ -368,28 +368,18 @@ namespace {
 // the upstream read another model than the one routed and priced).
 std::optional<std::string> splice_model(std::string_view raw, size_t members,
                                         std::string_view upstream_model) {
-  using namespace json_scan;
-  size_t i = skip_ws(raw, 0), count = 0, model_begin = 0, model_end = 0;
+  size_t count = 0, model_begin = 0, model_end = 0;
   int models = 0;
-  if (i >= raw.size() || raw[i] != '{') return std::nullopt;
-  for (i = skip_ws(raw, i + 1); i < raw.size() && raw[i] != '}';) {
-    if (raw[i] != '"') return std::nullopt;
-    size_t key_end = skip_string(raw, i);
-    bool is_model = raw.substr(i, key_end - i) == "\"model\"";
-    i = skip_ws(raw, key_end);
-    if (i >= raw.size() || raw[i] != ':') return std::nullopt;
-    i = skip_ws(raw, i + 1);
-    size_t value_end = skip_value(raw, i);
-    if (is_model) {
-      ++models;
-      model_begin = i;
-      model_end = value_end;
-    }
+  bool whole = json_scan::for_each_member(raw, [&](std::string_view key, size_t begin, size_t end) {
     ++count;
-    i = skip_ws(raw, value_end);
-    if (i < raw.size() && raw[i] == ',') i = skip_ws(raw, i + 1);
-  }
-  if (models != 1 || count != members) return std::nullopt;
+    if (key == "model") {
+      ++models;
+      model_begin = begin;
+      model_end = end;
+    }
+    return true;
+  });
+  if (!whole || models != 1 || count != members) return std::nullopt;
   std::string out;
   out.reserve(raw.size() + upstream_model.size());
   out.append(raw.substr(0, model_begin));
