@@ -398,7 +398,8 @@ Reply chat_completions(const ApiRequest& req) {
   prefix += R"(,"service_tier":"default","system_fingerprint":"fp_mock","choices":[)";
   const std::string_view suffix = include_usage ? R"(],"usage":null})" : "]}";
 
-  auto event = [&](std::size_t choice, std::string_view delta, std::string_view finish) {
+  auto event = [&](std::size_t choice, std::string_view delta, std::string_view finish,
+                   std::string_view tail = {}) {
     std::string e;
     e.reserve(prefix.size() + delta.size() + 96);
     e += prefix;
@@ -409,7 +410,7 @@ Reply chat_completions(const ApiRequest& req) {
     e += R"(,"logprobs":null,"finish_reason":)";
     e += finish;
     e += '}';
-    e += suffix;
+    e += tail.empty() ? suffix : tail;
     r.events.push_back(std::move(e));
   };
 
@@ -442,22 +443,16 @@ Reply chat_completions(const ApiRequest& req) {
     }
   }
   const std::string finish = std::string("\"") + finish_reason + "\"";
-  for (std::size_t c = 0; c < n; ++c) {
-    event(c, "{}", finish);
+  std::string usage_tail;  // Mistral's way: the last choice chunk carries the usage
+  if (req.usage_on_last_chunk) {
+    usage_tail = R"(],"usage":)";
+    append_chat_usage(usage_tail, prompt_tokens, completion_tokens);
+    usage_tail += '}';
   }
-  if (req.usage_on_last_chunk) {  // Mistral's way: the last choice chunk carries the usage
-    std::string& last = r.events.back();
-    const std::string_view null_usage = R"(,"usage":null})";
-    if (last.size() >= null_usage.size() &&
-        std::string_view(last).substr(last.size() - null_usage.size()) == null_usage) {
-      last.resize(last.size() - null_usage.size());
-    } else {
-      last.pop_back();  // the closing '}'
-    }
-    last += R"(,"usage":)";
-    append_chat_usage(last, prompt_tokens, completion_tokens);
-    last += '}';
-  } else if (include_usage) {
+  for (std::size_t c = 0; c < n; ++c) {
+    event(c, "{}", finish, c + 1 == n ? std::string_view(usage_tail) : std::string_view());
+  }
+  if (include_usage && !req.usage_on_last_chunk) {
     std::string e = prefix;
     e += R"(],"usage":)";
     append_chat_usage(e, prompt_tokens, completion_tokens);
