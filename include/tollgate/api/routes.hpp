@@ -1,0 +1,66 @@
+#pragma once
+// Every path Tollgate answers, as one table: which methods, which credentials, whether it is an
+// LLM call (counted, logged and in flight), and on which port. Pure: the HTTP shell looks a
+// request up here, then runs the handler for its RouteId.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "tollgate/providers/adapter.hpp"
+
+namespace tg::api {
+
+enum class RouteId {
+  Health,
+  Ready,
+  Metrics,
+  ChatCompletions,
+  Completions,
+  Embeddings,
+  Messages,
+  CountTokens,
+  Responses,          // POST /responses
+  ResponseById,       // GET, DELETE /responses/{id}
+  ResponseInputItems, // GET /responses/{id}/input_items
+  Models,             // GET /models, /models/{id}
+  AdminReload,
+  AdminLogs,
+  AdminSpend,
+  AdminGovernance,    // /admin/keys..., /admin/teams...
+};
+
+enum class Access {
+  Open,     // no key (health checks)
+  Metrics,  // server.metrics_key when set
+  Key,      // the master key or a virtual key
+  Master,   // the master key only
+};
+
+// Method bits.
+enum Method : uint8_t { kGet = 1, kHead = 2, kPost = 4, kPatch = 8, kDelete = 16 };
+
+enum class Dialect { None, OpenAI, Anthropic, Responses };
+
+struct Route {
+  RouteId id;
+  uint8_t methods;
+  Access access;
+  bool llm = false;          // an LLM call: counted, logged, in flight, rate limited
+  bool admin_port = false;   // lives on server.admin_listen when that is set
+  Dialect dialect = Dialect::None;  // the shape of the body and of its errors
+  providers::Endpoint endpoint = providers::Endpoint::ChatCompletions;
+};
+
+struct Match {
+  const Route* route = nullptr;
+  std::string_view id;  // the {id} segment of /responses/{id} and /models/{id}
+};
+
+// The route of a normalised path (no /v1 prefix, no query), if any. Methods are not checked here:
+// a known path with the wrong method is a 405, an unknown one a 404.
+std::optional<Match> match(std::string_view path);
+
+bool allows(const Route& r, std::string_view method);
+
+}  // namespace tg::api

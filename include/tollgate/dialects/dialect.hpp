@@ -1,0 +1,101 @@
+#pragma once
+// The client-dialect seam. A dialect is the API shape a client speaks: OpenAI chat (and
+// completions, embeddings), Anthropic Messages, OpenAI Responses. Each has one codec that parses
+// the client's body into the canonical request every provider adapter takes (OpenAI's chat
+// shape, hub and spoke: N dialects + M providers, not N x M translators), and renders the
+// canonical answer, stream and errors back in the client's shape. The proxy drives a codec
+// without knowing which dialect it serves; a new dialect is a new codec and nothing else.
+// Pure: no I/O, no Asio.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "tollgate/core/error.hpp"
+#include "tollgate/providers/adapter.hpp"
+
+namespace tg::dialects {
+
+// What the proxy knows of a client's request besides its body.
+struct ClientInput {
+  std::string_view body;               // the client's bytes
+  std::string_view anthropic_beta;     // the anthropic-beta header
+  std::string_view anthropic_version;  // the anthropic-version header
+  // The stored conversation the request continues (Responses' previous_response_id), oldest
+  // item first; null when it continues none.
+  const nlohmann::json* history = nullptr;
+};
+
+// A stream's client side, for one attempt that reached its commit point: canonical bytes in (an
+// adapter's output: OpenAI chat SSE chunks, or the client's own events when the adapter speaks
+// the dialect natively), the client's events out. Stateful, single-threaded.
+class Egress {
+ public:
+  virtual ~Egress() = default;
+  virtual void feed(std::string_view canonical, std::string& out) = 0;
+  // The upstream ended normally: what closes the client's stream ([DONE], message_stop, ...).
+  virtual void finish(std::string& out) = 0;
+  // The stream broke after its first event: the dialect's error event, never a silent end.
+  virtual void fail(const Error& e, std::string& out) = 0;
+};
+
+// What a dialect keeps after a successful answer (a Responses call with store: true): the proxy
+// persists it, scoped to the caller's key, so that a later call can continue it.
+struct StoredTurn {
+  std::string id;                   // resp_...
+  std::string previous_id;          // the turn it continued, "" for none
+  nlohmann::json response;          // the Response object as the client got it
+  nlohmann::json input_items;       // this turn's input, as items with ids
+  nlohmann::json output_items;      // this turn's output items
+};
+
+// One client request in a dialect: the canonical request that the router plans and the adapters
+// build from, and how its answer is rendered. Made by Codec::parse; lives for the request.
+class Call {
+ public:
+  virtual ~Call() = default;
+  Call() = default;
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // Never modified once parsed: a failover builds again from it.
+  const providers::ClientRequest& request() const { return req_; }
+  // A whole 2xx answer for the client. `native`: the adapter answered in the client's own shape.
+  virtual std::string render(std::string&& body, bool native) = 0;
+  virtual std::unique_ptr<Egress> egress(bool native) = 0;
+  // Whether the exact response cache may answer it (never a stream).
+  virtual bool cacheable() const { return !req_.stream; }
+  // After a successful answer: what to persist, if anything.
+  virtual std::optional<StoredTurn> turn() { return std::nullopt; }
+
+ protected:
+  providers::ClientRequest req_;
+};
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  virtual std::string_view name() const = 0;
+  // Before parsing: the id of a stored conversation the body continues (Responses'
+  // previous_response_id), which the proxy then loads and passes as ClientInput::history.
+  virtual std::optional<std::string> continues(const nlohmann::json& body) const {
+    (void)body;
+    return std::nullopt;
+  }
+  // The body must already be a depth-checked JSON object (parsed once by the proxy).
+  virtual std::variant<std::unique_ptr<Call>, Error> parse(nlohmann::json&& body,
+                                                           const ClientInput& in) const = 0;
+  // The error body in the client's shape.
+  virtual std::string (*error_renderer() const)(const Error&) { return &render_error_body; }
+};
+
+// The codecs. OpenAI's chat, legacy completions and embeddings share one dialect.
+const Codec& openai_codec(providers::Endpoint endpoint);
+const Codec& anthropic_codec();
+const Codec& responses_codec();
+
+}  // namespace tg::dialects
