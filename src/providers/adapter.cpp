@@ -14,6 +14,7 @@ std::string_view to_string(Endpoint e) {
     case Endpoint::ChatCompletions: return "chat.completions";
     case Endpoint::Completions: return "completions";
     case Endpoint::Embeddings: return "embeddings";
+    case Endpoint::Responses: return "responses";
   }
   return "?";
 }

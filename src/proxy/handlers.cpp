@@ -22,6 +22,8 @@
 #include "tollgate/core/url.hpp"
 #include "tollgate/governance/money.hpp"
 #include "tollgate/governance/pricing.hpp"
+#include "tollgate/api/routes.hpp"
+#include "tollgate/dialects/dialect.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
 #include "tollgate/sse/sse.hpp"
 
@@ -106,27 +108,70 @@ upstream::Target target_of(const routing::ProviderRuntime& p) {
   return upstream::Target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
 }
 
+// Runs a store query (its callback fires on a store thread) and resumes on the worker.
+// Not a coroutine itself: async_initiate stores `start` in the returned awaitable (a by-value
+// std::function parameter of a coroutine was destroyed twice by GCC 12).
+using StoreStart = std::function<void(std::function<void(json)>)>;
+auto await_store(net::io_context& ioc, StoreStart start) {
+  return net::async_initiate<decltype(net::use_awaitable), void(json)>(
+      [&ioc](auto handler, StoreStart start_query) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto work = std::make_shared<decltype(net::make_work_guard(ioc))>(net::make_work_guard(ioc));
+        start_query([h, work, &ioc](json result) {
+          net::post(ioc, [h, work, r = std::move(result)]() mutable { std::move(*h)(std::move(r)); });
+        });
+      },
+      net::use_awaitable, std::move(start));
+}
+
+// Who may read a stored response: the team of the key that made it, else that key.
+std::string response_scope(const RequestContext& ctx) {
+  if (!ctx.key) return "master";
+  return ctx.key->team.empty() ? "key:" + ctx.key->id : "team:" + ctx.key->team;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One LLM call: parse, plan, attempts, relay.
 
 class LlmCall {
  public:
-  LlmCall(RequestContext& ctx, providers::Endpoint endpoint,
-          providers::Ingress ingress = providers::Ingress::OpenAI)
-      : ctx_(ctx), endpoint_(endpoint), ingress_(ingress) {}
+  LlmCall(RequestContext& ctx, const dialects::Codec& codec, providers::Endpoint endpoint)
+      : ctx_(ctx), codec_(codec), endpoint_(endpoint) {}
 
   net::awaitable<void> run() {
-    if (auto err = parse()) {
+    json body = json::parse(ctx_.request.body(), nullptr, false);
+    if (auto err = check_body(body)) {
       co_await ctx_.out.send_error(*err);
       co_return;
     }
-    auto plan = ctx_.snapshot->router.plan(req_.model);
+    // A request that continues a stored conversation (Responses' previous_response_id) gets it
+    // from the store, whatever provider answered it.
+    json history;
+    bool continues = false;
+    if (auto prev = codec_.continues(body)) {
+      history = co_await load_conversation(*prev);
+      if (history.is_null()) {
+        Error e = Error::bad_request(fmt::format("Previous response with id '{}' not found.", *prev),
+                                     "previous_response_id");
+        e.code = ErrorCode::NotFound;
+        e.status = 404;
+        e.code_str = "previous_response_not_found";
+        co_await ctx_.out.send_error(e);
+        co_return;
+      }
+      continues = true;
+    }
+    if (auto err = parse(std::move(body), continues ? &history : nullptr)) {
+      co_await ctx_.out.send_error(*err);
+      co_return;
+    }
+    auto plan = ctx_.snapshot->router.plan(req().model);
     if (!plan) {
-      co_await ctx_.out.send_error(Error::model_not_found(req_.model));
+      co_await ctx_.out.send_error(Error::model_not_found(req().model));
       co_return;
     }
     plan_ = std::move(*plan);
-    if (const auto* entry = ctx_.snapshot->config.find_model(req_.model)) strict_ = entry->strict;
+    if (const auto* entry = ctx_.snapshot->config.find_model(req().model)) strict_ = entry->strict;
     if (ctx_.key) {
       if (auto refused = admit()) {
         co_await ctx_.out.send_error(*refused);
@@ -156,59 +201,70 @@ class LlmCall {
   }
 
  private:
-  std::optional<Error> parse() {
-    if (ingress_ == providers::Ingress::Anthropic) return parse_anthropic();
-    body_ = json::parse(ctx_.request.body(), nullptr, false);
-    if (body_.is_discarded()) {
+  static std::optional<Error> check_body(const json& body) {
+    if (body.is_discarded()) {
       return Error::bad_request(
           "We could not parse the JSON body of your request. Send valid JSON with "
           "'Content-Type: application/json'.");
     }
-    if (!body_.is_object()) return Error::bad_request("The request body must be a JSON object.");
-    auto m = body_.find("model");
-    if (m == body_.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
-      return Error::bad_request("you must provide a model parameter", "model");
-    }
-    req_.endpoint = endpoint_;
-    req_.body = &body_;
-    req_.raw_body = ctx_.request.body();
-    req_.anthropic_beta = header(ctx_.request, "anthropic-beta");
-    req_.model = m->get<std::string>();
-    ctx_.record.model = req_.model;
-    const char* required = endpoint_ == providers::Endpoint::ChatCompletions ? "messages"
-                           : endpoint_ == providers::Endpoint::Completions   ? "prompt"
-                                                                             : "input";
-    auto r = body_.find(required);
-    if (r == body_.end() || r->is_null()) {
-      return Error::bad_request(fmt::format("Missing required parameter: '{}'.", required),
-                                required);
-    }
-    if (endpoint_ == providers::Endpoint::ChatCompletions && (!r->is_array() || r->empty())) {
-      return Error::bad_request("'messages' must be a non-empty array.", "messages");
-    }
-    if (endpoint_ != providers::Endpoint::Embeddings) {
-      auto s = body_.find("stream");
-      if (s != body_.end() && !s->is_null() && !s->is_boolean()) {
-        return Error::bad_request("'stream' must be a boolean.", "stream");
-      }
-      req_.stream = s != body_.end() && s->is_boolean() && s->get<bool>();
-      auto so = body_.find("stream_options");
-      if (so != body_.end() && so->is_object()) {
-        auto iu = so->find("include_usage");
-        req_.client_wants_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
-      }
-    }
-    ctx_.record.stream = req_.stream;
+    if (!body.is_object()) return Error::bad_request("The request body must be a JSON object.");
     return std::nullopt;
   }
+
+  // The conversation a request continues (null when not found in the caller's scope).
+  net::awaitable<json> load_conversation(const std::string& id) {
+    auto* store = ctx_.worker.shared().store;
+    if (!store) co_return json();
+    StoreStart start = [store, id, scope = response_scope(ctx_)](auto done) {
+      store->conversation(id, scope, [done = std::move(done)](std::optional<json> items) {
+        done(items ? std::move(*items) : json());
+      });
+    };
+    json items = co_await await_store(ctx_.worker.io(), std::move(start));
+    co_return items;
+  }
+
+  // After a successful answer: what the dialect keeps (a stored Response) goes to the store.
+  void persist_turn() {
+    auto* store = ctx_.worker.shared().store;
+    if (!store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
+    auto turn = call_->turn();
+    if (!turn) return;
+    store::ResponseRow row;
+    row.id = std::move(turn->id);
+    row.scope = response_scope(ctx_);
+    row.previous_id = std::move(turn->previous_id);
+    row.created_ms = ctx_.start_unix_ms;
+    const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+    row.response = dump(turn->response);
+    row.input_items = dump(turn->input_items);
+    row.output_items = dump(turn->output_items);
+    store->save_response(std::move(row));
+  }
+
+  // The client's body, read by its dialect into the canonical request.
+  std::optional<Error> parse(json&& body, const json* history) {
+    dialects::ClientInput in;
+    in.history = history;
+    in.body = ctx_.request.body();
+    in.anthropic_beta = header(ctx_.request, "anthropic-beta");
+    in.anthropic_version = header(ctx_.request, "anthropic-version");
+    auto parsed = codec_.parse(std::move(body), in);
+    if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
+    call_ = std::move(std::get<std::unique_ptr<dialects::Call>>(parsed));
+    ctx_.record.model = req().model;
+    ctx_.record.stream = req().stream;
+    return std::nullopt;
+  }
+
+  const providers::ClientRequest& req() const { return call_->request(); }
 
   // The response cache (cache.enabled): non-streamed OpenAI-shaped requests, unless the client
   // sends Cache-Control no-store (neither read nor stored) or no-cache (not read, but stored).
   // Answers are shared within a team, else within a key; the master key has its own scope.
   // Returns whether to look up; sets the key and cache_store_ (the cache takes part at all).
   bool open_cache() {
-    if (!ctx_.snapshot->config.cache.enabled || req_.stream ||
-        ingress_ != providers::Ingress::OpenAI) {
+    if (!ctx_.snapshot->config.cache.enabled || !call_->cacheable()) {
       return false;
     }
     std::string cc(header(ctx_.request, "cache-control"));
@@ -242,9 +298,9 @@ class LlmCall {
   std::optional<Error> admit() {
     auto& gov = ctx_.worker.shared().governance;
     const auto& key = *ctx_.key;
-    if (auto e = governance::check(key, req_.model, std::chrono::system_clock::now())) return e;
+    if (auto e = governance::check(key, req().model, std::chrono::system_clock::now())) return e;
     const int64_t max_out =
-        governance::requested_max_output(body_).value_or(governance::kDefaultMaxOutputTokens);
+        governance::requested_max_output(*req().body).value_or(governance::kDefaultMaxOutputTokens);
     const int64_t input_est = governance::estimate_input_tokens(ctx_.request.body().size());
     bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
     if (limited) {
@@ -299,6 +355,7 @@ class LlmCall {
 
   // After the answer (success, error or a cut stream): bill what was consumed, exactly once.
   void settle() {
+    persist_turn();
     auto& shared = ctx_.worker.shared();
     auto& rec = ctx_.record;
     // Correct the tokens-per-minute count only with reported usage (else keep the estimate).
@@ -326,34 +383,6 @@ class LlmCall {
         shared.metrics.set_budget_remaining(ctx_.key->name, *left);
       }
     }
-  }
-
-  // POST /v1/messages: keep the client's Anthropic body (for Anthropic targets, which get it
-  // untouched) and translate it once to OpenAI's shape (for every other target).
-  std::optional<Error> parse_anthropic() {
-    native_body_ = json::parse(ctx_.request.body(), nullptr, false);
-    if (native_body_.is_discarded() || !native_body_.is_object()) {
-      return Error::bad_request("The request body is not valid JSON.");
-    }
-    std::vector<std::string> dropped;
-    auto converted = providers::anthropic_ingress::to_openai_request(native_body_, &dropped);
-    if (auto* e = std::get_if<Error>(&converted)) return *e;
-    body_ = std::move(std::get<json>(converted));
-    auto m = body_.find("model");
-    if (m == body_.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
-      return Error::bad_request("model: Field required", "model");
-    }
-    req_.endpoint = providers::Endpoint::ChatCompletions;
-    req_.body = &body_;
-    req_.native_body = &native_body_;
-    req_.anthropic_beta = header(ctx_.request, "anthropic-beta");
-    req_.ingress = providers::Ingress::Anthropic;
-    req_.model = m->get<std::string>();
-    req_.stream = native_body_.value("stream", false);
-    req_.client_wants_usage = true;  // the Anthropic events carry usage: the converter needs it
-    ctx_.record.model = req_.model;
-    ctx_.record.stream = req_.stream;
-    return std::nullopt;
   }
 
   void set_route_headers(const routing::ProviderRuntime& p, const routing::Candidate& c) {
@@ -522,17 +551,18 @@ class LlmCall {
                                                const routing::Candidate& d,
                                                const std::string& api_key) {
     auto now = Clock::now();
-    if (!p.adapter->supports(req_.endpoint)) {
+    const bool native = p.adapter->speaks_natively(req().ingress);
+    const providers::ClientRequest& creq = call_->request_for(native);
+    if (auto refused = call_->refuse(native)) co_return refused;
+    if (!p.adapter->supports(creq.endpoint)) {
       Error e = Error::bad_request(fmt::format("provider '{}' ({}) does not support the {} endpoint",
                                                p.config.name, config::to_string(p.config.type),
-                                               providers::to_string(req_.endpoint)));
+                                               providers::to_string(creq.endpoint)));
       e.provider = p.config.name;
       e.retryable = true;  // another target may support it
       co_return e;
     }
-    auto req = p.adapter->build_request(
-        req_, d.model,
-        build_context(p, api_key));
+    auto req = p.adapter->build_request(creq, d.model, build_context(p, api_key));
     if (!req.dropped_params.empty()) {
       if (strict_) {
         Error e = Error::bad_request(
@@ -551,7 +581,7 @@ class LlmCall {
     }
     const upstream::Target target = target_of(p);
     auto connect_by = min_tp(now + p.timeouts.connect, total_by_);
-    auto head_by = req_.stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
+    auto head_by = req().stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
     auto sent = co_await ctx_.worker.upstream().send(target, req, connect_by, head_by, &slot_);
     if (!sent.exchange) {
       upstream_ms_ += ms_since(now);
@@ -570,14 +600,16 @@ class LlmCall {
       }
       co_return p.adapter->map_error(p.config.name, status, body, retry_after);
     }
-    if (!req_.stream) co_return co_await relay_whole(ex, p, d, now);
-    co_return co_await relay_stream(ex, p, d, now, head_by);
+    if (!creq.stream) co_return co_await relay_whole(ex, p, d, now, creq, native);
+    co_return co_await relay_stream(ex, p, d, now, head_by, creq, native);
   }
 
   net::awaitable<std::optional<Error>> relay_whole(upstream::Exchange& ex,
                                                    const routing::ProviderRuntime& p,
                                                    const routing::Candidate& d,
-                                                   Clock::time_point started) {
+                                                   Clock::time_point started,
+                                                   const providers::ClientRequest& creq,
+                                                   bool native) {
     std::string body;
     auto err = co_await ex.read_all(body, kMaxUpstreamBody, total_by_);
     upstream_ms_ += ms_since(started);
@@ -587,7 +619,7 @@ class LlmCall {
     }
     answer_latency_ms_ = ms_since(started);
     answered_ok_ = true;
-    auto resp = p.adapter->translate_response(req_, std::move(body));
+    auto resp = p.adapter->translate_response(creq, std::move(body));
     if (resp.error) {
       answered_ok_ = false;
       co_return resp.error;
@@ -598,9 +630,7 @@ class LlmCall {
       ctx_.out.add_header("x-tollgate-cost-usd",
                           governance::micros_to_usd_string(*ctx_.record.cost_micro));
     }
-    if (req_.ingress == providers::Ingress::Anthropic && !p.adapter->speaks_natively(req_.ingress)) {
-      resp.body = providers::anthropic_ingress::to_anthropic_response(resp.body, req_.model);
-    }
+    resp.body = call_->render(std::move(resp.body), native);
     set_route_headers(p, d);
     add_overhead_header();
     if (cache_store_) {
@@ -619,8 +649,10 @@ class LlmCall {
                                                     const routing::ProviderRuntime& p,
                                                     const routing::Candidate& d,
                                                     Clock::time_point started,
-                                                    Clock::time_point first_by) {
-    auto translator = p.adapter->make_stream_translator(req_);
+                                                    Clock::time_point first_by,
+                                                    const providers::ClientRequest& creq,
+                                                    bool native) {
+    auto translator = p.adapter->make_stream_translator(creq);
     std::string in, out;
     providers::StreamStatus status = providers::StreamStatus::Continue;
     std::optional<Error> err;
@@ -675,9 +707,7 @@ class LlmCall {
     upstream_ms_ += ms_since(started);  // the wait for the head and first event
     started = Clock::now();
     add_overhead_header();
-    if (req_.ingress == providers::Ingress::Anthropic && !p.adapter->speaks_natively(req_.ingress)) {
-      converter_ = std::make_unique<providers::anthropic_ingress::StreamConverter>(req_.model);
-    }
+    egress_ = call_->egress(native);
     if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
     ctx_.record.ttft_ms = ms_since(ctx_.start);
     bool ok = co_await ctx_.out.write_chunk(egress(out));
@@ -736,33 +766,24 @@ class LlmCall {
     co_return std::nullopt;
   }
 
-  // Client bytes in the client's schema: OpenAI chunks as they are, or converted to Anthropic
-  // events for an Anthropic client served by a non-Anthropic provider.
-  std::string_view egress(std::string& openai_bytes) {
-    if (!converter_) return openai_bytes;
+  // Client bytes in the client's schema, from the adapter's output.
+  std::string_view egress(std::string& adapter_bytes) {
     converted_.clear();
-    converter_->feed(openai_bytes, converted_);
+    egress_->feed(adapter_bytes, converted_);
     return converted_;
   }
 
-  // What ends a successful stream: OpenAI's [DONE], or Anthropic's closing events.
+  // What ends a successful stream: OpenAI's [DONE], Anthropic's closing events, ...
   std::string stream_tail() {
-    if (req_.ingress == providers::Ingress::OpenAI) return std::string(sse::kDone);
     std::string tail;
-    if (converter_) converter_->finish(tail);
-    return tail;  // a native Anthropic stream already ended with message_stop
+    egress_->finish(tail);
+    return tail;
   }
 
-  // The event that ends a broken stream, in the client's schema (never a [DONE]).
+  // The event that ends a broken stream, in the client's schema (never a success).
   std::string stream_error_event(const Error& e) {
     std::string event;
-    if (req_.ingress == providers::Ingress::OpenAI) {
-      sse::append_data_event(event, render_error_body(e));
-    } else if (converter_) {
-      converter_->fail(e, event);
-    } else {
-      event = "event: error\ndata: " + providers::anthropic_ingress::render_error(e) + "\n\n";
-    }
+    egress_->fail(e, event);
     return event;
   }
 
@@ -814,20 +835,18 @@ class LlmCall {
   }
 
   RequestContext& ctx_;
-  providers::Endpoint endpoint_;
-  providers::Ingress ingress_;
-  json body_;
-  providers::ClientRequest req_;
+  const dialects::Codec& codec_;
+  providers::Endpoint endpoint_;  // for the cache key
+  std::unique_ptr<dialects::Call> call_;  // the client's request, in its dialect
   routing::RoutePlan plan_;
   Clock::time_point total_by_;
   upstream::AbortSlot slot_;
   governance::Permit permit_;            // rate-limit slot of a virtual key
   governance::Reservation reservation_;  // budget reserved for this request
-  std::unique_ptr<providers::anthropic_ingress::StreamConverter> converter_;
+  std::unique_ptr<dialects::Egress> egress_;  // the client side of a committed stream
   std::string converted_;
   std::string cache_key_;     // the response cache's key for this request
   bool cache_store_ = false;  // store a successful answer under cache_key_
-  json native_body_;  // the Anthropic ingress: the client's Messages body
   int attempt_count_ = 0;
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;
@@ -839,22 +858,6 @@ class LlmCall {
 
 // ---------------------------------------------------------------------------------------------
 // Small endpoints
-
-// Runs a store query (its callback fires on a store thread) and resumes on the worker.
-// Not a coroutine itself: async_initiate stores `start` in the returned awaitable (a by-value
-// std::function parameter of a coroutine was destroyed twice by GCC 12).
-using StoreStart = std::function<void(std::function<void(json)>)>;
-auto await_store(net::io_context& ioc, StoreStart start) {
-  return net::async_initiate<decltype(net::use_awaitable), void(json)>(
-      [&ioc](auto handler, StoreStart start_query) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        auto work = std::make_shared<decltype(net::make_work_guard(ioc))>(net::make_work_guard(ioc));
-        start_query([h, work, &ioc](json result) {
-          net::post(ioc, [h, work, r = std::move(result)]() mutable { std::move(*h)(std::move(r)); });
-        });
-      },
-      net::use_awaitable, std::move(start));
-}
 
 std::string query_str(std::string_view query, std::string_view name) {
   return query_param(query, name).value_or("");
@@ -1129,163 +1132,254 @@ void log_access(const RequestContext& ctx, double duration_ms) {
       r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code));
 }
 
-// The OpenAI-shaped LLM endpoint of a path (without /v1), if it is one.
-std::optional<providers::Endpoint> openai_endpoint(std::string_view path) {
-  if (path == "/chat/completions") return providers::Endpoint::ChatCompletions;
-  if (path == "/completions") return providers::Endpoint::Completions;
-  if (path == "/embeddings") return providers::Endpoint::Embeddings;
-  return std::nullopt;
+// ---------------------------------------------------------------------------------------------
+// Stored Responses: GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
+
+Error response_not_found(std::string_view id) {
+  Error e = Error::bad_request(fmt::format("No response found with id '{}'.", id));
+  e.code = ErrorCode::NotFound;
+  e.status = 404;
+  e.code_str = "not_found";
+  return e;
 }
 
-net::awaitable<void> dispatch(RequestContext& ctx) {
-  const auto method = ctx.request.method();
-  const std::string& path = ctx.path;
-  auto& out = ctx.out;
-  bool get = method == http::verb::get || method == http::verb::head;
-  bool post = method == http::verb::post;
-
-  if (path == "/health" || path == "/healthz") {
-    co_await out.send(200, "application/json", R"({"status":"ok"})");
+net::awaitable<void> stored_response_handler(RequestContext& ctx, const api::Match& m) {
+  auto* store = ctx.worker.shared().store;
+  if (!store) {
+    co_await ctx.out.send_error(Error::unavailable("the store is not open"));
     co_return;
   }
-  if (path == "/ready" || path == "/readyz") {
-    bool ready = ctx.worker.shared().ready.load() && !ctx.worker.draining();
-    co_await out.send(ready ? 200 : 503, "application/json",
-                      ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+  std::string id(m.id);
+  std::string scope = response_scope(ctx);
+  if (ctx.request.method() == http::verb::delete_) {
+    StoreStart start = [store, id, scope](auto done) {
+      store->delete_response(id, scope, [done = std::move(done)](bool deleted) { done(json(deleted)); });
+    };
+    json deleted = co_await await_store(ctx.worker.io(), std::move(start));
+    if (!deleted.get<bool>()) {
+      co_await ctx.out.send_error(response_not_found(id));
+      co_return;
+    }
+    json body = {{"id", id}, {"object", "response"}, {"deleted", true}};
+    co_await ctx.out.send(200, "application/json", body.dump());
     co_return;
+  }
+  StoreStart start = [store, id, scope](auto done) {
+    store->get_response(id, scope, [done = std::move(done)](std::optional<store::ResponseRow> row) {
+      if (!row) return done(json());
+      done(json{{"response", std::move(row->response)}, {"input_items", std::move(row->input_items)}});
+    });
+  };
+  json found = co_await await_store(ctx.worker.io(), std::move(start));
+  if (found.is_null()) {
+    co_await ctx.out.send_error(response_not_found(id));
+    co_return;
+  }
+  if (m.route->id == api::RouteId::ResponseById) {
+    co_await ctx.out.send(200, "application/json", found["response"].get_ref<const std::string&>());
+    co_return;
+  }
+  // input_items: OpenAI's list shape, newest first unless ?order=asc, paged by ?after= and ?limit=.
+  std::string_view target(ctx.request.target().data(), ctx.request.target().size());
+  std::string_view query =
+      target.find('?') == std::string_view::npos ? std::string_view() : target.substr(target.find('?') + 1);
+  json items = json::parse(found["input_items"].get_ref<const std::string&>(), nullptr, false);
+  if (!items.is_array()) items = json::array();
+  if (query_str(query, "order") != "asc") std::reverse(items.begin(), items.end());
+  const std::string after = query_str(query, "after");
+  const int64_t limit = std::clamp<int64_t>(query_int(query, "limit").value_or(20), 1, 100);
+  json data = json::array();
+  bool started = after.empty(), more = false;
+  for (auto& item : items) {
+    if (!started) {
+      started = item.is_object() && item.value("id", "") == after;
+      continue;
+    }
+    if (static_cast<int64_t>(data.size()) == limit) {
+      more = true;
+      break;
+    }
+    data.push_back(std::move(item));
+  }
+  json body = {{"object", "list"},
+               {"data", data},
+               {"first_id", data.empty() ? json() : data.front().value("id", json())},
+               {"last_id", data.empty() ? json() : data.back().value("id", json())},
+               {"has_more", more}};
+  co_await ctx.out.send(200, "application/json", body.dump());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch: the route table (src/api/routes.cpp) says what a path is and who may call it.
+
+const dialects::Codec& codec_of(const api::Route& r) {
+  switch (r.dialect) {
+    case api::Dialect::Anthropic: return dialects::anthropic_codec();
+    case api::Dialect::Responses: return dialects::responses_codec();
+    default: return dialects::openai_codec(r.endpoint);
+  }
+}
+
+net::awaitable<void> metrics_handler(RequestContext& ctx) {
+  auto& out = ctx.out;
+  const std::string& mk = ctx.snapshot->config.server.metrics_key;
+  if (!mk.empty() && !constant_time_equals(presented_key(ctx.request), mk)) {
+    co_await out.send_error(Error::unauthorized("/metrics requires server.metrics_key"));
+    co_return;
+  }
+  auto& shared = ctx.worker.shared();
+  std::unordered_set<std::string> down;
+  for (const auto& row : shared.health.rows()) {
+    if (row.up) continue;
+    size_t a = row.id.find('\x1f'), b = row.id.rfind('\x1f');
+    std::string label = row.id.substr(0, a) + "/" + row.id.substr(b + 1);
+    down.insert(label);
+  }
+  // A deployment is down only when all its keys are: drop labels with any key still up.
+  for (const auto& row : shared.health.rows()) {
+    if (!row.up) continue;
+    size_t a = row.id.find('\x1f'), b = row.id.rfind('\x1f');
+    down.erase(row.id.substr(0, a) + "/" + row.id.substr(b + 1));
+  }
+  shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
+  std::string text = shared.metrics.serialize();
+  co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
+}
+
+net::awaitable<void> count_tokens_handler(RequestContext& ctx) {
+  auto& out = ctx.out;
+  // Exact from an Anthropic target; an estimate for every other (documented).
+  json body = json::parse(ctx.request.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    co_await out.send_error(Error::bad_request("The request body is not valid JSON."));
+    co_return;
+  }
+  auto exact = co_await count_tokens_upstream(ctx, body);
+  if (exact) {
+    out.add_header("x-tollgate-count", "exact");
+    co_await out.send(exact->status, "application/json", exact->body);
+    co_return;
+  }
+  out.add_header("x-tollgate-count", "estimate");
+  json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
+  std::string text = answer.dump();
+  co_await out.send(200, "application/json", text);
+}
+
+net::awaitable<void> reload_handler(RequestContext& ctx) {
+  std::string errors = co_await ctx.worker.shared().reload();
+  if (errors.empty()) {
+    co_await ctx.out.send(200, "application/json", R"({"status":"reloaded"})");
+    co_return;
+  }
+  Error e = Error::bad_request("The new configuration was refused; the previous one keeps "
+                               "serving. Errors: " + errors);
+  e.code_str = "invalid_config";
+  co_await ctx.out.send_error(e);
+}
+
+// GET /models and /models/{id}
+net::awaitable<void> models_handler(RequestContext& ctx, std::string_view id) {
+  std::string body = models_body(*ctx.snapshot, ctx.key.get());
+  if (id.empty()) {
+    co_await ctx.out.send(200, "application/json", body);
+    co_return;
+  }
+  json all = json::parse(body);
+  for (auto& m : all["data"]) {
+    if (m["id"] == id) {
+      co_await ctx.out.send(200, "application/json", m.dump());
+      co_return;
+    }
+  }
+  co_await ctx.out.send_error(Error::model_not_found(id));
+}
+
+net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Match>& match) {
+  auto& out = ctx.out;
+  const std::string_view method(ctx.request.method_string().data(),
+                                ctx.request.method_string().size());
+  if (!match) {
+    co_await out.send_error(Error::not_found(ctx.path));
+    co_return;
+  }
+  const api::Route& route = *match->route;
+  if (route.dialect == api::Dialect::Anthropic) {
+    out.set_error_renderer(dialects::anthropic_codec().error_renderer());
   }
   // With server.admin_listen, /metrics and /admin/* live on the admin port only, and the API on
   // the main port only: the other port answers 404 as for any unknown path.
-  const bool admin_path = path == "/metrics" || path.rfind("/admin/", 0) == 0;
   if (ctx.worker.shared().admin_split.load(std::memory_order_relaxed) &&
-      admin_path != ctx.admin_port) {
-    co_await out.send_error(Error::not_found(path));
+      route.admin_port != ctx.admin_port && route.access != api::Access::Open) {
+    co_await out.send_error(Error::not_found(ctx.path));
     co_return;
   }
-  if (path == "/metrics") {
-    const std::string& mk = ctx.snapshot->config.server.metrics_key;
-    if (!mk.empty() && !constant_time_equals(presented_key(ctx.request), mk)) {
-      co_await out.send_error(Error::unauthorized("/metrics requires server.metrics_key"));
+  if (!api::allows(route, method)) {
+    co_await out.send_error(Error::method_not_allowed(method, ctx.path));
+    co_return;
+  }
+  switch (route.access) {
+    case api::Access::Open:
+      break;
+    case api::Access::Metrics:
+      co_await metrics_handler(ctx);
       co_return;
-    }
-    auto& shared = ctx.worker.shared();
-    std::unordered_set<std::string> down;
-    for (const auto& row : shared.health.rows()) {
-      if (row.up) continue;
-      size_t a = row.id.find('\x1f'), b = row.id.rfind('\x1f');
-      std::string label = row.id.substr(0, a) + "/" + row.id.substr(b + 1);
-      down.insert(label);
-    }
-    // A deployment is down only when all its keys are: drop labels with any key still up.
-    for (const auto& row : shared.health.rows()) {
-      if (!row.up) continue;
-      size_t a = row.id.find('\x1f'), b = row.id.rfind('\x1f');
-      down.erase(row.id.substr(0, a) + "/" + row.id.substr(b + 1));
-    }
-    shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
-    std::string text = shared.metrics.serialize();
-    co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
-    co_return;
-  }
-
-  const auto llm = openai_endpoint(path);
-  bool models = path == "/models" || path.rfind("/models/", 0) == 0;
-  bool reload = path == "/admin/reload";
-  bool messages = path == "/messages" || path == "/messages/count_tokens";
-  if (messages) out.set_error_renderer(&providers::anthropic_ingress::render_error);
-  bool admin_query = path == "/admin/logs" || path == "/admin/spend";
-  bool admin_keys = path.rfind("/admin/keys", 0) == 0 || path.rfind("/admin/teams", 0) == 0;
-  if (!llm && !models && !reload && !admin_query && !messages && !admin_keys) {
-    co_await out.send_error(Error::not_found(path));
-    co_return;
-  }
-  if ((llm || reload || messages) && !post) {
-    co_await out.send_error(Error::method_not_allowed(
-        std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
-        path));
-    co_return;
-  }
-  if ((models || admin_query) && !get) {
-    co_await out.send_error(Error::method_not_allowed("POST", path));
-    co_return;
-  }
-  if (auto err = authenticate(ctx)) {
-    ctx.record.error_code = "invalid_api_key";
-    co_await out.send_error(*err);
-    co_return;
-  }
-  if (path.rfind("/admin/", 0) == 0 && !ctx.master) {
-    co_await out.send_error(Error::unauthorized("The admin API needs the master key."));
-    co_return;
-  }
-  if (admin_keys) {
-    co_await admin_keys_handler(ctx);
-    co_return;
-  }
-  if (llm) {
-    LlmCall call(ctx, *llm);
-    co_await call.run();
-    co_return;
-  }
-  if (admin_query) {
-    co_await admin_query_handler(ctx);
-    co_return;
-  }
-  if (path == "/messages") {
-    LlmCall call(ctx, providers::Endpoint::ChatCompletions, providers::Ingress::Anthropic);
-    co_await call.run();
-    co_return;
-  }
-  if (path == "/messages/count_tokens") {
-    // Exact from an Anthropic target; an estimate for every other (documented).
-    json body = json::parse(ctx.request.body(), nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      co_await out.send_error(Error::bad_request("The request body is not valid JSON."));
-      co_return;
-    }
-    auto exact = co_await count_tokens_upstream(ctx, body);
-    if (exact) {
-      out.add_header("x-tollgate-count", "exact");
-      co_await out.send(exact->status, "application/json", exact->body);
-      co_return;
-    }
-    out.add_header("x-tollgate-count", "estimate");
-    json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
-    std::string text = answer.dump();
-    co_await out.send(200, "application/json", text);
-    co_return;
-  }
-  if (reload) {
-    std::string errors = co_await ctx.worker.shared().reload();
-    if (errors.empty()) {
-      co_await out.send(200, "application/json", R"({"status":"reloaded"})");
-    } else {
-      Error e = Error::bad_request("The new configuration was refused; the previous one keeps "
-                                   "serving. Errors: " + errors);
-      e.code_str = "invalid_config";
-      co_await out.send_error(e);
-    }
-    co_return;
-  }
-  // GET /models and /models/{id}
-  std::string body = models_body(*ctx.snapshot, ctx.key.get());
-  if (path.size() > 8) {
-    std::string id = path.substr(8);
-    json all = json::parse(body);
-    for (auto& m : all["data"]) {
-      if (m["id"] == id) {
-        co_await out.send(200, "application/json", m.dump());
+    case api::Access::Key:
+    case api::Access::Master:
+      if (auto err = authenticate(ctx)) {
+        ctx.record.error_code = "invalid_api_key";
+        co_await out.send_error(*err);
         co_return;
       }
-    }
-    co_await out.send_error(Error::model_not_found(id));
-    co_return;
+      if (route.access == api::Access::Master && !ctx.master) {
+        co_await out.send_error(Error::unauthorized("The admin API needs the master key."));
+        co_return;
+      }
+      break;
   }
-  co_await out.send(200, "application/json", body);
+  switch (route.id) {
+    case api::RouteId::Health:
+      co_await out.send(200, "application/json", R"({"status":"ok"})");
+      co_return;
+    case api::RouteId::Ready: {
+      bool ready = ctx.worker.shared().ready.load() && !ctx.worker.draining();
+      co_await out.send(ready ? 200 : 503, "application/json",
+                        ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+      co_return;
+    }
+    case api::RouteId::ChatCompletions:
+    case api::RouteId::Completions:
+    case api::RouteId::Embeddings:
+    case api::RouteId::Messages:
+    case api::RouteId::Responses: {
+      LlmCall call(ctx, codec_of(route), route.endpoint);
+      co_await call.run();
+      co_return;
+    }
+    case api::RouteId::CountTokens:
+      co_await count_tokens_handler(ctx);
+      co_return;
+    case api::RouteId::ResponseById:
+    case api::RouteId::ResponseInputItems:
+      co_await stored_response_handler(ctx, *match);
+      co_return;
+    case api::RouteId::Models:
+      co_await models_handler(ctx, match->id);
+      co_return;
+    case api::RouteId::AdminReload:
+      co_await reload_handler(ctx);
+      co_return;
+    case api::RouteId::AdminLogs:
+    case api::RouteId::AdminSpend:
+      co_await admin_query_handler(ctx);
+      co_return;
+    case api::RouteId::AdminGovernance:
+      co_await admin_keys_handler(ctx);
+      co_return;
+    case api::RouteId::Metrics:
+      break;  // answered above
+  }
 }
-
-// The LLM endpoints: each request to one is counted, logged and in flight, refused or not.
-bool is_llm_path(std::string_view path) { return openai_endpoint(path) || path == "/messages"; }
 
 metrics::RequestSample sample_of(const RequestContext& ctx, int status, double duration_ms) {
   const auto& r = ctx.record;
@@ -1329,9 +1423,10 @@ class InFlight {
 
 net::awaitable<void> handle(RequestContext& ctx) {
   auto& shared = ctx.worker.shared();
-  ctx.api = is_llm_path(ctx.path);
+  const auto match = api::match(ctx.path);
+  ctx.api = match && match->route->llm;
   InFlight in_flight(shared.metrics, ctx.api);
-  co_await dispatch(ctx);
+  co_await dispatch(ctx, match);
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
   if (ctx.record.error_code.empty()) ctx.record.error_code = ctx.out.error_code();

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -94,6 +95,19 @@ const char* const kMigrations[] = {
     // 2: /admin/logs?key= pages by id within one key (71 ms -> under 1 ms on 1M rows).
     R"sql(
     CREATE INDEX requests_key_id ON requests (key_id, id);
+    )sql",
+    // 3: stored Responses (POST /v1/responses with store: true).
+    R"sql(
+    CREATE TABLE responses (
+      id TEXT PRIMARY KEY,
+      scope TEXT NOT NULL,
+      previous_id TEXT NOT NULL DEFAULT '',
+      created_ms INTEGER NOT NULL,
+      response TEXT NOT NULL,
+      input_items TEXT NOT NULL,
+      output_items TEXT NOT NULL
+    );
+    CREATE INDEX responses_created ON responses (created_ms);
     )sql",
 };
 
@@ -306,6 +320,91 @@ class SqliteStore final : public Store {
     });
   }
 
+  void save_response(ResponseRow row) override {
+    {
+      std::lock_guard lock(pending_mu_);
+      pending_responses_[row.id] = row;
+    }
+    write_job([this, row = std::move(row)](sqlite3* db) {
+      try {
+        Stmt s(db, "INSERT OR REPLACE INTO responses (id, scope, previous_id, created_ms, "
+                   "response, input_items, output_items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        s.bind(1, row.id).bind(2, row.scope).bind(3, row.previous_id).bind(4, row.created_ms);
+        s.bind(5, row.response).bind(6, row.input_items).bind(7, row.output_items);
+        s.run();
+      } catch (const std::exception& e) {
+        spdlog::error("store: save_response failed: {}", e.what());
+      }
+      std::lock_guard lock(pending_mu_);
+      pending_responses_.erase(row.id);
+    });
+  }
+
+  void get_response(std::string id, std::string scope,
+                    std::function<void(std::optional<ResponseRow>)> done) override {
+    read_job([this, id = std::move(id), scope = std::move(scope),
+              done = std::move(done)](sqlite3* db) {
+      std::optional<ResponseRow> row;
+      try {
+        row = find_response(db, id, scope);
+      } catch (const std::exception& e) {
+        spdlog::error("store: get_response failed: {}", e.what());
+      }
+      done(std::move(row));
+    });
+  }
+
+  void delete_response(std::string id, std::string scope,
+                       std::function<void(bool)> done) override {
+    // In order behind any pending save of the same id (one writer thread).
+    write_job([this, id = std::move(id), scope = std::move(scope),
+               done = std::move(done)](sqlite3* db) {
+      bool deleted = false;
+      try {
+        Stmt s(db, "DELETE FROM responses WHERE id = ?1 AND scope = ?2");
+        s.bind(1, id).bind(2, scope);
+        s.run();
+        deleted = sqlite3_changes(db) > 0;
+      } catch (const std::exception& e) {
+        spdlog::error("store: delete_response failed: {}", e.what());
+      }
+      done(deleted);
+    });
+  }
+
+  void conversation(std::string id, std::string scope,
+                    std::function<void(std::optional<json>)> done) override {
+    read_job([this, id = std::move(id), scope = std::move(scope),
+              done = std::move(done)](sqlite3* db) {
+      std::optional<json> items;
+      try {
+        std::vector<ResponseRow> turns;
+        std::string at = id;
+        while (!at.empty() && static_cast<int>(turns.size()) < kMaxConversationTurns) {
+          auto row = find_response(db, at, scope);
+          if (!row) break;
+          at = row->previous_id;
+          turns.push_back(std::move(*row));
+        }
+        if (!turns.empty()) {
+          items = json::array();
+          for (auto t = turns.rbegin(); t != turns.rend(); ++t) {
+            for (const char* part : {"input", "output"}) {
+              json list = json::parse(part[0] == 'i' ? t->input_items : t->output_items,
+                                      nullptr, false);
+              if (!list.is_array()) continue;
+              for (auto& item : list) items->push_back(std::move(item));
+            }
+          }
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("store: conversation failed: {}", e.what());
+        items.reset();
+      }
+      done(std::move(items));
+    });
+  }
+
   void query_logs(LogQuery q, std::function<void(json)> done) override {
     read_job([q = std::move(q), done = std::move(done)](sqlite3* db) {
       json rows = json::array();
@@ -487,6 +586,24 @@ class SqliteStore final : public Store {
     reader_cv_.notify_one();
   }
 
+  // A stored turn: one saved but not yet written, or from the database.
+  std::optional<ResponseRow> find_response(sqlite3* db, const std::string& id,
+                                           const std::string& scope) {
+    {
+      std::lock_guard lock(pending_mu_);
+      auto it = pending_responses_.find(id);
+      if (it != pending_responses_.end()) {
+        if (it->second.scope != scope) return std::nullopt;
+        return it->second;
+      }
+    }
+    Stmt s(db, "SELECT id, scope, previous_id, created_ms, response, input_items, output_items "
+               "FROM responses WHERE id = ?1 AND scope = ?2");
+    s.bind(1, id).bind(2, scope);
+    if (!s.step()) return std::nullopt;
+    return ResponseRow{s.text(0), s.text(1), s.text(2), s.i64(3), s.text(4), s.text(5), s.text(6)};
+  }
+
   // Deletes request rows older than the retention, in small chunks (short write locks).
   int64_t delete_expired(sqlite3* db) {
     int days;
@@ -505,6 +622,12 @@ class SqliteStore final : public Store {
       int n = sqlite3_changes(db);
       total += n;
       if (n < 5000) break;
+    }
+    Stmt r(db, "DELETE FROM responses WHERE created_ms < ?1");
+    r.bind(1, cutoff);
+    r.run();
+    if (int n = sqlite3_changes(db); n > 0) {
+      spdlog::info("store: retention deleted {} stored response(s)", n);
     }
     if (total > 0) spdlog::info("store: retention deleted {} request log row(s)", total);
     return total;
@@ -655,6 +778,9 @@ class SqliteStore final : public Store {
   std::condition_variable reader_cv_;
   std::deque<Job> reader_jobs_;
   std::thread writer_, reader_;
+  // Responses saved but not yet written: reads see them at once.
+  std::mutex pending_mu_;
+  std::unordered_map<std::string, ResponseRow> pending_responses_;
 };
 
 }  // namespace

@@ -62,8 +62,19 @@ class Call {
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
 
-  // Never modified once parsed: a failover builds again from it.
+  // Never modified once parsed: a failover builds again from it. The model and stream flag are
+  // the same in every form of the request.
   const providers::ClientRequest& request() const { return req_; }
+  // The request for a target that speaks this dialect natively (`native`), or the canonical one.
+  virtual const providers::ClientRequest& request_for(bool native) const {
+    (void)native;
+    return req_;
+  }
+  // A request that a target cannot serve (e.g. built-in tools that only a native target runs).
+  virtual std::optional<Error> refuse(bool native) const {
+    (void)native;
+    return std::nullopt;
+  }
   // A whole 2xx answer for the client. `native`: the adapter answered in the client's own shape.
   virtual std::string render(std::string&& body, bool native) = 0;
   virtual std::unique_ptr<Egress> egress(bool native) = 0;

@@ -20,7 +20,7 @@
 
 namespace tg::providers {
 
-enum class Endpoint { ChatCompletions, Completions, Embeddings };
+enum class Endpoint { ChatCompletions, Completions, Embeddings, Responses };
 std::string_view to_string(Endpoint e);
 
 // Token usage normalised to the kinds we bill and count.
@@ -36,7 +36,7 @@ struct Usage {
 };
 
 // The API schema the client speaks.
-enum class Ingress { OpenAI, Anthropic };
+enum class Ingress { OpenAI, Anthropic, Responses };
 
 // The client's request, parsed once.
 struct ClientRequest {

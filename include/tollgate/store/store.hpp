@@ -55,6 +55,22 @@ struct TeamRow {
   nlohmann::json record;
 };
 
+// A stored Responses turn (a POST /v1/responses with store: true): the Response as the client got
+// it, and the items it adds to its conversation, so that a later request can continue it
+// (previous_response_id) whichever provider answers. Kept as long as the request log.
+struct ResponseRow {
+  std::string id;            // resp_...
+  std::string scope;         // who may read it: "key:<id>", "team:<id>" or "master"
+  std::string previous_id;   // the turn it continued, "" for none
+  int64_t created_ms = 0;
+  std::string response;      // the Response object (JSON)
+  std::string input_items;   // this turn's input items (JSON array)
+  std::string output_items;  // this turn's output items (JSON array)
+};
+
+// How far back a conversation is followed through previous_response_id.
+inline constexpr int kMaxConversationTurns = 1000;
+
 struct LoadedState {
   std::vector<KeyRow> keys;    // not revoked
   std::vector<TeamRow> teams;
@@ -96,6 +112,19 @@ class Store {
   virtual void delete_team(std::string id, std::function<void(bool ok)> done) = 0;
   virtual void query_logs(LogQuery q, std::function<void(nlohmann::json rows)> done) = 0;
   virtual void query_spend(SpendQuery q, std::function<void(nlohmann::json rows)> done) = 0;
+
+  // Stored Responses. A saved turn is visible to the reads below at once (a client continues a
+  // conversation as soon as it has the answer), and written by the writer thread.
+  virtual void save_response(ResponseRow row) = 0;
+  // nullopt when there is no such id in that scope.
+  virtual void get_response(std::string id, std::string scope,
+                            std::function<void(std::optional<ResponseRow>)> done) = 0;
+  virtual void delete_response(std::string id, std::string scope,
+                               std::function<void(bool deleted)> done) = 0;
+  // The items of the conversation ending with turn `id`: each turn's input then output items,
+  // oldest turn first, at most kMaxConversationTurns turns. nullopt when id is not in scope.
+  virtual void conversation(std::string id, std::string scope,
+                            std::function<void(std::optional<nlohmann::json>)> done) = 0;
 
   // Start-up (synchronous, before serving).
   virtual LoadedState load() = 0;
