@@ -581,7 +581,7 @@ class LlmCall {
     }
     const upstream::Target target = target_of(p);
     auto connect_by = min_tp(now + p.timeouts.connect, total_by_);
-    auto head_by = req().stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
+    auto head_by = creq.stream ? min_tp(now + p.timeouts.first_token, total_by_) : total_by_;
     auto sent = co_await ctx_.worker.upstream().send(target, req, connect_by, head_by, &slot_);
     if (!sent.exchange) {
       upstream_ms_ += ms_since(now);

@@ -1,0 +1,248 @@
+// POST /v1/responses end to end: translated to chat for a chat-only target, the stored
+// conversation (GET/DELETE, input_items, previous_response_id) scoped to the key that made it,
+// and the same money as the same conversation through chat.
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace tg::it {
+namespace {
+
+const char* kKeys =
+    "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"
+    "keys:\n"
+    "  - {name: alice, key: sk-alice-0123456789, budget: {usd: 10, period: monthly}}\n"
+    "  - {name: bob, key: sk-bob-0123456789}\n";
+
+json ask(const std::string& text, bool stream = false) {
+  json body = {{"model", "gpt-test"}, {"input", text}};
+  if (stream) body["stream"] = true;
+  return body;
+}
+
+std::string output_text(const json& response) {
+  std::string text;
+  for (const auto& item : response.value("output", json::array())) {
+    if (item.value("type", "") != "message") continue;
+    for (const auto& part : item.value("content", json::array())) {
+      if (part.value("type", "") == "output_text") text += part.value("text", "");
+    }
+  }
+  return text;
+}
+
+// The events of a Responses stream: (type, data).
+std::vector<json> events_of(const std::string& body) {
+  std::vector<json> out;
+  for (const auto& data : sse_data(body)) out.push_back(json::parse(data, nullptr, false));
+  return out;
+}
+
+json last_mock_body(Mock& mock) {
+  json reqs = mock.requests();
+  return reqs.empty() ? json() : reqs.back()["body"];
+}
+
+TEST(Responses, TranslatedToChatAndStored) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  auto r = gw.post("/v1/responses", ask("hello there"), "sk-alice-0123456789");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json resp = r.json_body();
+  EXPECT_EQ(resp["object"], "response");
+  EXPECT_EQ(resp["status"], "completed");
+  EXPECT_TRUE(resp["id"].get<std::string>().starts_with("resp_"));
+  EXPECT_EQ(output_text(resp), "mock: hello there");
+  EXPECT_GT(resp["usage"]["input_tokens"].get<int>(), 0);
+  EXPECT_GT(resp["usage"]["output_tokens"].get<int>(), 0);
+  EXPECT_EQ(r.header("x-tollgate-provider"), "mock");
+  EXPECT_FALSE(r.header("x-tollgate-cost-usd").empty());
+  // The target got a chat request.
+  json sent = last_mock_body(mock);
+  ASSERT_TRUE(sent.contains("messages")) << sent.dump();
+  EXPECT_EQ(sent["messages"].back()["content"], "hello there");
+
+  const std::string id = resp["id"];
+  auto got = gw.get("/v1/responses/" + id, "sk-alice-0123456789");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.json_body()["id"], id);
+  EXPECT_EQ(output_text(got.json_body()), "mock: hello there");
+  auto items = gw.get("/v1/responses/" + id + "/input_items", "sk-alice-0123456789");
+  ASSERT_EQ(items.status, 200) << items.body;
+  ASSERT_EQ(items.json_body()["data"].size(), 1u);
+  EXPECT_EQ(items.json_body()["data"][0]["role"], "user");
+  // Bare paths too.
+  EXPECT_EQ(gw.get("/responses/" + id, "sk-alice-0123456789").status, 200);
+}
+
+TEST(Responses, StoredResponsesAreScopedToTheKey) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  auto r = gw.post("/v1/responses", ask("mine"), "sk-alice-0123456789");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = r.json_body()["id"];
+  auto other = gw.get("/v1/responses/" + id, "sk-bob-0123456789");
+  EXPECT_EQ(other.status, 404) << other.body;
+  json next = ask("continue");
+  next["previous_response_id"] = id;
+  auto cont = gw.post("/v1/responses", next, "sk-bob-0123456789");
+  EXPECT_EQ(cont.status, 404) << cont.body;
+  EXPECT_EQ(cont.json_body()["error"]["param"], "previous_response_id");
+  // DELETE by another key: 404; by the owner: gone.
+  EXPECT_EQ(http(gw.port(), "DELETE", "/v1/responses/" + id, "",
+                 {{"Authorization", "Bearer sk-bob-0123456789"}})
+                .status,
+            404);
+  auto del = http(gw.port(), "DELETE", "/v1/responses/" + id, "",
+                  {{"Authorization", "Bearer sk-alice-0123456789"}});
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(del.json_body()["deleted"], true);
+  EXPECT_EQ(gw.get("/v1/responses/" + id, "sk-alice-0123456789").status, 404);
+}
+
+TEST(Responses, StoreFalseKeepsNothing) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  json body = ask("forget me");
+  body["store"] = false;
+  auto r = gw.post("/v1/responses", body, "sk-alice-0123456789");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(gw.get("/v1/responses/" + r.json_body()["id"].get<std::string>(),
+                   "sk-alice-0123456789")
+                .status,
+            404);
+}
+
+TEST(Responses, PreviousResponseIdSurvivesAFailoverToAnotherProvider) {
+  Mock first, second;
+  std::string config =
+      "server:\n  master_key: sk-test-master\n  workers: 2\n"
+      "providers:\n"
+      "  one:\n    type: openai-compatible\n    base_url: " + first.base_url() +
+      "\n    api_key: k1\n"
+      "  two:\n    type: openai-compatible\n    base_url: " + second.base_url() +
+      "\n    api_key: k2\n"
+      "router:\n  retries: 0\n"
+      "models:\n  - name: gpt-test\n    targets: [one/m1, two/m2]\n";
+  Gateway gw(config);
+  json turn1 = ask("my name is Ada");
+  turn1["instructions"] = "Be brief.";
+  auto r1 = gw.post("/v1/responses", turn1);
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  EXPECT_EQ(r1.header("x-tollgate-provider"), "one");
+  first.add_fault({{"mode", "status"}, {"status", 503}, {"count", -1}});
+  json turn2 = ask("what is my name?");
+  turn2["previous_response_id"] = r1.json_body()["id"];
+  auto r2 = gw.post("/v1/responses", turn2);
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  EXPECT_EQ(r2.header("x-tollgate-provider"), "two");
+  EXPECT_EQ(r2.json_body()["previous_response_id"], r1.json_body()["id"]);
+  // The second provider saw the whole conversation; the first turn's instructions are not
+  // carried over (as OpenAI does).
+  json sent = last_mock_body(second);
+  ASSERT_TRUE(sent["messages"].is_array()) << sent.dump();
+  ASSERT_EQ(sent["messages"].size(), 3u) << sent.dump();
+  EXPECT_EQ(sent["messages"][0]["role"], "user");
+  EXPECT_EQ(sent["messages"][0]["content"], "my name is Ada");
+  EXPECT_EQ(sent["messages"][1]["role"], "assistant");
+  EXPECT_EQ(sent["messages"][1]["content"], "mock: my name is Ada");
+  EXPECT_EQ(sent["messages"][2]["content"], "what is my name?");
+}
+
+TEST(Responses, StreamedTranslationEmitsTheFullEventSequence) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  auto r = gw.post("/v1/responses", ask("stream me", true), "sk-alice-0123456789");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto events = events_of(r.body);
+  ASSERT_GE(events.size(), 8u) << r.body;
+  EXPECT_EQ(events.front()["type"], "response.created");
+  EXPECT_EQ(events.back()["type"], "response.completed");
+  std::string text;
+  int64_t seq = -1;
+  for (const auto& e : events) {
+    EXPECT_GT(e["sequence_number"].get<int64_t>(), seq);
+    seq = e["sequence_number"];
+    if (e["type"] == "response.output_text.delta") text += e["delta"].get<std::string>();
+  }
+  EXPECT_EQ(text, "mock: stream me");
+  const json& done = events.back()["response"];
+  EXPECT_GT(done["usage"]["output_tokens"].get<int>(), 0);
+  // The streamed answer is stored too.
+  auto got = gw.get("/v1/responses/" + done["id"].get<std::string>(), "sk-alice-0123456789");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(output_text(got.json_body()), "mock: stream me");
+}
+
+TEST(Responses, FunctionToolRoundTrip) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  json body = ask("weather in Paris");
+  body["tools"] = json::array({{{"type", "function"},
+                                {"name", "get_weather"},
+                                {"description", "Weather of a city"},
+                                {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}});
+  auto r1 = gw.post("/v1/responses", body);
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  json call;
+  for (const auto& item : r1.json_body()["output"]) {
+    if (item["type"] == "function_call") call = item;
+  }
+  ASSERT_TRUE(call.is_object()) << r1.body;
+  EXPECT_EQ(call["name"], "get_weather");
+  json turn2 = {{"model", "gpt-test"},
+                {"previous_response_id", r1.json_body()["id"]},
+                {"tools", body["tools"]},
+                {"input", json::array({{{"type", "function_call_output"},
+                                        {"call_id", call["call_id"]},
+                                        {"output", "sunny"}}})}};
+  auto r2 = gw.post("/v1/responses", turn2);
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  json sent = last_mock_body(mock);
+  ASSERT_GE(sent["messages"].size(), 3u) << sent.dump();
+  EXPECT_EQ(sent["messages"].back()["role"], "tool");
+  EXPECT_EQ(sent["messages"].back()["tool_call_id"], call["call_id"]);
+  EXPECT_EQ(sent["messages"].back()["content"], "sunny");
+}
+
+TEST(Responses, BuiltInToolsOnATranslatedTargetAreRefusedByName) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  json body = ask("search the web");
+  body["tools"] = json::array({{{"type", "web_search"}}});
+  auto r = gw.post("/v1/responses", body);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.json_body()["error"]["message"].get<std::string>().find("web_search"),
+            std::string::npos);
+  EXPECT_TRUE(mock.requests().empty());
+}
+
+TEST(Responses, CostsTheSameAsTheSameConversationThroughChat) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  auto viaResponses = gw.post("/v1/responses", ask("price me"), "sk-alice-0123456789");
+  ASSERT_EQ(viaResponses.status, 200) << viaResponses.body;
+  auto viaChat = gw.post("/v1/chat/completions", chat("gpt-test", "price me"), "sk-alice-0123456789");
+  ASSERT_EQ(viaChat.status, 200) << viaChat.body;
+  EXPECT_EQ(viaResponses.header("x-tollgate-cost-usd"), viaChat.header("x-tollgate-cost-usd"));
+  json rows;
+  ASSERT_TRUE(eventually([&] {
+    rows = gw.get("/admin/logs?limit=10").json_body()["data"];
+    return rows.is_array() && rows.size() == 2;
+  }));
+  EXPECT_EQ(rows[0]["input_tokens"], rows[1]["input_tokens"]);
+  EXPECT_EQ(rows[0]["output_tokens"], rows[1]["output_tokens"]);
+  EXPECT_EQ(rows[0]["cost_usd"], rows[1]["cost_usd"]);
+  EXPECT_GT(rows[0]["output_tokens"].get<int>(), 0);
+  // Both count against the key's budget.
+  json keys = gw.get("/admin/keys").json_body()["data"];
+  double spent = -1;
+  for (const auto& k : keys) {
+    if (k["name"] == "alice") spent = k["budget"]["spend_usd"].get<double>();
+  }
+  EXPECT_GT(spent, 0);
+}
+
+}  // namespace
+}  // namespace tg::it
