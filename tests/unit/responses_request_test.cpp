@@ -13,7 +13,7 @@ namespace {
 using namespace testing;
 
 Request parse_ok(const json& body, const json& history, std::vector<std::string>* dropped) {
-  auto r = parse_request(body, history, dropped, counter());
+  auto r = parse_request(body, history, {.dropped = dropped, .random = counter()});
   if (auto* e = std::get_if<Error>(&r)) {
     ADD_FAILURE() << e->message << " (param " << e->param.value_or("") << ")";
     return {};
@@ -56,7 +56,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "request_multimodal.json", "request_tools.json",
                       "request_allowed_tools.json", "request_tool_round_trip.json",
                       "request_json_schema.json", "request_reasoning.json",
-                      "request_history.json"),
+                      "request_history.json", "request_custom_tool.json"),
     [](const auto& info) {
       std::string n = info.param.substr(8, info.param.size() - 8 - 5);  // request_*.json
       std::replace(n.begin(), n.end(), '.', '_');
@@ -79,6 +79,33 @@ TEST(ResponsesRequest, ToolRoundTripKeepsCallIdsAndGroupsCalls) {
   EXPECT_EQ(m[4]["role"], "user") << "a tool's image follows as user content";
 }
 
+TEST(ResponsesRequest, CustomToolsBecomeOneStringArgumentFunctions) {
+  json f = load("request_custom_tool.json");
+  std::vector<std::string> dropped;
+  Request r = parse_ok(f["request"], json::array(), &dropped);
+  const json& tool = r.chat["tools"][0]["function"];
+  EXPECT_EQ(tool["name"], "apply_patch");
+  EXPECT_EQ(tool["parameters"]["required"], json::array({"input"}));
+  EXPECT_NE(tool["description"].get<std::string>().find("lark grammar"), std::string::npos);
+  EXPECT_EQ(dropped, std::vector<std::string>{"tools[0].format"}) << "the grammar is not enforced";
+  const json& m = r.chat["messages"];
+  ASSERT_EQ(m.size(), 3u) << "the empty assistant message joins the call: " << m.dump();
+  EXPECT_EQ(m[1]["content"], nullptr);
+  EXPECT_EQ(m[1]["tool_calls"][0]["function"]["arguments"],
+            json({{"input", "*** Begin Patch\n*** End Patch"}}).dump());
+  EXPECT_EQ(m[2], json({{"role", "tool"}, {"tool_call_id", "call_patch"}, {"content", "Done!"}}));
+  EXPECT_FALSE(refuse_builtin_tools(f["request"]).has_value());
+}
+
+TEST(ResponsesRequest, EmptyAssistantMessageAloneIsLeftOut) {
+  json input = json::array({json::object({{"role", "user"}, {"content", "a"}}),
+                            json::object({{"role", "assistant"}, {"content", ""}}),
+                            json::object({{"role", "user"}, {"content", "b"}})});
+  Request r = parse_ok({{"model", "m"}, {"input", input}}, json::array(), nullptr);
+  EXPECT_EQ(r.chat["messages"].size(), 2u) << r.chat.dump();
+  EXPECT_EQ(r.input_items.size(), 3u) << "but it is still recorded";
+}
+
 TEST(ResponsesRequest, HistoryComesFirstWithoutItsInstructions) {
   json f = load("request_history.json");
   std::vector<std::string> dropped;
@@ -91,6 +118,29 @@ TEST(ResponsesRequest, HistoryComesFirstWithoutItsInstructions) {
   // The referenced item is recorded as itself, not as a reference.
   EXPECT_EQ(r.input_items[0]["id"], "msg_old_answer");
   EXPECT_EQ(r.input_items[0]["role"], "assistant");
+}
+
+TEST(ResponsesRequest, ReferencesResolveFromTheCallersLookup) {
+  // The AI SDK with store: true: earlier answers come back as bare references, no
+  // previous_response_id.
+  json body = {{"model", "m"},
+               {"input", json::array({json::object({{"role", "user"}, {"content", "Hi"}}),
+                                      json::object({{"type", "item_reference"}, {"id", "msg_a"}}),
+                                      json::object({{"type", "item_reference"}, {"id", "msg_a"}}),
+                                      json::object({{"role", "user"}, {"content", "More"}})})}};
+  EXPECT_EQ(referenced_item_ids(body), std::vector<std::string>{"msg_a"});
+  EXPECT_TRUE(referenced_item_ids({{"input", "text"}}).empty());
+  Error missing = parse_error(body);
+  EXPECT_EQ(missing.param.value_or(""), "input[1].id");
+  json found = json::array({json::object({{"type", "message"},
+                                          {"id", "msg_a"},
+                                          {"role", "assistant"},
+                                          {"content", json::array({json::object(
+                                              {{"type", "output_text"}, {"text", "Hello!"}})})}})});
+  auto r = parse_request(body, json::array(), {.references = &found});
+  ASSERT_TRUE(std::holds_alternative<Request>(r)) << std::get<Error>(r).message;
+  EXPECT_EQ(std::get<Request>(r).chat["messages"][1],
+            json({{"role", "assistant"}, {"content", "Hello!"}}));
 }
 
 TEST(ResponsesRequest, InputItemsGetIdsAndOpenAiShape) {
@@ -110,7 +160,8 @@ TEST(ResponsesRequest, InputItemsGetIdsAndOpenAiShape) {
 
 TEST(ResponsesRequest, BuiltInToolsAreRefusedByName) {
   for (std::string type : {"web_search", "web_search_preview", "file_search", "computer_use_preview",
-                           "code_interpreter", "image_generation", "mcp", "local_shell", "custom"}) {
+                           "code_interpreter", "image_generation", "mcp", "local_shell", "shell",
+                           "apply_patch", "tool_search"}) {
     json body = {{"model", "m"},
                  {"input", "x"},
                  {"tools", json::array({{{"type", "function"}, {"name", "f"}}, {{"type", type}}})}};
@@ -129,6 +180,36 @@ TEST(ResponsesRequest, BuiltInToolsAreRefusedByName) {
   auto tc = refuse_builtin_tools({{"tool_choice", {{"type", "web_search_preview"}}}});
   ASSERT_TRUE(tc.has_value());
   EXPECT_EQ(tc->param.value_or(""), "tool_choice.type");
+}
+
+TEST(ResponsesRequest, NativeTargetsKeepWhatChatCannotCarry) {
+  json body = {
+      {"model", "gpt-5"},
+      {"background", true},
+      {"tools", json::array({json::object({{"type", "web_search"}}),
+                             json::object({{"type", "function"}, {"name", "f"}})})},
+      {"tool_choice", {{"type", "web_search"}}},
+      {"input",
+       json::array({json::object({{"role", "user"},
+                                  {"content", json::array({json::object({{"type", "input_text"}, {"text", "Look"}}),
+                                                           json::object({{"type", "input_image"}, {"file_id", "file-1"}})})}}),
+                    json::object({{"type", "web_search_call"}, {"id", "ws_1"}, {"status", "completed"}}),
+                    json::object({{"role", "user"}, {"content", "And?"}})})}};
+  EXPECT_TRUE(std::holds_alternative<Error>(parse_request(body, json::array())));
+  std::vector<std::string> dropped;
+  auto r = parse_request(body, json::array(), {.dropped = &dropped, .native_target = true});
+  ASSERT_TRUE(std::holds_alternative<Request>(r)) << std::get<Error>(r).message;
+  const Request& req = std::get<Request>(r);
+  EXPECT_EQ(req.input_items.size(), 3u) << "every input item is recorded";
+  EXPECT_EQ(req.input_items[1]["id"], "ws_1");
+  EXPECT_EQ(req.chat["messages"].size(), 2u) << req.chat.dump();
+  EXPECT_EQ(req.chat["messages"][0]["content"], "Look");
+  EXPECT_EQ(req.chat["tools"].size(), 1u);
+  EXPECT_FALSE(req.chat.contains("tool_choice"));
+  EXPECT_EQ(req.echo["tools"], body["tools"]);
+  std::sort(dropped.begin(), dropped.end());
+  EXPECT_EQ(dropped, (std::vector<std::string>{"input.web_search_call", "input_image.file_id",
+                                               "tool_choice", "tools.web_search"}));
 }
 
 TEST(ResponsesRequest, BadShapesAre400sNamingTheField) {

@@ -44,22 +44,40 @@ struct Request {
   nlohmann::json echo = nlohmann::json::object();
 };
 
+struct ParseOptions {
+  // Items an item_reference may name beyond `history`: the caller looks up
+  // referenced_item_ids(body) in its store (scoped to the key) and passes what it found. The
+  // AI SDK with store: true (its default) sends earlier answers only as references.
+  const nlohmann::json* references = nullptr;  // array of items, or null
+  // Receives the parameters left out because they have no chat equivalent and losing them changes
+  // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format").
+  std::vector<std::string>* dropped = nullptr;
+  Random random;  // for the ids given to input items
+  // The target speaks the Responses API (the body goes upstream as is; input_items and echo are
+  // what the caller needs, and chat serves a failover): built-in tools, hosted-tool items,
+  // file_id parts and background/conversation/prompt are left out of chat and reported in
+  // `dropped` instead of refused. Shape errors are still refused.
+  bool native_target = false;
+};
+
 // Responses request (+ the stored conversation of previous_response_id: an array of Responses
 // items, oldest first; an empty array when none) -> Request. `instructions` are not carried over
-// from history (as OpenAI does). Invalid shape, a built-in tool, or a feature whose meaning the
-// chat shape cannot keep -> Error (400 invalid_request_error, OpenAI wording, param = the field
-// path, e.g. "input[2].content[0].file_id"). When `dropped` is given it receives the parameters
-// left out because they have no chat equivalent and losing them changes little (e.g.
-// "top_logprobs", "truncation", "text.verbosity", "include.file_search_call.results").
+// from history (as OpenAI does). Invalid shape, a built-in tool, a reference to an unknown item,
+// or a feature whose meaning the chat shape cannot keep -> Error (400 invalid_request_error,
+// OpenAI wording, param = the field path, e.g. "input[2].content[0].file_id").
 // Bounded: loops over the given arrays only, no recursion on client JSON.
 std::variant<Request, Error> parse_request(const nlohmann::json& body,
                                            const nlohmann::json& history,
-                                           std::vector<std::string>* dropped = nullptr,
-                                           const Random& random = {});
+                                           const ParseOptions& options = {});
+
+// The ids of the request's item_reference input items, each once, in order (none when input is
+// not an array).
+std::vector<std::string> referenced_item_ids(const nlohmann::json& body);
 
 // For translated (non-native) targets: a 400 naming the first tool (or tool_choice) that only a
 // native target can run (web_search, file_search, computer_use_preview, code_interpreter, mcp,
-// image_generation, local_shell, custom, ...); nullopt when every tool is a function tool.
+// image_generation, local_shell, shell, apply_patch, ...); nullopt when every tool is a function
+// or custom tool. parse_request applies it itself unless native_target.
 std::optional<Error> refuse_builtin_tools(const nlohmann::json& body);
 
 // What a Response object needs besides the answer.
@@ -95,8 +113,9 @@ providers::Usage usage_from_responses(const nlohmann::json& usage);
 // response.in_progress, then per output item output_item.added, (reasoning_summary_part /
 // content_part).added, *_text.delta..., *_text.done, part.done, output_item.done; function calls
 // with function_call_arguments.delta/.done; then response.completed or response.incomplete with
-// usage. Events are written as chunks arrive. No [DONE]: OpenAI's Responses stream ends after the
-// terminal event.
+// usage. Events are written as chunks arrive, but for a custom tool's input (sent whole when its
+// call closes: it arrives wrapped in JSON arguments). No [DONE]: OpenAI's Responses stream ends
+// after the terminal event.
 class StreamConverter {
  public:
   explicit StreamConverter(ResponseInfo info);
@@ -104,8 +123,9 @@ class StreamConverter {
   // Upstream finished normally: closes open items, then response.completed or
   // response.incomplete (finish_reason length / content_filter).
   void finish(std::string& out);
-  // A failure after the stream started: closes nothing, ends with response.failed carrying the
-  // error (and the output so far). Also what a chat chunk {"error":...} leads to.
+  // A failure after the stream started (or an upstream cut short): closes nothing, ends with
+  // response.failed carrying the error (code = e.code_str, else rate_limit_exceeded for a 429,
+  // else server_error) and the items completed so far. A chat chunk {"error":...} leads here.
   void fail(const Error& e, std::string& out);
   // True once a terminal event has been written; later input is ignored.
   bool done() const { return done_; }
@@ -119,6 +139,7 @@ class StreamConverter {
     int output_index;
     std::string item_id, call_id, name, arguments;
     bool open = true;
+    bool custom = false;  // a custom tool's call: its input is sent whole when the call closes
   };
   void on_chunk(const nlohmann::json& chunk, std::string& out);
   void start(std::string& out);
@@ -145,7 +166,6 @@ class StreamConverter {
   std::string text_;          // its text so far
   bool refusal_ = false;      // the message's part is a refusal
   std::string signature_;     // signed thinking (Claude) seen for the open reasoning item
-  std::string redacted_;      // redacted thinking data
   std::map<int64_t, Call> calls_;  // chat tool_calls index -> call (open ones until closed)
   int next_index_ = 0;
   std::string finish_reason_;

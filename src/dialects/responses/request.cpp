@@ -32,16 +32,17 @@ Error unsupported(const std::string& param, std::string what) {
 // Tool types only OpenAI runs (hosted tools) or that have no chat-completions form.
 Error builtin_refusal(const std::string& param, std::string_view type) {
   return unsupported(
-      param, fmt::format("The '{}' tool is run by OpenAI's Responses API itself: only targets "
-                         "that speak the Responses API natively can serve it. This model is "
+      param, fmt::format("The '{}' tool is a built-in tool of OpenAI's Responses API: only "
+                         "targets that speak the Responses API natively can serve it. This model is "
                          "served through chat-completions translation, which carries function "
-                         "tools only.",
+                         "and custom tools only.",
                          type));
 }
 
 // The item types a client may send back that a chat conversation can hold.
 bool translatable_item(std::string_view type) {
   return type == "message" || type == "function_call" || type == "function_call_output" ||
+         type == "custom_tool_call" || type == "custom_tool_call_output" ||
          type == "reasoning" || type == "item_reference";
 }
 
@@ -49,15 +50,21 @@ std::string_view item_prefix(std::string_view type) {
   if (type == "message") return "msg_";
   if (type == "function_call") return "fc_";
   if (type == "function_call_output") return "fco_";
+  if (type == "custom_tool_call") return "ctc_";
+  if (type == "custom_tool_call_output") return "ctco_";
   if (type == "reasoning") return "rs_";
   return "item_";
 }
 
 class Builder {
  public:
-  Builder(const json& body, const json& history, std::vector<std::string>* dropped,
-          const Random& random)
-      : in_(body), history_(history), dropped_(dropped), random_(random) {}
+  Builder(const json& body, const json& history, const ParseOptions& options)
+      : in_(body),
+        history_(history),
+        references_(options.references),
+        dropped_(options.dropped),
+        random_(options.random),
+        native_(options.native_target) {}
 
   std::variant<Request, Error> build() {
     if (!in_.is_object()) {
@@ -74,7 +81,9 @@ class Builder {
       if (!p->is_string()) return bad_type("previous_response_id", "a string", *p);
       r.previous_response_id = p->get<std::string>();
     }
-    if (auto e = refuse_unkeepable()) return *e;
+    if (!native_) {
+      if (auto e = refuse_unkeepable()) return *e;
+    }
 
     messages_ = json::array();
     if (const json* ins = member(in_, "instructions")) {
@@ -108,6 +117,15 @@ class Builder {
         return bad_type("input", "one of a string or array of input items", *input);
       }
     }
+    // An empty assistant message that no call joined carries nothing a target would accept.
+    messages_.erase(std::remove_if(messages_.begin(), messages_.end(),
+                                   [](const json& m) {
+                                     return m["role"] == "assistant" && m["content"].is_null() &&
+                                            !m.contains("tool_calls") &&
+                                            !m.contains("reasoning_content") &&
+                                            !m.contains("thinking_blocks");
+                                   }),
+                    messages_.end());
     bool has_turn = std::any_of(messages_.begin(), messages_.end(),
                                 [](const json& m) { return m["role"] != "system"; });
     if (!has_turn) return invalid("input", "Missing required parameter: 'input'.");
@@ -132,6 +150,14 @@ class Builder {
     if (std::find(dropped_->begin(), dropped_->end(), name) == dropped_->end()) {
       dropped_->push_back(std::move(name));
     }
+  }
+
+  // For a native target the body goes upstream as is and `chat` only matters after a failover:
+  // what it cannot carry is left out of it (and reported) instead of refused.
+  std::optional<Error> refuse(Error e, std::string dropped_name) {
+    if (!native_) return e;
+    drop(std::move(dropped_name));
+    return std::nullopt;
   }
 
   std::optional<Error> boolean(const char* key, bool& out) {
@@ -193,27 +219,33 @@ class Builder {
       }
       return add_item(*found, where, record, true);  // one level: references never nest
     }
-    if (!translatable_item(type)) {
+    bool translatable = translatable_item(type);
+    if (!translatable) {
       if (from_history) {  // e.g. a hosted tool's call from a turn served natively
         drop("history." + std::string(type));
         return std::nullopt;
       }
-      return unsupported(where + ".type",
-                         fmt::format("Input items of type '{}' cannot be sent to a model served "
-                                     "through chat-completions translation; only targets that "
-                                     "speak the Responses API natively take them.",
-                                     type));
+      auto e = refuse(unsupported(where + ".type",
+                                  fmt::format("Input items of type '{}' cannot be sent to a model "
+                                              "served through chat-completions translation; only "
+                                              "targets that speak the Responses API natively "
+                                              "take them.",
+                                              type)),
+                      "input." + std::string(type));
+      if (e) return e;
     }
     json normal = item;  // the stored form, given an id and OpenAI's shape
     normal["type"] = type;
     std::optional<Error> err;
-    if (type == "message") {
+    if (!translatable) {
+      // kept in input_items only
+    } else if (type == "message") {
       err = add_message(item, where, normal);
-    } else if (type == "function_call") {
-      err = add_function_call(item, where);
-    } else if (type == "function_call_output") {
+    } else if (type == "function_call" || type == "custom_tool_call") {
+      err = add_function_call(item, where, type == "custom_tool_call");
+    } else if (type == "function_call_output" || type == "custom_tool_call_output") {
       err = add_function_output(item, where);
-    } else {
+    } else if (type == "reasoning") {
       err = add_reasoning(item, where);
     }
     if (err) return err;
@@ -226,9 +258,11 @@ class Builder {
   }
 
   const json* find_in_history(std::string_view id) const {
-    if (!history_.is_array()) return nullptr;
-    for (const auto& h : history_) {
-      if (str_of(member(h, "id")) == id) return &h;
+    for (const json* items : {&history_, references_}) {
+      if (!items || !items->is_array()) continue;
+      for (const auto& h : *items) {
+        if (str_of(member(h, "id")) == id) return &h;
+      }
     }
     return nullptr;
   }
@@ -273,8 +307,11 @@ class Builder {
       std::string text;
       for (const auto& p : parts) {
         if (p["type"] != "text") {
-          return unsupported(where + ".content",
-                             "System and developer messages can only contain text.");
+          auto e = refuse(unsupported(where + ".content",
+                                      "System and developer messages can only contain text."),
+                          where + ".content");
+          if (e) return e;
+          continue;
         }
         if (!text.empty()) text += '\n';
         text += p["text"].get_ref<const std::string&>();
@@ -302,9 +339,10 @@ class Builder {
     }
     if (type == "input_image") {
       if (member(part, "file_id")) {
-        return unsupported(where + ".file_id",
-                           "Images by file_id are not supported: Tollgate has no Files API. Send "
-                           "the image as image_url (a URL or a data: URL).");
+        return refuse(unsupported(where + ".file_id",
+                                  "Images by file_id are not supported: Tollgate has no Files "
+                                  "API. Send the image as image_url (a URL or a data: URL)."),
+                      "input_image.file_id");
       }
       std::string_view url = str_of(member(part, "image_url"));
       if (url.empty()) {
@@ -320,15 +358,17 @@ class Builder {
     }
     if (type == "input_file") {
       if (member(part, "file_id")) {
-        return unsupported(where + ".file_id",
-                           "Files by file_id are not supported: Tollgate has no Files API. Send "
-                           "the file inline as file_data (a base64 data: URL).");
+        return refuse(unsupported(where + ".file_id",
+                                  "Files by file_id are not supported: Tollgate has no Files "
+                                  "API. Send the file inline as file_data (a base64 data: URL)."),
+                      "input_file.file_id");
       }
       if (member(part, "file_url")) {
-        return unsupported(where + ".file_url",
-                           "Files by file_url are not supported by chat-completions "
-                           "translation. Send the file inline as file_data (a base64 data: "
-                           "URL).");
+        return refuse(unsupported(where + ".file_url",
+                                  "Files by file_url are not supported by chat-completions "
+                                  "translation. Send the file inline as file_data (a base64 "
+                                  "data: URL)."),
+                      "input_file.file_url");
       }
       std::string_view data = str_of(member(part, "file_data"));
       if (data.empty()) {
@@ -373,12 +413,15 @@ class Builder {
       }
     }
     json& msg = new_assistant();
-    msg["content"] = std::move(text);
+    // An empty message (clients replay one before streamed tool calls) says nothing: null, so the
+    // calls that follow join it and no target sees an empty text block.
+    if (!text.empty()) msg["content"] = std::move(text);
     return std::nullopt;
   }
 
-  std::optional<Error> add_function_call(const json& item, const std::string& where) {
-    for (const char* k : {"call_id", "name", "arguments"}) {
+  // A custom tool's call carries free text: it becomes the `input` argument of its function.
+  std::optional<Error> add_function_call(const json& item, const std::string& where, bool custom) {
+    for (const char* k : {"call_id", "name", custom ? "input" : "arguments"}) {
       const json* v = member(item, k);
       if (!v) return invalid(where + "." + k, fmt::format("Missing required parameter: '{}.{}'.", where, k));
       if (!v->is_string()) return bad_type(where + "." + k, "a string", *v);
@@ -387,10 +430,11 @@ class Builder {
     // Reasoning between a message and its calls belongs to the calls: start a new turn then.
     if (!msg || !reasoning_.empty() || !thinking_blocks_.empty()) msg = &new_assistant();
     if (!msg->contains("tool_calls")) (*msg)["tool_calls"] = json::array();
+    json arguments = custom ? json(dump({{"input", item["input"]}})) : item["arguments"];
     (*msg)["tool_calls"].push_back({{"id", item["call_id"]},
                                     {"type", "function"},
                                     {"function",
-                                     {{"name", item["name"]}, {"arguments", item["arguments"]}}}});
+                                     {{"name", item["name"]}, {"arguments", std::move(arguments)}}}});
     return std::nullopt;
   }
 
@@ -469,13 +513,24 @@ class Builder {
     json chat_tools = json::array();
     if (tools) {
       if (!tools->is_array()) return bad_type("tools", "an array", *tools);
-      if (auto e = refuse_builtin_tools(in_)) return e;
+      if (!native_) {
+        if (auto e = refuse_builtin_tools(in_)) return e;
+      }
       for (size_t i = 0; i < tools->size(); ++i) {
         const json& t = (*tools)[i];
         std::string where = fmt::format("tools[{}]", i);
+        std::string_view type = str_of(member(t, "type"));
+        if (type != "function" && type != "custom") {  // native only: refused above otherwise
+          drop("tools." + std::string(type.empty() ? "unknown" : type));
+          continue;
+        }
         const json* name = member(t, "name");
         if (!name) return invalid(where + ".name", "Missing required parameter: '" + where + ".name'.");
         if (!name->is_string()) return bad_type(where + ".name", "a string", *name);
+        if (str_of(member(t, "type")) == "custom") {
+          chat_tools.push_back(custom_tool(t, where));
+          continue;
+        }
         json fn = {{"name", *name}};
         if (const json* d = member(t, "description")) fn["description"] = *d;
         const json* params = member(t, "parameters");
@@ -503,7 +558,7 @@ class Builder {
         if (!chat_tools.empty()) chat_["tool_choice"] = *tc;
       } else if (tc->is_object()) {
         std::string_view type = str_of(member(tc, "type"));
-        if (type == "function") {
+        if (type == "function" || type == "custom") {
           std::string_view name = str_of(member(tc, "name"));
           if (name.empty()) {
             return invalid("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
@@ -526,8 +581,9 @@ class Builder {
           }
           chat_tools = std::move(kept);
           chat_["tool_choice"] = mode == "required" ? "required" : "auto";
-        } else {
-          return builtin_refusal("tool_choice", type.empty() ? "unknown" : type);
+        } else if (auto e = refuse(builtin_refusal("tool_choice.type", type.empty() ? "unknown" : type),
+                                   "tool_choice")) {
+          return e;
         }
       } else {
         return bad_type("tool_choice", "one of a string or object", *tc);
@@ -544,6 +600,28 @@ class Builder {
       if (chat_.contains("tools")) chat_["parallel_tool_calls"] = *p;
     }
     return std::nullopt;
+  }
+
+  // A custom tool (free-text input, e.g. Codex's apply_patch) as a function with one string
+  // argument, `input`; its grammar, which no chat target enforces, goes into the description.
+  json custom_tool(const json& t, const std::string& where) {
+    std::string description(str_of(member(t, "description")));
+    const json* format = member(t, "format");
+    if (str_of(member(format, "type")) == "grammar") {
+      drop(where + ".format");
+      if (!description.empty()) description += "\n\n";
+      description += "The input must follow this " +
+                     std::string(str_of(member(format, "syntax"))) + " grammar:\n" +
+                     std::string(str_of(member(format, "definition")));
+    }
+    json fn = {{"name", t["name"]},
+               {"parameters",
+                {{"type", "object"},
+                 {"properties", {{"input", {{"type", "string"}, {"description", "The tool's input, as free text."}}}}},
+                 {"required", json::array({"input"})},
+                 {"additionalProperties", false}}}};
+    if (!description.empty()) fn["description"] = std::move(description);
+    return {{"type", "function"}, {"function", std::move(fn)}};
   }
 
   std::optional<Error> convert_params() {
@@ -656,8 +734,10 @@ class Builder {
 
   const json& in_;
   const json& history_;
+  const json* references_;
   std::vector<std::string>* dropped_;
   const Random& random_;
+  bool native_;
   json messages_;
   json chat_ = json::object();
   json echo_ = json::object();
@@ -695,12 +775,14 @@ std::optional<Error> refuse_builtin_tools(const json& body) {
       const json* type = member(t, "type");
       if (!type) return invalid(where + ".type", "Missing required parameter: '" + where + ".type'.");
       if (!type->is_string()) return bad_type(where + ".type", "a string", *type);
-      if (*type != "function") return builtin_refusal(where + ".type", type->get<std::string>());
+      if (*type != "function" && *type != "custom") {
+        return builtin_refusal(where + ".type", type->get<std::string>());
+      }
     }
   }
   if (const json* tc = member(body, "tool_choice"); tc && tc->is_object()) {
     std::string_view type = str_of(member(tc, "type"));
-    if (type != "function" && type != "allowed_tools") {
+    if (type != "function" && type != "custom" && type != "allowed_tools") {
       return builtin_refusal("tool_choice.type", type.empty() ? "unknown" : type);
     }
   }
@@ -708,9 +790,20 @@ std::optional<Error> refuse_builtin_tools(const json& body) {
 }
 
 std::variant<Request, Error> parse_request(const json& body, const json& history,
-                                           std::vector<std::string>* dropped,
-                                           const Random& random) {
-  return Builder(body, history, dropped, random).build();
+                                           const ParseOptions& options) {
+  return Builder(body, history, options).build();
+}
+
+std::vector<std::string> referenced_item_ids(const json& body) {
+  std::vector<std::string> ids;
+  const json* input = member(body, "input");
+  if (!input || !input->is_array()) return ids;
+  for (const auto& item : *input) {
+    if (str_of(member(item, "type")) != "item_reference") continue;
+    std::string id(str_of(member(item, "id")));
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+  }
+  return ids;
 }
 
 }  // namespace tg::dialects::responses
