@@ -138,6 +138,8 @@ struct RawProvider {
   std::optional<Scalar> aws_key_id, aws_secret, aws_token;
   std::optional<PartialTimeouts> timeouts;
   std::vector<std::pair<std::string, Where>> azure_only, bedrock_only;  // fields seen
+  std::optional<ResponsesMode> responses;  // as written; defaulted in phase 2
+  Where responses_where;
   bool broken = false;  // had decode errors: not resolved, but its name still counts as declared
 };
 
@@ -173,6 +175,12 @@ struct LoadState {
   std::set<std::string> declared_providers;
   std::set<std::string> skipped_providers;
 };
+
+// The responses: mode a provider gets when its config does not say: native for openai, for
+// Azure's v1 API and for the presets whose hosts serve /responses; translate otherwise (presets.cpp).
+ResponsesMode default_responses(const ProviderConfig& p);
+// Azure's v1 API: a base_url ending in /openai/v1 (the only Azure surface with /responses here).
+bool azure_v1_url(std::string_view base_url);
 
 // Section decoders (phase 1) and resolvers (phase 2).
 void decode_server(LoadState& st, NodeRef node, PathRef path, int line);

@@ -148,6 +148,12 @@ void decode_provider(LoadState& st, const std::string& name, NodeRef node, PathR
          rp.bedrock_only.push_back({"region", {p, l}});
          if (auto s = d.string_value(v, p, l)) rp.out.region = *s;
        }},
+      {"responses", [&](NodeRef v, PathRef p, int l) {
+         rp.responses_where = {p, l};
+         if (auto s = d.enum_value(v, p, l, {"native", "translate"})) {
+           rp.responses = *s == "native" ? ResponsesMode::Native : ResponsesMode::Translate;
+         }
+       }},
       {"aws_access_key_id", aws(rp.aws_key_id, "aws_access_key_id")},
       {"aws_secret_access_key", aws(rp.aws_secret, "aws_secret_access_key")},
       {"aws_session_token", aws(rp.aws_token, "aws_session_token")},
@@ -200,7 +206,35 @@ bool check_type_fields(LoadState& st, const RawProvider& rp) {
   };
   check(rp.azure_only, ProviderType::Azure);
   check(rp.bedrock_only, ProviderType::Bedrock);
+  const ProviderType t = rp.out.type;
+  if (rp.responses && t != ProviderType::OpenAI && t != ProviderType::Azure &&
+      t != ProviderType::OpenAICompatible) {
+    st.dec.error(rp.responses_where.path, rp.responses_where.line,
+                 fmt::format("'responses' only applies to types openai, azure and openai-compatible "
+                             "({} is always translated)",
+                             to_string(t)));
+    ok = false;
+  }
   return ok;
+}
+
+// responses: as written, else the type's or preset's default. Azure serves /responses on its v1
+// API only: native on a classic base_url is an error.
+bool resolve_responses(LoadState& st, RawProvider& rp) {
+  ProviderConfig& p = rp.out;
+  if (!rp.responses) {
+    p.responses = default_responses(p);
+    return true;
+  }
+  if (p.type == ProviderType::Azure && *rp.responses == ResponsesMode::Native &&
+      !azure_v1_url(p.base_url)) {
+    st.dec.error(rp.responses_where.path, rp.responses_where.line,
+                 "'native' needs Azure's v1 API (a base_url ending in /openai/v1); the classic "
+                 "API is translated");
+    return false;
+  }
+  p.responses = *rp.responses;
+  return true;
 }
 
 Res resolve_base_url(LoadState& st, RawProvider& rp, std::vector<std::string>& missing) {
@@ -327,6 +361,7 @@ void resolve_provider(LoadState& st, RawProvider& rp) {
   std::vector<std::string> missing;
   Res url = resolve_base_url(st, rp, missing);
   if (url == Res::Fail) return;
+  if (url == Res::Ok && !resolve_responses(st, rp)) return;
   Res keys = resolve_api_keys(st, rp, missing);
   if (keys == Res::Fail) return;
   if (p.type == ProviderType::Bedrock) keys = resolve_aws(st, rp, keys, missing);

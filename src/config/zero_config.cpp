@@ -24,6 +24,7 @@ class ZeroConfig {
     p.preset = std::string(preset);
     while (base_url.ends_with('/')) base_url.pop_back();
     p.base_url = std::move(base_url);
+    p.responses = detail::default_responses(p);
     cfg_.providers.push_back(std::move(p));
     return cfg_.providers.back();
   }

@@ -28,6 +28,8 @@ std::string type_article_name(const json& j) {
   }
 }
 
+}  // namespace
+
 Reply invalid_type(std::string_view param, std::string_view expected, const json& got) {
   std::string msg = "Invalid type for '";
   msg += param;
@@ -45,6 +47,8 @@ Reply missing_param(std::string_view param) {
   msg += "'.";
   return error_reply(400, msg, "invalid_request_error", param, "missing_required_parameter");
 }
+
+namespace {
 
 Reply unparsable_body(const ParsedBody& b) {
   std::string msg = "We could not parse the JSON body of your request. (HINT: This likely means you "
@@ -69,7 +73,8 @@ bool is_reasoning_model(std::string_view m) {
          starts_with(m, "gpt-5");
 }
 
-// Common checks of a POST body: parsed, an object, with a string `model`. Returns the error reply.
+}  // namespace
+
 std::optional<Reply> check_object_with_model(const ParsedBody& b) {
   if (!b.ok) {
     return unparsable_body(b);
@@ -94,7 +99,6 @@ std::optional<Reply> check_object_with_model(const ParsedBody& b) {
   return std::nullopt;
 }
 
-// Text of a message `content`: a string, or the concatenated `text` of the parts of an array.
 std::string content_text(const json& content) {
   if (content.is_string()) {
     return content.get<std::string>();
@@ -132,6 +136,8 @@ std::size_t content_words(const json& content) {
   }
   return n;
 }
+
+namespace {
 
 // Validates optional `n` (1..128). Returns the error or sets `n`.
 std::optional<Reply> read_n(const json& body, std::size_t& n) {

@@ -37,6 +37,10 @@ struct Reply {
   bool raw_framing = false;
   std::string stream_end;
   std::string mid_stream_error;
+  // Streams whose events are numbered (the Responses API's sequence_number): builds the
+  // error_mid_stream event(s), already framed, for a stream cut after `sent` events. Used
+  // instead of mid_stream_error when set.
+  std::function<std::string(std::size_t sent)> mid_stream_error_at;
 };
 
 struct ParsedBody {
@@ -73,6 +77,20 @@ Reply handle_api(const ApiRequest& req);
 // {"error":{"message","type","param","code"}}. A null param/code is passed as std::nullopt.
 Reply error_reply(int status, std::string_view message, std::string_view type,
                   std::optional<std::string_view> param, std::optional<std::string_view> code);
+
+// Validation errors in OpenAI's wording, shared by the OpenAI-shaped endpoints.
+// "Invalid type for 'param': expected <expected>, but got <a string|an object|...> instead."
+Reply invalid_type(std::string_view param, std::string_view expected, const nlohmann::json& got);
+// "Missing required parameter: 'param'." (code missing_required_parameter)
+Reply missing_param(std::string_view param);
+// Common checks of a POST body: parsed, an object, with a string `model` (names starting with
+// "missing": 404 model_not_found). The error reply, or nullopt when the body passes.
+std::optional<Reply> check_object_with_model(const ParsedBody& b);
+
+// Text of a message `content`: a string, or the `text` of the parts of an array joined with
+// nothing in between; and its number of words (the mock's token count).
+std::string content_text(const nlohmann::json& content);
+std::size_t content_words(const nlohmann::json& content);
 
 // 401 reply when `api_key` is non-empty and `authorization` is not "Bearer <api_key>".
 std::optional<Reply> check_auth(std::string_view authorization, std::string_view api_key);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mock_faults.hpp"
+#include "mock_responses.hpp"
 #include "mock_util.hpp"
 
 namespace tollgate::mock {
@@ -70,7 +71,8 @@ struct Target {
   bool v1 = false;
   bool ok = false;          // a known operation
   std::string deployment;   // classic: from the path
-  std::string route;        // "/chat/completions", "/completions", "/embeddings", "/models"
+  std::string route;        // "/chat/completions", "/completions", "/embeddings", "/models",
+                            // "/responses" (v1 only)
 };
 
 Target parse_target(std::string_view path) {
@@ -80,7 +82,7 @@ Target parse_target(std::string_view path) {
     t.v1 = true;
     std::string_view op = path.substr(kV1Prefix.size() - 1);
     if (op == "/chat/completions" || op == "/completions" || op == "/embeddings" ||
-        op == "/models") {
+        op == "/models" || op == "/responses") {
       t.ok = true;
       t.route = std::string(op);
     }
@@ -249,6 +251,8 @@ Reply handle(const ProviderRequest& req) {
     }
     if (t.route != "/models" && deployment.substr(0, 7) == "missing") {
       r = deployment_not_found();
+    } else if (t.route == "/responses") {  // OpenAI's Responses API, as the v1 API serves it
+      r = handle_responses(responses_request(req));
     } else {
       ApiRequest ar;
       ar.method = req.method;

@@ -4,6 +4,7 @@
 //   POST /openai/deployments/{deployment}/completions?api-version=...
 //   POST /openai/deployments/{deployment}/embeddings?api-version=...
 //   POST /openai/v1/chat/completions | /openai/v1/completions | /openai/v1/embeddings
+//   POST /openai/v1/responses (OpenAI's Responses API, mock_responses.hpp)
 //   GET  /openai/v1/models
 //
 // - Classic paths need api-version (missing or not a dated version: 404

@@ -309,7 +309,9 @@ class Session {
           co_return false;
         case FaultMode::ErrorMidStream:
           if (limit > 0 && !co_await pause(interval_ms)) co_return aborted();
-          if (r.raw_framing && !r.mid_stream_error.empty()) {
+          if (r.raw_framing && r.mid_stream_error_at) {
+            if (!co_await write_event(r.mid_stream_error_at(limit), nullptr, true)) co_return aborted();
+          } else if (r.raw_framing && !r.mid_stream_error.empty()) {
             if (!co_await write_event(r.mid_stream_error, nullptr, true)) co_return aborted();
           } else if (!co_await write_event(kMidStreamError, nullptr)) {
             co_return aborted();

@@ -1,6 +1,8 @@
 #include "tollgate/providers/adapter.hpp"
 #include "tollgate/providers/json_scan.hpp"
 
+#include <algorithm>
+
 #include "anthropic/anthropic_adapter.hpp"
 #include "azure/azure_adapter.hpp"
 #include "bedrock/bedrock_adapter.hpp"
@@ -48,6 +50,26 @@ Usage Usage::from_openai(const nlohmann::json& u) {
   }
   // DeepSeek reports cache hits under its own name.
   if (out.cached_read == 0) out.cached_read = num(u, "prompt_cache_hit_tokens");
+  return out;
+}
+
+Usage Usage::from_responses(const nlohmann::json& u) {
+  Usage out;
+  if (!u.is_object()) return out;
+  auto num = [](const nlohmann::json& obj, const char* key) -> int64_t {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_number_integer() ? std::max<int64_t>(0, it->get<int64_t>()) : 0;
+  };
+  out.present = true;
+  out.input = num(u, "input_tokens");
+  out.output = num(u, "output_tokens");
+  if (auto d = u.find("input_tokens_details"); d != u.end() && d->is_object()) {
+    out.cached_read = num(*d, "cached_tokens");
+    out.cache_write = num(*d, "cache_write_tokens");
+  }
+  if (auto d = u.find("output_tokens_details"); d != u.end() && d->is_object()) {
+    out.reasoning = num(*d, "reasoning_tokens");
+  }
   return out;
 }
 

@@ -51,6 +51,11 @@ enum class ProviderType { OpenAI, OpenAICompatible, Anthropic, Gemini, Azure, Be
 
 std::string_view to_string(ProviderType t);
 
+// How a provider serves the client's POST /v1/responses: its body passed through to the
+// provider's own /responses (native), or translated through chat completions (translate).
+enum class ResponsesMode { Native, Translate };
+std::string_view to_string(ResponsesMode m);
+
 struct ApiKey {
   std::string key;
   uint32_t weight = 1;
@@ -67,6 +72,8 @@ struct ProviderConfig {
   std::string ca_file;                    // extra CA bundle for this provider; empty = system store
   std::optional<Timeouts> timeouts;       // overrides router.timeouts for this provider
   std::vector<std::string> models;        // optional: upstream model ids advertised by GET /v1/models
+  // openai, azure (v1 API only) and openai-compatible; defaulted per type/preset (Preset::responses).
+  ResponsesMode responses = ResponsesMode::Translate;
   // azure only
   std::string api_version;                // e.g. "2024-10-21" (defaulted for azure)
   std::map<std::string, std::string> deployments;  // model id -> deployment name
@@ -218,6 +225,7 @@ struct Preset {
   std::string_view base_url;
   std::string_view key_env;      // "" when no key is needed
   bool key_optional;             // local servers: a missing key is fine
+  ResponsesMode responses;       // whether the host serves /responses itself (the default)
 };
 const std::vector<Preset>& presets();
 const Preset* find_preset(std::string_view name);

@@ -20,6 +20,9 @@
 
 namespace tg::providers {
 
+// Responses is OpenAI's /v1/responses as an upstream call: an adapter sees it only for a target
+// that serves it natively (native_responses); every other target gets the request translated to
+// ChatCompletions before it reaches its adapter.
 enum class Endpoint { ChatCompletions, Completions, Embeddings, Responses };
 std::string_view to_string(Endpoint e);
 
@@ -33,6 +36,10 @@ struct Usage {
   bool present = false;     // the upstream reported usage
 
   static Usage from_openai(const nlohmann::json& usage);
+  // The Responses API's usage: input_tokens (cached included), input_tokens_details
+  // {cached_tokens, cache_write_tokens}, output_tokens (reasoning included),
+  // output_tokens_details.reasoning_tokens.
+  static Usage from_responses(const nlohmann::json& usage);
 };
 
 // The API schema the client speaks.
@@ -133,6 +140,12 @@ class ProviderAdapter {
     return upstream_status_error(provider, status, body, retry_after);
   }
   virtual bool supports(Endpoint e) const { return e == Endpoint::ChatCompletions; }
+  // True when this target takes the client's /v1/responses body as it is (only the model is
+  // set) on its own /responses, and answers in that API's shape: build_request,
+  // translate_response and the stream translator then handle Endpoint::Responses. False: the
+  // proxy translates the request through chat completions. Decided by the provider's config
+  // (`responses: native|translate`, defaulted per type and preset; Azure's v1 API only).
+  virtual bool native_responses(const config::ProviderConfig& provider) const { return false; }
   // True when this adapter's output is already in the client's schema for that ingress
   // (OpenAI adapters for OpenAI clients; the Anthropic adapter for Anthropic clients).
   virtual bool speaks_natively(Ingress ingress) const { return ingress == Ingress::OpenAI; }

@@ -6,6 +6,7 @@
 
 #include "../openai/compat_quirks.hpp"
 #include "../openai/openai_wire.hpp"
+#include "../openai/responses_wire.hpp"
 
 namespace tg::providers {
 namespace {
@@ -16,15 +17,6 @@ constexpr std::string_view kDefaultApiVersion = "2024-10-21";
 // The first GA-line version with stream_options and max_completion_tokens (2024-09-01-preview;
 // GA 2024-10-21). Dated versions compare as strings.
 constexpr std::string_view kStreamUsageSince = "2024-09-01";
-
-std::string_view endpoint_path(Endpoint e) {
-  switch (e) {
-    case Endpoint::ChatCompletions: return "/chat/completions";
-    case Endpoint::Completions: return "/completions";
-    case Endpoint::Embeddings: return "/embeddings";
-  }
-  return "/chat/completions";
-}
 
 // Percent-encodes everything but RFC 3986 unreserved characters.
 void append_encoded(std::string& out, std::string_view s) {
@@ -93,13 +85,13 @@ UpstreamRequest AzureAdapter::build_request(const ClientRequest& req,
 
   UpstreamRequest out;
   if (v1) {
-    out.path = endpoint_path(req.endpoint);
+    out.path = openai_wire::endpoint_path(req.endpoint);
   } else {
     out.path.reserve(64 + deployment.size());
     if (!ends_with(base_path, "/openai")) out.path += "/openai";
     out.path += "/deployments/";
     append_encoded(out.path, deployment);
-    out.path += endpoint_path(req.endpoint);
+    out.path += openai_wire::endpoint_path(req.endpoint);
     out.path += "?api-version=";
     append_encoded(out.path, api_version);
   }
@@ -109,6 +101,10 @@ UpstreamRequest AzureAdapter::build_request(const ClientRequest& req,
   if (req.stream) out.headers.emplace_back("Accept", "text/event-stream");
   for (const auto& [name, value] : p.headers) out.headers.emplace_back(name, value);
 
+  if (req.endpoint == Endpoint::Responses) {  // reaches here on the v1 API only (native_responses)
+    out.body = responses_wire::serialize_body(req, deployment);
+    return out;
+  }
   if (modern) {  // the hot path: serialised straight from the client's document
     out.body = openai_wire::serialize_body(*req.body, req, deployment, true);
     return out;
@@ -139,16 +135,22 @@ UpstreamRequest AzureAdapter::build_request(const ClientRequest& req,
 }
 
 Response AzureAdapter::translate_response(const ClientRequest& req, std::string&& body) const {
+  if (req.endpoint == Endpoint::Responses) return responses_wire::pass_through_response(std::move(body));
   return openai_wire::pass_through_response(std::move(body));
 }
 
 std::unique_ptr<StreamTranslator> AzureAdapter::make_stream_translator(
     const ClientRequest& req) const {
+  if (req.endpoint == Endpoint::Responses) return responses_wire::make_event_stream();
   openai_wire::StreamOptions o;
   o.client_wants_usage = req.client_wants_usage;
   o.endpoint = req.endpoint;
   o.azure = true;
   return openai_wire::make_chunk_stream(o);
+}
+
+bool AzureAdapter::native_responses(const config::ProviderConfig& provider) const {
+  return provider.responses == config::ResponsesMode::Native && azure_is_v1(provider.base_url);
 }
 
 Error AzureAdapter::map_error(std::string_view provider, int status, std::string_view body,

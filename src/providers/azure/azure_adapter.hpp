@@ -5,6 +5,8 @@
 //           ?api-version={api_version}, deployment = deployments[model] or the model itself.
 // v1 API:   base_url ending in /openai/v1: {base_url}/{chat/completions|...}, no api-version,
 //           "model" in the body is the deployment name.
+// Responses (v1 only): {base_url}/responses, the client's Responses body with model = deployment,
+//           the answer and its events passed through (responses_wire.hpp).
 // Both:     the key goes in the `api-key` header (Azure's key header on both surfaces; an Entra ID
 //           token can be given as an Authorization header in the provider's `headers:`).
 //
@@ -33,6 +35,9 @@ class AzureAdapter final : public ProviderAdapter {
   Error map_error(std::string_view provider, int status, std::string_view body,
                   std::string_view retry_after) const override;
   bool supports(Endpoint) const override { return true; }
+  // The v1 API's /openai/v1/responses (api-key header, model = the deployment), unless the
+  // provider says `responses: translate`. The classic API is always translated through chat.
+  bool native_responses(const config::ProviderConfig& provider) const override;
 };
 
 // True when the base URL (or its path) addresses Azure's v1 API (".../openai/v1").

@@ -5,6 +5,7 @@
 
 #include "compat_quirks.hpp"
 #include "openai_wire.hpp"
+#include "responses_wire.hpp"
 
 namespace tg::providers {
 namespace {
@@ -41,20 +42,28 @@ UpstreamRequest OpenAiAdapter::build_request(const ClientRequest& req,
                                              std::string_view upstream_model,
                                              const BuildContext& ctx) const {
   UpstreamRequest out = openai_wire::base_request(req, ctx);
-  out.body = openai_wire::serialize_body(*req.body, req, upstream_model);
+  out.body = req.endpoint == Endpoint::Responses
+                 ? responses_wire::serialize_body(req, upstream_model)
+                 : openai_wire::serialize_body(*req.body, req, upstream_model);
   return out;
 }
 
 Response OpenAiAdapter::translate_response(const ClientRequest& req, std::string&& body) const {
+  if (req.endpoint == Endpoint::Responses) return responses_wire::pass_through_response(std::move(body));
   return openai_wire::pass_through_response(std::move(body));
 }
 
 std::unique_ptr<StreamTranslator> OpenAiAdapter::make_stream_translator(
     const ClientRequest& req) const {
+  if (req.endpoint == Endpoint::Responses) return responses_wire::make_event_stream();
   openai_wire::StreamOptions o;
   o.client_wants_usage = req.client_wants_usage;
   o.endpoint = req.endpoint;
   return openai_wire::make_chunk_stream(o);
+}
+
+bool OpenAiAdapter::native_responses(const config::ProviderConfig& provider) const {
+  return provider.responses == config::ResponsesMode::Native;
 }
 
 // ---- OpenAI-compatible hosts ----
@@ -63,6 +72,10 @@ UpstreamRequest OpenAiCompatibleAdapter::build_request(const ClientRequest& req,
                                                        std::string_view upstream_model,
                                                        const BuildContext& ctx) const {
   UpstreamRequest out = openai_wire::base_request(req, ctx);
+  if (req.endpoint == Endpoint::Responses) {  // the host's own Responses API: no chat quirks
+    out.body = responses_wire::serialize_body(req, upstream_model);
+    return out;
+  }
   const compat::Preset preset = compat::preset_from_name(ctx.provider.preset);
   compat::CowJson body(*req.body);  // copied only if a quirk edits it
   compat::apply_request_quirks(preset, req.endpoint, body, upstream_model, out.dropped_params);
@@ -77,6 +90,7 @@ UpstreamRequest OpenAiCompatibleAdapter::build_request(const ClientRequest& req,
 Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
                                                      std::string&& body) const {
   using openai_wire::scan_member;
+  if (req.endpoint == Endpoint::Responses) return responses_wire::pass_through_response(std::move(body));
   Response r;
   std::string_view usage_text = find_top_level_member(body, "usage");
   if (usage_text.empty()) {
@@ -146,11 +160,16 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
 
 std::unique_ptr<StreamTranslator> OpenAiCompatibleAdapter::make_stream_translator(
     const ClientRequest& req) const {
+  if (req.endpoint == Endpoint::Responses) return responses_wire::make_event_stream();
   openai_wire::StreamOptions o;
   o.client_wants_usage = req.client_wants_usage;
   o.endpoint = req.endpoint;
   o.compat = true;
   return openai_wire::make_chunk_stream(o);
+}
+
+bool OpenAiCompatibleAdapter::native_responses(const config::ProviderConfig& provider) const {
+  return provider.responses == config::ResponsesMode::Native;
 }
 
 }  // namespace tg::providers

@@ -6,6 +6,9 @@
 // openai-compatible and its presets: groq, mistral, deepseek, ...) adds the hosts' quirks
 // (compat_quirks.hpp): per-preset request edits, and response repairs that cost nothing unless
 // the answer shows a known quirk.
+//
+// Both also serve Endpoint::Responses natively when the provider's `responses:` is native
+// (responses_wire.hpp): the client's Responses body with the model set, the answer as it is.
 
 #include "tollgate/providers/adapter.hpp"
 
@@ -18,6 +21,7 @@ class OpenAiAdapter final : public ProviderAdapter {
   Response translate_response(const ClientRequest& req, std::string&& body) const override;
   std::unique_ptr<StreamTranslator> make_stream_translator(const ClientRequest& req) const override;
   bool supports(Endpoint) const override { return true; }
+  bool native_responses(const config::ProviderConfig& provider) const override;
 };
 
 class OpenAiCompatibleAdapter final : public ProviderAdapter {
@@ -27,6 +31,7 @@ class OpenAiCompatibleAdapter final : public ProviderAdapter {
   Response translate_response(const ClientRequest& req, std::string&& body) const override;
   std::unique_ptr<StreamTranslator> make_stream_translator(const ClientRequest& req) const override;
   bool supports(Endpoint) const override { return true; }
+  bool native_responses(const config::ProviderConfig& provider) const override;
 };
 
 }  // namespace tg::providers

@@ -35,15 +35,6 @@ bool tool_delta_needs_fix(std::string_view data) {
          find_top_level_member(first, "type").empty();
 }
 
-std::string_view path_for(Endpoint e) {
-  switch (e) {
-    case Endpoint::ChatCompletions: return "/chat/completions";
-    case Endpoint::Completions: return "/completions";
-    case Endpoint::Embeddings: return "/embeddings";
-  }
-  return "/chat/completions";
-}
-
 class ChunkStream final : public StreamTranslator {
  public:
   explicit ChunkStream(const StreamOptions& o) : o_(o) {}
@@ -336,10 +327,20 @@ Member scan_member(std::string_view text, std::string_view key, size_t from) {
   return m;
 }
 
+std::string_view endpoint_path(Endpoint e) {
+  switch (e) {
+    case Endpoint::ChatCompletions: return "/chat/completions";
+    case Endpoint::Completions: return "/completions";
+    case Endpoint::Embeddings: return "/embeddings";
+    case Endpoint::Responses: return "/responses";
+  }
+  return "/chat/completions";
+}
+
 UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx) {
   const auto& provider = ctx.provider;
   UpstreamRequest out;
-  out.path = path_for(req.endpoint);
+  out.path = endpoint_path(req.endpoint);
   out.headers.reserve(3 + provider.headers.size());
   out.headers.emplace_back("Content-Type", "application/json");
   if (!ctx.api_key.empty()) {

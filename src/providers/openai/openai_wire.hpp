@@ -17,6 +17,10 @@
 
 namespace tg::providers::openai_wire {
 
+// "/chat/completions", "/completions", "/embeddings", "/responses": an endpoint's path under the
+// API root (OpenAI's /v1, Azure's /openai/v1 or its deployment).
+std::string_view endpoint_path(Endpoint e);
+
 // The request every OpenAI-style adapter starts from: path for the endpoint, Content-Type,
 // Bearer auth when there is a key, Accept for streams, the provider's extra headers.
 UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx);
