@@ -385,6 +385,12 @@ class LlmCall {
     }
   }
 
+  // Whether a target answers in the client's own dialect (then it gets the client's body).
+  bool speaks_dialect(const routing::ProviderRuntime& p) const {
+    if (req().ingress == providers::Ingress::Responses) return p.adapter->native_responses(p.config);
+    return p.adapter->speaks_natively(req().ingress);
+  }
+
   void set_route_headers(const routing::ProviderRuntime& p, const routing::Candidate& c) {
     ctx_.out.add_header("x-tollgate-provider", p.config.name);
     ctx_.out.add_header("x-tollgate-model", c.model);
@@ -551,7 +557,7 @@ class LlmCall {
                                                const routing::Candidate& d,
                                                const std::string& api_key) {
     auto now = Clock::now();
-    const bool native = p.adapter->speaks_natively(req().ingress);
+    const bool native = speaks_dialect(p);
     const providers::ClientRequest& creq = call_->request_for(native);
     if (auto refused = call_->refuse(native)) co_return refused;
     if (!p.adapter->supports(creq.endpoint)) {

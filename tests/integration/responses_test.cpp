@@ -244,5 +244,81 @@ TEST(Responses, CostsTheSameAsTheSameConversationThroughChat) {
   EXPECT_GT(spent, 0);
 }
 
+// The mock as a provider that speaks Responses natively.
+std::string native_config(const Mock& mock, const std::string& extra = "") {
+  return "server:\n  master_key: sk-test-master\n  workers: 2\n"
+         "providers:\n"
+         "  native:\n    type: openai-compatible\n    base_url: " + mock.base_url() +
+         "\n    api_key: k\n    responses: native\n"
+         "models:\n  - name: gpt-test\n    targets: [native/gpt-4o-mini]\n"
+         "pricing:\n  native/gpt-4o-mini: {input: 1.0, output: 2.0}\n" + extra;
+}
+
+TEST(Responses, NativeTargetGetsTheClientsBodyAndIsBilled) {
+  Mock mock;
+  Gateway gw(native_config(mock));
+  json body = ask("hello native");
+  body["text"] = {{"verbosity", "low"}};  // something chat cannot carry passes through
+  auto r = gw.post("/v1/responses", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(output_text(r.json_body()), "mock: hello native");
+  json reqs = mock.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0]["path"], "/v1/responses");
+  EXPECT_EQ(reqs[0]["body"]["model"], "gpt-4o-mini");
+  EXPECT_EQ(reqs[0]["body"]["text"]["verbosity"], "low");
+  EXPECT_FALSE(r.header("x-tollgate-cost-usd").empty());
+  json rows;
+  ASSERT_TRUE(eventually([&] {
+    rows = gw.get("/admin/logs?limit=5").json_body()["data"];
+    return rows.is_array() && rows.size() == 1;
+  }));
+  EXPECT_GT(rows[0]["output_tokens"].get<int>(), 0);
+  EXPECT_FALSE(rows[0]["cost_usd"].is_null());
+  // Stored under the upstream's id.
+  const std::string id = r.json_body()["id"];
+  EXPECT_EQ(gw.get("/v1/responses/" + id).status, 200);
+}
+
+TEST(Responses, NativeStreamPassesEventsThroughAndIsStored) {
+  Mock mock;
+  Gateway gw(native_config(mock));
+  auto r = gw.post("/v1/responses", ask("native stream", true));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto events = events_of(r.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front()["type"], "response.created");
+  EXPECT_EQ(events.back()["type"], "response.completed");
+  EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
+  const std::string id = events.back()["response"]["id"];
+  EXPECT_EQ(output_text(gw.get("/v1/responses/" + id).json_body()), "mock: native stream");
+}
+
+TEST(Responses, NativeTargetGetsTheStoredConversationExpanded) {
+  Mock mock;
+  Gateway gw(native_config(mock));
+  auto r1 = gw.post("/v1/responses", ask("remember 42"));
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  json turn2 = ask("what number?");
+  turn2["previous_response_id"] = r1.json_body()["id"];
+  auto r2 = gw.post("/v1/responses", turn2);
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  json sent = last_mock_body(mock);
+  EXPECT_FALSE(sent.contains("previous_response_id")) << sent.dump();
+  ASSERT_TRUE(sent["input"].is_array()) << sent.dump();
+  ASSERT_EQ(sent["input"].size(), 3u) << sent.dump();
+  EXPECT_EQ(sent["input"][1]["role"], "assistant");
+}
+
+TEST(Responses, BuiltInToolsPassToANativeTarget) {
+  Mock mock;
+  Gateway gw(native_config(mock));
+  json body = ask("search the web");
+  body["tools"] = json::array({{{"type", "web_search"}}});
+  auto r = gw.post("/v1/responses", body);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(mock.requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace tg::it
