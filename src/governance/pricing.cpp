@@ -88,14 +88,14 @@ int64_t sat_add(int64_t a, int64_t b) {
   if (__builtin_add_overflow(a, b, &r)) return kI64Max;
   return r;
 }
-Micros pico_to_micros_nearest(int64_t pico) {
+Nanos pico_to_nanos_nearest(int64_t pico) {
   if (pico <= 0) return 0;
-  if (pico > kI64Max - 500'000) return pico / 1'000'000;
-  return (pico + 500'000) / 1'000'000;
+  if (pico > kI64Max - 500) return pico / 1'000;
+  return (pico + 500) / 1'000;
 }
-Micros pico_to_micros_up(int64_t pico) {
+Nanos pico_to_nanos_up(int64_t pico) {
   if (pico <= 0) return 0;
-  return pico / 1'000'000 + (pico % 1'000'000 != 0 ? 1 : 0);
+  return pico / 1'000 + (pico % 1'000 != 0 ? 1 : 0);
 }
 
 // ---- entries ----
@@ -308,7 +308,7 @@ int64_t usd_per_million_to_pico(double usd_per_million) {
   return static_cast<int64_t>(std::llround(p));
 }
 
-std::optional<Micros> cost_of(const ModelPrice& price, const providers::Usage& u) {
+std::optional<Nanos> cost_of(const ModelPrice& price, const providers::Usage& u) {
   if (!u.present) return std::nullopt;
   const TokenPrices& p = (price.tier_above && u.input > *price.tier_above) ? price.tier : price.base;
   auto nn = [](int64_t v) { return v < 0 ? int64_t{0} : v; };
@@ -323,17 +323,17 @@ std::optional<Micros> cost_of(const ModelPrice& price, const providers::Usage& u
   pico = sat_add(pico, sat_mul(writes, p.cache_write));
   pico = sat_add(pico, sat_mul(plain_out, p.output));
   pico = sat_add(pico, sat_mul(reasoning, p.reasoning));
-  return pico_to_micros_nearest(pico);
+  return pico_to_nanos_nearest(pico);
 }
 
-Micros estimate_cost(const ModelPrice& price, int64_t input_tokens, int64_t max_output_tokens) {
+Nanos estimate_cost(const ModelPrice& price, int64_t input_tokens, int64_t max_output_tokens) {
   if (input_tokens < 0) input_tokens = 0;
   if (max_output_tokens < 0) max_output_tokens = 0;
   const TokenPrices& p =
       (price.tier_above && input_tokens > *price.tier_above) ? price.tier : price.base;
   int64_t pico = sat_mul(input_tokens, p.input);
   pico = sat_add(pico, sat_mul(max_output_tokens, std::max(p.output, p.reasoning)));
-  return pico_to_micros_up(pico);
+  return pico_to_nanos_up(pico);
 }
 
 int64_t estimate_input_tokens(size_t body_bytes) {

@@ -227,7 +227,7 @@ class LlmCall {
   net::awaitable<void> serve_cached(const cache::CachedAnswer& hit) {
     ctx_.record.provider = "cache";
     ctx_.record.upstream_model = hit.upstream_model;
-    ctx_.record.cost_micro = 0;
+    ctx_.record.cost_nano = 0;
     if (permit_.active()) permit_.settle_tokens(0);
     ctx_.out.add_header("x-tollgate-cache", "hit");
     ctx_.out.add_header("x-tollgate-provider", hit.provider);
@@ -258,7 +258,7 @@ class LlmCall {
       add_rate_headers();
     }
     // Reserve what this request may cost at most: the dearest of its targets.
-    governance::Micros estimate = 0;
+    governance::Nanos estimate = 0;
     if (const auto& prices = ctx_.snapshot->prices) {
       auto consider = [&](const routing::Candidate& c) {
         const auto& p = ctx_.snapshot->providers[c.provider];
@@ -288,7 +288,7 @@ class LlmCall {
   }
 
   // The cost of what the answering deployment consumed (nullopt: no price known).
-  std::optional<governance::Micros> cost_of(const routing::ProviderRuntime& p,
+  std::optional<governance::Nanos> cost_of(const routing::ProviderRuntime& p,
                                             const routing::Candidate& d,
                                             const providers::Usage& usage) const {
     if (!ctx_.snapshot->prices) return std::nullopt;
@@ -307,14 +307,14 @@ class LlmCall {
     }
     permit_.release();
     if (reservation_.active()) {
-      auto s = shared.governance.ledger.settle(std::move(reservation_), rec.cost_micro);
+      auto s = shared.governance.ledger.settle(std::move(reservation_), rec.cost_nano);
       rec.spend = std::move(s.deltas);
       shared.governance.add_total(rec.spend);
     }
     if (!rec.provider.empty() && (rec.input_tokens > 0 || rec.output_tokens > 0)) {
       auto model = shared.metrics.model_label(rec.model);
-      if (rec.cost_micro) {
-        shared.metrics.add_cost(model, rec.provider, rec.team, double(*rec.cost_micro) / 1e6);
+      if (rec.cost_nano) {
+        shared.metrics.add_cost(model, rec.provider, rec.team, governance::nanos_to_usd(*rec.cost_nano));
       } else {
         shared.metrics.cost_unknown(model, rec.provider);
         spdlog::debug("{} no price for {}/{}: cost recorded as unknown", ctx_.request_id,
@@ -593,10 +593,10 @@ class LlmCall {
       co_return resp.error;
     }
     record_usage(resp.usage);
-    ctx_.record.cost_micro = cost_of(p, d, resp.usage);
-    if (ctx_.record.cost_micro) {
+    ctx_.record.cost_nano = cost_of(p, d, resp.usage);
+    if (ctx_.record.cost_nano) {
       ctx_.out.add_header("x-tollgate-cost-usd",
-                          governance::micros_to_usd_string(*ctx_.record.cost_micro));
+                          governance::nanos_to_usd_string(*ctx_.record.cost_nano));
     }
     if (req_.ingress == providers::Ingress::Anthropic && !p.adapter->speaks_natively(req_.ingress)) {
       resp.body = providers::anthropic_ingress::to_anthropic_response(resp.body, req_.model);
@@ -701,7 +701,7 @@ class LlmCall {
     upstream_ms_ += ms_since(started);
     record_usage(translator->usage());
     // Billed whether or not the client asked for usage, and for what a cut stream consumed.
-    ctx_.record.cost_micro = cost_of(p, d, translator->usage());
+    ctx_.record.cost_nano = cost_of(p, d, translator->usage());
     if (!ok || client_gone_) {  // client gone: stop the upstream now
       ex.abort();
       co_return std::nullopt;
@@ -928,9 +928,13 @@ net::awaitable<void> admin_query_handler(RequestContext& ctx) {
   q.to_ms = query_time_ms(query, "to");
   StoreStart start = [store, q](auto done) { store->query_spend(q, std::move(done)); };
   json rows = co_await await_store(ctx.worker.io(), std::move(start));
-  double total = 0;
-  for (const auto& r : rows) total += r["spend_usd"].get<double>();
-  json body = {{"object", "list"}, {"group_by", q.group_by}, {"total_usd", total}, {"data", rows}};
+  governance::Nanos total = 0;  // summed exactly, shown once
+  for (const auto& r : rows) total += r.value("spend_nano_usd", governance::Nanos{0});
+  json body = {{"object", "list"},
+               {"group_by", q.group_by},
+               {"total_usd", governance::nanos_to_usd(total)},
+               {"total_nano_usd", total},
+               {"data", rows}};
   std::string text = body.dump();
   co_await ctx.out.send(200, "application/json", text);
 }
@@ -955,39 +959,60 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
   std::string method(ctx.request.method_string().data(), ctx.request.method_string().size());
   auto res = admin::admin_api(shared.governance, method, ctx.path, ctx.request.body(),
                               std::chrono::system_clock::now());
-  bool saved = true;
-  if (shared.store) {
-    for (auto& row : res.save_keys) {
-      StoreDone start = [store = shared.store, row](auto done) { store->save_key(row, std::move(done)); };
-      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
-      saved = saved && ok;
+  if (res.is_write()) {
+    // The store first, then memory: a write the store refused changes nothing.
+    bool saved = true;
+    if (shared.store) {
+      for (auto& row : res.save_keys) {
+        if (!saved) break;
+        StoreDone start = [store = shared.store, row](auto done) { store->save_key(row, std::move(done)); };
+        saved = co_await await_write(ctx.worker.io(), std::move(start));
+      }
+      for (auto& row : res.save_teams) {
+        if (!saved) break;
+        StoreDone start = [store = shared.store, row](auto done) { store->save_team(row, std::move(done)); };
+        saved = co_await await_write(ctx.worker.io(), std::move(start));
+      }
+      for (auto& id : res.delete_teams) {
+        if (!saved) break;
+        StoreDone start = [store = shared.store, id](auto done) { store->delete_team(id, std::move(done)); };
+        saved = co_await await_write(ctx.worker.io(), std::move(start));
+      }
     }
-    for (auto& row : res.save_teams) {
-      StoreDone start = [store = shared.store, row](auto done) { store->save_team(row, std::move(done)); };
-      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
-      saved = saved && ok;
+    if (!saved) {
+      co_await ctx.out.send_error(Error::internal("the change could not be saved to the store; nothing was changed"));
+      co_return;
     }
-    for (auto& id : res.delete_teams) {
-      StoreDone start = [store = shared.store, id](auto done) { store->delete_team(id, std::move(done)); };
-      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
-      saved = saved && ok;
-    }
-  }
-  if (!res.save_keys.empty() || !res.save_teams.empty() || !res.delete_teams.empty()) {
+    res = res.commit(shared.governance);
     shared.metrics.set_budgets(shared.governance.budgets_remaining());
-  }
-  if (!saved) {
-    co_await ctx.out.send_error(Error::internal("the change could not be saved to the store"));
-    co_return;
   }
   std::string text = res.body.dump();
   co_await ctx.out.send(res.status, "application/json", text);
 }
 
+// Back-pressure: while the store's backlog is over its bound (a disk that fails or crawls), new
+// billable calls are refused rather than queued without limit or run unrecorded. Queued rows are
+// kept and drain; the refusal itself is counted, not logged to the store (it would grow the queue).
+bool store_accepting(RequestContext& ctx) {
+  auto* store = ctx.worker.shared().store;
+  if (!store || store->accepting()) return true;
+  ctx.worker.shared().metrics.store_refused();
+  ctx.skip_store = true;
+  return false;
+}
+
+Error store_unavailable() {
+  Error e = Error::unavailable(
+      "The gateway cannot record usage right now (its store is behind); retry shortly.");
+  e.code_str = "store_unavailable";
+  e.retry_after = "1";
+  return e;
+}
+
 // Queues the request's row (and spend) for the store; never waits on the disk.
 void record_request(const RequestContext& ctx, int status, double duration_ms) {
   auto* store = ctx.worker.shared().store;
-  if (!store) return;
+  if (!store || ctx.skip_store) return;
   const auto& r = ctx.record;
   store::RequestRow row;
   row.ts_ms = ctx.start_unix_ms;
@@ -1009,14 +1034,14 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
   row.cached_tokens = r.cached_tokens;
   row.reasoning_tokens = r.reasoning_tokens;
   row.cache_write_tokens = r.cache_write_tokens;
-  row.cost_micro = r.cost_micro;
+  row.cost_nano = r.cost_nano;
   const auto& logs = ctx.snapshot->config.logs;
   if (logs.bodies) {
     row.request_body = ctx.request.body().substr(0, logs.max_body_bytes);
     row.response_body = r.response_body;
   }
   std::vector<store::SpendDelta> spend;
-  for (const auto& d : r.spend) spend.push_back(store::SpendDelta{d.holder, d.period_start, d.micro_usd});
+  for (const auto& d : r.spend) spend.push_back(store::SpendDelta{d.holder, d.period_start, d.nano_usd});
   store->record(std::move(row), std::move(spend));
 }
 
@@ -1150,6 +1175,11 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   }
   if (path == "/ready" || path == "/readyz") {
     bool ready = ctx.worker.shared().ready.load() && !ctx.worker.draining();
+    auto* store = ctx.worker.shared().store;
+    if (ready && store && !store->accepting()) {
+      co_await out.send(503, "application/json", R"({"status":"not ready","reason":"store_backlog"})");
+      co_return;
+    }
     co_await out.send(ready ? 200 : 503, "application/json",
                       ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
     co_return;
@@ -1183,6 +1213,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
       down.erase(row.id.substr(0, a) + "/" + row.id.substr(b + 1));
     }
     shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
+    if (shared.store) shared.metrics.set_store(shared.store->health());
     std::string text = shared.metrics.serialize();
     co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
     co_return;
@@ -1220,6 +1251,10 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   }
   if (admin_keys) {
     co_await admin_keys_handler(ctx);
+    co_return;
+  }
+  if ((llm || path == "/messages") && !store_accepting(ctx)) {
+    co_await out.send_error(store_unavailable());
     co_return;
   }
   if (llm) {

@@ -55,7 +55,7 @@ struct ModelPrice {
   bool free = false;  // a local preset with no price: free by default
 };
 
-// Cost of a finished request, rounded once to µUSD (half up). std::nullopt when the upstream
+// Cost of a finished request, rounded once to nUSD (half up). std::nullopt when the upstream
 // reported no usage (usage.present == false): cost unknown, never 0.
 // Usage convention (providers::Usage, provider-formats.md 8.2): `input` counts every prompt token,
 // cache reads and cache writes included; `output` counts reasoning tokens. So:
@@ -63,11 +63,11 @@ struct ModelPrice {
 //   + cache_write * cache_write + (output - reasoning) * output + reasoning * reasoning
 // (negative parts clamp at 0; an adapter whose provider excludes cache tokens from its input count,
 // e.g. Anthropic, must add them in).
-std::optional<Micros> cost_of(const ModelPrice& price, const providers::Usage& usage);
+std::optional<Nanos> cost_of(const ModelPrice& price, const providers::Usage& usage);
 
 // The reservation estimate: every input token at the uncached input price and max_output_tokens at
 // max(output, reasoning), with the long-context tier when input_tokens exceeds it; rounded up.
-Micros estimate_cost(const ModelPrice& price, int64_t input_token_estimate, int64_t max_output_tokens);
+Nanos estimate_cost(const ModelPrice& price, int64_t input_token_estimate, int64_t max_output_tokens);
 
 // Input tokens from the request body size: ceil(bytes / 4) (about 4 bytes per token of English
 // JSON; over-estimates for base64 images, which is the safe side for a reservation).
