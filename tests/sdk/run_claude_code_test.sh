@@ -67,8 +67,8 @@ for model in claude-mock claude-via-chat; do
   esac
 done
 
-node "$sdk_dir/lib/checks.mjs" log "$gw_url" sk-sdk-master claude-mock 3 || tg_fail "request log"
-node "$sdk_dir/lib/checks.mjs" log "$gw_url" sk-sdk-master claude-via-chat 2 || tg_fail "request log"
+node "$sdk_dir/lib/checks.mjs" log "$gw_url" sk-sdk-master claude-mock 3 all || tg_fail "request log"
+node "$sdk_dir/lib/checks.mjs" log "$gw_url" sk-sdk-master claude-via-chat 2 all || tg_fail "request log"
 node "$sdk_dir/lib/checks.mjs" mock-paths "$mock_url" claude-up /v1/messages || tg_fail "anthropic target"
 node "$sdk_dir/lib/checks.mjs" mock-paths "$mock_url" claude-chat-up /v1/chat/completions || tg_fail "chat target"
 echo "sdk.claude_code: ok"

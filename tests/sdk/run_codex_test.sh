@@ -59,5 +59,5 @@ for model in "${models[@]}"; do
 done
 tg_direct && { echo "sdk.codex (direct to the mock, native only): ok"; exit 0; }
 
-tg_check_responses_pair codex 2
+tg_check_responses_pair codex 2 all
 echo "sdk.codex: ok"

@@ -26,5 +26,7 @@ tg_start_gateway "$work/config.yaml"
 for model in "$client-translated" "$client-native"; do
   node "$sdk_dir/$script" "${gw_url}/v1" sk-sdk-master "$model" || tg_fail "$client through $model"
 done
-tg_check_responses_pair "$client" 4
+# openai_responses makes requests that must fail (unknown model, deleted response): only its own
+# rows are checked; the SDKs that only chat must have every request answered 200.
+if [ "$client" = openai_responses ]; then tg_check_responses_pair "$client" 4; else tg_check_responses_pair "$client" 4 all; fi
 echo "sdk.$client: ok"
