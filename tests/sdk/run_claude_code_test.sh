@@ -45,7 +45,7 @@ run_claude() {
       ANTHROPIC_BASE_URL="$gw_url" ANTHROPIC_API_KEY=sk-sdk-master \
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 \
       DISABLE_ERROR_REPORTING=1 \
-      timeout 120 "$claude_bin" -p --model "$model" "$@" </dev/null 2>>"$work/claude.log")
+      timeout 60 "$claude_bin" -p --model "$model" "$@" </dev/null 2>>"$work/claude.log")
 }
 
 # Without tools the mock's answer is "mock: " + the text of the last user message, which is the

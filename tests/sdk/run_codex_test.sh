@@ -38,11 +38,12 @@ enabled = false
 plugins = false
 TOML
 
+# Codex never gives up on a connection refused ("Reconnecting... waiting for network"): `timeout`.
 run_codex() {
   local model="$1" prompt="$2"
   (cd "$work/project" && env -i PATH="$PATH" HOME="$work/home" CODEX_HOME="$work/codex-home" \
       TOLLGATE_API_KEY=sk-sdk-master TERM=dumb \
-      timeout 120 node "$codex_bin" exec --strict-config --skip-git-repo-check --ephemeral \
+      timeout 60 node "$codex_bin" exec --strict-config --skip-git-repo-check --ephemeral \
       --color never -m "$model" -o "$work/last-$model.txt" -- "$prompt" \
       </dev/null >"$work/codex-$model.log" 2>&1)
 }
