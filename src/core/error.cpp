@@ -223,15 +223,37 @@ std::string redact_secrets(std::string_view text, std::string_view known_secret,
   return out;
 }
 
+namespace {
+
+// A provider's error code is shown when it is an identifier ("overloaded", "server_error"),
+// never free text.
+bool plain_code(std::string_view code) {
+  if (code.empty() || code.size() > 48) return false;
+  for (unsigned char c : code) {
+    if (!std::isalnum(c) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Error client_safe_upstream_error(Error e, std::string_view api_key) {
   if (e.code != ErrorCode::UpstreamStatus || e.provider.empty()) return e;
   const bool credentials = e.status == 401 || e.status == 403 || e.status == 407;
-  if (!credentials && !e.retryable) return e;  // the client's own mistake: its message stays
+  const bool providers_trouble = e.status == 429 || e.status >= 500;
+  // The client's own mistake (and a retryable 4xx such as Azure's DeploymentNotFound, about
+  // the gateway's own routing): the provider's message stays, the provider named.
+  if (!credentials && !providers_trouble) return e;
   e.detail = redact_secrets(e.message, api_key);
-  e.message = credentials
-                  ? fmt::format("provider '{}' refused Tollgate's credentials ({})", e.provider,
-                                e.status)
-                  : fmt::format("provider '{}' answered HTTP {}", e.provider, e.status);
+  if (credentials) {
+    e.message = fmt::format("provider '{}' refused Tollgate's credentials ({})", e.provider,
+                            e.status);
+  } else if (plain_code(e.code_str)) {
+    e.message = fmt::format("provider '{}' answered HTTP {} ({})", e.provider, e.status,
+                            e.code_str);
+  } else {
+    e.message = fmt::format("provider '{}' answered HTTP {}", e.provider, e.status);
+  }
   e.param.reset();
   return e;
 }

@@ -303,6 +303,14 @@ std::string pool_key_for(const Url& base, const TlsOptions& tls, const Url* prox
   return key;
 }
 
+// A connect failure: `reason` is shown to the client and names no host or address; `detail`
+// (with them) goes to the server log.
+Error connect_error(const std::string& provider, std::string detail, std::string_view reason) {
+  Error e = Error::upstream_connect(provider, std::move(detail));
+  e.message += fmt::format(" ({})", reason);
+  return e;
+}
+
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   net::ip::make_address(host, ec);
@@ -338,8 +346,8 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
         co_await pool_->resolver.async_resolve(dial.host, std::to_string(dial.port), kTuple);
     if (ec) {
       pool_->dns.erase(dns_key);
-      err = Error::upstream_connect(provider,
-                                    fmt::format("cannot resolve {}: {}", dial.host, ec.message()));
+      err = connect_error(provider, fmt::format("cannot resolve {}: {}", dial.host, ec.message()),
+                          "its host name could not be resolved");
       co_return nullptr;
     }
     auto& entry = pool_->dns[dns_key];
@@ -356,8 +364,9 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
       err = Error::upstream_timeout(provider, "connect timed out");
       err->detail = fmt::format("connect to {} timed out", dial.authority());  // server log only
     } else {
-      err = Error::upstream_connect(
-          provider, fmt::format("cannot connect to {}: {}", dial.authority(), cec.message()));
+      err = connect_error(
+          provider, fmt::format("cannot connect to {}: {}", dial.authority(), cec.message()),
+          cec.message());
     }
     co_return nullptr;
   }
@@ -372,9 +381,12 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
     boost::system::error_code rec = wec;
     if (!rec) std::tie(rec, wn) = co_await http::async_read_header(conn->plain_, conn->buffer_, p, kTuple);
     if (rec || p.get().result_int() != 200) {
-      err = Error::upstream_connect(
-          provider, rec ? fmt::format("proxy CONNECT failed: {}", rec.message())
-                        : fmt::format("proxy refused CONNECT with HTTP {}", p.get().result_int()));
+      err = connect_error(
+          provider,
+          rec ? fmt::format("proxy CONNECT to {} failed: {}", base.authority(), rec.message())
+              : fmt::format("proxy refused CONNECT to {} with HTTP {}", base.authority(),
+                            p.get().result_int()),
+          "the HTTPS proxy refused or failed the tunnel");
       co_return nullptr;
     }
   }
@@ -397,9 +409,10 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
     if (hec) {
       err = hec == beast::error::timeout
                 ? Error::upstream_timeout(provider, "TLS handshake timed out")
-                : Error::upstream_connect(provider,
-                                          fmt::format("TLS handshake with {} failed: {}",
-                                                      base.host, hec.message()));
+                : connect_error(provider,
+                                fmt::format("TLS handshake with {} failed: {}", base.host,
+                                            hec.message()),
+                                fmt::format("TLS handshake failed: {}", hec.message()));
       co_return nullptr;
     }
   }
