@@ -341,6 +341,29 @@ int64_t estimate_input_tokens(size_t body_bytes) {
   return t > static_cast<uint64_t>(kI64Max) ? kI64Max : static_cast<int64_t>(t);
 }
 
+std::variant<int64_t, Error> requested_choices(const nlohmann::json& body) {
+  if (!body.is_object()) return int64_t{1};
+  int64_t most = 1;
+  for (const char* k : {"n", "best_of"}) {
+    auto it = body.find(k);
+    if (it == body.end() || it->is_null()) continue;
+    if (!(it->is_number_integer() || it->is_number_unsigned())) {
+      return Error::bad_request(fmt::format("'{}' must be an integer between 1 and {}.", k,
+                                            kMaxChoices),
+                                k);
+    }
+    const bool too_big = it->is_number_unsigned() ? it->get<uint64_t>() > uint64_t(kMaxChoices)
+                                                  : it->get<int64_t>() > kMaxChoices;
+    if (too_big || (!it->is_number_unsigned() && it->get<int64_t>() < 1)) {
+      return Error::bad_request(fmt::format("'{}' must be an integer between 1 and {}.", k,
+                                            kMaxChoices),
+                                k);
+    }
+    most = std::max(most, it->get<int64_t>());
+  }
+  return most;
+}
+
 std::optional<int64_t> requested_max_output(const nlohmann::json& body) {
   if (!body.is_object()) return std::nullopt;
   for (const char* k : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
@@ -399,6 +422,17 @@ PriceCatalog::BuildResult PriceCatalog::build(
   std::set<std::string, std::less<>> provider_names;
   for (const auto& p : providers) provider_names.insert(lower(p.name));
   for (const auto& [key, pc] : overrides) {
+    if (lower(key) == kDefaultPriceKey) {  // the price of any model the catalog does not know
+      PriceEntry def;
+      def.note = "config.yaml pricing.default";
+      for (const auto& f : kFields) def.*(f.base) = pc.*(f.cfg);
+      if (!def.input || !def.output) {
+        res.warnings.push_back("pricing.default: needs both input and output; ignored");
+        continue;
+      }
+      cat->table_.insert_or_assign(std::string(kDefaultPriceKey), std::move(def));
+      continue;
+    }
     size_t slash = key.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == key.size()) {
       res.warnings.push_back(fmt::format("pricing.{}: keys are 'provider/model'; ignored", key));
@@ -495,11 +529,31 @@ std::optional<ModelPrice> PriceCatalog::lookup(std::string_view provider_name,
     if (name_entry == ns_entry) name_entry = nullptr;
   }
   if (!ns_entry && !name_entry) {
-    if (!is_local_free(lkind)) return std::nullopt;
-    ModelPrice free;
-    free.free = true;
-    free.key = lkind + "/*";
-    return free;
+    // No price for this model: the provider's own "<provider>/*" override, then the local
+    // presets' free default, then the gateway-wide `default` override; else unpriced.
+    const PriceEntry* fallback = nullptr;
+    std::string fallback_key;
+    if (!lname.empty()) {
+      fallback_key = lname + "/*";
+      if (auto it = table_.find(fallback_key); it != table_.end()) fallback = &it->second;
+    }
+    if (!fallback && is_local_free(lkind)) {
+      ModelPrice free;
+      free.free = true;
+      free.key = lkind + "/*";
+      return free;
+    }
+    if (!fallback) {
+      fallback_key = std::string(kDefaultPriceKey);
+      if (auto it = table_.find(fallback_key); it != table_.end()) fallback = &it->second;
+    }
+    if (!fallback) return std::nullopt;
+    auto b = finish(to_picos(*fallback, false, 100));
+    if (!b) return std::nullopt;
+    ModelPrice out;
+    out.base = *b;
+    out.key = std::move(fallback_key);
+    return out;
   }
 
   Picos base, tier;

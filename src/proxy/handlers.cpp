@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
+#include <limits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -23,6 +25,7 @@
 #include "tollgate/governance/money.hpp"
 #include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
+#include "tollgate/providers/output_meter.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
@@ -44,6 +47,16 @@ double ms_since(Clock::time_point t, Clock::time_point now = Clock::now()) {
 }
 
 Clock::time_point min_tp(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
+
+// Token counts from client numbers (max_tokens x n): never wrap.
+int64_t saturating_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
 
 std::string_view header(const Request& req, std::string_view name) {
   auto it = req.find(boost::beast::string_view(name.data(), name.size()));
@@ -106,6 +119,30 @@ upstream::Target target_of(const routing::ProviderRuntime& p) {
   return upstream::Target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
 }
 
+// Whether every failed attempt was the provider's own 429, and the soonest Retry-After given.
+class UpstreamRateLimits {
+ public:
+  void note(const Error& e) {
+    ++failures_;
+    if (e.code != ErrorCode::UpstreamStatus || e.status != 429) {
+      other_ = true;
+      return;
+    }
+    double secs = e.retry_after.empty() ? 0 : std::atof(e.retry_after.c_str());
+    if (secs > 0 && (!soonest_ || secs < *soonest_)) soonest_ = secs;
+  }
+  bool all() const { return failures_ > 0 && !other_; }
+  std::optional<long long> soonest_seconds() const {
+    if (!soonest_) return std::nullopt;
+    return static_cast<long long>(std::ceil(std::min(*soonest_, 86400.0)));
+  }
+
+ private:
+  int failures_ = 0;
+  bool other_ = false;
+  std::optional<double> soonest_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // One LLM call: parse, plan, attempts, relay.
 
@@ -127,6 +164,12 @@ class LlmCall {
     }
     plan_ = std::move(*plan);
     if (const auto* entry = ctx_.snapshot->config.find_model(req_.model)) strict_ = entry->strict;
+    auto choices = governance::requested_choices(body_);
+    if (auto* bad = std::get_if<Error>(&choices)) {
+      co_await ctx_.out.send_error(*bad);
+      co_return;
+    }
+    choices_ = std::get<int64_t>(choices);
     if (ctx_.key) {
       if (auto refused = admit()) {
         co_await ctx_.out.send_error(*refused);
@@ -243,12 +286,22 @@ class LlmCall {
     auto& gov = ctx_.worker.shared().governance;
     const auto& key = *ctx_.key;
     if (auto e = governance::check(key, req_.model, std::chrono::system_clock::now())) return e;
-    const int64_t max_out =
-        governance::requested_max_output(body_).value_or(governance::kDefaultMaxOutputTokens);
+    auto team = key.team.empty() ? std::string() : governance::team_holder(key.team);
+    const bool budgeted = key.budget || (!team.empty() && gov.ledger.spend(team).has_value());
+    // A budget is only as good as the prices behind it: a budgeted key never reaches a target
+    // with no price (it would be free and unmetered). Such targets leave the plan; with none
+    // left, the model is refused.
+    if (budgeted) {
+      if (auto refused = keep_priced_targets(key)) return refused;
+    }
+    // The most this request can consume: every answer it asks for (n, best_of) at its cap.
+    const int64_t max_out = saturating_mul(
+        governance::requested_max_output(body_).value_or(governance::kDefaultMaxOutputTokens),
+        choices_);
     const int64_t input_est = governance::estimate_input_tokens(ctx_.request.body().size());
     bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
     if (limited) {
-      auto acquired = gov.limiter.acquire(key.id, key.limits, input_est + max_out);
+      auto acquired = gov.limiter.acquire(key.id, key.limits, saturating_add(input_est, max_out));
       if (auto* l = std::get_if<governance::Limited>(&acquired)) {
         add_rate_headers();
         ctx_.record.error_code = "rate_limit_exceeded";
@@ -268,8 +321,8 @@ class LlmCall {
       };
       for (const auto& c : plan_.targets) consider(c);
       for (const auto& c : plan_.fallbacks) consider(c);
+      for (const auto& c : plan_.context_fallbacks) consider(c);
     }
-    auto team = key.team.empty() ? std::string() : governance::team_holder(key.team);
     auto reserved = gov.ledger.reserve(governance::key_holder(key.id), team, estimate);
     if (auto* refusal = std::get_if<governance::Refusal>(&reserved)) {
       permit_.refund();
@@ -279,6 +332,41 @@ class LlmCall {
     }
     reservation_ = std::move(std::get<governance::Reservation>(reserved));
     return std::nullopt;
+  }
+
+  // Drops the plan's targets that have no price; 403 model_not_priced when none is left.
+  std::optional<Error> keep_priced_targets(const governance::KeyRecord& key) {
+    const auto& prices = ctx_.snapshot->prices;
+    std::vector<std::string> unpriced;
+    auto priced = [&](const routing::Candidate& c) {
+      const auto& p = ctx_.snapshot->providers[c.provider];
+      if (prices && prices->lookup(p.config, c.model)) return true;
+      unpriced.push_back(p.config.name + "/" + c.model);
+      return false;
+    };
+    auto keep = [&](std::vector<routing::Candidate>& list) {
+      std::erase_if(list, [&](const routing::Candidate& c) { return !priced(c); });
+    };
+    keep(plan_.targets);
+    keep(plan_.fallbacks);
+    keep(plan_.context_fallbacks);
+    if (!unpriced.empty()) {
+      spdlog::debug("{} key {} has a budget: unpriced target(s) skipped: {}", ctx_.request_id,
+                    key.name, redact_secrets(fmt::format("{}", fmt::join(unpriced, ", "))));
+    }
+    if (!plan_.targets.empty() || !plan_.fallbacks.empty()) return std::nullopt;
+    Error e;
+    e.code = ErrorCode::Forbidden;
+    e.status = 403;
+    e.type = "permission_error";
+    e.code_str = "model_not_priced";
+    e.param = "model";
+    e.message = fmt::format(
+        "Model '{}' has no price ({}), and key '{}' has a budget, so it cannot be metered. Ask "
+        "the operator to add a `pricing:` entry for it (USD per 1M tokens), or a `pricing.default`.",
+        req_.model, fmt::join(unpriced, ", "), key.name);
+    ctx_.record.error_code = e.code_str;
+    return e;
   }
 
   void add_rate_headers() {
@@ -400,6 +488,7 @@ class LlmCall {
     const routing::HealthPolicy policy{rc.allowed_fails, rc.cooldown, rc.retry_after_cap};
     std::vector<std::string> failures;
     std::optional<Error> last;
+    UpstreamRateLimits rate_limits;
     auto order = routing::order_attempts(
         plan_, [this](const routing::Candidate& c) { return target_health(c); },
         ctx_.worker.next_random());
@@ -433,8 +522,15 @@ class LlmCall {
         }
         Error& e = *outcome;
         failures.push_back(fmt::format("{}/{}: {}", p.config.name, c.model, e.message));
-        spdlog::debug("{} attempt {} failed after {:.1f} ms: {}", ctx_.request_id,
-                      attempt_count_, ms_since(started), e.message);
+        if (!e.detail.empty()) {  // what the client does not see: the server log has it
+          spdlog::warn("{} attempt {} ({}/{}) failed after {:.1f} ms: {}: {}", ctx_.request_id,
+                       attempt_count_, p.config.name, redact_secrets(c.model, {}, 200),
+                       ms_since(started), e.message, redact_secrets(e.detail, p.key(k)));
+        } else {
+          spdlog::debug("{} attempt {} failed after {:.1f} ms: {}", ctx_.request_id,
+                        attempt_count_, ms_since(started), e.message);
+        }
+        rate_limits.note(e);
         if (client_gone_) {
           health.on_neutral(id);
           break;
@@ -476,6 +572,19 @@ class LlmCall {
     }
     finish_client_watch();
     if (client_gone_) co_return;
+    ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
+    if (rate_limits.all()) {
+      // Every provider said "slow down": so does Tollgate, with the soonest Retry-After they
+      // gave, so that SDKs back off instead of hammering (a 502 would be retried at once).
+      Error limited = Error::upstream_rate_limited(
+          fmt::format("Every provider for this model is rate limiting Tollgate; retry later. "
+                      "All {} attempt(s) failed: {}",
+                      attempt_count_, fmt::join(failures, "; ")),
+          rate_limits.soonest_seconds());
+      ctx_.record.error_code = limited.code_str;
+      co_await ctx_.out.send_error(limited);
+      co_return;
+    }
     Error all;
     bool timeout = (last && last->code == ErrorCode::UpstreamTimeout) || Clock::now() >= total_by_;
     if (last && (last->status == 401 || last->status == 403) && failures.size() == 1) {
@@ -489,7 +598,6 @@ class LlmCall {
                               failures.empty() ? std::string("request deadline passed")
                                                : fmt::format("{}", fmt::join(failures, "; ")));
     ctx_.record.error_code = all.code_str;
-    ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
     co_await ctx_.out.send_error(all);
   }
 
@@ -568,7 +676,8 @@ class LlmCall {
       if (auto ms = ex.header("retry-after-ms"); !ms.empty()) {
         retry_after = fmt::format("{:.3f}", std::atof(std::string(ms).c_str()) / 1000.0);
       }
-      co_return p.adapter->map_error(p.config.name, status, body, retry_after);
+      co_return client_safe_upstream_error(
+          p.adapter->map_error(p.config.name, status, body, retry_after), api_key);
     }
     if (!req_.stream) co_return co_await relay_whole(ex, p, d, now);
     co_return co_await relay_stream(ex, p, d, now, head_by);
@@ -578,9 +687,24 @@ class LlmCall {
                                                    const routing::ProviderRuntime& p,
                                                    const routing::Candidate& d,
                                                    Clock::time_point started) {
+    // The provider has produced the answer (its head came) and bills it, whether or not the
+    // client stays: read it to the end even if the client leaves, so that it is billed.
+    keep_upstream_ = true;
     std::string body;
     auto err = co_await ex.read_all(body, kMaxUpstreamBody, total_by_);
+    keep_upstream_ = false;
     upstream_ms_ += ms_since(started);
+    if (err && client_gone_) {
+      // Cut off by the deadline with nobody waiting: charge the estimate of what came.
+      providers::Usage usage;
+      usage.present = true;
+      usage.input = governance::estimate_input_tokens(ctx_.request.body().size());
+      usage.output = governance::estimate_input_tokens(body.size());
+      record_usage(usage);
+      ctx_.record.usage_estimated = true;
+      ctx_.record.cost_nano = cost_of(p, d, usage);
+      co_return std::nullopt;
+    }
     if (err) co_return err;
     if (!json::accept(body)) {  // never hand a broken body to the client as a success
       co_return Error::upstream_protocol(p.config.name, "upstream answered 200 with malformed JSON");
@@ -610,6 +734,7 @@ class LlmCall {
       ctx_.record.response_body =
           resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
     }
+    if (client_gone_) co_return std::nullopt;  // billed above; nobody to send it to
     co_await ctx_.out.send(200, "application/json", resp.body);
     co_return std::nullopt;
   }
@@ -678,8 +803,17 @@ class LlmCall {
     if (req_.ingress == providers::Ingress::Anthropic && !p.adapter->speaks_natively(req_.ingress)) {
       converter_ = std::make_unique<providers::anthropic_ingress::StreamConverter>(req_.model);
     }
-    if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
+    providers::OutputMeter meter;  // what was generated, should the usage never come
+    auto bill = [&] {
+      bill_stream(p, d, translator->usage(), meter,
+                  status == providers::StreamStatus::Done);
+    };
+    if (!co_await ctx_.out.begin_stream()) {
+      bill();  // the first event was generated: the provider bills it
+      co_return std::nullopt;
+    }
     ctx_.record.ttft_ms = ms_since(ctx_.start);
+    meter.feed(out);
     bool ok = co_await ctx_.out.write_chunk(egress(out));
     out.clear();
     const auto idle = p.timeouts.idle;
@@ -688,20 +822,21 @@ class LlmCall {
       if (err) break;
       if (!more) {
         at_end();
+        meter.feed(out);
         if (!out.empty()) ok = co_await ctx_.out.write_chunk(egress(out));
         out.clear();
         break;
       }
       pump();
       if (!out.empty()) {
+        meter.feed(out);
         ok = co_await ctx_.out.write_chunk(egress(out));
         out.clear();
       }
     }
     upstream_ms_ += ms_since(started);
-    record_usage(translator->usage());
     // Billed whether or not the client asked for usage, and for what a cut stream consumed.
-    ctx_.record.cost_nano = cost_of(p, d, translator->usage());
+    bill();
     if (!ok || client_gone_) {  // client gone: stop the upstream now
       ex.abort();
       co_return std::nullopt;
@@ -772,6 +907,27 @@ class LlmCall {
     ctx_.out.add_header("x-tollgate-overhead-ms", fmt::format("{:.3f}", overhead));
   }
 
+  // Bills a stream: the provider's usage when it came whole, else an estimate marked as such:
+  // the input from the request's size and the output counted from the events relayed (a client
+  // that hangs up before the usage chunk, which OpenAI-style providers send last, still pays
+  // for what was generated; so does a provider that never reports usage).
+  void bill_stream(const routing::ProviderRuntime& p, const routing::Candidate& d,
+                   providers::Usage usage, const providers::OutputMeter& meter, bool finished) {
+    bool estimated = false;
+    if (!usage.present) {
+      usage.present = true;
+      usage.input = governance::estimate_input_tokens(ctx_.request.body().size());
+      usage.output = meter.tokens();
+      estimated = true;
+    } else if (!finished && meter.tokens() > usage.output) {
+      usage.output = meter.tokens();  // cut before the final count (Anthropic's message_delta)
+      estimated = true;
+    }
+    record_usage(usage);
+    ctx_.record.usage_estimated = estimated;
+    ctx_.record.cost_nano = cost_of(p, d, usage);
+  }
+
   void record_usage(const providers::Usage& u) {
     ctx_.record.input_tokens = u.input;
     ctx_.record.output_tokens = u.output;
@@ -794,6 +950,10 @@ class LlmCall {
         co_return;
       }
       client_gone_ = true;
+      if (keep_upstream_) {  // a non-streamed answer is arriving: it is billed, let it finish
+        co_await park();
+        co_return;
+      }
       slot_.fire();
       co_return;
     }
@@ -829,11 +989,13 @@ class LlmCall {
   bool cache_store_ = false;  // store a successful answer under cache_key_
   json native_body_;  // the Anthropic ingress: the client's Messages body
   int attempt_count_ = 0;
+  int64_t choices_ = 1;  // answers asked for (n, best_of)
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;
   double answer_latency_ms_ = 0;
   double upstream_ms_ = 0;
   bool client_gone_ = false;
+  bool keep_upstream_ = false;  // reading a produced answer: a gone client does not abort it
   bool attempts_done_ = false;
 };
 
@@ -1035,6 +1197,7 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
   row.reasoning_tokens = r.reasoning_tokens;
   row.cache_write_tokens = r.cache_write_tokens;
   row.cost_nano = r.cost_nano;
+  row.usage_estimated = r.usage_estimated;
   const auto& logs = ctx.snapshot->config.logs;
   if (logs.bodies) {
     row.request_body = ctx.request.body().substr(0, logs.max_body_bytes);

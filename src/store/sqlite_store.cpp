@@ -112,6 +112,10 @@ const char* const kMigrations[] = {
     UPDATE spend_total SET spent_nano = CASE WHEN spent_nano > 9223372036854775 THEN
       9223372036854775807 ELSE spent_nano * 1000 END;
     )sql",
+    // 4: rows billed on an estimate (a stream cut before the provider's usage came).
+    R"sql(
+    ALTER TABLE requests ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 // RAII over the C API.
@@ -345,7 +349,7 @@ class SqliteStore final : public Store {
             "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
             "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
             "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-            "cost_nano, request_body, response_body FROM requests WHERE 1=1";
+            "cost_nano, request_body, response_body, usage_estimated FROM requests WHERE 1=1";
         if (!q.key_id.empty()) sql += " AND key_id = ?1";
         if (!q.model.empty()) sql += " AND model = ?2";
         if (q.status) sql += " AND status = ?3";
@@ -386,6 +390,7 @@ class SqliteStore final : public Store {
                     {"cost_usd", s.is_null(20) ? json() : json(double(s.i64(20)) / 1e9)},
                     // The exact figure: integer nano-USD (cost_usd is a double, for display).
                     {"cost_nano_usd", s.is_null(20) ? json() : json(s.i64(20))}};
+          r["usage_estimated"] = s.i64(23) != 0;
           if (!s.is_null(21)) r["request_body"] = s.text(21);
           if (!s.is_null(22)) r["response_body"] = s.text(22);
           rows.push_back(std::move(r));
@@ -550,9 +555,9 @@ class SqliteStore final : public Store {
                 "INSERT INTO requests (ts_ms, request_id, key_id, key_name, team, model, "
                 "provider, upstream_model, attempts, status, error_code, stream, latency_ms, "
                 "ttft_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, "
-                "reasoning_tokens, cost_nano, request_body, response_body) VALUES (?1, ?2, ?3, "
-                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-                "?21, ?22)");
+                "reasoning_tokens, cost_nano, request_body, response_body, usage_estimated) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17, ?18, ?19, ?20, ?21, ?22, ?23)");
     Stmt rollup(db,
                 "INSERT INTO usage_daily (day, key_id, team, model, provider, requests, errors, "
                 "input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nano, "
@@ -678,6 +683,7 @@ class SqliteStore final : public Store {
         if (r.cost_nano) insert.bind(20, *r.cost_nano); else insert.bind_null(20);
         if (r.request_body) insert.bind(21, *r.request_body); else insert.bind_null(21);
         if (r.response_body) insert.bind(22, *r.response_body); else insert.bind_null(22);
+        insert.bind(23, int64_t(r.usage_estimated));
         insert.run();
         rollup.bind(1, utc_day(r.ts_ms)).bind(2, r.key_id).bind(3, r.team).bind(4, r.model);
         rollup.bind(5, r.provider).bind(6, int64_t(r.status >= 400));

@@ -34,6 +34,7 @@ struct AccessRecord {
   bool stream = false;
   std::string key_id, key_name, team;  // the virtual key, when one was used
   std::optional<int64_t> cost_nano;   // nullopt: unknown (no price)
+  bool usage_estimated = false;        // tokens (and cost) estimated: the usage never came
   std::optional<std::string> response_body;  // logs.bodies only
   std::vector<governance::SpendDelta> spend;  // settled spend to persist
 };

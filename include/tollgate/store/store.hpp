@@ -31,6 +31,7 @@ struct RequestRow {
   int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, cache_write_tokens = 0,
           reasoning_tokens = 0;
   std::optional<int64_t> cost_nano;  // nullopt: cost unknown (no price), never silently 0
+  bool usage_estimated = false;  // the provider's usage never came: tokens and cost estimated
   std::optional<std::string> request_body, response_body;  // logs.bodies only
 };
 
