@@ -156,9 +156,9 @@ int main(int argc, char** argv) {
       r.input_tokens = uniform(10, 4000);
       r.output_tokens = uniform(1, 1000);
       r.cached_tokens = uniform(0, 3) == 0 ? r.input_tokens / 2 : 0;
-      r.cost_micro = r.input_tokens * 2 + r.output_tokens * 8;
+      r.cost_nano = r.input_tokens * 2 + r.output_tokens * 8;
     } else {
-      r.cost_micro = 0;
+      r.cost_nano = 0;
     }
     store->record(std::move(r), {});
     if ((i + 1) % chunk == 0) store->flush();

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-# The official `openai` npm package, for the SDK end-to-end test (versions pinned in package-lock).
+# The real clients of tests/sdk (openai, Anthropic and AI SDKs, Codex CLI, Claude Code; pinned in package-lock).
 if command -v npm >/dev/null 2>&1; then
   (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,19 +1,22 @@
 #include "tollgate/admin/governance_state.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
+#include "../config/internal.hpp"
 #include "tollgate/governance/money.hpp"
 
 namespace tg::admin {
 
 using json = nlohmann::json;
 using governance::KeyRecord;
-using governance::Micros;
+using governance::Nanos;
+using governance::nanos_to_usd;
 using SysClock = std::chrono::system_clock;
 
 namespace {
-
-double micros_to_usd(Micros m) { return static_cast<double>(m) / 1e6; }
 
 std::optional<config::BudgetPeriod> parse_period(std::string_view s) {
   if (s == "daily") return config::BudgetPeriod::Daily;
@@ -33,42 +36,105 @@ json limits_json(const config::LimitsConfig& l) {
 
 std::string iso(std::chrono::sys_seconds t) { return governance::iso8601_utc(t); }
 
-// "2026-12-31", "2026-12-31T12:00:00Z" or unix seconds -> time point.
-std::optional<std::chrono::sys_seconds> parse_time(const json& v) {
-  if (v.is_number_integer()) return std::chrono::sys_seconds(std::chrono::seconds(v.get<int64_t>()));
-  if (!v.is_string()) return std::nullopt;
-  std::string s = v.get<std::string>();
-  std::tm tm{};
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return std::chrono::sys_seconds(std::chrono::seconds(timegm(&tm)));
+// Bounds on what the admin API accepts (a typo or a stray digit must not make a key unlimited or
+// overflow the nUSD arithmetic: $1e9 is well inside int64 nUSD's $9.2e9).
+constexpr double kMaxBudgetUsd = 1e9;
+constexpr int64_t kMaxRate = 1'000'000'000;   // rpm, tpm
+constexpr int64_t kMaxParallel = 1'000'000;
+constexpr size_t kMaxName = 128;              // name, team, metadata keys
+constexpr size_t kMaxModelName = 256;
+constexpr size_t kMaxModels = 1000;
+constexpr size_t kMaxMetadata = 64;
+constexpr size_t kMaxMetadataValue = 1024;
+constexpr int64_t kMinTime = 946'684'800;     // 2000-01-01
+constexpr int64_t kMaxTime = 253'402'300'799;  // 9999-12-31T23:59:59Z
+
+// A refused field: the message and the field's path (the error's `param`).
+struct FieldError {
+  std::string message;
+  std::string param;
+  std::string code = "invalid_value";
+  bool ok() const { return message.empty(); }
+};
+
+// A client's field name, short and printable, for an error message.
+std::string shown(std::string_view k) {
+  std::string out;
+  for (unsigned char c : k.substr(0, 64)) out += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+  return k.size() > 64 ? out + "..." : out;
 }
 
-// Reads the shapes of `keys:` in config.yaml from a JSON body; "" on success, else the error.
-std::string read_spec(const json& b, governance::KeySpec& spec, bool partial) {
-  if (!b.is_object()) return "the body must be a JSON object";
+// Every member of `obj` must be one of `allowed`: a typo such as budget_usd must not be ignored.
+FieldError only_known(const json& obj, const std::vector<std::string_view>& allowed,
+                      std::string_view where) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& k = it.key();
+    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+    std::string path = where.empty() ? shown(k) : fmt::format("{}.{}", where, shown(k));
+    return {fmt::format("unknown field '{}'{}; known fields: {}", path,
+                        config::detail::did_you_mean(k, allowed),
+                        config::detail::join(allowed, ", ")),
+            path, "unknown_field"};
+  }
+  return {};
+}
+
+bool bad_text(const std::string& s, size_t max) {
+  if (s.size() > max) return true;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+// "2026-12-31", "2026-12-31T12:00:00Z" or unix seconds -> time point, between 2000 and 9999.
+std::optional<std::chrono::sys_seconds> parse_time(const json& v) {
+  std::optional<std::chrono::sys_seconds> t;
+  if (v.is_number_integer()) {
+    t = std::chrono::sys_seconds(std::chrono::seconds(v.get<int64_t>()));
+  } else if (v.is_string()) {
+    t = config::detail::parse_timestamp(v.get_ref<const std::string&>());
+  }
+  if (!t) return std::nullopt;
+  auto secs = t->time_since_epoch().count();
+  if (secs < kMinTime || secs > kMaxTime) return std::nullopt;
+  return t;
+}
+
+// Reads the shapes of `keys:` in config.yaml from a JSON body; an empty message on success.
+FieldError read_spec(const json& b, governance::KeySpec& spec, bool partial) {
+  if (!b.is_object()) return {"the body must be a JSON object", ""};
+  if (auto e = only_known(b, {"name", "team", "models", "budget", "limits", "expires_at",
+                              "metadata", "enabled"}, "");
+      !e.ok()) {
+    return e;
+  }
   if (b.contains("name")) {
-    if (!b["name"].is_string() || b["name"].get<std::string>().empty()) return "name must be a non-empty string";
+    if (!b["name"].is_string() || b["name"].get<std::string>().empty() ||
+        bad_text(b["name"].get<std::string>(), kMaxName)) {
+      return {fmt::format("name must be a non-empty string of at most {} printable bytes", kMaxName), "name"};
+    }
     spec.name = b["name"];
   } else if (!partial) {
-    return "name is required";
+    return {"name is required", "name"};
   }
   if (b.contains("team")) {
     if (b["team"].is_null()) spec.team.clear();
-    else if (b["team"].is_string()) spec.team = b["team"];
-    else return "team must be a string";
+    else if (b["team"].is_string() && !bad_text(b["team"].get<std::string>(), kMaxName)) spec.team = b["team"];
+    else return {fmt::format("team must be a string of at most {} printable bytes", kMaxName), "team"};
   }
   if (b.contains("models")) {
-    if (!b["models"].is_array()) return "models must be an array of model names";
+    const auto& ms = b["models"];
+    if (!ms.is_array() || ms.size() > kMaxModels) {
+      return {fmt::format("models must be an array of at most {} model names", kMaxModels), "models"};
+    }
     spec.models.clear();
-    for (const auto& m : b["models"]) {
-      if (!m.is_string()) return "models must be an array of model names";
+    for (const auto& m : ms) {
+      if (!m.is_string() || m.get<std::string>().empty() || bad_text(m.get<std::string>(), kMaxModelName)) {
+        return {fmt::format("models must be an array of model names (each at most {} printable bytes)",
+                            kMaxModelName),
+                "models"};
+      }
       spec.models.push_back(m);
     }
   }
@@ -77,14 +143,19 @@ std::string read_spec(const json& b, governance::KeySpec& spec, bool partial) {
     if (bu.is_null()) {
       spec.budget.reset();
     } else {
-      if (!bu.is_object() || !bu.contains("usd") || !bu["usd"].is_number() || bu["usd"].get<double>() < 0) {
-        return "budget must be {usd: number >= 0, period: daily|weekly|monthly|total}";
-      }
+      const std::string shape = fmt::format(
+          "budget must be {{usd: number from 0 to {:.0f}, period: daily|weekly|monthly|total}}",
+          kMaxBudgetUsd);
+      if (!bu.is_object()) return {shape, "budget"};
+      if (auto e = only_known(bu, {"usd", "period"}, "budget"); !e.ok()) return e;
+      if (!bu.contains("usd") || !bu["usd"].is_number()) return {shape, "budget.usd"};
+      double usd = bu["usd"].get<double>();
+      if (!std::isfinite(usd) || usd < 0 || usd > kMaxBudgetUsd) return {shape, "budget.usd"};
       config::BudgetConfig bc;
-      bc.usd = bu["usd"];
+      bc.usd = usd;
       if (bu.contains("period")) {
         auto p = bu["period"].is_string() ? parse_period(bu["period"].get<std::string>()) : std::nullopt;
-        if (!p) return "budget.period must be one of daily, weekly, monthly, total";
+        if (!p) return {"budget.period must be one of daily, weekly, monthly, total", "budget.period"};
         bc.period = *p;
       }
       spec.budget = bc;
@@ -92,41 +163,72 @@ std::string read_spec(const json& b, governance::KeySpec& spec, bool partial) {
   }
   if (b.contains("limits")) {
     const auto& l = b["limits"];
-    if (!l.is_object()) return "limits must be {rpm, tpm, parallel}";
-    for (const char* k : {"rpm", "tpm", "parallel"}) {
-      if (!l.contains(k) || l[k].is_null()) continue;
-      if (!l[k].is_number_integer() || l[k].get<int64_t>() < 0) {
-        return fmt::format("limits.{} must be an integer >= 0", k);
-      }
+    if (l.is_null()) {
+      spec.limits = {};
+    } else {
+      if (!l.is_object()) return {"limits must be {rpm, tpm, parallel}", "limits"};
+      if (auto e = only_known(l, {"rpm", "tpm", "parallel"}, "limits"); !e.ok()) return e;
+      auto get = [&](const char* k, int64_t max, std::optional<uint64_t>& out) -> FieldError {
+        if (!l.contains(k) || l[k].is_null()) {
+          out.reset();
+          return {};
+        }
+        const auto& v = l[k];
+        bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(max)
+                                         : v.is_number_integer() && v.get<int64_t>() >= 0 &&
+                                               v.get<int64_t>() <= max;
+        if (!ok) return {fmt::format("limits.{} must be an integer from 0 to {}", k, max), fmt::format("limits.{}", k)};
+        out = v.get<uint64_t>();
+        return {};
+      };
+      std::optional<uint64_t> rpm, tpm, parallel;
+      if (auto e = get("rpm", kMaxRate, rpm); !e.ok()) return e;
+      if (auto e = get("tpm", kMaxRate, tpm); !e.ok()) return e;
+      if (auto e = get("parallel", kMaxParallel, parallel); !e.ok()) return e;
+      spec.limits.rpm = rpm;
+      spec.limits.tpm = tpm;
+      if (parallel) spec.limits.parallel = static_cast<uint32_t>(*parallel);
+      else spec.limits.parallel.reset();
     }
-    auto get = [&](const char* k) -> std::optional<uint64_t> {
-      if (!l.contains(k) || l[k].is_null()) return std::nullopt;
-      return l[k].get<uint64_t>();
-    };
-    spec.limits.rpm = get("rpm");
-    spec.limits.tpm = get("tpm");
-    if (auto p = get("parallel")) spec.limits.parallel = static_cast<uint32_t>(*p);
-    else spec.limits.parallel.reset();
   }
   if (b.contains("expires_at")) {
     if (b["expires_at"].is_null()) {
       spec.expires_at.reset();
     } else {
       auto t = parse_time(b["expires_at"]);
-      if (!t) return "expires_at must be an ISO-8601 date (2026-12-31 or 2026-12-31T00:00:00Z) or unix seconds";
+      if (!t) {
+        return {"expires_at must be an ISO-8601 date (2026-12-31 or 2026-12-31T00:00:00Z) or unix "
+                "seconds, between 2000 and 9999",
+                "expires_at"};
+      }
       spec.expires_at = *t;
     }
   }
   if (b.contains("metadata")) {
-    if (!b["metadata"].is_object()) return "metadata must be an object of strings";
-    spec.metadata.clear();
-    for (auto& [k, v] : b["metadata"].items()) spec.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    const auto& md = b["metadata"];
+    if (md.is_null()) {
+      spec.metadata.clear();
+    } else {
+      if (!md.is_object() || md.size() > kMaxMetadata) {
+        return {fmt::format("metadata must be an object of at most {} strings", kMaxMetadata), "metadata"};
+      }
+      spec.metadata.clear();
+      for (auto& [k, v] : md.items()) {
+        std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+        if (k.empty() || bad_text(k, kMaxName) || value.size() > kMaxMetadataValue) {
+          return {fmt::format("metadata keys must be 1 to {} printable bytes and values at most {} bytes",
+                              kMaxName, kMaxMetadataValue),
+                  "metadata"};
+        }
+        spec.metadata[k] = std::move(value);
+      }
+    }
   }
   if (b.contains("enabled")) {
-    if (!b["enabled"].is_boolean()) return "enabled must be a boolean";
+    if (!b["enabled"].is_boolean()) return {"enabled must be a boolean", "enabled"};
     spec.enabled = b["enabled"];
   }
-  return "";
+  return {};
 }
 
 governance::KeySpec spec_of(const KeyRecord& r) {
@@ -154,15 +256,19 @@ void apply_spec(KeyRecord& r, const governance::KeySpec& s) {
 }
 
 AdminResponse error(int status, std::string message, std::string code = "",
-                    std::string type = "invalid_request_error") {
+                    std::string type = "invalid_request_error", std::string param = "") {
   AdminResponse r;
   r.status = status;
   r.body = {{"error",
              {{"message", std::move(message)},
               {"type", std::move(type)},
-              {"param", nullptr},
+              {"param", param.empty() ? json() : json(param)},
               {"code", code.empty() ? json() : json(code)}}}};
   return r;
+}
+
+AdminResponse bad_field(const FieldError& e) {
+  return error(400, e.message, e.code, "invalid_request_error", e.param);
 }
 
 }  // namespace
@@ -201,7 +307,7 @@ std::optional<KeyRecord> key_from_stored_json(const json& j) {
   body.erase("key_hint");
   body.erase("created_at");
   body.erase("source");
-  if (!read_spec(body, spec, false).empty()) return std::nullopt;
+  if (!read_spec(body, spec, false).ok()) return std::nullopt;
   apply_spec(r, spec);
   return r;
 }
@@ -247,11 +353,11 @@ std::vector<std::string> GovernanceState::load(const store::LoadedState& stored,
   auto w = apply_config(config);
   warnings.insert(warnings.end(), w.begin(), w.end());
   for (const auto& d : stored.spend) {
-    ledger.load(d.holder, d.micro_usd, std::chrono::sys_seconds(std::chrono::seconds(d.period_start)));
+    ledger.load(d.holder, d.nano_usd, std::chrono::sys_seconds(std::chrono::seconds(d.period_start)));
   }
   {
     std::lock_guard lock(mu_);
-    for (const auto& [holder, micros] : stored.spend_total) totals_[holder] = micros;
+    for (const auto& [holder, nanos] : stored.spend_total) totals_[holder] = nanos;
   }
   return warnings;
 }
@@ -278,10 +384,10 @@ std::vector<std::string> GovernanceState::apply_config(const config::Config& con
 
 void GovernanceState::add_total(const std::vector<governance::SpendDelta>& deltas) {
   std::lock_guard lock(mu_);
-  for (const auto& d : deltas) totals_[d.holder] += d.micro_usd;
+  for (const auto& d : deltas) totals_[d.holder] += d.nano_usd;
 }
 
-Micros GovernanceState::total(std::string_view holder) const {
+Nanos GovernanceState::total(std::string_view holder) const {
   std::lock_guard lock(mu_);
   auto it = totals_.find(std::string(holder));
   return it == totals_.end() ? 0 : it->second;
@@ -319,12 +425,15 @@ json GovernanceState::key_json(const KeyRecord& r) const {
   j["team"] = r.team.empty() ? json() : json(r.team);
   j["expires_at"] = r.expires_at ? json(iso(*r.expires_at)) : json();
   j["created_at"] = iso(r.created_at);
-  j["spend_usd"] = micros_to_usd(total(governance::key_holder(r.id)));
+  const Nanos spent_all = total(governance::key_holder(r.id));
+  j["spend_usd"] = nanos_to_usd(spent_all);
+  j["spend_nano_usd"] = spent_all;  // exact
   if (r.budget) {
     auto s = ledger.spend(governance::key_holder(r.id));
     j["budget"] = {{"usd", r.budget->usd},
                    {"period", config::to_string(r.budget->period)},
-                   {"spend_usd", s ? micros_to_usd(s->spent) : 0.0},
+                   {"spend_usd", s ? nanos_to_usd(s->spent) : 0.0},
+                   {"spend_nano_usd", s ? s->spent : Nanos{0}},
                    {"resets_at", s && s->resets_at ? json(iso(*s->resets_at)) : json()}};
   } else {
     j["budget"] = nullptr;
@@ -336,12 +445,14 @@ json GovernanceState::team_json(const Team& t) const {
   json j = {{"id", t.id},
             {"name", t.id},
             {"source", governance::to_string(t.source)},
-            {"spend_usd", micros_to_usd(total(governance::team_holder(t.id)))}};
+            {"spend_usd", nanos_to_usd(total(governance::team_holder(t.id)))},
+            {"spend_nano_usd", total(governance::team_holder(t.id))}};
   if (t.budget) {
     auto s = ledger.spend(governance::team_holder(t.id));
     j["budget"] = {{"usd", t.budget->usd},
                    {"period", config::to_string(t.budget->period)},
-                   {"spend_usd", s ? micros_to_usd(s->spent) : 0.0},
+                   {"spend_usd", s ? nanos_to_usd(s->spent) : 0.0},
+                   {"spend_nano_usd", s ? s->spent : Nanos{0}},
                    {"resets_at", s && s->resets_at ? json(iso(*s->resets_at)) : json()}};
   } else {
     j["budget"] = nullptr;
@@ -353,7 +464,7 @@ std::optional<double> GovernanceState::budget_remaining_usd(const KeyRecord& r) 
   if (!r.budget) return std::nullopt;
   auto s = ledger.spend(governance::key_holder(r.id));
   if (!s) return std::nullopt;
-  return micros_to_usd(std::max<Micros>(0, s->limit - s->spent));
+  return nanos_to_usd(std::max<Nanos>(0, s->limit - s->spent));
 }
 
 std::vector<std::pair<std::string, double>> GovernanceState::budgets_remaining() const {
@@ -368,38 +479,45 @@ std::vector<std::pair<std::string, double>> GovernanceState::budgets_remaining()
 
 namespace {
 
+// Reads answer at once; a write returns the store rows to save and a `commit` that publishes the
+// change to memory, which the caller runs only once the store has confirmed the rows (a failed
+// write must leave no live key, a revocation must survive a restart).
 AdminResponse keys_api(GovernanceState& st, std::string_view method, std::string_view id,
                        std::string_view body, SysClock::time_point now) {
   auto snap = st.keys.snapshot();
-  auto persist = [](AdminResponse& r, const KeyRecord& rec, bool revoked) {
-    r.save_keys.push_back(store::KeyRow{rec.id, rec.key_hash, stored_key_json(rec), revoked});
+  auto row_of = [](const KeyRecord& rec, bool revoked) {
+    return store::KeyRow{rec.id, rec.key_hash, stored_key_json(rec), revoked};
   };
   if (id.empty()) {
     if (method == "GET") {
       json data = json::array();
       for (const auto& r : snap->all()) data.push_back(st.key_json(*r));
-      return AdminResponse{200, {{"object", "list"}, {"data", data}}, {}, {}, {}};
+      return AdminResponse{200, {{"object", "list"}, {"data", data}}};
     }
     if (method != "POST") return error(405, "use GET or POST on /admin/keys", "method_not_allowed");
     json b = json::parse(body, nullptr, false);
     governance::KeySpec spec;
     if (b.is_discarded()) return error(400, "the body is not valid JSON");
-    if (auto e = read_spec(b, spec, false); !e.empty()) return error(400, e);
+    if (auto e = read_spec(b, spec, false); !e.ok()) return bad_field(e);
     auto made = governance::create_key(spec, std::chrono::time_point_cast<std::chrono::seconds>(now));
-    if (!st.keys.upsert(made.record)) return error(409, "key collision; try again", "conflict");
-    if (made.record.budget) {
-      st.ledger.set_budget(governance::key_holder(made.record.id),
-                           governance::budget_spec(*made.record.budget, "key '" + made.record.name + "'"));
-    }
-    AdminResponse r{200, st.key_json(made.record), {}, {}, {}};
-    r.body["key"] = made.plaintext;  // shown once; only its hash is kept
-    persist(r, made.record, false);
+    AdminResponse r;
+    r.save_keys.push_back(row_of(made.record, false));
+    r.commit = [rec = made.record, plaintext = made.plaintext](GovernanceState& st) -> AdminResponse {
+      if (!st.keys.upsert(rec)) return error(409, "key collision; try again", "conflict");
+      if (rec.budget) {
+        st.ledger.set_budget(governance::key_holder(rec.id),
+                             governance::budget_spec(*rec.budget, "key '" + rec.name + "'"));
+      }
+      AdminResponse done{200, st.key_json(rec)};
+      done.body["key"] = plaintext;  // shown once; only its hash is kept
+      return done;
+    };
     return r;
   }
   auto rec = snap->get(id);
   if (!rec) return error(404, fmt::format("no key with id '{}'", id), "not_found");
-  if (method == "GET") return AdminResponse{200, st.key_json(*rec), {}, {}, {}};
-  if (rec->source == governance::KeySource::Config && method != "GET") {
+  if (method == "GET") return AdminResponse{200, st.key_json(*rec)};
+  if (rec->source == governance::KeySource::Config) {
     return error(409,
                  fmt::format("key '{}' is declared in config.yaml: change it there (the file is "
                              "watched and reloaded)",
@@ -410,24 +528,32 @@ AdminResponse keys_api(GovernanceState& st, std::string_view method, std::string
     json b = json::parse(body, nullptr, false);
     if (b.is_discarded()) return error(400, "the body is not valid JSON");
     governance::KeySpec spec = spec_of(*rec);
-    if (auto e = read_spec(b, spec, true); !e.empty()) return error(400, e);
-    auto updated = st.keys.update(id, [&](KeyRecord& r) { apply_spec(r, spec); });
-    if (!updated) return error(404, fmt::format("no key with id '{}'", id), "not_found");
-    if (updated->budget) {
-      st.ledger.set_budget(governance::key_holder(updated->id),
-                           governance::budget_spec(*updated->budget, "key '" + updated->name + "'"));
-    } else {
-      st.ledger.remove_budget(governance::key_holder(updated->id));
-    }
-    AdminResponse r{200, st.key_json(*updated), {}, {}, {}};
-    persist(r, *updated, false);
+    if (auto e = read_spec(b, spec, true); !e.ok()) return bad_field(e);
+    KeyRecord next = *rec;
+    apply_spec(next, spec);
+    AdminResponse r;
+    r.save_keys.push_back(row_of(next, false));
+    r.commit = [id = std::string(id), spec](GovernanceState& st) -> AdminResponse {
+      auto updated = st.keys.update(id, [&](KeyRecord& k) { apply_spec(k, spec); });
+      if (!updated) return error(404, fmt::format("no key with id '{}'", id), "not_found");
+      if (updated->budget) {
+        st.ledger.set_budget(governance::key_holder(updated->id),
+                             governance::budget_spec(*updated->budget, "key '" + updated->name + "'"));
+      } else {
+        st.ledger.remove_budget(governance::key_holder(updated->id));
+      }
+      return AdminResponse{200, st.key_json(*updated)};
+    };
     return r;
   }
   if (method == "DELETE") {
-    st.keys.remove(id);
-    st.limiter.forget(id);
-    AdminResponse r{200, {{"id", std::string(id)}, {"deleted", true}}, {}, {}, {}};
-    persist(r, *rec, true);
+    AdminResponse r;
+    r.save_keys.push_back(row_of(*rec, true));
+    r.commit = [id = std::string(id)](GovernanceState& st) -> AdminResponse {
+      st.keys.remove(id);
+      st.limiter.forget(id);
+      return AdminResponse{200, {{"id", id}, {"deleted", true}}};
+    };
     return r;
   }
   return error(405, "use GET, PATCH or DELETE on /admin/keys/{id}", "method_not_allowed");
@@ -435,50 +561,59 @@ AdminResponse keys_api(GovernanceState& st, std::string_view method, std::string
 
 AdminResponse teams_api(GovernanceState& st, std::string_view method, std::string_view id,
                         std::string_view body, SysClock::time_point now) {
-  auto read_team = [](const json& b, Team& t) -> std::string {
-    if (!b.is_object()) return "the body must be a JSON object";
+  auto read_team = [](const json& b, Team& t) -> FieldError {
+    if (!b.is_object()) return {"the body must be a JSON object", ""};
+    if (auto e = only_known(b, {"name", "budget"}, ""); !e.ok()) return e;
     if (b.contains("budget")) {
       if (b["budget"].is_null()) {
         t.budget.reset();
       } else {
         governance::KeySpec spec;
         auto e = read_spec(json{{"name", "x"}, {"budget", b["budget"]}}, spec, false);
-        if (!e.empty()) return e;
+        if (!e.ok()) return e;
         t.budget = spec.budget;
       }
     }
-    return "";
+    return {};
   };
-  auto persist = [&](AdminResponse& r, const Team& t) {
+  auto row_of = [](const Team& t) {
     json rec = {{"name", t.id}, {"created_at", t.created_at.time_since_epoch().count()}};
     if (t.budget) rec["budget"] = {{"usd", t.budget->usd}, {"period", config::to_string(t.budget->period)}};
-    r.save_teams.push_back(store::TeamRow{t.id, rec});
+    return store::TeamRow{t.id, rec};
+  };
+  auto put = [](Team t) {
+    return [t = std::move(t)](GovernanceState& st) -> AdminResponse {
+      st.put_team(t);
+      return AdminResponse{200, st.team_json(t)};
+    };
   };
   if (id.empty()) {
     if (method == "GET") {
       json data = json::array();
       for (const auto& t : st.teams()) data.push_back(st.team_json(t));
-      return AdminResponse{200, {{"object", "list"}, {"data", data}}, {}, {}, {}};
+      return AdminResponse{200, {{"object", "list"}, {"data", data}}};
     }
     if (method != "POST") return error(405, "use GET or POST on /admin/teams", "method_not_allowed");
     json b = json::parse(body, nullptr, false);
     if (b.is_discarded() || !b.is_object()) return error(400, "the body is not a JSON object");
-    if (!b.contains("name") || !b["name"].is_string() || b["name"].get<std::string>().empty()) {
-      return error(400, "name is required");
+    if (!b.contains("name") || !b["name"].is_string() || b["name"].get<std::string>().empty() ||
+        bad_text(b["name"].get<std::string>(), kMaxName)) {
+      return error(400, fmt::format("name is required: a string of at most {} printable bytes", kMaxName),
+                   "invalid_value", "invalid_request_error", "name");
     }
     Team t;
     t.id = b["name"];
     t.created_at = std::chrono::time_point_cast<std::chrono::seconds>(now);
     if (st.team(t.id)) return error(409, fmt::format("team '{}' exists", t.id), "conflict");
-    if (auto e = read_team(b, t); !e.empty()) return error(400, e);
-    st.put_team(t);
-    AdminResponse r{200, st.team_json(t), {}, {}, {}};
-    persist(r, t);
+    if (auto e = read_team(b, t); !e.ok()) return bad_field(e);
+    AdminResponse r;
+    r.save_teams.push_back(row_of(t));
+    r.commit = put(std::move(t));
     return r;
   }
   auto t = st.team(id);
   if (!t) return error(404, fmt::format("no team '{}'", id), "not_found");
-  if (method == "GET") return AdminResponse{200, st.team_json(*t), {}, {}, {}};
+  if (method == "GET") return AdminResponse{200, st.team_json(*t)};
   if (t->source == governance::KeySource::Config) {
     return error(409, fmt::format("team '{}' is declared in config.yaml: change it there", id),
                  "declared_in_config");
@@ -486,16 +621,23 @@ AdminResponse teams_api(GovernanceState& st, std::string_view method, std::strin
   if (method == "PATCH") {
     json b = json::parse(body, nullptr, false);
     if (b.is_discarded()) return error(400, "the body is not valid JSON");
-    if (auto e = read_team(b, *t); !e.empty()) return error(400, e);
-    st.put_team(*t);
-    AdminResponse r{200, st.team_json(*t), {}, {}, {}};
-    persist(r, *t);
+    if (auto e = read_team(b, *t); !e.ok()) return bad_field(e);
+    if (b.contains("name") && b["name"] != json(t->id)) {
+      return error(400, "a team's name is its id and cannot change", "invalid_value",
+                   "invalid_request_error", "name");
+    }
+    AdminResponse r;
+    r.save_teams.push_back(row_of(*t));
+    r.commit = put(*t);
     return r;
   }
   if (method == "DELETE") {
-    st.remove_team(id);
-    AdminResponse r{200, {{"id", std::string(id)}, {"deleted", true}}, {}, {}, {}};
+    AdminResponse r;
     r.delete_teams.push_back(std::string(id));
+    r.commit = [id = std::string(id)](GovernanceState& st) -> AdminResponse {
+      st.remove_team(id);
+      return AdminResponse{200, {{"id", id}, {"deleted", true}}};
+    };
     return r;
   }
   return error(405, "use GET, PATCH or DELETE on /admin/teams/{id}", "method_not_allowed");

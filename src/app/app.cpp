@@ -143,6 +143,9 @@ class App {
   bool open_store(const config::Config& c) {
     store::StoreOptions opts;
     opts.retention_days = c.logs.retention_days;
+    opts.flush_interval = c.store.flush_interval;
+    opts.max_queued_rows = static_cast<size_t>(c.store.max_queued_rows);
+    opts.busy_timeout = c.store.busy_timeout;
     std::string err;
     store_ = store::open_sqlite_store(c.store.sqlite, opts, &err);
     if (!store_) {

@@ -128,8 +128,11 @@ void decode_team(LoadState& st, NodeRef node, PathRef path, int line, std::map<s
 void decode_price(LoadState& st, const std::string& target, NodeRef node, PathRef path, int line) {
   Decoder& d = st.dec;
   size_t slash = target.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {
-    return d.error(path, line, fmt::format("pricing keys are 'provider/model', got '{}'", target));
+  if (target != "default" &&
+      (slash == std::string::npos || slash == 0 || slash + 1 == target.size())) {
+    return d.error(path, line,
+                   fmt::format("pricing keys are 'provider/model', 'provider/*' or 'default', got '{}'",
+                               target));
   }
   PriceConfig price;
   auto field = [&d](std::optional<double>& out) {

@@ -84,6 +84,19 @@ void decode_store(LoadState& st, NodeRef node, PathRef path, int line) {
          if (s && s->empty()) d.error(p, l, "must not be empty");
          else if (s) st.cfg.store.sqlite = *s;
        }},
+      {"flush_interval", [&](NodeRef v, PathRef p, int l) {
+         auto ms = d.duration_value(v, p, l, true);
+         if (ms && (*ms < Millis{10} || *ms > Millis{5'000})) d.error(p, l, "must be from 10ms to 5s");
+         else if (ms) st.cfg.store.flush_interval = *ms;
+       }},
+      {"max_queued_rows", [&](NodeRef v, PathRef p, int l) {
+         if (auto n = d.int_value(v, p, l, 1, 100'000'000)) st.cfg.store.max_queued_rows = *n;
+       }},
+      {"busy_timeout", [&](NodeRef v, PathRef p, int l) {
+         auto ms = d.duration_value(v, p, l, true);
+         if (ms && *ms > Millis{60'000}) d.error(p, l, "must be at most 60s");
+         else if (ms) st.cfg.store.busy_timeout = *ms;
+       }},
   });
 }
 

@@ -1,5 +1,6 @@
 #include "tollgate/core/error.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -92,8 +93,11 @@ Error Error::internal(std::string message) {
   return make(ErrorCode::Internal, 500, "api_error", "internal_error", std::move(message));
 }
 Error Error::upstream_connect(std::string provider, std::string detail) {
-  return upstream(ErrorCode::UpstreamConnect, 502, "upstream_error", std::move(provider),
-                  std::move(detail));
+  // The detail names hosts and addresses (a LAN server's "10.1.2.3:8000"): server log only.
+  Error e = upstream(ErrorCode::UpstreamConnect, 502, "upstream_error", provider,
+                     fmt::format("provider '{}' could not be reached", provider));
+  e.detail = std::move(detail);
+  return e;
 }
 Error Error::upstream_timeout(std::string provider, std::string detail) {
   return upstream(ErrorCode::UpstreamTimeout, 504, "upstream_timeout", std::move(provider),
@@ -102,6 +106,14 @@ Error Error::upstream_timeout(std::string provider, std::string detail) {
 Error Error::upstream_protocol(std::string provider, std::string detail) {
   return upstream(ErrorCode::UpstreamProtocol, 502, "upstream_error", std::move(provider),
                   std::move(detail));
+}
+
+Error Error::upstream_rate_limited(std::string message,
+                                   std::optional<long long> retry_after_seconds) {
+  Error e = make(ErrorCode::AllFailed, 429, "rate_limit_error", "upstream_rate_limited",
+                 std::move(message));
+  if (retry_after_seconds) e.retry_after = std::to_string(std::max(*retry_after_seconds, 1LL));
+  return e;
 }
 
 std::string render_error_body(const Error& e) {
@@ -145,6 +157,104 @@ Error upstream_status_error(std::string_view provider, int status, std::string_v
   }
   if (e.type.empty()) e.type = std::string(type_for_status(status));
   e.message = fmt::format("{} returned HTTP {}: {}", provider, status, message);
+  return e;
+}
+
+namespace {
+
+bool token_char(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '+' || c == '/' || c == '=';
+}
+
+// A run of token characters that is probably a credential: a well-known key prefix, or long
+// and mixing letters and digits (hex or base64 secrets, bearer tokens).
+bool looks_secret(std::string_view t) {
+  for (std::string_view prefix : {"sk-", "sk_", "AIza", "gsk_", "xai-", "AKIA", "ASIA", "pk-",
+                                  "rk-", "hf_", "ghp_", "eyJ"}) {
+    if (t.size() >= prefix.size() + 6 && t.substr(0, prefix.size()) == prefix) return true;
+  }
+  if (t.size() < 24) return false;
+  bool alpha = false, digit = false;
+  for (unsigned char c : t) {
+    alpha = alpha || std::isalpha(c);
+    digit = digit || std::isdigit(c);
+  }
+  return alpha && digit;
+}
+
+}  // namespace
+
+std::string redact_secrets(std::string_view text, std::string_view known_secret, size_t limit) {
+  std::string out;
+  out.reserve(std::min(text.size(), limit) + 16);
+  size_t i = 0;
+  while (i < text.size() && out.size() < limit) {
+    if (known_secret.size() >= 8 && text.substr(i, known_secret.size()) == known_secret) {
+      out += "[redacted]";
+      i += known_secret.size();
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (token_char(c)) {
+      size_t j = i;
+      while (j < text.size() && token_char(static_cast<unsigned char>(text[j]))) ++j;
+      while (j > i + 1 && (text[j - 1] == '.' || text[j - 1] == '/')) --j;  // sentence ends
+      std::string_view t = text.substr(i, j - i);
+      if (looks_secret(t)) {
+        out += "[redacted]";
+      } else if (known_secret.size() >= 8 && t.find(known_secret) != std::string_view::npos) {
+        out += "[redacted]";
+      } else {
+        out += t;
+      }
+      i = j;
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);  // a provider's newline cannot forge a log line
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  const bool cut = i < text.size() || out.size() > limit;
+  if (out.size() > limit) out.resize(limit);
+  if (cut) out += "...";
+  return out;
+}
+
+namespace {
+
+// A provider's error code is shown when it is an identifier ("overloaded", "server_error"),
+// never free text.
+bool plain_code(std::string_view code) {
+  if (code.empty() || code.size() > 48) return false;
+  for (unsigned char c : code) {
+    if (!std::isalnum(c) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Error client_safe_upstream_error(Error e, std::string_view api_key) {
+  if (e.code != ErrorCode::UpstreamStatus || e.provider.empty()) return e;
+  const bool credentials = e.status == 401 || e.status == 403 || e.status == 407;
+  const bool providers_trouble = e.status == 429 || e.status >= 500;
+  // The client's own mistake (and a retryable 4xx such as Azure's DeploymentNotFound, about
+  // the gateway's own routing): the provider's message stays, the provider named.
+  if (!credentials && !providers_trouble) return e;
+  e.detail = redact_secrets(e.message, api_key);
+  if (credentials) {
+    e.message = fmt::format("provider '{}' refused Tollgate's credentials ({})", e.provider,
+                            e.status);
+  } else if (plain_code(e.code_str)) {
+    e.message = fmt::format("provider '{}' answered HTTP {} ({})", e.provider, e.status,
+                            e.code_str);
+  } else {
+    e.message = fmt::format("provider '{}' answered HTTP {}", e.provider, e.status);
+  }
+  e.param.reset();
   return e;
 }
 

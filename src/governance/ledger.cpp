@@ -13,18 +13,18 @@ namespace tg::governance {
 
 namespace {
 
-constexpr Micros kMax = std::numeric_limits<Micros>::max();
+constexpr Nanos kMax = std::numeric_limits<Nanos>::max();
 
-Micros sat_add(Micros a, Micros b) {
-  Micros r;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kMax : std::numeric_limits<Micros>::min();
+Nanos sat_add(Nanos a, Nanos b) {
+  Nanos r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kMax : std::numeric_limits<Nanos>::min();
   return r;
 }
 
 struct Entry {
   BudgetSpec spec;
-  Micros spent = 0;
-  Micros reserved = 0;
+  Nanos spent = 0;
+  Nanos reserved = 0;
   SysSeconds period_start{};
   uint64_t generation = 0;
 };
@@ -52,8 +52,8 @@ void roll(Entry& e, SysClock::time_point now) {
   }
 }
 
-bool fits(const Entry& e, Micros estimate) {
-  Micros used = sat_add(e.spent, e.reserved);
+bool fits(const Entry& e, Nanos estimate) {
+  Nanos used = sat_add(e.spent, e.reserved);
   return used < e.spec.limit && sat_add(used, estimate) <= e.spec.limit;
 }
 
@@ -106,7 +106,7 @@ struct LedgerState {
   }
 
   // Ends a reservation; charges `actual` when set. Fills deltas when `out` is given.
-  void finish(Reservation& r, std::optional<Micros> actual, Settlement* out) {
+  void finish(Reservation& r, std::optional<Nanos> actual, Settlement* out) {
     const SysClock::time_point t = now();
     {
       auto locks = lock(r.key_, r.team_);
@@ -159,7 +159,7 @@ Period current_period(config::BudgetPeriod period, SysClock::time_point now) {
 }
 
 BudgetSpec budget_spec(const config::BudgetConfig& budget, std::string name) {
-  return BudgetSpec{usd_to_micros(budget.usd), budget.period, std::move(name)};
+  return BudgetSpec{usd_to_nanos(budget.usd), budget.period, std::move(name)};
 }
 
 Error budget_exceeded_error(const Refusal& r) {
@@ -180,7 +180,7 @@ Error budget_exceeded_error(const Refusal& r) {
   std::string when = r.resets_at
                          ? fmt::format("it resets at {}", iso8601_utc(*r.resets_at))
                          : std::string("a total budget does not reset; ask an admin to raise it");
-  Micros used = sat_add(r.spent, r.reserved);
+  Nanos used = sat_add(r.spent, r.reserved);
   if (used < r.limit) {
     // Something is left, but not enough for this request's worst case.
     e.message = fmt::format(
@@ -239,7 +239,7 @@ BudgetLedger::~BudgetLedger() = default;
 
 std::variant<Reservation, Refusal> BudgetLedger::reserve(std::string_view key_holder,
                                                          std::string_view team_holder,
-                                                         Micros estimate) {
+                                                         Nanos estimate) {
   if (estimate < 0) estimate = 0;
   LedgerState& st = *state_;
   const SysClock::time_point t = st.now();
@@ -281,7 +281,7 @@ std::variant<Reservation, Refusal> BudgetLedger::reserve(std::string_view key_ho
   return r;
 }
 
-Settlement BudgetLedger::settle(Reservation&& r, std::optional<Micros> actual) {
+Settlement BudgetLedger::settle(Reservation&& r, std::optional<Nanos> actual) {
   Settlement out;
   if (!r.state_) return out;
   if (actual && *actual < 0) actual = 0;
@@ -309,7 +309,7 @@ std::optional<HolderSpend> BudgetLedger::spend(std::string_view holder) const {
                      current_period(e->spec.period, t).end, e->spec.name};
 }
 
-bool BudgetLedger::load(std::string_view holder, Micros spent, SysSeconds period_start) {
+bool BudgetLedger::load(std::string_view holder, Nanos spent, SysSeconds period_start) {
   LedgerState& st = *state_;
   const SysClock::time_point t = st.now();
   auto locks = st.lock(holder, {});

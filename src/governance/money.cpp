@@ -7,28 +7,30 @@
 
 namespace tg::governance {
 
-Micros usd_to_micros(double usd) {
+Nanos usd_to_nanos(double usd) {
   if (!(usd > 0)) return 0;  // also NaN
-  double m = std::round(usd * 1e6);
-  if (m >= 9.2e18) return std::numeric_limits<Micros>::max();
-  return static_cast<Micros>(m);
+  double m = std::round(usd * 1e9);
+  if (m >= 9.2e18) return std::numeric_limits<Nanos>::max();
+  return static_cast<Nanos>(m);
 }
 
-std::string micros_to_usd_string(Micros m) {
+std::string nanos_to_usd_string(Nanos m) {
   bool neg = m < 0;
   // |INT64_MIN| does not fit: go through unsigned.
   uint64_t u = neg ? 0 - static_cast<uint64_t>(m) : static_cast<uint64_t>(m);
-  return fmt::format("{}{}.{:06}", neg ? "-" : "", u / 1'000'000, u % 1'000'000);
+  return fmt::format("{}{}.{:09}", neg ? "-" : "", u / kNanosPerUsd, u % kNanosPerUsd);
 }
 
-std::string format_usd(Micros m) {
+double nanos_to_usd(Nanos n) { return static_cast<double>(n) / 1e9; }
+
+std::string format_usd(Nanos m) {
   bool neg = m < 0;
   uint64_t u = neg ? 0 - static_cast<uint64_t>(m) : static_cast<uint64_t>(m);
-  uint64_t whole = u / 1'000'000, frac = u % 1'000'000;
+  uint64_t whole = u / kNanosPerUsd, frac = u % kNanosPerUsd;
   std::string out = neg ? "-$" : "$";
   out += std::to_string(whole);
   if (frac == 0) return out;
-  std::string f = fmt::format("{:06}", frac);
+  std::string f = fmt::format("{:09}", frac);
   while (f.size() > 2 && f.back() == '0') f.pop_back();
   return out + "." + f;
 }

@@ -88,14 +88,14 @@ int64_t sat_add(int64_t a, int64_t b) {
   if (__builtin_add_overflow(a, b, &r)) return kI64Max;
   return r;
 }
-Micros pico_to_micros_nearest(int64_t pico) {
+Nanos pico_to_nanos_nearest(int64_t pico) {
   if (pico <= 0) return 0;
-  if (pico > kI64Max - 500'000) return pico / 1'000'000;
-  return (pico + 500'000) / 1'000'000;
+  if (pico > kI64Max - 500) return pico / 1'000;
+  return (pico + 500) / 1'000;
 }
-Micros pico_to_micros_up(int64_t pico) {
+Nanos pico_to_nanos_up(int64_t pico) {
   if (pico <= 0) return 0;
-  return pico / 1'000'000 + (pico % 1'000'000 != 0 ? 1 : 0);
+  return pico / 1'000 + (pico % 1'000 != 0 ? 1 : 0);
 }
 
 // ---- entries ----
@@ -308,7 +308,7 @@ int64_t usd_per_million_to_pico(double usd_per_million) {
   return static_cast<int64_t>(std::llround(p));
 }
 
-std::optional<Micros> cost_of(const ModelPrice& price, const providers::Usage& u) {
+std::optional<Nanos> cost_of(const ModelPrice& price, const providers::Usage& u) {
   if (!u.present) return std::nullopt;
   const TokenPrices& p = (price.tier_above && u.input > *price.tier_above) ? price.tier : price.base;
   auto nn = [](int64_t v) { return v < 0 ? int64_t{0} : v; };
@@ -323,22 +323,45 @@ std::optional<Micros> cost_of(const ModelPrice& price, const providers::Usage& u
   pico = sat_add(pico, sat_mul(writes, p.cache_write));
   pico = sat_add(pico, sat_mul(plain_out, p.output));
   pico = sat_add(pico, sat_mul(reasoning, p.reasoning));
-  return pico_to_micros_nearest(pico);
+  return pico_to_nanos_nearest(pico);
 }
 
-Micros estimate_cost(const ModelPrice& price, int64_t input_tokens, int64_t max_output_tokens) {
+Nanos estimate_cost(const ModelPrice& price, int64_t input_tokens, int64_t max_output_tokens) {
   if (input_tokens < 0) input_tokens = 0;
   if (max_output_tokens < 0) max_output_tokens = 0;
   const TokenPrices& p =
       (price.tier_above && input_tokens > *price.tier_above) ? price.tier : price.base;
   int64_t pico = sat_mul(input_tokens, p.input);
   pico = sat_add(pico, sat_mul(max_output_tokens, std::max(p.output, p.reasoning)));
-  return pico_to_micros_up(pico);
+  return pico_to_nanos_up(pico);
 }
 
 int64_t estimate_input_tokens(size_t body_bytes) {
   uint64_t t = (static_cast<uint64_t>(body_bytes) + 3) / 4;
   return t > static_cast<uint64_t>(kI64Max) ? kI64Max : static_cast<int64_t>(t);
+}
+
+std::variant<int64_t, Error> requested_choices(const nlohmann::json& body) {
+  if (!body.is_object()) return int64_t{1};
+  int64_t most = 1;
+  for (const char* k : {"n", "best_of"}) {
+    auto it = body.find(k);
+    if (it == body.end() || it->is_null()) continue;
+    if (!(it->is_number_integer() || it->is_number_unsigned())) {
+      return Error::bad_request(fmt::format("'{}' must be an integer between 1 and {}.", k,
+                                            kMaxChoices),
+                                k);
+    }
+    const bool too_big = it->is_number_unsigned() ? it->get<uint64_t>() > uint64_t(kMaxChoices)
+                                                  : it->get<int64_t>() > kMaxChoices;
+    if (too_big || (!it->is_number_unsigned() && it->get<int64_t>() < 1)) {
+      return Error::bad_request(fmt::format("'{}' must be an integer between 1 and {}.", k,
+                                            kMaxChoices),
+                                k);
+    }
+    most = std::max(most, it->get<int64_t>());
+  }
+  return most;
 }
 
 std::optional<int64_t> requested_max_output(const nlohmann::json& body) {
@@ -399,6 +422,17 @@ PriceCatalog::BuildResult PriceCatalog::build(
   std::set<std::string, std::less<>> provider_names;
   for (const auto& p : providers) provider_names.insert(lower(p.name));
   for (const auto& [key, pc] : overrides) {
+    if (lower(key) == kDefaultPriceKey) {  // the price of any model the catalog does not know
+      PriceEntry def;
+      def.note = "config.yaml pricing.default";
+      for (const auto& f : kFields) def.*(f.base) = pc.*(f.cfg);
+      if (!def.input || !def.output) {
+        res.warnings.push_back("pricing.default: needs both input and output; ignored");
+        continue;
+      }
+      cat->table_.insert_or_assign(std::string(kDefaultPriceKey), std::move(def));
+      continue;
+    }
     size_t slash = key.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == key.size()) {
       res.warnings.push_back(fmt::format("pricing.{}: keys are 'provider/model'; ignored", key));
@@ -495,11 +529,31 @@ std::optional<ModelPrice> PriceCatalog::lookup(std::string_view provider_name,
     if (name_entry == ns_entry) name_entry = nullptr;
   }
   if (!ns_entry && !name_entry) {
-    if (!is_local_free(lkind)) return std::nullopt;
-    ModelPrice free;
-    free.free = true;
-    free.key = lkind + "/*";
-    return free;
+    // No price for this model: the provider's own "<provider>/*" override, then the local
+    // presets' free default, then the gateway-wide `default` override; else unpriced.
+    const PriceEntry* fallback = nullptr;
+    std::string fallback_key;
+    if (!lname.empty()) {
+      fallback_key = lname + "/*";
+      if (auto it = table_.find(fallback_key); it != table_.end()) fallback = &it->second;
+    }
+    if (!fallback && is_local_free(lkind)) {
+      ModelPrice free;
+      free.free = true;
+      free.key = lkind + "/*";
+      return free;
+    }
+    if (!fallback) {
+      fallback_key = std::string(kDefaultPriceKey);
+      if (auto it = table_.find(fallback_key); it != table_.end()) fallback = &it->second;
+    }
+    if (!fallback) return std::nullopt;
+    auto b = finish(to_picos(*fallback, false, 100));
+    if (!b) return std::nullopt;
+    ModelPrice out;
+    out.base = *b;
+    out.key = std::move(fallback_key);
+    return out;
   }
 
   Picos base, tier;

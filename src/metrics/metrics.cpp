@@ -111,6 +111,28 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Help("Cacheable requests not found in the response cache")
                        .Register(*registry_)
                        .Add({});
+  store_backlog_ = &BuildGauge()
+                       .Name("tollgate_store_backlog_rows")
+                       .Help("Request rows waiting for the disk (queued or being retried)")
+                       .Register(*registry_)
+                       .Add({});
+  store_accepting_ = &BuildGauge()
+                         .Name("tollgate_store_accepting")
+                         .Help("0 while the store's backlog is over store.max_queued_rows and new "
+                               "API requests get 503 store_unavailable")
+                         .Register(*registry_)
+                         .Add({});
+  store_accepting_->Set(1);
+  store_commit_failures_ = &BuildCounter()
+                               .Name("tollgate_store_commit_failures_total")
+                               .Help("Store batch commits that failed and were retried (no row is dropped)")
+                               .Register(*registry_)
+                               .Add({});
+  store_refused_ = &BuildCounter()
+                       .Name("tollgate_store_refused_requests_total")
+                       .Help("API requests refused with 503 store_unavailable (store back-pressure)")
+                       .Register(*registry_)
+                       .Add({});
   connections_ = &BuildGauge()
                       .Name("tollgate_open_connections")
                       .Help("Client connections open")
@@ -216,6 +238,18 @@ void Metrics::set_budgets(const std::vector<std::pair<std::string, double>>& rem
 void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }
 void Metrics::cache_lookup(bool hit) { (hit ? cache_hits_ : cache_misses_)->Increment(); }
 void Metrics::connection_add(int delta) { connections_->Increment(delta); }
+
+void Metrics::set_store(const store::StoreHealth& h) {
+  store_backlog_->Set(static_cast<double>(h.backlog_rows));
+  store_accepting_->Set(h.accepting ? 1 : 0);
+  std::lock_guard lock(store_mu_);
+  double seen = store_commit_failures_->Value();
+  if (static_cast<double>(h.commit_failures) > seen) {
+    store_commit_failures_->Increment(static_cast<double>(h.commit_failures) - seen);
+  }
+}
+
+void Metrics::store_refused() { store_refused_->Increment(); }
 
 std::string Metrics::serialize() const {
   prometheus::TextSerializer serializer;

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "usage: tollgate-mock [--listen HOST:PORT] [--port-file PATH] [--threads N]\n"
     "                     [--api-key KEY] [--events N] [--interval-ms N] [--latency-ms N]\n"
     "                     [--fail-status CODE [--fail-count N]] [--usage-on-last-chunk]\n"
+    "                     [--keepalive-timeout-ms N]\n"
     "\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9001; port 0 = any free port)\n"
     "  --port-file PATH    write the bound port number to PATH (atomically) once listening\n"
@@ -27,6 +28,7 @@ constexpr const char* kUsage =
     "  --fail-status CODE  answer the first --fail-count API requests (default 1) with CODE\n"
     "  --fail-count N\n"
     "  --usage-on-last-chunk  streams always put usage on their last choice chunk (Mistral, vLLM)\n"
+    "  --keepalive-timeout-ms N  close keep-alive connections idle this long (default 0: never)\n"
     "\n"
     "See docs/mock.md for endpoints and fault injection.\n";
 
@@ -106,6 +108,8 @@ int main(int argc, char** argv) {
       o.latency_ms = number(arg, next(), 0, 3600000);
     } else if (arg == "--fail-status") {
       o.fail_status = static_cast<int>(number(arg, next(), 100, 599));
+    } else if (arg == "--keepalive-timeout-ms") {
+      o.keepalive_timeout_ms = number(arg, next(), 0, 3600000);
     } else if (arg == "--usage-on-last-chunk") {
       o.usage_on_last_chunk = true;
     } else if (arg == "--fail-count") {

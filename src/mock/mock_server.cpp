@@ -134,7 +134,16 @@ class Session {
   Session(tcp::socket sock, State& st) : sock_(std::move(sock)), st_(st) {}
 
   asio::awaitable<void> run() {
-    for (;;) {
+    const long long keepalive_ms = st_.options().keepalive_timeout_ms;
+    for (bool first = true;; first = false) {
+      if (!first && keepalive_ms > 0 && buf_.size() == 0) {
+        // Idle between requests for longer than --keepalive-timeout-ms: close, as Node's
+        // server.keepAliveTimeout (5 s) and many OpenAI-compatible servers do.
+        asio::steady_timer t(sock_.get_executor(), milliseconds(keepalive_ms));
+        auto res = co_await (t.async_wait(use_nothrow) ||
+                             sock_.async_wait(tcp::socket::wait_read, use_nothrow));
+        if (res.index() == 0) break;
+      }
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
       parser.body_limit(kBodyLimit);

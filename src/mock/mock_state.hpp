@@ -29,6 +29,8 @@ struct Options {
   // Streams report usage on their last choice chunk, always (Mistral, vLLM), instead of in a
   // separate chunk only when stream_options.include_usage asks for it (OpenAI).
   bool usage_on_last_chunk = false;
+  // Close a keep-alive connection idle this long between requests (0 = never).
+  long long keepalive_timeout_ms = 0;
 };
 
 struct LoggedRequest {

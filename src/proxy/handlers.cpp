@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
+#include <limits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -25,6 +27,7 @@
 #include "tollgate/api/routes.hpp"
 #include "tollgate/dialects/dialect.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
+#include "tollgate/providers/output_meter.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
@@ -46,6 +49,16 @@ double ms_since(Clock::time_point t, Clock::time_point now = Clock::now()) {
 }
 
 Clock::time_point min_tp(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
+
+// Token counts from client numbers (max_tokens x n): never wrap.
+int64_t saturating_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
 
 std::string_view header(const Request& req, std::string_view name) {
   auto it = req.find(boost::beast::string_view(name.data(), name.size()));
@@ -130,6 +143,30 @@ std::string response_scope(const RequestContext& ctx) {
   return ctx.key->team.empty() ? "key:" + ctx.key->id : "team:" + ctx.key->team;
 }
 
+// Whether every failed attempt was the provider's own 429, and the soonest Retry-After given.
+class UpstreamRateLimits {
+ public:
+  void note(const Error& e) {
+    ++failures_;
+    if (e.code != ErrorCode::UpstreamStatus || e.status != 429) {
+      other_ = true;
+      return;
+    }
+    double secs = e.retry_after.empty() ? 0 : std::atof(e.retry_after.c_str());
+    if (secs > 0 && (!soonest_ || secs < *soonest_)) soonest_ = secs;
+  }
+  bool all() const { return failures_ > 0 && !other_; }
+  std::optional<long long> soonest_seconds() const {
+    if (!soonest_) return std::nullopt;
+    return static_cast<long long>(std::ceil(std::min(*soonest_, 86400.0)));
+  }
+
+ private:
+  int failures_ = 0;
+  bool other_ = false;
+  std::optional<double> soonest_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // One LLM call: parse, plan, attempts, relay.
 
@@ -172,6 +209,12 @@ class LlmCall {
     }
     plan_ = std::move(*plan);
     if (const auto* entry = ctx_.snapshot->config.find_model(req().model)) strict_ = entry->strict;
+    auto choices = governance::requested_choices(*req().body);
+    if (auto* bad = std::get_if<Error>(&choices)) {
+      co_await ctx_.out.send_error(*bad);
+      co_return;
+    }
+    choices_ = std::get<int64_t>(choices);
     if (ctx_.key) {
       if (auto refused = admit()) {
         co_await ctx_.out.send_error(*refused);
@@ -283,7 +326,7 @@ class LlmCall {
   net::awaitable<void> serve_cached(const cache::CachedAnswer& hit) {
     ctx_.record.provider = "cache";
     ctx_.record.upstream_model = hit.upstream_model;
-    ctx_.record.cost_micro = 0;
+    ctx_.record.cost_nano = 0;
     if (permit_.active()) permit_.settle_tokens(0);
     ctx_.out.add_header("x-tollgate-cache", "hit");
     ctx_.out.add_header("x-tollgate-provider", hit.provider);
@@ -299,12 +342,22 @@ class LlmCall {
     auto& gov = ctx_.worker.shared().governance;
     const auto& key = *ctx_.key;
     if (auto e = governance::check(key, req().model, std::chrono::system_clock::now())) return e;
-    const int64_t max_out =
-        governance::requested_max_output(*req().body).value_or(governance::kDefaultMaxOutputTokens);
+    auto team = key.team.empty() ? std::string() : governance::team_holder(key.team);
+    const bool budgeted = key.budget || (!team.empty() && gov.ledger.spend(team).has_value());
+    // A budget is only as good as the prices behind it: a budgeted key never reaches a target
+    // with no price (it would be free and unmetered). Such targets leave the plan; with none
+    // left, the model is refused.
+    if (budgeted) {
+      if (auto refused = keep_priced_targets(key)) return refused;
+    }
+    // The most this request can consume: every answer it asks for (n, best_of) at its cap.
+    const int64_t max_out = saturating_mul(
+        governance::requested_max_output(*req().body).value_or(governance::kDefaultMaxOutputTokens),
+        choices_);
     const int64_t input_est = governance::estimate_input_tokens(ctx_.request.body().size());
     bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
     if (limited) {
-      auto acquired = gov.limiter.acquire(key.id, key.limits, input_est + max_out);
+      auto acquired = gov.limiter.acquire(key.id, key.limits, saturating_add(input_est, max_out));
       if (auto* l = std::get_if<governance::Limited>(&acquired)) {
         add_rate_headers();
         ctx_.record.error_code = "rate_limit_exceeded";
@@ -314,7 +367,7 @@ class LlmCall {
       add_rate_headers();
     }
     // Reserve what this request may cost at most: the dearest of its targets.
-    governance::Micros estimate = 0;
+    governance::Nanos estimate = 0;
     if (const auto& prices = ctx_.snapshot->prices) {
       auto consider = [&](const routing::Candidate& c) {
         const auto& p = ctx_.snapshot->providers[c.provider];
@@ -324,8 +377,8 @@ class LlmCall {
       };
       for (const auto& c : plan_.targets) consider(c);
       for (const auto& c : plan_.fallbacks) consider(c);
+      for (const auto& c : plan_.context_fallbacks) consider(c);
     }
-    auto team = key.team.empty() ? std::string() : governance::team_holder(key.team);
     auto reserved = gov.ledger.reserve(governance::key_holder(key.id), team, estimate);
     if (auto* refusal = std::get_if<governance::Refusal>(&reserved)) {
       permit_.refund();
@@ -337,6 +390,41 @@ class LlmCall {
     return std::nullopt;
   }
 
+  // Drops the plan's targets that have no price; 403 model_not_priced when none is left.
+  std::optional<Error> keep_priced_targets(const governance::KeyRecord& key) {
+    const auto& prices = ctx_.snapshot->prices;
+    std::vector<std::string> unpriced;
+    auto priced = [&](const routing::Candidate& c) {
+      const auto& p = ctx_.snapshot->providers[c.provider];
+      if (prices && prices->lookup(p.config, c.model)) return true;
+      unpriced.push_back(p.config.name + "/" + c.model);
+      return false;
+    };
+    auto keep = [&](std::vector<routing::Candidate>& list) {
+      std::erase_if(list, [&](const routing::Candidate& c) { return !priced(c); });
+    };
+    keep(plan_.targets);
+    keep(plan_.fallbacks);
+    keep(plan_.context_fallbacks);
+    if (!unpriced.empty()) {
+      spdlog::debug("{} key {} has a budget: unpriced target(s) skipped: {}", ctx_.request_id,
+                    key.name, redact_secrets(fmt::format("{}", fmt::join(unpriced, ", "))));
+    }
+    if (!plan_.targets.empty() || !plan_.fallbacks.empty()) return std::nullopt;
+    Error e;
+    e.code = ErrorCode::Forbidden;
+    e.status = 403;
+    e.type = "permission_error";
+    e.code_str = "model_not_priced";
+    e.param = "model";
+    e.message = fmt::format(
+        "Model '{}' has no price ({}), and key '{}' has a budget, so it cannot be metered. Ask "
+        "the operator to add a `pricing:` entry for it (USD per 1M tokens), or a `pricing.default`.",
+        req().model, fmt::join(unpriced, ", "), key.name);
+    ctx_.record.error_code = e.code_str;
+    return e;
+  }
+
   void add_rate_headers() {
     const auto& key = *ctx_.key;
     auto h = ctx_.worker.shared().governance.limiter.headers(key.id, key.limits);
@@ -344,7 +432,7 @@ class LlmCall {
   }
 
   // The cost of what the answering deployment consumed (nullopt: no price known).
-  std::optional<governance::Micros> cost_of(const routing::ProviderRuntime& p,
+  std::optional<governance::Nanos> cost_of(const routing::ProviderRuntime& p,
                                             const routing::Candidate& d,
                                             const providers::Usage& usage) const {
     if (!ctx_.snapshot->prices) return std::nullopt;
@@ -364,14 +452,14 @@ class LlmCall {
     }
     permit_.release();
     if (reservation_.active()) {
-      auto s = shared.governance.ledger.settle(std::move(reservation_), rec.cost_micro);
+      auto s = shared.governance.ledger.settle(std::move(reservation_), rec.cost_nano);
       rec.spend = std::move(s.deltas);
       shared.governance.add_total(rec.spend);
     }
     if (!rec.provider.empty() && (rec.input_tokens > 0 || rec.output_tokens > 0)) {
       auto model = shared.metrics.model_label(rec.model);
-      if (rec.cost_micro) {
-        shared.metrics.add_cost(model, rec.provider, rec.team, double(*rec.cost_micro) / 1e6);
+      if (rec.cost_nano) {
+        shared.metrics.add_cost(model, rec.provider, rec.team, governance::nanos_to_usd(*rec.cost_nano));
       } else {
         shared.metrics.cost_unknown(model, rec.provider);
         spdlog::debug("{} no price for {}/{}: cost recorded as unknown", ctx_.request_id,
@@ -435,6 +523,7 @@ class LlmCall {
     const routing::HealthPolicy policy{rc.allowed_fails, rc.cooldown, rc.retry_after_cap};
     std::vector<std::string> failures;
     std::optional<Error> last;
+    UpstreamRateLimits rate_limits;
     auto order = routing::order_attempts(
         plan_, [this](const routing::Candidate& c) { return target_health(c); },
         ctx_.worker.next_random());
@@ -468,8 +557,15 @@ class LlmCall {
         }
         Error& e = *outcome;
         failures.push_back(fmt::format("{}/{}: {}", p.config.name, c.model, e.message));
-        spdlog::debug("{} attempt {} failed after {:.1f} ms: {}", ctx_.request_id,
-                      attempt_count_, ms_since(started), e.message);
+        if (!e.detail.empty()) {  // what the client does not see: the server log has it
+          spdlog::warn("{} attempt {} ({}/{}) failed after {:.1f} ms: {}: {}", ctx_.request_id,
+                       attempt_count_, p.config.name, redact_secrets(c.model, {}, 200),
+                       ms_since(started), e.message, redact_secrets(e.detail, p.key(k)));
+        } else {
+          spdlog::debug("{} attempt {} failed after {:.1f} ms: {}", ctx_.request_id,
+                        attempt_count_, ms_since(started), e.message);
+        }
+        rate_limits.note(e);
         if (client_gone_) {
           health.on_neutral(id);
           break;
@@ -511,6 +607,19 @@ class LlmCall {
     }
     finish_client_watch();
     if (client_gone_) co_return;
+    ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
+    if (rate_limits.all()) {
+      // Every provider said "slow down": so does Tollgate, with the soonest Retry-After they
+      // gave, so that SDKs back off instead of hammering (a 502 would be retried at once).
+      Error limited = Error::upstream_rate_limited(
+          fmt::format("Every provider for this model is rate limiting Tollgate; retry later. "
+                      "All {} attempt(s) failed: {}",
+                      attempt_count_, fmt::join(failures, "; ")),
+          rate_limits.soonest_seconds());
+      ctx_.record.error_code = limited.code_str;
+      co_await ctx_.out.send_error(limited);
+      co_return;
+    }
     Error all;
     bool timeout = (last && last->code == ErrorCode::UpstreamTimeout) || Clock::now() >= total_by_;
     if (last && (last->status == 401 || last->status == 403) && failures.size() == 1) {
@@ -524,7 +633,6 @@ class LlmCall {
                               failures.empty() ? std::string("request deadline passed")
                                                : fmt::format("{}", fmt::join(failures, "; ")));
     ctx_.record.error_code = all.code_str;
-    ctx_.out.add_header("x-tollgate-attempts", std::to_string(attempt_count_));
     co_await ctx_.out.send_error(all);
   }
 
@@ -604,7 +712,8 @@ class LlmCall {
       if (auto ms = ex.header("retry-after-ms"); !ms.empty()) {
         retry_after = fmt::format("{:.3f}", std::atof(std::string(ms).c_str()) / 1000.0);
       }
-      co_return p.adapter->map_error(p.config.name, status, body, retry_after);
+      co_return client_safe_upstream_error(
+          p.adapter->map_error(p.config.name, status, body, retry_after), api_key);
     }
     if (!creq.stream) co_return co_await relay_whole(ex, p, d, now, creq, native);
     co_return co_await relay_stream(ex, p, d, now, head_by, creq, native);
@@ -616,9 +725,24 @@ class LlmCall {
                                                    Clock::time_point started,
                                                    const providers::ClientRequest& creq,
                                                    bool native) {
+    // The provider has produced the answer (its head came) and bills it, whether or not the
+    // client stays: read it to the end even if the client leaves, so that it is billed.
+    keep_upstream_ = true;
     std::string body;
     auto err = co_await ex.read_all(body, kMaxUpstreamBody, total_by_);
+    keep_upstream_ = false;
     upstream_ms_ += ms_since(started);
+    if (err && client_gone_) {
+      // Cut off by the deadline with nobody waiting: charge the estimate of what came.
+      providers::Usage usage;
+      usage.present = true;
+      usage.input = governance::estimate_input_tokens(ctx_.request.body().size());
+      usage.output = governance::estimate_input_tokens(body.size());
+      record_usage(usage);
+      ctx_.record.usage_estimated = true;
+      ctx_.record.cost_nano = cost_of(p, d, usage);
+      co_return std::nullopt;
+    }
     if (err) co_return err;
     if (!json::accept(body)) {  // never hand a broken body to the client as a success
       co_return Error::upstream_protocol(p.config.name, "upstream answered 200 with malformed JSON");
@@ -631,10 +755,10 @@ class LlmCall {
       co_return resp.error;
     }
     record_usage(resp.usage);
-    ctx_.record.cost_micro = cost_of(p, d, resp.usage);
-    if (ctx_.record.cost_micro) {
+    ctx_.record.cost_nano = cost_of(p, d, resp.usage);
+    if (ctx_.record.cost_nano) {
       ctx_.out.add_header("x-tollgate-cost-usd",
-                          governance::micros_to_usd_string(*ctx_.record.cost_micro));
+                          governance::nanos_to_usd_string(*ctx_.record.cost_nano));
     }
     resp.body = call_->render(std::move(resp.body), native);
     set_route_headers(p, d);
@@ -646,6 +770,7 @@ class LlmCall {
       ctx_.record.response_body =
           resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
     }
+    if (client_gone_) co_return std::nullopt;  // billed above; nobody to send it to
     co_await ctx_.out.send(200, "application/json", resp.body);
     co_return std::nullopt;
   }
@@ -714,8 +839,17 @@ class LlmCall {
     started = Clock::now();
     add_overhead_header();
     egress_ = call_->egress(native);
-    if (!co_await ctx_.out.begin_stream()) co_return std::nullopt;
+    providers::OutputMeter meter;  // what was generated, should the usage never come
+    auto bill = [&] {
+      bill_stream(p, d, translator->usage(), meter,
+                  status == providers::StreamStatus::Done);
+    };
+    if (!co_await ctx_.out.begin_stream()) {
+      bill();  // the first event was generated: the provider bills it
+      co_return std::nullopt;
+    }
     ctx_.record.ttft_ms = ms_since(ctx_.start);
+    meter.feed(out);
     bool ok = co_await ctx_.out.write_chunk(egress(out));
     out.clear();
     const auto idle = p.timeouts.idle;
@@ -724,20 +858,21 @@ class LlmCall {
       if (err) break;
       if (!more) {
         at_end();
+        meter.feed(out);
         if (!out.empty()) ok = co_await ctx_.out.write_chunk(egress(out));
         out.clear();
         break;
       }
       pump();
       if (!out.empty()) {
+        meter.feed(out);
         ok = co_await ctx_.out.write_chunk(egress(out));
         out.clear();
       }
     }
     upstream_ms_ += ms_since(started);
-    record_usage(translator->usage());
     // Billed whether or not the client asked for usage, and for what a cut stream consumed.
-    ctx_.record.cost_micro = cost_of(p, d, translator->usage());
+    bill();
     if (!ok || client_gone_) {  // client gone: stop the upstream now
       ex.abort();
       co_return std::nullopt;
@@ -799,6 +934,27 @@ class LlmCall {
     ctx_.out.add_header("x-tollgate-overhead-ms", fmt::format("{:.3f}", overhead));
   }
 
+  // Bills a stream: the provider's usage when it came whole, else an estimate marked as such:
+  // the input from the request's size and the output counted from the events relayed (a client
+  // that hangs up before the usage chunk, which OpenAI-style providers send last, still pays
+  // for what was generated; so does a provider that never reports usage).
+  void bill_stream(const routing::ProviderRuntime& p, const routing::Candidate& d,
+                   providers::Usage usage, const providers::OutputMeter& meter, bool finished) {
+    bool estimated = false;
+    if (!usage.present) {
+      usage.present = true;
+      usage.input = governance::estimate_input_tokens(ctx_.request.body().size());
+      usage.output = meter.tokens();
+      estimated = true;
+    } else if (!finished && meter.tokens() > usage.output) {
+      usage.output = meter.tokens();  // cut before the final count (Anthropic's message_delta)
+      estimated = true;
+    }
+    record_usage(usage);
+    ctx_.record.usage_estimated = estimated;
+    ctx_.record.cost_nano = cost_of(p, d, usage);
+  }
+
   void record_usage(const providers::Usage& u) {
     ctx_.record.input_tokens = u.input;
     ctx_.record.output_tokens = u.output;
@@ -821,6 +977,10 @@ class LlmCall {
         co_return;
       }
       client_gone_ = true;
+      if (keep_upstream_) {  // a non-streamed answer is arriving: it is billed, let it finish
+        co_await park();
+        co_return;
+      }
       slot_.fire();
       co_return;
     }
@@ -854,11 +1014,13 @@ class LlmCall {
   std::string cache_key_;     // the response cache's key for this request
   bool cache_store_ = false;  // store a successful answer under cache_key_
   int attempt_count_ = 0;
+  int64_t choices_ = 1;  // answers asked for (n, best_of)
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;
   double answer_latency_ms_ = 0;
   double upstream_ms_ = 0;
   bool client_gone_ = false;
+  bool keep_upstream_ = false;  // reading a produced answer: a gone client does not abort it
   bool attempts_done_ = false;
 };
 
@@ -937,9 +1099,13 @@ net::awaitable<void> admin_query_handler(RequestContext& ctx) {
   q.to_ms = query_time_ms(query, "to");
   StoreStart start = [store, q](auto done) { store->query_spend(q, std::move(done)); };
   json rows = co_await await_store(ctx.worker.io(), std::move(start));
-  double total = 0;
-  for (const auto& r : rows) total += r["spend_usd"].get<double>();
-  json body = {{"object", "list"}, {"group_by", q.group_by}, {"total_usd", total}, {"data", rows}};
+  governance::Nanos total = 0;  // summed exactly, shown once
+  for (const auto& r : rows) total += r.value("spend_nano_usd", governance::Nanos{0});
+  json body = {{"object", "list"},
+               {"group_by", q.group_by},
+               {"total_usd", governance::nanos_to_usd(total)},
+               {"total_nano_usd", total},
+               {"data", rows}};
   std::string text = body.dump();
   co_await ctx.out.send(200, "application/json", text);
 }
@@ -964,39 +1130,60 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
   std::string method(ctx.request.method_string().data(), ctx.request.method_string().size());
   auto res = admin::admin_api(shared.governance, method, ctx.path, ctx.request.body(),
                               std::chrono::system_clock::now());
-  bool saved = true;
-  if (shared.store) {
-    for (auto& row : res.save_keys) {
-      StoreDone start = [store = shared.store, row](auto done) { store->save_key(row, std::move(done)); };
-      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
-      saved = saved && ok;
+  if (res.is_write()) {
+    // The store first, then memory: a write the store refused changes nothing.
+    bool saved = true;
+    if (shared.store) {
+      for (auto& row : res.save_keys) {
+        if (!saved) break;
+        StoreDone start = [store = shared.store, row](auto done) { store->save_key(row, std::move(done)); };
+        saved = co_await await_write(ctx.worker.io(), std::move(start));
+      }
+      for (auto& row : res.save_teams) {
+        if (!saved) break;
+        StoreDone start = [store = shared.store, row](auto done) { store->save_team(row, std::move(done)); };
+        saved = co_await await_write(ctx.worker.io(), std::move(start));
+      }
+      for (auto& id : res.delete_teams) {
+        if (!saved) break;
+        StoreDone start = [store = shared.store, id](auto done) { store->delete_team(id, std::move(done)); };
+        saved = co_await await_write(ctx.worker.io(), std::move(start));
+      }
     }
-    for (auto& row : res.save_teams) {
-      StoreDone start = [store = shared.store, row](auto done) { store->save_team(row, std::move(done)); };
-      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
-      saved = saved && ok;
+    if (!saved) {
+      co_await ctx.out.send_error(Error::internal("the change could not be saved to the store; nothing was changed"));
+      co_return;
     }
-    for (auto& id : res.delete_teams) {
-      StoreDone start = [store = shared.store, id](auto done) { store->delete_team(id, std::move(done)); };
-      bool ok = co_await await_write(ctx.worker.io(), std::move(start));
-      saved = saved && ok;
-    }
-  }
-  if (!res.save_keys.empty() || !res.save_teams.empty() || !res.delete_teams.empty()) {
+    res = res.commit(shared.governance);
     shared.metrics.set_budgets(shared.governance.budgets_remaining());
-  }
-  if (!saved) {
-    co_await ctx.out.send_error(Error::internal("the change could not be saved to the store"));
-    co_return;
   }
   std::string text = res.body.dump();
   co_await ctx.out.send(res.status, "application/json", text);
 }
 
+// Back-pressure: while the store's backlog is over its bound (a disk that fails or crawls), new
+// billable calls are refused rather than queued without limit or run unrecorded. Queued rows are
+// kept and drain; the refusal itself is counted, not logged to the store (it would grow the queue).
+bool store_accepting(RequestContext& ctx) {
+  auto* store = ctx.worker.shared().store;
+  if (!store || store->accepting()) return true;
+  ctx.worker.shared().metrics.store_refused();
+  ctx.skip_store = true;
+  return false;
+}
+
+Error store_unavailable() {
+  Error e = Error::unavailable(
+      "The gateway cannot record usage right now (its store is behind); retry shortly.");
+  e.code_str = "store_unavailable";
+  e.retry_after = "1";
+  return e;
+}
+
 // Queues the request's row (and spend) for the store; never waits on the disk.
 void record_request(const RequestContext& ctx, int status, double duration_ms) {
   auto* store = ctx.worker.shared().store;
-  if (!store) return;
+  if (!store || ctx.skip_store) return;
   const auto& r = ctx.record;
   store::RequestRow row;
   row.ts_ms = ctx.start_unix_ms;
@@ -1018,14 +1205,15 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
   row.cached_tokens = r.cached_tokens;
   row.reasoning_tokens = r.reasoning_tokens;
   row.cache_write_tokens = r.cache_write_tokens;
-  row.cost_micro = r.cost_micro;
+  row.cost_nano = r.cost_nano;
+  row.usage_estimated = r.usage_estimated;
   const auto& logs = ctx.snapshot->config.logs;
   if (logs.bodies) {
     row.request_body = ctx.request.body().substr(0, logs.max_body_bytes);
     row.response_body = r.response_body;
   }
   std::vector<store::SpendDelta> spend;
-  for (const auto& d : r.spend) spend.push_back(store::SpendDelta{d.holder, d.period_start, d.micro_usd});
+  for (const auto& d : r.spend) spend.push_back(store::SpendDelta{d.holder, d.period_start, d.nano_usd});
   store->record(std::move(row), std::move(spend));
 }
 
@@ -1248,6 +1436,7 @@ net::awaitable<void> metrics_handler(RequestContext& ctx) {
     down.erase(row.id.substr(0, a) + "/" + row.id.substr(b + 1));
   }
   shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
+  if (shared.store) shared.metrics.set_store(shared.store->health());
   std::string text = shared.metrics.serialize();
   co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
@@ -1349,6 +1538,12 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       co_return;
     case api::RouteId::Ready: {
       bool ready = ctx.worker.shared().ready.load() && !ctx.worker.draining();
+      auto* store = ctx.worker.shared().store;
+      if (ready && store && !store->accepting()) {
+        co_await out.send(503, "application/json",
+                          R"({"status":"not ready","reason":"store_backlog"})");
+        co_return;
+      }
       co_await out.send(ready ? 200 : 503, "application/json",
                         ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
       co_return;
@@ -1358,6 +1553,10 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
     case api::RouteId::Embeddings:
     case api::RouteId::Messages:
     case api::RouteId::Responses: {
+      if (!store_accepting(ctx)) {  // the store's backlog is full: back-pressure, never loss
+        co_await out.send_error(store_unavailable());
+        co_return;
+      }
       LlmCall call(ctx, codec_of(route), route.endpoint);
       co_await call.run();
       co_return;

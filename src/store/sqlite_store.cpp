@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
 #include <condition_variable>
 #include <map>
 #include <deque>
@@ -96,7 +98,26 @@ const char* const kMigrations[] = {
     R"sql(
     CREATE INDEX requests_key_id ON requests (key_id, id);
     )sql",
-    // 3: stored Responses (POST /v1/responses with store: true).
+    // 3: money in nano-USD instead of micro-USD (exact below a micro-dollar). Old figures are
+    // scaled by 1000; a figure too large to scale saturates (as the arithmetic does).
+    R"sql(
+    ALTER TABLE requests RENAME COLUMN cost_micro TO cost_nano;
+    UPDATE requests SET cost_nano = cost_nano * 1000 WHERE cost_nano IS NOT NULL;
+    ALTER TABLE usage_daily RENAME COLUMN cost_micro TO cost_nano;
+    UPDATE usage_daily SET cost_nano = CASE WHEN cost_nano > 9223372036854775 THEN
+      9223372036854775807 ELSE cost_nano * 1000 END;
+    ALTER TABLE spend RENAME COLUMN spent_micro TO spent_nano;
+    UPDATE spend SET spent_nano = CASE WHEN spent_nano > 9223372036854775 THEN
+      9223372036854775807 ELSE spent_nano * 1000 END;
+    ALTER TABLE spend_total RENAME COLUMN spent_micro TO spent_nano;
+    UPDATE spend_total SET spent_nano = CASE WHEN spent_nano > 9223372036854775 THEN
+      9223372036854775807 ELSE spent_nano * 1000 END;
+    )sql",
+    // 4: rows billed on an estimate (a stream cut before the provider's usage came).
+    R"sql(
+    ALTER TABLE requests ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    // 5: stored Responses (POST /v1/responses with store: true).
     R"sql(
     CREATE TABLE responses (
       id TEXT PRIMARY KEY,
@@ -183,13 +204,13 @@ void exec(sqlite3* db, const char* sql) {
   }
 }
 
-void open_db(Db& d, const std::string& path, bool readonly) {
+void open_db(Db& d, const std::string& path, bool readonly, std::chrono::milliseconds busy) {
   int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &d.db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     throw std::runtime_error(fmt::format("cannot open {}: {}", path,
                                          d.db ? sqlite3_errmsg(d.db) : "out of memory"));
   }
-  sqlite3_busy_timeout(d.db, 5000);
+  sqlite3_busy_timeout(d.db, static_cast<int>(busy.count()));
   if (!readonly) {
     exec(d.db, "PRAGMA journal_mode=WAL");
     // NORMAL in WAL mode: a committed transaction survives a crash of the process (kill -9);
@@ -243,9 +264,9 @@ class SqliteStore final : public Store {
     if (!opts_.now_ms) opts_.now_ms = system_now_ms;
     auto dir = std::filesystem::path(path).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir);
-    open_db(writer_db_, path, false);
+    open_db(writer_db_, path, false, opts_.busy_timeout);
     migrate(writer_db_.db);
-    open_db(reader_db_, path, false);
+    open_db(reader_db_, path, false, opts_.busy_timeout);
     writer_ = std::thread([this] { writer_loop(); });
     reader_ = std::thread([this] { reader_loop(); });
   }
@@ -270,8 +291,22 @@ class SqliteStore final : public Store {
       rows_.push_back(std::move(row));
       for (auto& d : spend) spend_.push_back(std::move(d));
       wake = rows_.size() >= opts_.batch_rows;
+      note_backlog(rows_.size() + retrying_rows_);
     }
     if (wake) cv_.notify_one();
+  }
+
+  bool accepting() const override { return accepting_.load(std::memory_order_relaxed); }
+
+  StoreHealth health() const override {
+    StoreHealth h;
+    {
+      std::lock_guard lock(mu_);
+      h.backlog_rows = rows_.size() + retrying_rows_;
+    }
+    h.commit_failures = commit_failures_.load(std::memory_order_relaxed);
+    h.accepting = accepting();
+    return h;
   }
 
   void save_key(KeyRow row, std::function<void(bool)> done) override {
@@ -413,7 +448,7 @@ class SqliteStore final : public Store {
             "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
             "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
             "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-            "cost_micro, request_body, response_body FROM requests WHERE 1=1";
+            "cost_nano, request_body, response_body, usage_estimated FROM requests WHERE 1=1";
         if (!q.key_id.empty()) sql += " AND key_id = ?1";
         if (!q.model.empty()) sql += " AND model = ?2";
         if (q.status) sql += " AND status = ?3";
@@ -451,7 +486,10 @@ class SqliteStore final : public Store {
                       {"cached", s.i64(17)},
                       {"cache_write", s.i64(18)},
                       {"reasoning", s.i64(19)}}},
-                    {"cost_usd", s.is_null(20) ? json() : json(double(s.i64(20)) / 1e6)}};
+                    {"cost_usd", s.is_null(20) ? json() : json(double(s.i64(20)) / 1e9)},
+                    // The exact figure: integer nano-USD (cost_usd is a double, for display).
+                    {"cost_nano_usd", s.is_null(20) ? json() : json(s.i64(20))}};
+          r["usage_estimated"] = s.i64(23) != 0;
           if (!s.is_null(21)) r["request_body"] = s.text(21);
           if (!s.is_null(22)) r["response_body"] = s.text(22);
           rows.push_back(std::move(r));
@@ -473,9 +511,9 @@ class SqliteStore final : public Store {
         auto col = kColumns.count(q.group_by) ? kColumns.at(q.group_by) : "key_id";
         std::string sql = fmt::format(
             "SELECT {0}, SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), "
-            "SUM(cached_tokens), SUM(reasoning_tokens), SUM(cost_micro), "
+            "SUM(cached_tokens), SUM(reasoning_tokens), SUM(cost_nano), "
             "SUM(unknown_cost_requests) FROM usage_daily WHERE day >= ?1 AND day <= ?2 "
-            "GROUP BY {0} ORDER BY SUM(cost_micro) DESC",
+            "GROUP BY {0} ORDER BY SUM(cost_nano) DESC",
             col);
         Stmt s(db, sql.c_str());
         s.bind(1, q.from_ms ? utc_day(*q.from_ms) : std::string("0000-00-00"));
@@ -488,7 +526,8 @@ class SqliteStore final : public Store {
                           {"output_tokens", s.i64(4)},
                           {"cached_tokens", s.i64(5)},
                           {"reasoning_tokens", s.i64(6)},
-                          {"spend_usd", double(s.i64(7)) / 1e6},
+                          {"spend_usd", double(s.i64(7)) / 1e9},
+                          {"spend_nano_usd", s.i64(7)},
                           {"unknown_cost_requests", s.i64(8)}});
         }
       } catch (const std::exception& e) {
@@ -516,12 +555,12 @@ class SqliteStore final : public Store {
       }
       {
         // The latest period row per holder is the only one that can still be current.
-        Stmt s(db, "SELECT holder, period_start, spent_micro FROM spend s WHERE period_start = "
+        Stmt s(db, "SELECT holder, period_start, spent_nano FROM spend s WHERE period_start = "
                    "(SELECT MAX(period_start) FROM spend t WHERE t.holder = s.holder)");
         while (s.step()) st.spend.push_back(SpendDelta{s.text(0), s.i64(1), s.i64(2)});
       }
       {
-        Stmt s(db, "SELECT holder, spent_micro FROM spend_total");
+        Stmt s(db, "SELECT holder, spent_nano FROM spend_total");
         while (s.step()) st.spend_total.emplace_back(s.text(0), s.i64(1));
       }
       std::lock_guard lock(m);
@@ -639,24 +678,24 @@ class SqliteStore final : public Store {
                 "INSERT INTO requests (ts_ms, request_id, key_id, key_name, team, model, "
                 "provider, upstream_model, attempts, status, error_code, stream, latency_ms, "
                 "ttft_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, "
-                "reasoning_tokens, cost_micro, request_body, response_body) VALUES (?1, ?2, ?3, "
-                "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-                "?21, ?22)");
+                "reasoning_tokens, cost_nano, request_body, response_body, usage_estimated) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17, ?18, ?19, ?20, ?21, ?22, ?23)");
     Stmt rollup(db,
                 "INSERT INTO usage_daily (day, key_id, team, model, provider, requests, errors, "
-                "input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_micro, "
+                "input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nano, "
                 "unknown_cost_requests) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, "
                 "?12) ON CONFLICT (day, key_id, team, model, provider) DO UPDATE SET "
                 "requests = requests + 1, errors = errors + ?6, input_tokens = input_tokens + ?7, "
                 "output_tokens = output_tokens + ?8, cached_tokens = cached_tokens + ?9, "
-                "reasoning_tokens = reasoning_tokens + ?10, cost_micro = cost_micro + ?11, "
+                "reasoning_tokens = reasoning_tokens + ?10, cost_nano = cost_nano + ?11, "
                 "unknown_cost_requests = unknown_cost_requests + ?12");
     Stmt spend(db,
-               "INSERT INTO spend (holder, period_start, spent_micro) VALUES (?1, ?2, ?3) "
-               "ON CONFLICT (holder, period_start) DO UPDATE SET spent_micro = spent_micro + ?3");
+               "INSERT INTO spend (holder, period_start, spent_nano) VALUES (?1, ?2, ?3) "
+               "ON CONFLICT (holder, period_start) DO UPDATE SET spent_nano = spent_nano + ?3");
     Stmt total(db,
-               "INSERT INTO spend_total (holder, spent_micro) VALUES (?1, ?2) "
-               "ON CONFLICT (holder) DO UPDATE SET spent_micro = spent_micro + ?2");
+               "INSERT INTO spend_total (holder, spent_nano) VALUES (?1, ?2) "
+               "ON CONFLICT (holder) DO UPDATE SET spent_nano = spent_nano + ?2");
     // A retention pass at start, before this run's rows (a gateway restarted more often than
     // hourly still enforces logs.retention_days), then hourly.
     auto retention = [&] {
@@ -668,21 +707,52 @@ class SqliteStore final : public Store {
     };
     retention();
     auto next_retention = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    // A batch whose commit failed stays here and is retried (new rows join it): never dropped.
+    std::vector<RequestRow> rows;
+    std::vector<SpendDelta> deltas;
+    std::chrono::milliseconds backoff{0};  // > 0 while the last commit failed
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait_for(lock, opts_.flush_interval, [&] {
-        return stopping_ || !jobs_.empty() || rows_.size() >= opts_.batch_rows;
-      });
-      std::vector<RequestRow> rows;
-      std::vector<SpendDelta> deltas;
+      if (backoff.count() > 0) {
+        // Wait out the backoff; a stop or an admin job does not cut it short (a job would fail
+        // on the same lock), but the retry loop stays responsive to a stop.
+        cv_.wait_for(lock, backoff, [] { return false; });
+      } else {
+        cv_.wait_for(lock, opts_.flush_interval, [&] {
+          return stopping_ || !jobs_.empty() || rows_.size() >= opts_.batch_rows;
+        });
+      }
       std::deque<Job> jobs;
-      rows.swap(rows_);
-      deltas.swap(spend_);
+      std::move(rows_.begin(), rows_.end(), std::back_inserter(rows));
+      std::move(spend_.begin(), spend_.end(), std::back_inserter(deltas));
+      rows_.clear();
+      spend_.clear();
       jobs.swap(jobs_);
+      retrying_rows_ = rows.size();
       bool stop = stopping_;
       lock.unlock();
       if (!rows.empty() || !deltas.empty()) {
-        commit_batch(db, rows, deltas, insert, rollup, spend, total);
+        if (commit_batch(db, rows, deltas, insert, rollup, spend, total)) {
+          if (backoff.count() > 0) {
+            spdlog::info("store: writes recovered; {} row(s) committed", rows.size());
+          }
+          rows.clear();
+          deltas.clear();
+          backoff = std::chrono::milliseconds{0};
+        } else {
+          commit_failures_.fetch_add(1, std::memory_order_relaxed);
+          backoff = std::clamp(backoff * 2, std::chrono::milliseconds{50}, std::chrono::milliseconds{2000});
+          if (stop && ++stop_retries_ > kStopRetries) {
+            // Shutting down on a disk that keeps failing: say exactly what is lost, loudly.
+            int64_t lost = 0;
+            for (const auto& d : deltas) lost += d.nano_usd;
+            spdlog::critical("store: giving up at shutdown after {} retries: {} request row(s) and "
+                             "{} nUSD of spend were not written", kStopRetries, rows.size(), lost);
+            rows.clear();
+            deltas.clear();
+            backoff = std::chrono::milliseconds{0};
+          }
+        }
       }
       for (auto& job : jobs) {
         try {
@@ -696,11 +766,31 @@ class SqliteStore final : public Store {
         retention();
       }
       lock.lock();
-      if (stop && jobs_.empty() && rows_.empty() && spend_.empty()) return;
+      retrying_rows_ = rows.size();
+      note_backlog(rows_.size() + retrying_rows_);
+      if (stop && jobs_.empty() && rows_.empty() && spend_.empty() && rows.empty() && deltas.empty()) {
+        return;
+      }
     }
   }
 
-  void commit_batch(sqlite3* db, const std::vector<RequestRow>& rows,
+  // Back-pressure with hysteresis: off above the bound, on again at half of it. Under mu_.
+  void note_backlog(size_t backlog) {
+    if (backlog >= opts_.max_queued_rows) {
+      if (accepting_.exchange(false, std::memory_order_relaxed)) {
+        spdlog::error("store: {} row(s) waiting for the disk (bound {}): refusing new API requests "
+                      "with 503 store_unavailable until the backlog drains",
+                      backlog, opts_.max_queued_rows);
+      }
+    } else if (backlog <= opts_.max_queued_rows / 2) {
+      if (!accepting_.exchange(true, std::memory_order_relaxed)) {
+        spdlog::info("store: backlog down to {} row(s): accepting requests again", backlog);
+      }
+    }
+  }
+
+  // One transaction for the batch; false (rolled back, nothing written) when it failed.
+  bool commit_batch(sqlite3* db, const std::vector<RequestRow>& rows,
                     const std::vector<SpendDelta>& deltas, Stmt& insert, Stmt& rollup,
                     Stmt& spend, Stmt& total) {
     try {
@@ -713,33 +803,36 @@ class SqliteStore final : public Store {
         if (r.ttft_ms >= 0) insert.bind(14, r.ttft_ms); else insert.bind_null(14);
         insert.bind(15, r.input_tokens).bind(16, r.output_tokens).bind(17, r.cached_tokens);
         insert.bind(18, r.cache_write_tokens).bind(19, r.reasoning_tokens);
-        if (r.cost_micro) insert.bind(20, *r.cost_micro); else insert.bind_null(20);
+        if (r.cost_nano) insert.bind(20, *r.cost_nano); else insert.bind_null(20);
         if (r.request_body) insert.bind(21, *r.request_body); else insert.bind_null(21);
         if (r.response_body) insert.bind(22, *r.response_body); else insert.bind_null(22);
+        insert.bind(23, int64_t(r.usage_estimated));
         insert.run();
         rollup.bind(1, utc_day(r.ts_ms)).bind(2, r.key_id).bind(3, r.team).bind(4, r.model);
         rollup.bind(5, r.provider).bind(6, int64_t(r.status >= 400));
         rollup.bind(7, r.input_tokens).bind(8, r.output_tokens).bind(9, r.cached_tokens);
-        rollup.bind(10, r.reasoning_tokens).bind(11, r.cost_micro.value_or(0));
+        rollup.bind(10, r.reasoning_tokens).bind(11, r.cost_nano.value_or(0));
         // Unknown cost: tokens were used but had no price (not a request that used none).
         const bool used = r.input_tokens > 0 || r.output_tokens > 0;
-        rollup.bind(12, int64_t(!r.cost_micro.has_value() && used));
+        rollup.bind(12, int64_t(!r.cost_nano.has_value() && used));
         rollup.run();
       }
       for (const auto& d : deltas) {
-        spend.bind(1, d.holder).bind(2, d.period_start).bind(3, d.micro_usd);
+        spend.bind(1, d.holder).bind(2, d.period_start).bind(3, d.nano_usd);
         spend.run();
-        total.bind(1, d.holder).bind(2, d.micro_usd);
+        total.bind(1, d.holder).bind(2, d.nano_usd);
         total.run();
       }
       exec(db, "COMMIT");
+      return true;
     } catch (const std::exception& e) {
-      spdlog::error("store: batch of {} row(s) failed, rolled back: {}", rows.size(), e.what());
+      spdlog::error("store: batch of {} row(s) failed, kept for a retry: {}", rows.size(), e.what());
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       insert.reset();
       rollup.reset();
       spend.reset();
       total.reset();
+      return false;
     }
   }
 
@@ -765,10 +858,16 @@ class SqliteStore final : public Store {
     return stopping_;
   }
 
+  static constexpr int kStopRetries = 5;  // ~3 s of backoff (plus busy timeouts) at shutdown, then give up loudly
+
   std::string path_;
   StoreOptions opts_;
   Db writer_db_, reader_db_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  size_t retrying_rows_ = 0;  // the writer's batch in flight or waiting for a retry (under mu_)
+  int stop_retries_ = 0;      // writer thread only
+  std::atomic<bool> accepting_{true};
+  std::atomic<uint64_t> commit_failures_{0};
   std::condition_variable cv_;
   std::vector<RequestRow> rows_;
   std::vector<SpendDelta> spend_;

@@ -1,6 +1,10 @@
 #include "tollgate/upstream/upstream_client.hpp"
 
+#include <sys/socket.h>
+
 #include <openssl/ssl.h>
+
+#include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -100,6 +104,16 @@ struct UpstreamClient::Pool {
 
   explicit Pool(net::io_context& ioc) : resolver(ioc) {}
 
+  // An idle keep-alive connection the server has closed (its keep-alive timeout, a restart)
+  // shows as readable: EOF, a reset, or bytes nobody asked for (a TLS close_notify). One
+  // non-blocking peek tells, without waiting on the network.
+  static bool closed_by_peer(Connection& conn) {
+    char c;
+    ssize_t n = ::recv(conn.tcp().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    return true;  // 0: EOF; > 0: unsolicited bytes, the connection cannot carry a new exchange
+  }
+
   std::unique_ptr<Connection> take(const std::string& key) {
     auto it = idle.find(key);
     if (it == idle.end()) return nullptr;
@@ -108,7 +122,10 @@ struct UpstreamClient::Pool {
     while (!list.empty()) {
       auto conn = std::move(list.back());
       list.pop_back();
-      if (now - conn->idle_since_ < kIdleTtl && conn->tcp().socket().is_open()) return conn;
+      if (now - conn->idle_since_ < kIdleTtl && conn->tcp().socket().is_open() &&
+          !closed_by_peer(*conn)) {
+        return conn;
+      }
       conn->close();
     }
     return nullptr;
@@ -286,6 +303,14 @@ std::string pool_key_for(const Url& base, const TlsOptions& tls, const Url* prox
   return key;
 }
 
+// A connect failure: `reason` is shown to the client and names no host or address; `detail`
+// (with them) goes to the server log.
+Error connect_error(const std::string& provider, std::string detail, std::string_view reason) {
+  Error e = Error::upstream_connect(provider, std::move(detail));
+  e.message += fmt::format(" ({})", reason);
+  return e;
+}
+
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   net::ip::make_address(host, ec);
@@ -321,8 +346,8 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
         co_await pool_->resolver.async_resolve(dial.host, std::to_string(dial.port), kTuple);
     if (ec) {
       pool_->dns.erase(dns_key);
-      err = Error::upstream_connect(provider,
-                                    fmt::format("cannot resolve {}: {}", dial.host, ec.message()));
+      err = connect_error(provider, fmt::format("cannot resolve {}: {}", dial.host, ec.message()),
+                          "its host name could not be resolved");
       co_return nullptr;
     }
     auto& entry = pool_->dns[dns_key];
@@ -335,11 +360,14 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
   auto [cec, ep] = co_await conn->plain_.async_connect(results, kTuple);
   if (cec) {
     pool_->dns.erase(dns_key);
-    err = cec == beast::error::timeout
-              ? Error::upstream_timeout(provider, fmt::format("connect to {} timed out",
-                                                              dial.authority()))
-              : Error::upstream_connect(provider, fmt::format("cannot connect to {}: {}",
-                                                              dial.authority(), cec.message()));
+    if (cec == beast::error::timeout) {
+      err = Error::upstream_timeout(provider, "connect timed out");
+      err->detail = fmt::format("connect to {} timed out", dial.authority());  // server log only
+    } else {
+      err = connect_error(
+          provider, fmt::format("cannot connect to {}: {}", dial.authority(), cec.message()),
+          cec.message());
+    }
     co_return nullptr;
   }
   conn->plain_.socket().set_option(tcp::no_delay(true));
@@ -353,9 +381,12 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
     boost::system::error_code rec = wec;
     if (!rec) std::tie(rec, wn) = co_await http::async_read_header(conn->plain_, conn->buffer_, p, kTuple);
     if (rec || p.get().result_int() != 200) {
-      err = Error::upstream_connect(
-          provider, rec ? fmt::format("proxy CONNECT failed: {}", rec.message())
-                        : fmt::format("proxy refused CONNECT with HTTP {}", p.get().result_int()));
+      err = connect_error(
+          provider,
+          rec ? fmt::format("proxy CONNECT to {} failed: {}", base.authority(), rec.message())
+              : fmt::format("proxy refused CONNECT to {} with HTTP {}", base.authority(),
+                            p.get().result_int()),
+          "the HTTPS proxy refused or failed the tunnel");
       co_return nullptr;
     }
   }
@@ -378,9 +409,10 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
     if (hec) {
       err = hec == beast::error::timeout
                 ? Error::upstream_timeout(provider, "TLS handshake timed out")
-                : Error::upstream_connect(provider,
-                                          fmt::format("TLS handshake with {} failed: {}",
-                                                      base.host, hec.message()));
+                : connect_error(provider,
+                                fmt::format("TLS handshake with {} failed: {}", base.host,
+                                            hec.message()),
+                                fmt::format("TLS handshake failed: {}", hec.message()));
       co_return nullptr;
     }
   }
@@ -439,10 +471,12 @@ net::awaitable<SendResult> UpstreamClient::send(const Target& target,
   std::string key = pool_key_for(base, target.tls, proxy);
   std::string head = serialize_request(base, base.tls ? nullptr : proxy, req);
 
-  // A pooled connection may have been closed by the server meanwhile: if it fails before any
-  // response byte, the request is sent again once on a fresh connection.
+  // A pooled connection may have been closed by the server meanwhile (take() drops those it
+  // can see are closed, but a close can race the write): if it fails before any response byte,
+  // the request is sent again once on a new connection, never on another pooled one, which
+  // would likely be just as stale after the same idle spell.
   for (int round = 0; round < 2; ++round) {
-    std::unique_ptr<Connection> conn = pool_->take(key);
+    std::unique_ptr<Connection> conn = round == 0 ? pool_->take(key) : nullptr;
     bool reused = conn != nullptr;
     if (!conn) {
       std::optional<Error> err;

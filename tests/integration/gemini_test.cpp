@@ -141,7 +141,10 @@ TEST(GeminiIntegration, InvalidKeyRotatesToTheNextKey) {
     Gateway gw(gemini_config(mock, "    api_key: bad-key\n"));
     auto r = gw.post("/v1/chat/completions", {{"model", "flash"}, {"messages", user("hi")}});
     EXPECT_EQ(r.status, 502) << r.body;
-    EXPECT_NE(r.body.find("API key not valid"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("refused Tollgate's credentials (401)"), std::string::npos) << r.body;
+    EXPECT_TRUE(eventually([&] {  // Gemini's own wording is in the server log
+      return gw.process().output().find("API key not valid") != std::string::npos;
+    }));
     EXPECT_EQ(r.header("x-tollgate-attempts"), "1") << "a refused key is not retried";
   }
   mock.reset();

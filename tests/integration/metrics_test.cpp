@@ -756,9 +756,9 @@ TEST(Metrics, CostUsdTotalIsTheSumOfPricedUsage) {
   EXPECT_NEAR(m.sum("tollgate_cost_usd_total", {{"model", "gpt-test"}, {"provider", "mock"}, {"team", "blue"}}),
               expected, 1e-9);
   EXPECT_NEAR(m.sum("tollgate_cost_usd_total"), expected, 1e-9);
-  // A model without a price: its cost is unknown, counted as such, never as 0 USD.
-  auto u = gw.post("/v1/chat/completions", chat("mock/unpriced-model", "no price"),
-                   "sk-app-one-0123456789");
+  // A model without a price: its cost is unknown, counted as such, never as 0 USD. (A key
+  // with a budget is refused such a model: the master key has none.)
+  auto u = gw.post("/v1/chat/completions", chat("mock/unpriced-model", "no price"));
   ASSERT_EQ(u.status, 200) << u.body;
   auto m2 = scrape(gw);
   EXPECT_EQ(m2.get("tollgate_cost_unknown_requests_total", {{"model", "other"}, {"provider", "mock"}}), 1)

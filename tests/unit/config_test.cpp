@@ -606,7 +606,8 @@ TEST(ConfigKeys, KeyErrors) {
                           "line 15: keys[5].budget.usd: must be at least 0, got -1",
                           "line 15: keys[5].budget.period: invalid value 'yearly'; expected one of daily, weekly, monthly, total",
                           "line 16: keys[5].expires_at: expected a date like 2026-12-31 or 2026-12-31T23:59:59Z, got 'tomorrow'",
-                          "line 18: pricing.gpt-4o: pricing keys are 'provider/model', got 'gpt-4o'",
+                          "line 18: pricing.gpt-4o: pricing keys are 'provider/model', 'provider/*' or "
+                          "'default', got 'gpt-4o'",
                           "line 19: pricing.openai/gpt-4o.inputt: unknown key 'inputt' (did you mean 'input'?)",
                           "line 19: pricing.openai/gpt-4o.output: must be at least 0, got -2"));
 }

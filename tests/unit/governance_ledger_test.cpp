@@ -49,7 +49,7 @@ TEST(GovLedger, ConcurrentReservationsNeverExceedTheBudget) {
   ledger.set_budget(kKey, {1'000'000, BudgetPeriod::Monthly, "k1"});  // $1
   ASSERT_TRUE(ledger.load(kKey, 900'000, at(2026y / 3 / 1)));       // $0.90 already spent
   constexpr int kThreads = 100;
-  constexpr Micros kEstimate = 7'000;
+  constexpr Nanos kEstimate = 7'000;
   std::vector<Reservation> granted;
   std::mutex mu;
   std::atomic<int> refused{0};
@@ -72,7 +72,7 @@ TEST(GovLedger, ConcurrentReservationsNeverExceedTheBudget) {
   // 100'000 left / 7'000 each = 14 fit, exactly.
   EXPECT_EQ(granted.size(), 14u);
   EXPECT_EQ(refused.load(), kThreads - 14);
-  EXPECT_LE(static_cast<Micros>(granted.size()) * kEstimate, 1'000'000 - 900'000);
+  EXPECT_LE(static_cast<Nanos>(granted.size()) * kEstimate, 1'000'000 - 900'000);
   auto s = ledger.spend(kKey);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->reserved, 14 * kEstimate);
@@ -92,7 +92,7 @@ TEST(GovLedger, ConcurrentKeyAndTeamStayConsistent) {
     keys.push_back(key_holder("k" + std::to_string(i)));
     ledger.set_budget(keys.back(), {20'000, BudgetPeriod::Total, keys.back()});
   }
-  std::atomic<Micros> charged{0};
+  std::atomic<Nanos> charged{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 64; ++i) {
     threads.emplace_back([&, i] {
@@ -108,7 +108,7 @@ TEST(GovLedger, ConcurrentKeyAndTeamStayConsistent) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(charged.load(), 50'000);  // the team's limit, never more
   EXPECT_EQ(ledger.spend(kTeam)->spent, 50'000);
-  Micros sum = 0;
+  Nanos sum = 0;
   for (auto& k : keys) {
     EXPECT_LE(ledger.spend(k)->spent, 20'000);
     EXPECT_EQ(ledger.spend(k)->reserved, 0);
@@ -127,7 +127,7 @@ TEST(GovLedger, SettleChargesActualEvenPastTheLimit) {
   ASSERT_EQ(s.deltas.size(), 1u);
   EXPECT_EQ(s.deltas[0].holder, kKey);
   EXPECT_EQ(s.deltas[0].period_start, 0);  // total
-  EXPECT_EQ(s.deltas[0].micro_usd, 12'000);
+  EXPECT_EQ(s.deltas[0].nano_usd, 12'000);
   EXPECT_EQ(ledger.spend(kKey)->spent, 12'000);
   EXPECT_EQ(ledger.spend(kKey)->reserved, 0);
   EXPECT_FALSE(r.active());
@@ -232,7 +232,7 @@ TEST(GovLedger, HoldersWithoutBudgetPassAndStillReportSpend) {
   Settlement s = ledger.settle(std::move(r), 1'234);
   ASSERT_EQ(s.deltas.size(), 2u);
   EXPECT_EQ(s.deltas[0].period_start, 0);
-  EXPECT_EQ(s.deltas[1].micro_usd, 1'234);
+  EXPECT_EQ(s.deltas[1].nano_usd, 1'234);
   EXPECT_FALSE(ledger.spend(kKey));
 }
 
@@ -357,8 +357,8 @@ TEST(GovLedger, BudgetExceededErrorNamesBudgetAndReset) {
   Refusal r;
   r.holder = kTeam;
   r.name = "research";
-  r.limit = 50'000'000;
-  r.spent = 50'100'000;
+  r.limit = 50'000'000'000;
+  r.spent = 50'100'000'000;
   r.period = BudgetPeriod::Monthly;
   r.resets_at = at(2026y / 9 / 1);
   Error e = budget_exceeded_error(r);
@@ -374,8 +374,8 @@ TEST(GovLedger, BudgetExceededErrorNamesBudgetAndReset) {
   // Something left, but not enough for this request.
   r.holder = kKey;
   r.name = "flux";
-  r.spent = 49'990'000;
-  r.estimate = 310'000;
+  r.spent = 49'990'000'000;
+  r.estimate = 310'000'000;
   e = budget_exceeded_error(r);
   EXPECT_NE(e.message.find("key 'flux'"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("$0.31"), std::string::npos) << e.message;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 namespace tg::governance {
@@ -54,18 +56,21 @@ TEST(GovPricing, CostByKindUsesEachPrice) {
   ModelPrice p = flat(1, 2, 0.5, 4, 8);
   // 1000 input of which 200 cached and 100 written -> 700 uncached.
   // 700*1 + 200*0.5 + 100*4 = 1200; output 500 of which 100 reasoning: 400*2 + 100*8 = 1600.
-  // Total 2800 tokens-USD/1M = 2800 µUSD.
-  EXPECT_EQ(cost_of(p, usage(1000, 500, 200, 100, 100)), 2800);
-  EXPECT_EQ(cost_of(p, usage(1'000'000, 0)), 1'000'000);  // 1M input tokens at $1/1M = $1
+  // Total 2800 tokens-USD/1M = 2800 µUSD = 2'800'000 nUSD.
+  EXPECT_EQ(cost_of(p, usage(1000, 500, 200, 100, 100)), 2'800'000);
+  EXPECT_EQ(cost_of(p, usage(1'000'000, 0)), 1'000'000'000);  // 1M input tokens at $1/1M = $1
 }
 
-TEST(GovPricing, FractionalMicrosAreRoundedOnceAtTheEnd) {
-  // 0.075 USD/1M: one token costs 0.075 µUSD. 3 calls of 1 token each round to 0 separately, but
-  // one request of 20 tokens costs 1.5 µUSD -> 2 (half up), not 20 * round(0.075) = 0.
-  ModelPrice p = flat(0.075, 0.075, 0.075, 0.075, 0.075);
-  EXPECT_EQ(cost_of(p, usage(20, 0)), 2);
-  EXPECT_EQ(cost_of(p, usage(10, 10)), 2);  // 1.5 µUSD summed across kinds, rounded once
-  EXPECT_EQ(cost_of(p, usage(6, 0)), 0);    // 0.45 µUSD
+TEST(GovPricing, FractionalNanosAreRoundedOnceAtTheEnd) {
+  // 0.075 USD/1M: one token costs 75 nUSD, exactly (it cost a whole µUSD when money was micro).
+  ModelPrice cheap = flat(0.075, 0.075, 0.075, 0.075, 0.075);
+  EXPECT_EQ(cost_of(cheap, usage(3, 0)), 225);
+  // 0.00015 USD/1M: 0.15 nUSD per token. One request of 10 tokens costs 1.5 nUSD -> 2 (half up),
+  // not 10 * round(0.15) = 0; kinds are summed before the one rounding.
+  ModelPrice p = flat(0.00015, 0.00015, 0.00015, 0.00015, 0.00015);
+  EXPECT_EQ(cost_of(p, usage(10, 0)), 2);
+  EXPECT_EQ(cost_of(p, usage(5, 5)), 2);  // 1.5 nUSD summed across kinds, rounded once
+  EXPECT_EQ(cost_of(p, usage(3, 0)), 0);  // 0.45 nUSD
 }
 
 TEST(GovPricing, MissingUsageIsUnknownNotZero) {
@@ -83,14 +88,14 @@ TEST(GovPricing, CachedAndReasoningFallbacks) {
   // gpt-4o: cached reads at 1.25 instead of 2.50; reasoning at the output price.
   auto gpt = cat->lookup("openai", "openai", "gpt-4o");
   ASSERT_TRUE(gpt);
-  EXPECT_EQ(cost_of(*gpt, usage(1000, 0, 1000)), 1250);  // 1000 * 1.25
-  EXPECT_EQ(cost_of(*gpt, usage(1000, 0, 0)), 2500);
-  EXPECT_EQ(cost_of(*gpt, usage(0, 1000, 0, 0, 600)), 10000);  // reasoning is output
+  EXPECT_EQ(cost_of(*gpt, usage(1000, 0, 1000)), 1'250'000);  // 1000 * 1.25
+  EXPECT_EQ(cost_of(*gpt, usage(1000, 0, 0)), 2'500'000);
+  EXPECT_EQ(cost_of(*gpt, usage(0, 1000, 0, 0, 600)), 10'000'000);  // reasoning is output
   // Anthropic: cache writes at 3.75 for claude-sonnet-4-5.
   auto claude = cat->lookup("anthropic", "anthropic", "claude-sonnet-4-5");
   ASSERT_TRUE(claude);
   // 1000 uncached * 3 + 1000 read * 0.30 + 1000 written * 3.75 + 100 out * 15 = 8550 µUSD
-  EXPECT_EQ(cost_of(*claude, usage(3000, 100, 1000, 1000)), 8550);
+  EXPECT_EQ(cost_of(*claude, usage(3000, 100, 1000, 1000)), 8'550'000);
 }
 
 TEST(GovPricing, DeepSeekHitMissFormula) {
@@ -98,7 +103,7 @@ TEST(GovPricing, DeepSeekHitMissFormula) {
   auto p = cat->lookup("deepseek", "deepseek", "deepseek-chat");
   ASSERT_TRUE(p);
   // hit*cr + miss*in + completion*out = 1e6*0.028 + 1e6*0.28 + 1e6*0.42 (µUSD per token * 1e6)
-  EXPECT_EQ(cost_of(*p, usage(2'000'000, 1'000'000, 1'000'000)), 28'000 + 280'000 + 420'000);
+  EXPECT_EQ(cost_of(*p, usage(2'000'000, 1'000'000, 1'000'000)), (28'000 + 280'000 + 420'000) * 1000);
 }
 
 TEST(GovPricing, LongContextTierAppliesToWholeRequest) {
@@ -107,9 +112,9 @@ TEST(GovPricing, LongContextTierAppliesToWholeRequest) {
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->tier_above);
   EXPECT_EQ(*p->tier_above, 200000);
-  EXPECT_EQ(cost_of(*p, usage(200000, 0)), 600'000);      // at the threshold: 3.00
-  EXPECT_EQ(cost_of(*p, usage(200001, 0)), 1'200'006);    // above: 6.00 for every token
-  EXPECT_EQ(cost_of(*p, usage(200001, 1000)), 1'200'006 + 22'500);
+  EXPECT_EQ(cost_of(*p, usage(200000, 0)), 600'000'000);      // at the threshold: 3.00
+  EXPECT_EQ(cost_of(*p, usage(200001, 0)), 1'200'006'000);    // above: 6.00 for every token
+  EXPECT_EQ(cost_of(*p, usage(200001, 1000)), 1'200'006'000 + 22'500'000);
 }
 
 TEST(GovPricing, UnknownModelIsNulloptNeverZero) {
@@ -255,10 +260,11 @@ TEST(GovPricing, EstimateIsAnUpperBound) {
   auto p = cat->lookup("openai", "openai", "gpt-4o");
   ASSERT_TRUE(p);
   // 1000 input * 2.50 + 4096 output * 10.00 = 2500 + 40960 µUSD
-  EXPECT_EQ(estimate_cost(*p, 1000, 4096), 43460);
-  // Rounded up: one token at 0.15/1M is 0.15 µUSD -> 1.
+  EXPECT_EQ(estimate_cost(*p, 1000, 4096), 43'460'000);
+  // One token at 0.15/1M is 150 nUSD; rounded up below a nUSD: 0.15 nUSD -> 1.
   auto mini = cat->lookup("openai", "openai", "gpt-4o-mini");
-  EXPECT_EQ(estimate_cost(*mini, 1, 0), 1);
+  EXPECT_EQ(estimate_cost(*mini, 1, 0), 150);
+  EXPECT_EQ(estimate_cost(flat(0.00015, 0.00015, 0.00015, 0.00015, 0.00015), 1, 0), 1);
   // The estimate is never below the actual cost for the same token counts.
   for (int64_t in : {0, 7, 1000, 250000}) {
     for (int64_t out : {0, 13, 4096}) {
@@ -281,15 +287,39 @@ TEST(GovPricing, RequestedMaxOutput) {
   EXPECT_EQ(requested_max_output(json::object()), std::nullopt);
 }
 
+// Issue 16: a 1.32M-request soak was charged +1.4 % when each cost was rounded to a whole µUSD.
+// A million requests of a cheap model, each costed alone, must sum to sum(tokens x price) to the
+// cent (to the µUSD, in fact: the per-request rounding is at most 0.5 nUSD).
+TEST(GovMoney, AMillionCostsSumToTokensTimesPrice) {
+  // gpt-4o-mini-like prices: 0.15 in, 0.60 out, 0.075 cached (USD per 1M tokens).
+  ModelPrice p = flat(0.15, 0.60, 0.075, 0.15, 0.60);
+  int64_t sum_nanos = 0;
+  // Exact reference in pUSD (prices are whole pUSD per token): 150'000 in, 600'000 out, 75'000 cached.
+  __int128 exact_pico = 0;
+  for (int64_t i = 0; i < 1'000'000; ++i) {
+    int64_t in = 5 + i % 37, out = 1 + i % 11, cached = i % 3;
+    auto c = cost_of(p, usage(in, out, cached));
+    ASSERT_TRUE(c);
+    sum_nanos += *c;
+    exact_pico += __int128(in - cached) * 150'000 + __int128(cached) * 75'000 + __int128(out) * 600'000;
+  }
+  const double exact_usd = double(exact_pico) / 1e12;
+  const double charged_usd = double(sum_nanos) / 1e9;
+  EXPECT_NEAR(charged_usd, exact_usd, 0.005) << "charged " << charged_usd << " for " << exact_usd;
+  // Tighter: every request is within 0.5 nUSD, so the sum is within 0.5 mUSD.
+  EXPECT_LE(std::abs(double(sum_nanos) * 1000 - double(exact_pico)), 0.5e9);
+}
+
 TEST(GovMoney, Formatting) {
-  EXPECT_EQ(usd_to_micros(50), 50'000'000);
-  EXPECT_EQ(usd_to_micros(12.345678), 12'345'678);
-  EXPECT_EQ(usd_to_micros(-1), 0);
-  EXPECT_EQ(micros_to_usd_string(1234), "0.001234");
-  EXPECT_EQ(micros_to_usd_string(50'000'000), "50.000000");
-  EXPECT_EQ(format_usd(50'000'000), "$50");
-  EXPECT_EQ(format_usd(12'500'000), "$12.50");
-  EXPECT_EQ(format_usd(1234), "$0.001234");
+  EXPECT_EQ(usd_to_nanos(50), 50'000'000'000);
+  EXPECT_EQ(usd_to_nanos(12.345678912), 12'345'678'912);
+  EXPECT_EQ(usd_to_nanos(-1), 0);
+  EXPECT_EQ(nanos_to_usd_string(1234), "0.000001234");
+  EXPECT_EQ(nanos_to_usd_string(50'000'000'000), "50.000000000");
+  EXPECT_EQ(format_usd(50'000'000'000), "$50");
+  EXPECT_EQ(format_usd(12'500'000'000), "$12.50");
+  EXPECT_EQ(format_usd(1234), "$0.000001234");
+  EXPECT_DOUBLE_EQ(nanos_to_usd(1234), 1.234e-6);
   using namespace std::chrono;
   EXPECT_EQ(iso8601_utc(sys_days{2026y / 9 / 1} + 5h + 7min + 9s), "2026-09-01T05:07:09Z");
 }

@@ -4,6 +4,7 @@
 // this code asks for. Thread-safe.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,7 +45,7 @@ class GovernanceState {
 
   // Spend settled for a request: all-time totals (the ledger keeps the period).
   void add_total(const std::vector<governance::SpendDelta>& deltas);
-  governance::Micros total(std::string_view holder) const;
+  governance::Nanos total(std::string_view holder) const;
 
   std::optional<Team> team(std::string_view id) const;
   std::vector<Team> teams() const;
@@ -65,7 +66,7 @@ class GovernanceState {
 
   mutable std::mutex mu_;
   std::map<std::string, Team> teams_;
-  std::unordered_map<std::string, governance::Micros> totals_;
+  std::unordered_map<std::string, governance::Nanos> totals_;
 };
 
 // A key record <-> the JSON kept in the store (the admin shape plus key_hash and source).
@@ -75,12 +76,19 @@ std::optional<governance::KeyRecord> key_from_stored_json(const nlohmann::json& 
 struct AdminResponse {
   int status = 200;
   nlohmann::json body;
-  std::vector<store::KeyRow> save_keys;  // to persist before answering
+  // A write: the rows to persist, and `commit`, which publishes the change to memory and returns
+  // the answer. The caller runs commit only after the store confirmed every row; on a failed write
+  // it answers an error and memory is unchanged (no live key the store does not know, no revoked
+  // key that comes back after a restart).
+  std::vector<store::KeyRow> save_keys;
   std::vector<store::TeamRow> save_teams;
   std::vector<std::string> delete_teams;
+  std::function<AdminResponse(GovernanceState&)> commit;
+  bool is_write() const { return static_cast<bool>(commit); }
 };
 
-// /admin/keys[/{id}] and /admin/teams[/{id}] (path without /v1, method as received).
+// /admin/keys[/{id}] and /admin/teams[/{id}] (path without /v1, method as received). Changes
+// nothing by itself: a write's change is in the returned commit.
 AdminResponse admin_api(GovernanceState& state, std::string_view method, std::string_view path,
                         std::string_view body, std::chrono::system_clock::time_point now);
 

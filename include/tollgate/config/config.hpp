@@ -45,6 +45,12 @@ struct ServerConfig {
 
 struct StoreConfig {
   std::string sqlite = "./data/tollgate.db";
+  // Settled usage reaches the disk within this (what a kill -9 can lose; docs/durability).
+  Millis flush_interval{100};
+  // Rows waiting for the disk beyond this: new API requests get 503 store_unavailable until the
+  // backlog is down to half (back-pressure; no row is dropped).
+  int64_t max_queued_rows = 100'000;
+  Millis busy_timeout{5'000};  // a commit waiting longer on a lock fails and is retried
 };
 
 enum class ProviderType { OpenAI, OpenAICompatible, Anthropic, Gemini, Azure, Bedrock };

@@ -40,6 +40,9 @@ struct Error {
   std::string provider;      // set for upstream errors (named in the body)
   bool retryable = false;    // may the router try another attempt?
   std::string retry_after;   // seconds, for a Retry-After header when set
+  // What happened in full (the provider's own wording, addresses): for the server log only,
+  // never rendered to a client. Empty when the message says it all.
+  std::string detail;
 
   // Gateway-made errors with the status/type/code of interface.md.
   static Error bad_request(std::string message, std::optional<std::string> param = std::nullopt);
@@ -55,6 +58,9 @@ struct Error {
   static Error upstream_connect(std::string provider, std::string detail);
   static Error upstream_timeout(std::string provider, std::string detail);
   static Error upstream_protocol(std::string provider, std::string detail);
+  // Every target failed, each with the provider's own 429: 429 upstream_rate_limited, with
+  // Retry-After = retry_after_seconds (the soonest the providers gave) when there was one.
+  static Error upstream_rate_limited(std::string message, std::optional<long long> retry_after_seconds);
 };
 
 // {"error":{"message":...,"type":...,"param":...,"code":...}} (plus "provider" for upstream errors).
@@ -65,6 +71,19 @@ std::string render_error_body(const Error& e);
 // retryable: 408, 409, 429, 5xx (and 529); a 4xx client mistake is not.
 Error upstream_status_error(std::string_view provider, int status, std::string_view body,
                             std::string_view retry_after_header = {});
+
+// What a client may see of a provider's error: a provider's 4xx about the client's own request
+// keeps its message (the provider named); a refusal of Tollgate's own credentials (401/403) and
+// the provider's own trouble (429, 5xx) get a clean message naming the provider, because their
+// wording can echo part of a provider key, an organisation id or an internal address. The
+// provider's text moves to `detail` (secrets redacted, see redact_secrets) for the server log.
+Error client_safe_upstream_error(Error e, std::string_view api_key = {});
+
+// `text` for a log line: anything that looks like a credential (the given key, "sk-..."/"AIza..."
+// style keys, long opaque tokens) replaced by "[redacted]", control characters escaped, and at
+// most `limit` bytes.
+std::string redact_secrets(std::string_view text, std::string_view known_secret = {},
+                           size_t limit = 512);
 
 // A provider's "your prompt is too long for this model" (OpenAI's context_length_exceeded and
 // the wordings of other providers): eligible for context_window_fallbacks.

@@ -49,13 +49,13 @@ struct Period {
 Period current_period(config::BudgetPeriod period, SysClock::time_point now);
 
 struct BudgetSpec {
-  Micros limit = 0;
+  Nanos limit = 0;
   config::BudgetPeriod period = config::BudgetPeriod::Monthly;
   // How the 429 message names the holder: the bare name ("flux" -> "key 'flux'" / "team 'flux'"
   // from the holder's prefix), or a phrase starting with "key " or "team ", used verbatim.
   std::string name;
 };
-// budget: {usd, period} -> spec (usd rounded to µUSD).
+// budget: {usd, period} -> spec (usd rounded to nUSD).
 BudgetSpec budget_spec(const config::BudgetConfig& budget, std::string name);
 
 // Same fields as store::SpendDelta: spend to add for `holder` in the period starting at
@@ -63,11 +63,11 @@ BudgetSpec budget_spec(const config::BudgetConfig& budget, std::string name);
 struct SpendDelta {
   std::string holder;
   int64_t period_start = 0;
-  Micros micro_usd = 0;
+  Nanos nano_usd = 0;
 };
 
 struct Settlement {
-  std::optional<Micros> cost;       // charged; nullopt = cost unknown (nothing charged)
+  std::optional<Nanos> cost;       // charged; nullopt = cost unknown (nothing charged)
   std::vector<SpendDelta> deltas;   // to persist: one per holder (key, then team) when cost > 0,
                                     // budget or not
 };
@@ -76,10 +76,10 @@ struct Settlement {
 struct Refusal {
   std::string holder;   // "key:..." or "team:..."
   std::string name;     // display name from the BudgetSpec
-  Micros limit = 0;
-  Micros spent = 0;     // settled in the current period
-  Micros reserved = 0;  // in flight
-  Micros estimate = 0;  // this request's
+  Nanos limit = 0;
+  Nanos spent = 0;     // settled in the current period
+  Nanos reserved = 0;  // in flight
+  Nanos estimate = 0;  // this request's
   config::BudgetPeriod period = config::BudgetPeriod::Monthly;
   std::optional<SysSeconds> resets_at;  // nullopt for total
 };
@@ -90,10 +90,10 @@ struct Refusal {
 Error budget_exceeded_error(const Refusal& r);
 
 struct HolderSpend {
-  Micros limit = 0;
+  Nanos limit = 0;
   config::BudgetPeriod period = config::BudgetPeriod::Monthly;
-  Micros spent = 0;
-  Micros reserved = 0;
+  Nanos spent = 0;
+  Nanos reserved = 0;
   SysSeconds period_start;
   std::optional<SysSeconds> resets_at;
   std::string name;
@@ -115,7 +115,7 @@ class Reservation {
   ~Reservation();
 
   bool active() const { return state_ != nullptr; }
-  Micros estimate() const { return estimate_; }
+  Nanos estimate() const { return estimate_; }
   const std::string& key_holder() const { return key_; }
   const std::string& team_holder() const { return team_; }
 
@@ -128,7 +128,7 @@ class Reservation {
   };
   std::shared_ptr<LedgerState> state_;
   std::string key_, team_;
-  Micros estimate_ = 0;
+  Nanos estimate_ = 0;
   Held key_held_, team_held_;
 };
 
@@ -145,13 +145,13 @@ class BudgetLedger {
   // it, but the Reservation still names it so settle() reports its spend). When no price is known
   // pass 0: the request then passes unless a budget is already used up.
   std::variant<Reservation, Refusal> reserve(std::string_view key_holder,
-                                             std::string_view team_holder, Micros estimate);
+                                             std::string_view team_holder, Nanos estimate);
 
   // Ends the reservation and charges `actual` to every holder's current period (even past the
   // limit). actual == nullopt (no price, no usage): the reservation is released, nothing is
   // charged, and stats().unknown_cost counts it; never blocks. Returns what to persist.
   // An inactive (moved-from, already settled) reservation returns an empty Settlement.
-  Settlement settle(Reservation&& r, std::optional<Micros> actual);
+  Settlement settle(Reservation&& r, std::optional<Nanos> actual);
 
   // Ends the reservation without charging (the request failed before any upstream spend).
   void release(Reservation&& r);
@@ -163,7 +163,7 @@ class BudgetLedger {
   // Restores spend from the store at start (call after set_budget()). Replaces `spent` when
   // period_start is the holder's current period start (0 for total); returns false (and changes
   // nothing) when the holder has no budget or the period is not the current one (stale row).
-  bool load(std::string_view holder, Micros spent, SysSeconds period_start);
+  bool load(std::string_view holder, Nanos spent, SysSeconds period_start);
 
   // Adds or changes a budget (admin API, config reload). Changing the limit keeps spent and
   // reserved. Changing the period re-anchors the period start to the new calendar period and keeps

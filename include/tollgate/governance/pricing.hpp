@@ -12,8 +12,8 @@
 //     "<namespace>/<model>", each first exactly and then with version suffixes stripped one at a time
 //     (dates -2024-08-06 / -20250929 / -08-06 / -0613, -001, -latest, @20240620, -v1:0, :0);
 //     case-insensitive. Never an arbitrary prefix: gpt-5-pro does NOT get gpt-5's price;
-//   * no price -> std::nullopt (cost unknown), never 0; the local presets (ollama, vllm, lmstudio)
-//     are free when nothing else matches.
+//   * no price for the model: the "<provider>/*" override, then (local presets ollama, vllm,
+//     lmstudio) free, then the `default` override; else std::nullopt (cost unknown), never 0.
 
 #include <cstdint>
 #include <map>
@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -55,7 +56,7 @@ struct ModelPrice {
   bool free = false;  // a local preset with no price: free by default
 };
 
-// Cost of a finished request, rounded once to µUSD (half up). std::nullopt when the upstream
+// Cost of a finished request, rounded once to nUSD (half up). std::nullopt when the upstream
 // reported no usage (usage.present == false): cost unknown, never 0.
 // Usage convention (providers::Usage, provider-formats.md 8.2): `input` counts every prompt token,
 // cache reads and cache writes included; `output` counts reasoning tokens. So:
@@ -63,11 +64,11 @@ struct ModelPrice {
 //   + cache_write * cache_write + (output - reasoning) * output + reasoning * reasoning
 // (negative parts clamp at 0; an adapter whose provider excludes cache tokens from its input count,
 // e.g. Anthropic, must add them in).
-std::optional<Micros> cost_of(const ModelPrice& price, const providers::Usage& usage);
+std::optional<Nanos> cost_of(const ModelPrice& price, const providers::Usage& usage);
 
 // The reservation estimate: every input token at the uncached input price and max_output_tokens at
 // max(output, reasoning), with the long-context tier when input_tokens exceeds it; rounded up.
-Micros estimate_cost(const ModelPrice& price, int64_t input_token_estimate, int64_t max_output_tokens);
+Nanos estimate_cost(const ModelPrice& price, int64_t input_token_estimate, int64_t max_output_tokens);
 
 // Input tokens from the request body size: ceil(bytes / 4) (about 4 bytes per token of English
 // JSON; over-estimates for base64 images, which is the safe side for a reservation).
@@ -78,6 +79,15 @@ int64_t estimate_input_tokens(size_t body_bytes);
 // (kDefaultMaxOutputTokens for chat/completions, 0 for embeddings).
 std::optional<int64_t> requested_max_output(const nlohmann::json& body);
 inline constexpr int64_t kDefaultMaxOutputTokens = 4096;
+
+// How many answers the provider generates (and bills): max(n, best_of), 1 when neither is set.
+// Each must be an integer in 1..kMaxChoices (else a 400 naming it): the reservation multiplies
+// the output cap by this, and an unbounded n would let one request spend far past its reservation.
+inline constexpr int64_t kMaxChoices = 128;
+std::variant<int64_t, Error> requested_choices(const nlohmann::json& body);
+
+// The pricing: key of the gateway-wide default price (any model the catalog does not know).
+inline constexpr std::string_view kDefaultPriceKey = "default";
 
 // The built-in catalog: config/prices.json embedded into the binary at build time (defined in the
 // generated prices_data.cpp, from cmake/prices_data.cpp.in). Typical use at config load:

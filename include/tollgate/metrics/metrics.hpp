@@ -16,6 +16,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "tollgate/store/store.hpp"
+
 namespace tg::metrics {
 
 struct RequestSample {
@@ -55,6 +57,10 @@ class Metrics {
   // `labels` are the configured "provider/model" pairs; `down` those cooling now.
   void set_deployments(const std::vector<std::string>& labels,
                        const std::unordered_set<std::string>& down);
+  // tollgate_store_backlog_rows, tollgate_store_commit_failures_total, tollgate_store_accepting
+  // (set at scrape time) and tollgate_store_refused_requests_total (503 store_unavailable).
+  void set_store(const store::StoreHealth& h);
+  void store_refused();
   std::string serialize() const;  // Prometheus text format
 
  private:
@@ -77,6 +83,11 @@ class Metrics {
   prometheus::Counter* cache_hits_;
   prometheus::Counter* cache_misses_;
   prometheus::Gauge* connections_;
+  prometheus::Gauge* store_backlog_;
+  prometheus::Gauge* store_accepting_;
+  prometheus::Counter* store_commit_failures_;  // mirrors the store's count (under store_mu_)
+  std::mutex store_mu_;
+  prometheus::Counter* store_refused_;
   mutable std::mutex known_mu_;
   std::mutex budgets_mu_;
   std::unordered_set<std::string> budget_keys_;  // key names with a budget series

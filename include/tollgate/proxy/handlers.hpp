@@ -33,7 +33,8 @@ struct AccessRecord {
   double upstream_ms = 0;     // time waiting on upstreams
   bool stream = false;
   std::string key_id, key_name, team;  // the virtual key, when one was used
-  std::optional<int64_t> cost_micro;   // nullopt: unknown (no price)
+  std::optional<int64_t> cost_nano;   // nullopt: unknown (no price)
+  bool usage_estimated = false;        // tokens (and cost) estimated: the usage never came
   std::optional<std::string> response_body;  // logs.bodies only
   std::vector<governance::SpendDelta> spend;  // settled spend to persist
 };
@@ -53,6 +54,7 @@ struct RequestContext {
   bool master = false;                               // authenticated with the master key
   bool api = false;  // an LLM endpoint: logged, counted and in flight
   bool admin_port = false;  // arrived on server.admin_listen
+  bool skip_store = false;  // refused for store back-pressure: counted, not queued
 };
 
 // Handles every path; always answers (unless the client is gone).

@@ -30,7 +30,8 @@ struct RequestRow {
   double ttft_ms = -1;  // < 0: none
   int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, cache_write_tokens = 0,
           reasoning_tokens = 0;
-  std::optional<int64_t> cost_micro;  // nullopt: cost unknown (no price), never silently 0
+  std::optional<int64_t> cost_nano;  // nullopt: cost unknown (no price), never silently 0
+  bool usage_estimated = false;  // the provider's usage never came: tokens and cost estimated
   std::optional<std::string> request_body, response_body;  // logs.bodies only
 };
 
@@ -39,7 +40,7 @@ struct RequestRow {
 struct SpendDelta {
   std::string holder;
   int64_t period_start = 0;
-  int64_t micro_usd = 0;
+  int64_t nano_usd = 0;
 };
 
 // An admin-created key or team: the JSON record as the admin API shows it (never a plaintext
@@ -93,18 +94,35 @@ struct SpendQuery {
 };
 
 struct StoreOptions {
-  std::chrono::milliseconds flush_interval{200};  // usage reaches the disk within this
+  // Usage reaches the disk within this (plus the commit itself): what a kill -9 can lose.
+  std::chrono::milliseconds flush_interval{100};
   size_t batch_rows = 512;
+  // Rows queued or retried beyond this: accepting() turns false (the gateway answers new API
+  // requests 503 store_unavailable) until the backlog is down to half. Rows are never dropped.
+  size_t max_queued_rows = 100'000;
+  std::chrono::milliseconds busy_timeout{5000};  // SQLITE_BUSY after this: the batch is retried
   int retention_days = 30;  // 0: keep the request log forever (rollups are always kept)
   std::function<int64_t()> now_ms;  // injectable clock (unix ms); default system clock
+};
+
+// The write path's health, for /ready, /metrics and admission.
+struct StoreHealth {
+  size_t backlog_rows = 0;        // queued plus being (re)tried
+  uint64_t commit_failures = 0;   // batch commits that failed and were retried (all time)
+  bool accepting = true;          // false while the backlog is over max_queued_rows
 };
 
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Queues a finished request and its spend; never blocks on the disk. Thread-safe.
+  // Queues a finished request and its spend; never blocks on the disk and never drops: a batch
+  // whose commit fails (SQLITE_BUSY, disk full) is kept and retried with backoff. Thread-safe.
   virtual void record(RequestRow row, std::vector<SpendDelta> spend) = 0;
+  // False while the backlog is over max_queued_rows: callers stop taking new work (back-pressure)
+  // rather than grow memory without limit. Thread-safe, lock-free.
+  virtual bool accepting() const = 0;
+  virtual StoreHealth health() const = 0;
 
   // Admin writes and queries: `done` is called on a store thread (post back to your executor).
   virtual void save_key(KeyRow row, std::function<void(bool ok)> done) = 0;
