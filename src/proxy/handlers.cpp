@@ -354,6 +354,10 @@ class LlmCall {
     auto parsed = providers::parse_client_json(ctx_.request.body());
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     native_body_ = std::move(std::get<json>(parsed));
+    // "stream": null means not streamed (as absent); an Anthropic target gets it left out.
+    if (auto s = native_body_.find("stream"); s != native_body_.end() && s->is_null()) {
+      native_body_.erase(s);
+    }
     std::vector<std::string> dropped;
     auto converted = providers::anthropic_ingress::to_openai_request(native_body_, &dropped);
     if (auto* e = std::get_if<Error>(&converted)) return *e;
