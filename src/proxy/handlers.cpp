@@ -21,11 +21,13 @@
 
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
+#include "tollgate/core/text.hpp"
 #include "tollgate/core/url.hpp"
 #include "tollgate/governance/money.hpp"
 #include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
 #include "tollgate/providers/output_meter.hpp"
+#include "tollgate/providers/client_json.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
@@ -75,38 +77,59 @@ std::string_view presented_key(const Request& req) {
   return header(req, "x-api-key");
 }
 
-// The master key (full access) or a virtual key (its own limits). With no master key
-// configured, a request without a key is let through (open mode, warned at start).
+// The master key (full access) or a virtual key (its own limits). With no master key configured
+// (open mode, which needs server.allow_unauthenticated or a loopback listener), a request without
+// a key, or with one that is not a virtual key (SDKs insist on sending something), is let through
+// without any key's limits; a virtual key is checked whenever one is presented, so a revoked or
+// mistyped "sk-tg-" key is refused, never let through as the master.
 std::optional<Error> authenticate(RequestContext& ctx) {
   const std::string& master = ctx.snapshot->config.server.master_key;
   std::string_view key = presented_key(ctx.request);
-  if (!master.empty() && !key.empty() && constant_time_equals(key, master)) {
-    ctx.master = true;
-    return std::nullopt;
-  }
-  if (!key.empty()) {
-    auto keys = ctx.worker.shared().governance.keys.snapshot();
-    if (const auto* rec = keys->find_by_key(key)) {
-      ctx.key = keys->get(rec->id);
-      ctx.record.key_id = rec->id;
-      ctx.record.key_name = rec->name;
-      ctx.record.team = rec->team;
-      return std::nullopt;
-    }
-  }
-  if (master.empty() && key.empty()) {
-    ctx.master = true;
-    return std::nullopt;
-  }
   if (key.empty()) {
+    if (master.empty()) return std::nullopt;
     return Error::unauthorized(
         "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   }
-  if (master.empty()) {
-    ctx.master = true;  // open mode: an unknown key is not refused
+  if (!master.empty() && constant_time_equals(key, master)) {
+    ctx.master = true;
+    return std::nullopt;
+  }
+  auto keys = ctx.worker.shared().governance.keys.snapshot();
+  if (const auto* rec = keys->find_by_key(key)) {
+    ctx.key = keys->get(rec->id);
+    ctx.record.key_id = rec->id;
+    ctx.record.key_name = rec->name;
+    ctx.record.team = rec->team;
+    // Disabled or expired: refused on every endpoint, not only the LLM ones.
+    const auto now = std::chrono::system_clock::now();
+    if (!ctx.key->enabled) return governance::key_disabled_error(*ctx.key);
+    if (ctx.key->expired(now)) return governance::key_expired_error(*ctx.key);
+    return std::nullopt;
+  }
+  if (master.empty() && key.substr(0, governance::kVirtualKeyPrefix.size()) !=
+                            governance::kVirtualKeyPrefix) {
     return std::nullopt;
   }
   return Error::unauthorized(fmt::format("Invalid API key: {}", redact_key(key)));
+}
+
+// 403: without a master key, nobody may mint keys, read logs or reload.
+Error admin_disabled() {
+  Error e = Error::unauthorized(
+      "The admin API is disabled because no master key is set. Set server.master_key in the "
+      "config (or the TOLLGATE_MASTER_KEY environment variable) and restart, then call it with "
+      "'Authorization: Bearer <master key>'.");
+  e.code = ErrorCode::Forbidden;
+  e.status = 403;
+  e.type = "permission_error";
+  e.code_str = "admin_disabled";
+  return e;
+}
+
+// The path as the client sent it (its /v1 prefix kept), without the query string: for errors.
+std::string_view path_as_sent(const Request& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  return target.substr(0, target.find('?'));
 }
 
 // What an adapter and the upstream client need to know about a provider.
@@ -201,17 +224,14 @@ class LlmCall {
  private:
   std::optional<Error> parse() {
     if (ingress_ == providers::Ingress::Anthropic) return parse_anthropic();
-    body_ = json::parse(ctx_.request.body(), nullptr, false);
-    if (body_.is_discarded()) {
-      return Error::bad_request(
-          "We could not parse the JSON body of your request. Send valid JSON with "
-          "'Content-Type: application/json'.");
-    }
-    if (!body_.is_object()) return Error::bad_request("The request body must be a JSON object.");
+    auto parsed = providers::parse_client_json(ctx_.request.body());
+    if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
+    body_ = std::move(std::get<json>(parsed));
     auto m = body_.find("model");
     if (m == body_.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
       return Error::bad_request("you must provide a model parameter", "model");
     }
+    if (auto e = providers::check_model_name(m->get_ref<const std::string&>())) return e;
     req_.endpoint = endpoint_;
     req_.body = &body_;
     req_.raw_body = ctx_.request.body();
@@ -419,9 +439,12 @@ class LlmCall {
   // POST /v1/messages: keep the client's Anthropic body (for Anthropic targets, which get it
   // untouched) and translate it once to OpenAI's shape (for every other target).
   std::optional<Error> parse_anthropic() {
-    native_body_ = json::parse(ctx_.request.body(), nullptr, false);
-    if (native_body_.is_discarded() || !native_body_.is_object()) {
-      return Error::bad_request("The request body is not valid JSON.");
+    auto parsed = providers::parse_client_json(ctx_.request.body());
+    if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
+    native_body_ = std::move(std::get<json>(parsed));
+    // "stream": null means not streamed (as absent); an Anthropic target gets it left out.
+    if (auto s = native_body_.find("stream"); s != native_body_.end() && s->is_null()) {
+      native_body_.erase(s);
     }
     std::vector<std::string> dropped;
     auto converted = providers::anthropic_ingress::to_openai_request(native_body_, &dropped);
@@ -431,13 +454,22 @@ class LlmCall {
     if (m == body_.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
       return Error::bad_request("model: Field required", "model");
     }
+    if (auto e = providers::check_model_name(m->get_ref<const std::string&>())) return e;
+    // "system" entries in messages (Claude Code): an Anthropic target takes them from
+    // anthropic-version 2026-10-21 on; for an older version they go into "system".
+    const std::string_view version = header(ctx_.request, "anthropic-version");
+    if (!providers::anthropic_ingress::takes_system_messages(version)) {
+      providers::anthropic_ingress::fold_system_messages(native_body_);
+    }
     req_.endpoint = providers::Endpoint::ChatCompletions;
     req_.body = &body_;
     req_.native_body = &native_body_;
     req_.anthropic_beta = header(ctx_.request, "anthropic-beta");
+    req_.anthropic_version = version;
     req_.ingress = providers::Ingress::Anthropic;
     req_.model = m->get<std::string>();
-    req_.stream = native_body_.value("stream", false);
+    auto stream = body_.find("stream");  // the translation's: true or absent ("stream": null too)
+    req_.stream = stream != body_.end() && stream->is_boolean() && stream->get<bool>();
     req_.client_wants_usage = true;  // the Anthropic events carry usage: the converter needs it
     ctx_.record.model = req_.model;
     ctx_.record.stream = req_.stream;
@@ -1218,12 +1250,10 @@ struct CountAnswer {
 };
 
 net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext& ctx,
-                                                                   const json& body) {
+                                                                   const json& body,
+                                                                   const std::string& model) {
   const auto& snap = *ctx.snapshot;
-  auto m = body.find("model");
-  if (m == body.end() || !m->is_string()) co_return std::nullopt;
-  if (ctx.key && !ctx.key->allows(m->get_ref<const std::string&>())) co_return std::nullopt;
-  auto plan = snap.router.plan(m->get<std::string>());
+  auto plan = snap.router.plan(model);
   if (!plan) co_return std::nullopt;
   const routing::ProviderRuntime* p = nullptr;
   std::string upstream_model;
@@ -1240,8 +1270,9 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   req.body = &body;
   req.native_body = &body;
   req.ingress = providers::Ingress::Anthropic;
-  req.model = m->get<std::string>();
+  req.model = model;
   req.anthropic_beta = header(ctx.request, "anthropic-beta");
+  req.anthropic_version = header(ctx.request, "anthropic-version");
   auto up = p->adapter->build_request(
       req, upstream_model,
       build_context(*p, p->key(0)));
@@ -1249,10 +1280,14 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   const upstream::Target target = target_of(*p);
   const auto now = Clock::now();
   const auto deadline = now + p->timeouts.first_token;
+  ctx.record.provider = p->config.name;
+  ctx.record.upstream_model = upstream_model;
+  ctx.record.attempts = 1;
   upstream::AbortSlot slot;
   auto sent = co_await ctx.worker.upstream().send(target, up, now + p->timeouts.connect, deadline,
                                                   &slot);
   if (!sent.exchange) {
+    ctx.record.upstream_ms = ms_since(now);
     spdlog::debug("{} count_tokens upstream failed ({}): estimating", ctx.request_id,
                   sent.error ? sent.error->message : "");
     co_return std::nullopt;
@@ -1260,11 +1295,74 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   CountAnswer answer;
   answer.status = sent.exchange->status();
   auto err = co_await sent.exchange->read_all(answer.body, kMaxUpstreamErrorBody, deadline);
+  ctx.record.upstream_ms = ms_since(now);
   if (err || answer.status >= 500 || answer.status == 429 || answer.status == 401 ||
       answer.status == 403 || !json::accept(answer.body)) {
     co_return std::nullopt;  // the provider's trouble, not the client's: estimate instead
   }
   co_return answer;
+}
+
+void add_rate_headers(RequestContext& ctx) {
+  const auto& key = *ctx.key;
+  auto h = ctx.worker.shared().governance.limiter.headers(key.id, key.limits);
+  for (auto& [name, value] : h.to_headers()) ctx.out.add_header(std::move(name), std::move(value));
+}
+
+// POST /v1/messages/count_tokens: exact from an Anthropic target, an estimate for every other
+// (documented). An API request like the others: a virtual key's models and rate limits apply
+// (it costs no tokens), and it is logged and counted.
+net::awaitable<void> count_tokens_handler(RequestContext& ctx) {
+  auto& out = ctx.out;
+  auto parsed = providers::parse_client_json(ctx.request.body());
+  if (auto* e = std::get_if<Error>(&parsed)) {
+    co_await out.send_error(*e);
+    co_return;
+  }
+  json body = std::move(std::get<json>(parsed));
+  auto m = body.find("model");
+  if (m == body.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
+    co_await out.send_error(Error::bad_request("model: Field required", "model"));
+    co_return;
+  }
+  const std::string model = m->get<std::string>();
+  if (auto e = providers::check_model_name(model)) {
+    co_await out.send_error(*e);
+    co_return;
+  }
+  ctx.record.model = model;
+  governance::Permit permit;
+  if (ctx.key) {
+    if (auto e = governance::check(*ctx.key, model, std::chrono::system_clock::now())) {
+      co_await out.send_error(*e);
+      co_return;
+    }
+    const auto& limits = ctx.key->limits;
+    if (limits.rpm || limits.tpm || limits.parallel) {
+      auto acquired = ctx.worker.shared().governance.limiter.acquire(ctx.key->id, limits, 0);
+      add_rate_headers(ctx);
+      if (auto* l = std::get_if<governance::Limited>(&acquired)) {
+        ctx.record.error_code = "rate_limit_exceeded";
+        co_await out.send_error(governance::rate_limit_error(*l, ctx.key->name));
+        co_return;
+      }
+      permit = std::move(std::get<governance::Permit>(acquired));
+    }
+  }
+  if (!providers::anthropic_ingress::takes_system_messages(
+          header(ctx.request, "anthropic-version"))) {
+    providers::anthropic_ingress::fold_system_messages(body);
+  }
+  auto exact = co_await count_tokens_upstream(ctx, body, model);
+  if (exact) {
+    out.add_header("x-tollgate-count", "exact");
+    co_await out.send(exact->status, "application/json", exact->body);
+    co_return;
+  }
+  out.add_header("x-tollgate-count", "estimate");
+  json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
+  std::string text = answer.dump();
+  co_await out.send(200, "application/json", text);
 }
 
 // GET /v1/models: what the caller may use (a virtual key sees only its models).
@@ -1306,15 +1404,18 @@ void log_access(const RequestContext& ctx, double duration_ms) {
     tg::app::access_log(std::string_view(text).substr(1, text.size() - 2));
     return;
   }
+  // Client-chosen strings (model, path, request id) are escaped: one request, one line.
+  auto text = [](const std::string& s) { return log_safe(s.empty() ? std::string_view("-") : s); };
   tg::app::access_log(fmt::format(
       "id={} {} {} status={} dur_ms={:.3f} model={} provider={} upstream_model={} "
       "attempts={} stream={} ttft_ms={} tokens_in={} tokens_out={}{}{}",
-      ctx.request_id,
-      std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
-      ctx.path, status, duration_ms, r.model.empty() ? "-" : r.model,
-      r.provider.empty() ? "-" : r.provider, r.upstream_model.empty() ? "-" : r.upstream_model,
-      r.attempts, r.stream, r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-",
-      r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code));
+      log_safe(ctx.request_id),
+      log_safe(std::string_view(ctx.request.method_string().data(),
+                                ctx.request.method_string().size())),
+      log_safe(ctx.path), status, duration_ms, text(r.model), text(r.provider),
+      text(r.upstream_model), r.attempts, r.stream,
+      r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-", r.input_tokens, r.output_tokens,
+      r.error_code.empty() ? "" : " error=", log_safe(r.error_code)));
 }
 
 // The OpenAI-shaped LLM endpoint of a path (without /v1), if it is one.
@@ -1389,30 +1490,40 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
   if (messages) out.set_error_renderer(&providers::anthropic_ingress::render_error);
   bool admin_query = path == "/admin/logs" || path == "/admin/spend";
   bool admin_keys = path.rfind("/admin/keys", 0) == 0 || path.rfind("/admin/teams", 0) == 0;
+  const std::string_view sent_path = path_as_sent(ctx.request);
+  const std::string_view method_name(ctx.request.method_string().data(),
+                                     ctx.request.method_string().size());
   if (!llm && !models && !reload && !admin_query && !messages && !admin_keys) {
-    co_await out.send_error(Error::not_found(path));
+    co_await out.send_error(Error::not_found(std::string(sent_path)));
     co_return;
   }
   if ((llm || reload || messages) && !post) {
-    co_await out.send_error(Error::method_not_allowed(
-        std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
-        path));
+    co_await out.send_error(Error::method_not_allowed(method_name, sent_path));
     co_return;
   }
   if ((models || admin_query) && !get) {
-    co_await out.send_error(Error::method_not_allowed("POST", path));
+    co_await out.send_error(Error::method_not_allowed(method_name, sent_path));
+    co_return;
+  }
+  const bool admin = path.rfind("/admin/", 0) == 0;
+  if (admin && ctx.snapshot->config.server.master_key.empty()) {
+    co_await out.send_error(admin_disabled());
     co_return;
   }
   if (auto err = authenticate(ctx)) {
-    ctx.record.error_code = "invalid_api_key";
+    ctx.record.error_code = err->code_str.empty() ? "invalid_api_key" : err->code_str;
     co_await out.send_error(*err);
     co_return;
   }
-  if (path.rfind("/admin/", 0) == 0 && !ctx.master) {
+  if (admin && !ctx.master) {
     co_await out.send_error(Error::unauthorized("The admin API needs the master key."));
     co_return;
   }
   if (admin_keys) {
+    if (auto e = providers::check_json_depth(ctx.request.body())) {
+      co_await out.send_error(*e);
+      co_return;
+    }
     co_await admin_keys_handler(ctx);
     co_return;
   }
@@ -1435,22 +1546,7 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
     co_return;
   }
   if (path == "/messages/count_tokens") {
-    // Exact from an Anthropic target; an estimate for every other (documented).
-    json body = json::parse(ctx.request.body(), nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      co_await out.send_error(Error::bad_request("The request body is not valid JSON."));
-      co_return;
-    }
-    auto exact = co_await count_tokens_upstream(ctx, body);
-    if (exact) {
-      out.add_header("x-tollgate-count", "exact");
-      co_await out.send(exact->status, "application/json", exact->body);
-      co_return;
-    }
-    out.add_header("x-tollgate-count", "estimate");
-    json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
-    std::string text = answer.dump();
-    co_await out.send(200, "application/json", text);
+    co_await count_tokens_handler(ctx);
     co_return;
   }
   if (reload) {
@@ -1483,7 +1579,9 @@ net::awaitable<void> dispatch(RequestContext& ctx) {
 }
 
 // The LLM endpoints: each request to one is counted, logged and in flight, refused or not.
-bool is_llm_path(std::string_view path) { return openai_endpoint(path) || path == "/messages"; }
+bool is_llm_path(std::string_view path) {
+  return openai_endpoint(path) || path == "/messages" || path == "/messages/count_tokens";
+}
 
 metrics::RequestSample sample_of(const RequestContext& ctx, int status, double duration_ms) {
   const auto& r = ctx.record;
@@ -1525,11 +1623,44 @@ class InFlight {
 
 }  // namespace
 
+Error internal_error(std::string_view request_id) {
+  return Error::internal(fmt::format(
+      "Tollgate hit an internal error while handling this request ({}); it has been logged.",
+      request_id));
+}
+
+std::string describe_exception(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 net::awaitable<void> handle(RequestContext& ctx) {
   auto& shared = ctx.worker.shared();
   ctx.api = is_llm_path(ctx.path);
   InFlight in_flight(shared.metrics, ctx.api);
-  co_await dispatch(ctx);
+  std::exception_ptr failure;
+  try {
+    co_await dispatch(ctx);
+  } catch (...) {
+    failure = std::current_exception();  // answered below: no co_await in a handler (C++20)
+  }
+  if (failure) {
+    // A bug, not the client's doing: the client gets a 500 if nothing was sent yet (else the
+    // connection closes, so no half answer passes for a whole one); the daemon keeps serving.
+    spdlog::error("{} internal error in {}: {}", log_safe(ctx.request_id), log_safe(ctx.path),
+                  log_safe(describe_exception(failure)));
+    ctx.record.error_code = "internal_error";
+    if (ctx.out.committed()) {
+      ctx.out.set_keep_alive(false);
+    } else {
+      co_await ctx.out.send_error(internal_error(ctx.request_id));
+    }
+  }
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
   if (ctx.record.error_code.empty()) ctx.record.error_code = ctx.out.error_code();
