@@ -18,7 +18,7 @@ constexpr Route kCompletions{RouteId::Completions, kPost, Access::Key, true, fal
 constexpr Route kEmbeddings{RouteId::Embeddings, kPost, Access::Key, true, false, Dialect::OpenAI,
                             Endpoint::Embeddings};
 constexpr Route kMessages{RouteId::Messages, kPost, Access::Key, true, false, Dialect::Anthropic};
-constexpr Route kCountTokens{RouteId::CountTokens, kPost, Access::Key, false, false,
+constexpr Route kCountTokens{RouteId::CountTokens, kPost, Access::Key, true, false,
                              Dialect::Anthropic};
 constexpr Route kResponses{RouteId::Responses, kPost, Access::Key, true, false,
                            Dialect::Responses};

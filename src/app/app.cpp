@@ -52,7 +52,9 @@ config::LoadResult load(const Options& o) {
   return config::load_config_file(o.config_path, config::process_env());
 }
 
-void apply_overrides(config::Config& c, const Options& o) {
+// Command-line overrides, then the open-mode rule (loopback only without a master key, unless
+// server.allow_unauthenticated). Idempotent. Returns the open-mode warning, if any.
+std::string apply_overrides(config::Config& c, const Options& o) {
   if (o.workers) c.server.workers = *o.workers;
   if (o.listen) {
     auto pos = o.listen->rfind(':');
@@ -63,6 +65,7 @@ void apply_overrides(config::Config& c, const Options& o) {
       c.server.listen_port = static_cast<uint16_t>(std::stoi(o.listen->substr(pos + 1)));
     }
   }
+  return config::restrict_open_listener(c.server);
 }
 
 class App {
@@ -166,7 +169,7 @@ class App {
 
   // Builds and checks a snapshot; logs its warnings. Runs on the control thread.
   std::shared_ptr<const routing::Snapshot> build(config::Config c) {
-    apply_overrides(c, options_);
+    const std::string open_warning = apply_overrides(c, options_);
     auto snap = routing::Snapshot::build(std::move(c), ++generation_);
     for (const auto& w : snap->warnings) spdlog::warn("config: {}", w);
     for (const auto& p : snap->providers) {
@@ -176,9 +179,15 @@ class App {
         return nullptr;
       }
     }
-    if (snap->config.server.master_key.empty()) {
-      spdlog::warn("no server.master_key (TOLLGATE_MASTER_KEY) is set: anyone who can reach the "
-                   "port can use the gateway");
+    if (!open_warning.empty()) {
+      spdlog::warn("{}", open_warning);
+    } else if (snap->config.server.master_key.empty()) {
+      spdlog::warn("no server.master_key (TOLLGATE_MASTER_KEY) is set: anyone who can reach {}:{} "
+                   "can use the gateway without a key{}; the admin API is disabled",
+                   snap->config.server.listen_host, snap->config.server.listen_port,
+                   snap->config.server.allow_unauthenticated
+                       ? " (server.allow_unauthenticated: true)"
+                       : "");
     }
     if (snap->providers.empty()) {
       spdlog::warn("no usable provider: set a provider key variable (e.g. OPENAI_API_KEY) or "
@@ -205,6 +214,19 @@ class App {
       return errors;
     }
     const auto& old_server = current_->config.server;
+    apply_overrides(*result.config, options_);  // compared as it would be served
+    const auto& next = result.config->server;
+    if (next.master_key.empty() && !next.allow_unauthenticated &&
+        !config::is_loopback_host(old_server.listen_host)) {
+      // The listener stays where it is until a restart: it must not become an open one.
+      std::string error = fmt::format(
+          "server.master_key would be empty while listening on {}:{}: set a master key, or "
+          "server.allow_unauthenticated: true, or restart to listen on loopback only",
+          old_server.listen_host, old_server.listen_port);
+      spdlog::error("reload ({}) refused, the previous configuration keeps serving: {}", why,
+                    error);
+      return error;
+    }
     if (result.config->server.listen_host != old_server.listen_host ||
         result.config->server.listen_port != old_server.listen_port ||
         result.config->server.workers != old_server.workers ||

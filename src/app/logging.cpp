@@ -1,5 +1,6 @@
 #include "tollgate/app/logging.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +16,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "tollgate/core/text.hpp"
 
 namespace tg::app {
 namespace {
@@ -47,13 +50,36 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
   }
 };
 
+// %* : the message payload with control characters escaped (tg::log_escape): one call, one
+// line, whatever a client-chosen string in it holds. Call sites escape those strings too
+// (log_safe), so this is the last defence, not the only one.
+class TextEscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (std::none_of(payload.begin(), payload.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        })) {
+      dest.append(payload.data(), payload.data() + payload.size());
+      return;
+    }
+    std::string escaped;
+    log_escape_into(escaped, payload);
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<TextEscapedMessage>();
+  }
+};
+
 std::unique_ptr<spdlog::formatter> make_formatter(bool json) {
   auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (json) {
     f->add_flag<JsonEscapedMessage>('*').set_pattern(
         R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","msg":"%*"})");
   } else {
-    f->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v");
+    f->add_flag<TextEscapedMessage>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %*");
   }
   return f;
 }

@@ -2,6 +2,8 @@
 
 #include "tollgate/config/config.hpp"
 
+#include <fmt/format.h>
+
 namespace tg::config {
 
 const ProviderConfig* Config::find_provider(std::string_view name) const {
@@ -33,6 +35,25 @@ std::string_view to_string(BudgetPeriod p) {
     case BudgetPeriod::Total: return "total";
   }
   return "monthly";
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" ||
+         host.substr(0, 4) == "127.";
+}
+
+std::string restrict_open_listener(ServerConfig& server) {
+  if (!server.master_key.empty() || server.allow_unauthenticated ||
+      is_loopback_host(server.listen_host)) {
+    return "";
+  }
+  std::string was = server.listen_host;
+  server.listen_host = "127.0.0.1";
+  return fmt::format(
+      "no master key is set, so the API would be open to anyone who reaches {}:{}: listening on "
+      "127.0.0.1:{} only. Set TOLLGATE_MASTER_KEY (server.master_key) to serve the network with "
+      "keys, or set server.allow_unauthenticated: true to serve it without any",
+      was, server.listen_port, server.listen_port);
 }
 
 }  // namespace tg::config

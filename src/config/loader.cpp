@@ -48,6 +48,9 @@ void decode_server(LoadState& st, NodeRef node, PathRef path, int line) {
       {"master_key", [&](NodeRef v, PathRef p, int l) {
          if (auto k = d.string_value(v, p, l)) s.master_key = *k;
        }},
+      {"allow_unauthenticated", [&](NodeRef v, PathRef p, int l) {
+         if (auto b = d.bool_value(v, p, l)) s.allow_unauthenticated = *b;
+       }},
       {"metrics_key", [&](NodeRef v, PathRef p, int l) {
          if (auto k = d.string_value(v, p, l)) s.metrics_key = *k;
        }},

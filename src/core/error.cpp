@@ -86,6 +86,10 @@ Error Error::header_too_large(unsigned long long limit) {
   return make(ErrorCode::HeaderTooLarge, 431, "invalid_request_error", "headers_too_large",
               fmt::format("Request headers are larger than the limit of {} bytes", limit));
 }
+Error Error::too_many_header_fields(unsigned long long limit) {
+  return make(ErrorCode::HeaderTooLarge, 431, "invalid_request_error", "headers_too_large",
+              fmt::format("The request has more than {} header fields", limit));
+}
 Error Error::unavailable(std::string message) {
   return make(ErrorCode::Unavailable, 503, "api_error", "service_unavailable", std::move(message));
 }

@@ -19,4 +19,31 @@ std::vector<std::string_view> split_list(std::string_view list, char sep) {
   }
 }
 
+void log_escape_into(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+}
+
+std::string log_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  log_escape_into(out, s);
+  return out;
+}
+
 }  // namespace tg

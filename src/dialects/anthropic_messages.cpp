@@ -76,8 +76,13 @@ class AnthropicCodec final : public Codec {
 
   std::variant<std::unique_ptr<Call>, Error> parse(json&& body,
                                                    const ClientInput& in) const override {
+    // "stream": null means not streamed (as absent); an Anthropic target gets it left out.
+    if (auto s = body.find("stream"); s != body.end() && s->is_null()) body.erase(s);
     auto converted = ai::to_openai_request(body);
     if (auto* e = std::get_if<Error>(&converted)) return std::move(*e);
+    // "system" entries in messages (Claude Code): an Anthropic target takes them from
+    // anthropic-version 2026-10-21 on; for an older version they go into "system".
+    if (!ai::takes_system_messages(in.anthropic_version)) ai::fold_system_messages(body);
     auto call = std::make_unique<AnthropicCall>(std::move(body),
                                                 std::move(std::get<json>(converted)));
     auto m = call->canonical().find("model");
@@ -88,6 +93,7 @@ class AnthropicCodec final : public Codec {
     auto& req = call->req();
     req.model = m->get<std::string>();
     req.anthropic_beta = in.anthropic_beta;
+    req.anthropic_version = in.anthropic_version;
     auto s = call->native().find("stream");
     if (s != call->native().end() && !s->is_null() && !s->is_boolean()) {
       return Error::bad_request("stream: Input should be a valid boolean", "stream");

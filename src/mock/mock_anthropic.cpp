@@ -143,7 +143,9 @@ bool is_blank(const std::string& s) {
 }
 
 // Validates `messages` as Anthropic does; returns the 400 or nothing. Sets *has_tool_blocks.
-std::optional<Reply> check_messages(const json& msgs, std::uint64_t seq, bool* has_tool_blocks) {
+// system_role: anthropic-version 2026-10-21 or later, which takes {"role":"system"} entries.
+std::optional<Reply> check_messages(const json& msgs, std::uint64_t seq, bool* has_tool_blocks,
+                                    bool system_role) {
   if (!msgs.is_array()) return invalid("messages: Input should be a valid list", seq);
   if (msgs.empty()) return invalid("messages: at least one message is required", seq);
   std::vector<std::string> pending_tool_uses;  // tool_use ids of the previous assistant message
@@ -153,6 +155,7 @@ std::optional<Reply> check_messages(const json& msgs, std::uint64_t seq, bool* h
     if (!m.is_object()) return invalid(where + ": Input should be a valid dictionary", seq);
     std::string role =
         m.contains("role") && m["role"].is_string() ? m["role"].get<std::string>() : "";
+    if (role == "system" && system_role) continue;  // its content is not checked here
     if (role != "user" && role != "assistant") {
       return invalid(where + ".role: Input should be 'user' or 'assistant'", seq);
     }
@@ -444,7 +447,10 @@ Reply handle(const ProviderRequest& req) {
   if (starts_with(model, "missing")) return error(404, "not_found_error", "model: " + model, seq);
   if (!body.contains("messages")) return invalid("messages: Field required", seq);
   bool has_tool_blocks = false;
-  if (auto err = check_messages(body["messages"], seq, &has_tool_blocks)) return std::move(*err);
+  const bool system_role = req.header("anthropic-version") >= std::string_view("2026-10-21");
+  if (auto err = check_messages(body["messages"], seq, &has_tool_blocks, system_role)) {
+    return std::move(*err);
+  }
 
   int64_t max_tokens = 0;
   if (!count_tokens) {

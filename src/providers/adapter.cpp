@@ -145,6 +145,21 @@ size_t skip_value(std::string_view s, size_t i) {
   return i;
 }
 
+size_t nesting_depth(std::string_view s, size_t limit) {
+  size_t depth = 0, deepest = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '"') {
+      i = skip_string(s, i) - 1;
+    } else if (c == '{' || c == '[') {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace json_scan
 
 std::string_view find_top_level_member(std::string_view s, std::string_view key) {

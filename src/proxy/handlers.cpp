@@ -21,6 +21,7 @@
 
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
+#include "tollgate/core/text.hpp"
 #include "tollgate/core/url.hpp"
 #include "tollgate/governance/money.hpp"
 #include "tollgate/governance/pricing.hpp"
@@ -28,6 +29,7 @@
 #include "tollgate/dialects/dialect.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
 #include "tollgate/providers/output_meter.hpp"
+#include "tollgate/providers/client_json.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
@@ -77,38 +79,59 @@ std::string_view presented_key(const Request& req) {
   return header(req, "x-api-key");
 }
 
-// The master key (full access) or a virtual key (its own limits). With no master key
-// configured, a request without a key is let through (open mode, warned at start).
+// The master key (full access) or a virtual key (its own limits). With no master key configured
+// (open mode, which needs server.allow_unauthenticated or a loopback listener), a request without
+// a key, or with one that is not a virtual key (SDKs insist on sending something), is let through
+// without any key's limits; a virtual key is checked whenever one is presented, so a revoked or
+// mistyped "sk-tg-" key is refused, never let through as the master.
 std::optional<Error> authenticate(RequestContext& ctx) {
   const std::string& master = ctx.snapshot->config.server.master_key;
   std::string_view key = presented_key(ctx.request);
-  if (!master.empty() && !key.empty() && constant_time_equals(key, master)) {
-    ctx.master = true;
-    return std::nullopt;
-  }
-  if (!key.empty()) {
-    auto keys = ctx.worker.shared().governance.keys.snapshot();
-    if (const auto* rec = keys->find_by_key(key)) {
-      ctx.key = keys->get(rec->id);
-      ctx.record.key_id = rec->id;
-      ctx.record.key_name = rec->name;
-      ctx.record.team = rec->team;
-      return std::nullopt;
-    }
-  }
-  if (master.empty() && key.empty()) {
-    ctx.master = true;
-    return std::nullopt;
-  }
   if (key.empty()) {
+    if (master.empty()) return std::nullopt;
     return Error::unauthorized(
         "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   }
-  if (master.empty()) {
-    ctx.master = true;  // open mode: an unknown key is not refused
+  if (!master.empty() && constant_time_equals(key, master)) {
+    ctx.master = true;
+    return std::nullopt;
+  }
+  auto keys = ctx.worker.shared().governance.keys.snapshot();
+  if (const auto* rec = keys->find_by_key(key)) {
+    ctx.key = keys->get(rec->id);
+    ctx.record.key_id = rec->id;
+    ctx.record.key_name = rec->name;
+    ctx.record.team = rec->team;
+    // Disabled or expired: refused on every endpoint, not only the LLM ones.
+    const auto now = std::chrono::system_clock::now();
+    if (!ctx.key->enabled) return governance::key_disabled_error(*ctx.key);
+    if (ctx.key->expired(now)) return governance::key_expired_error(*ctx.key);
+    return std::nullopt;
+  }
+  if (master.empty() && key.substr(0, governance::kVirtualKeyPrefix.size()) !=
+                            governance::kVirtualKeyPrefix) {
     return std::nullopt;
   }
   return Error::unauthorized(fmt::format("Invalid API key: {}", redact_key(key)));
+}
+
+// 403: without a master key, nobody may mint keys, read logs or reload.
+Error admin_disabled() {
+  Error e = Error::unauthorized(
+      "The admin API is disabled because no master key is set. Set server.master_key in the "
+      "config (or the TOLLGATE_MASTER_KEY environment variable) and restart, then call it with "
+      "'Authorization: Bearer <master key>'.");
+  e.code = ErrorCode::Forbidden;
+  e.status = 403;
+  e.type = "permission_error";
+  e.code_str = "admin_disabled";
+  return e;
+}
+
+// The path as the client sent it (its /v1 prefix kept), without the query string: for errors.
+std::string_view path_as_sent(const Request& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  return target.substr(0, target.find('?'));
 }
 
 // What an adapter and the upstream client need to know about a provider.
@@ -176,11 +199,12 @@ class LlmCall {
       : ctx_(ctx), codec_(codec), endpoint_(endpoint) {}
 
   net::awaitable<void> run() {
-    json body = json::parse(ctx_.request.body(), nullptr, false);
-    if (auto err = check_body(body)) {
+    auto parsed = providers::parse_client_json(ctx_.request.body());
+    if (auto* err = std::get_if<Error>(&parsed)) {
       co_await ctx_.out.send_error(*err);
       co_return;
     }
+    json body = std::move(std::get<json>(parsed));
     // A request that continues a stored conversation (Responses' previous_response_id) gets it
     // from the store, whatever provider answered it.
     json history;
@@ -244,16 +268,6 @@ class LlmCall {
   }
 
  private:
-  static std::optional<Error> check_body(const json& body) {
-    if (body.is_discarded()) {
-      return Error::bad_request(
-          "We could not parse the JSON body of your request. Send valid JSON with "
-          "'Content-Type: application/json'.");
-    }
-    if (!body.is_object()) return Error::bad_request("The request body must be a JSON object.");
-    return std::nullopt;
-  }
-
   // The conversation a request continues (null when not found in the caller's scope).
   net::awaitable<json> load_conversation(const std::string& id) {
     auto* store = ctx_.worker.shared().store;
@@ -295,6 +309,7 @@ class LlmCall {
     auto parsed = codec_.parse(std::move(body), in);
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     call_ = std::move(std::get<std::unique_ptr<dialects::Call>>(parsed));
+    if (auto e = providers::check_model_name(req().model)) return e;
     ctx_.record.model = req().model;
     ctx_.record.stream = req().stream;
     return std::nullopt;
@@ -1227,12 +1242,10 @@ struct CountAnswer {
 };
 
 net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext& ctx,
-                                                                   const json& body) {
+                                                                   const json& body,
+                                                                   const std::string& model) {
   const auto& snap = *ctx.snapshot;
-  auto m = body.find("model");
-  if (m == body.end() || !m->is_string()) co_return std::nullopt;
-  if (ctx.key && !ctx.key->allows(m->get_ref<const std::string&>())) co_return std::nullopt;
-  auto plan = snap.router.plan(m->get<std::string>());
+  auto plan = snap.router.plan(model);
   if (!plan) co_return std::nullopt;
   const routing::ProviderRuntime* p = nullptr;
   std::string upstream_model;
@@ -1249,8 +1262,9 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   req.body = &body;
   req.native_body = &body;
   req.ingress = providers::Ingress::Anthropic;
-  req.model = m->get<std::string>();
+  req.model = model;
   req.anthropic_beta = header(ctx.request, "anthropic-beta");
+  req.anthropic_version = header(ctx.request, "anthropic-version");
   auto up = p->adapter->build_request(
       req, upstream_model,
       build_context(*p, p->key(0)));
@@ -1258,10 +1272,14 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   const upstream::Target target = target_of(*p);
   const auto now = Clock::now();
   const auto deadline = now + p->timeouts.first_token;
+  ctx.record.provider = p->config.name;
+  ctx.record.upstream_model = upstream_model;
+  ctx.record.attempts = 1;
   upstream::AbortSlot slot;
   auto sent = co_await ctx.worker.upstream().send(target, up, now + p->timeouts.connect, deadline,
                                                   &slot);
   if (!sent.exchange) {
+    ctx.record.upstream_ms = ms_since(now);
     spdlog::debug("{} count_tokens upstream failed ({}): estimating", ctx.request_id,
                   sent.error ? sent.error->message : "");
     co_return std::nullopt;
@@ -1269,11 +1287,74 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   CountAnswer answer;
   answer.status = sent.exchange->status();
   auto err = co_await sent.exchange->read_all(answer.body, kMaxUpstreamErrorBody, deadline);
+  ctx.record.upstream_ms = ms_since(now);
   if (err || answer.status >= 500 || answer.status == 429 || answer.status == 401 ||
       answer.status == 403 || !json::accept(answer.body)) {
     co_return std::nullopt;  // the provider's trouble, not the client's: estimate instead
   }
   co_return answer;
+}
+
+void add_rate_headers(RequestContext& ctx) {
+  const auto& key = *ctx.key;
+  auto h = ctx.worker.shared().governance.limiter.headers(key.id, key.limits);
+  for (auto& [name, value] : h.to_headers()) ctx.out.add_header(std::move(name), std::move(value));
+}
+
+// POST /v1/messages/count_tokens: exact from an Anthropic target, an estimate for every other
+// (documented). An API request like the others: a virtual key's models and rate limits apply
+// (it costs no tokens), and it is logged and counted.
+net::awaitable<void> count_tokens_handler(RequestContext& ctx) {
+  auto& out = ctx.out;
+  auto parsed = providers::parse_client_json(ctx.request.body());
+  if (auto* e = std::get_if<Error>(&parsed)) {
+    co_await out.send_error(*e);
+    co_return;
+  }
+  json body = std::move(std::get<json>(parsed));
+  auto m = body.find("model");
+  if (m == body.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
+    co_await out.send_error(Error::bad_request("model: Field required", "model"));
+    co_return;
+  }
+  const std::string model = m->get<std::string>();
+  if (auto e = providers::check_model_name(model)) {
+    co_await out.send_error(*e);
+    co_return;
+  }
+  ctx.record.model = model;
+  governance::Permit permit;
+  if (ctx.key) {
+    if (auto e = governance::check(*ctx.key, model, std::chrono::system_clock::now())) {
+      co_await out.send_error(*e);
+      co_return;
+    }
+    const auto& limits = ctx.key->limits;
+    if (limits.rpm || limits.tpm || limits.parallel) {
+      auto acquired = ctx.worker.shared().governance.limiter.acquire(ctx.key->id, limits, 0);
+      add_rate_headers(ctx);
+      if (auto* l = std::get_if<governance::Limited>(&acquired)) {
+        ctx.record.error_code = "rate_limit_exceeded";
+        co_await out.send_error(governance::rate_limit_error(*l, ctx.key->name));
+        co_return;
+      }
+      permit = std::move(std::get<governance::Permit>(acquired));
+    }
+  }
+  if (!providers::anthropic_ingress::takes_system_messages(
+          header(ctx.request, "anthropic-version"))) {
+    providers::anthropic_ingress::fold_system_messages(body);
+  }
+  auto exact = co_await count_tokens_upstream(ctx, body, model);
+  if (exact) {
+    out.add_header("x-tollgate-count", "exact");
+    co_await out.send(exact->status, "application/json", exact->body);
+    co_return;
+  }
+  out.add_header("x-tollgate-count", "estimate");
+  json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
+  std::string text = answer.dump();
+  co_await out.send(200, "application/json", text);
 }
 
 // GET /v1/models: what the caller may use (a virtual key sees only its models).
@@ -1315,15 +1396,18 @@ void log_access(const RequestContext& ctx, double duration_ms) {
     tg::app::access_log(std::string_view(text).substr(1, text.size() - 2));
     return;
   }
+  // Client-chosen strings (model, path, request id) are escaped: one request, one line.
+  auto text = [](const std::string& s) { return log_safe(s.empty() ? std::string_view("-") : s); };
   tg::app::access_log(fmt::format(
       "id={} {} {} status={} dur_ms={:.3f} model={} provider={} upstream_model={} "
       "attempts={} stream={} ttft_ms={} tokens_in={} tokens_out={}{}{}",
-      ctx.request_id,
-      std::string_view(ctx.request.method_string().data(), ctx.request.method_string().size()),
-      ctx.path, status, duration_ms, r.model.empty() ? "-" : r.model,
-      r.provider.empty() ? "-" : r.provider, r.upstream_model.empty() ? "-" : r.upstream_model,
-      r.attempts, r.stream, r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-",
-      r.input_tokens, r.output_tokens, r.error_code.empty() ? "" : " error=", r.error_code));
+      log_safe(ctx.request_id),
+      log_safe(std::string_view(ctx.request.method_string().data(),
+                                ctx.request.method_string().size())),
+      log_safe(ctx.path), status, duration_ms, text(r.model), text(r.provider),
+      text(r.upstream_model), r.attempts, r.stream,
+      r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-", r.input_tokens, r.output_tokens,
+      r.error_code.empty() ? "" : " error=", log_safe(r.error_code)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1441,25 +1525,6 @@ net::awaitable<void> metrics_handler(RequestContext& ctx) {
   co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
 
-net::awaitable<void> count_tokens_handler(RequestContext& ctx) {
-  auto& out = ctx.out;
-  // Exact from an Anthropic target; an estimate for every other (documented).
-  json body = json::parse(ctx.request.body(), nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    co_await out.send_error(Error::bad_request("The request body is not valid JSON."));
-    co_return;
-  }
-  auto exact = co_await count_tokens_upstream(ctx, body);
-  if (exact) {
-    out.add_header("x-tollgate-count", "exact");
-    co_await out.send(exact->status, "application/json", exact->body);
-    co_return;
-  }
-  out.add_header("x-tollgate-count", "estimate");
-  json answer = {{"input_tokens", providers::anthropic_ingress::estimate_input_tokens(body)}};
-  std::string text = answer.dump();
-  co_await out.send(200, "application/json", text);
-}
 
 net::awaitable<void> reload_handler(RequestContext& ctx) {
   std::string errors = co_await ctx.worker.shared().reload();
@@ -1494,8 +1559,9 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
   auto& out = ctx.out;
   const std::string_view method(ctx.request.method_string().data(),
                                 ctx.request.method_string().size());
+  const std::string_view sent_path = path_as_sent(ctx.request);
   if (!match) {
-    co_await out.send_error(Error::not_found(ctx.path));
+    co_await out.send_error(Error::not_found(std::string(sent_path)));
     co_return;
   }
   const api::Route& route = *match->route;
@@ -1506,11 +1572,11 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
   // the main port only: the other port answers 404 as for any unknown path.
   if (ctx.worker.shared().admin_split.load(std::memory_order_relaxed) &&
       route.admin_port != ctx.admin_port && route.access != api::Access::Open) {
-    co_await out.send_error(Error::not_found(ctx.path));
+    co_await out.send_error(Error::not_found(std::string(sent_path)));
     co_return;
   }
   if (!api::allows(route, method)) {
-    co_await out.send_error(Error::method_not_allowed(method, ctx.path));
+    co_await out.send_error(Error::method_not_allowed(method, sent_path));
     co_return;
   }
   switch (route.access) {
@@ -1521,8 +1587,13 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       co_return;
     case api::Access::Key:
     case api::Access::Master:
+      // Without a master key there is no admin API at all (nobody can mint keys or read logs).
+      if (route.access == api::Access::Master && ctx.snapshot->config.server.master_key.empty()) {
+        co_await out.send_error(admin_disabled());
+        co_return;
+      }
       if (auto err = authenticate(ctx)) {
-        ctx.record.error_code = "invalid_api_key";
+        ctx.record.error_code = err->code_str.empty() ? "invalid_api_key" : err->code_str;
         co_await out.send_error(*err);
         co_return;
       }
@@ -1579,6 +1650,10 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       co_await admin_query_handler(ctx);
       co_return;
     case api::RouteId::AdminGovernance:
+      if (auto e = providers::check_json_depth(ctx.request.body())) {
+        co_await out.send_error(*e);
+        co_return;
+      }
       co_await admin_keys_handler(ctx);
       co_return;
     case api::RouteId::Metrics:
@@ -1626,12 +1701,45 @@ class InFlight {
 
 }  // namespace
 
+Error internal_error(std::string_view request_id) {
+  return Error::internal(fmt::format(
+      "Tollgate hit an internal error while handling this request ({}); it has been logged.",
+      request_id));
+}
+
+std::string describe_exception(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 net::awaitable<void> handle(RequestContext& ctx) {
   auto& shared = ctx.worker.shared();
   const auto match = api::match(ctx.path);
   ctx.api = match && match->route->llm;
   InFlight in_flight(shared.metrics, ctx.api);
-  co_await dispatch(ctx, match);
+  std::exception_ptr failure;
+  try {
+    co_await dispatch(ctx, match);
+  } catch (...) {
+    failure = std::current_exception();  // answered below: no co_await in a handler (C++20)
+  }
+  if (failure) {
+    // A bug, not the client's doing: the client gets a 500 if nothing was sent yet (else the
+    // connection closes, so no half answer passes for a whole one); the daemon keeps serving.
+    spdlog::error("{} internal error in {}: {}", log_safe(ctx.request_id), log_safe(ctx.path),
+                  log_safe(describe_exception(failure)));
+    ctx.record.error_code = "internal_error";
+    if (ctx.out.committed()) {
+      ctx.out.set_keep_alive(false);
+    } else {
+      co_await ctx.out.send_error(internal_error(ctx.request_id));
+    }
+  }
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
   if (ctx.record.error_code.empty()) ctx.record.error_code = ctx.out.error_code();

@@ -8,14 +8,40 @@
 #include <boost/beast/http/status.hpp>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "tollgate/core/text.hpp"
 
 namespace tg::server {
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 
-void ResponseWriter::add_header(std::string name, std::string value) {
+namespace {
+
+// RFC 9110 token characters: what a header name may be made of.
+bool token_char(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool safe_value(std::string_view v) {
+  return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+}  // namespace
+
+bool ResponseWriter::add_header(std::string name, std::string value) {
+  bool name_ok = !name.empty();
+  for (unsigned char c : name) name_ok = name_ok && token_char(c);
+  if (!name_ok || !safe_value(value)) {
+    spdlog::warn("response header {}: refused (CR, LF, NUL or not a token); not sent",
+                 log_safe(name));
+    return false;
+  }
   headers_.emplace_back(std::move(name), std::move(value));
+  return true;
 }
 
 std::string ResponseWriter::head(int status, std::string_view content_type,
@@ -69,6 +95,7 @@ net::awaitable<bool> ResponseWriter::send(int status, std::string_view content_t
   status_ = status;
   size_t len = body.size();
   std::string h = head(status, content_type, &len);
+  if (head_only_) co_return co_await write(h);
   co_return co_await write(h, body);
 }
 
@@ -87,12 +114,15 @@ net::awaitable<bool> ResponseWriter::begin_stream() {
 }
 
 net::awaitable<bool> ResponseWriter::write_chunk(std::string_view data) {
-  if (data.empty()) co_return !failed_;
+  if (data.empty() || head_only_) co_return !failed_;
   char size_line[24];
   auto r = fmt::format_to_n(size_line, sizeof size_line - 2, "{:x}\r\n", data.size());
   co_return co_await write(std::string_view(size_line, r.size), data, "\r\n");
 }
 
-net::awaitable<bool> ResponseWriter::end_stream() { co_return co_await write("0\r\n\r\n"); }
+net::awaitable<bool> ResponseWriter::end_stream() {
+  if (head_only_) co_return !failed_;
+  co_return co_await write("0\r\n\r\n");
+}
 
 }  // namespace tg::server

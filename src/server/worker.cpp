@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "tollgate/core/text.hpp"
 #include "tollgate/proxy/handlers.hpp"
 
 namespace tg::server {
@@ -116,6 +117,8 @@ std::string Worker::next_request_id() {
 
 namespace {
 
+constexpr size_t kMaxHeaderFields = 100;  // as Envoy: more is refused with 431
+
 std::string_view header_value(const proxy::Request& req, http::field f) {
   auto it = req.find(f);
   if (it == req.end()) return {};
@@ -163,6 +166,23 @@ net::awaitable<void> reply_and_close(beast::tcp_stream& stream, const Error& e,
     drained += n;
   }
 }
+
+// A request in flight on this connection, for drain (active_requests) and begin_drain (busy):
+// undone however the request ends, an exception included.
+struct ActiveRequest {
+  ActiveRequest(Worker& w, Worker::Conn& c) : w(w), c(c) {
+    c.busy = true;
+    w.active_requests.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~ActiveRequest() {
+    w.active_requests.fetch_sub(1, std::memory_order_relaxed);
+    c.busy = false;
+  }
+  ActiveRequest(const ActiveRequest&) = delete;
+  ActiveRequest& operator=(const ActiveRequest&) = delete;
+  Worker& w;
+  Worker::Conn& c;
+};
 
 struct ConnRegistration {
   ConnRegistration(Worker& w, Worker::Conn& c) : w(w), c(c) {
@@ -225,8 +245,15 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
       }
       break;
     }
-    conn.busy = true;
     const auto& head = parser.get();
+    // Envoy's limit: a head of thousands of tiny fields costs far more to index than its bytes
+    // suggest, and no client needs more than a few dozen.
+    if (std::distance(head.begin(), head.end()) > static_cast<std::ptrdiff_t>(kMaxHeaderFields)) {
+      co_await reply_and_close(stream, Error::too_many_header_fields(kMaxHeaderFields),
+                               worker.next_request_id());
+      break;
+    }
+    conn.busy = true;
     std::string request_id;
     if (auto it = head.find("x-request-id"); it != head.end()) {
       std::string_view given(it->value().data(), it->value().size());
@@ -262,6 +289,7 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
     proxy::Request request = parser.release();
     ResponseWriter out(stream, snapshot->config.router.timeouts.idle);
     out.set_keep_alive(request.keep_alive() && !worker.draining());
+    out.set_head_only(request.method() == http::verb::head);
     out.add_header("x-request-id", request_id);
     proxy::RequestContext ctx{worker,
                               request,
@@ -280,10 +308,24 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
                               /*master=*/false,
                               /*api=*/false,
                               admin_port};
-    worker.active_requests.fetch_add(1, std::memory_order_relaxed);
-    co_await proxy::handle(ctx);
-    worker.active_requests.fetch_sub(1, std::memory_order_relaxed);
-    conn.busy = false;
+    std::exception_ptr failure;
+    {
+      ActiveRequest active(worker, conn);
+      try {
+        co_await proxy::handle(ctx);
+      } catch (...) {
+        failure = std::current_exception();  // (no co_await inside a handler: C++20)
+      }
+    }
+    if (failure) {
+      // handle() answers its own handlers' exceptions; this one escaped the bookkeeping around
+      // them. The request is over: answer if nothing was sent, then close the connection.
+      spdlog::error("{} internal error: {}", log_safe(request_id),
+                    log_safe(proxy::describe_exception(failure)));
+      out.set_keep_alive(false);
+      if (!out.committed()) co_await out.send_error(proxy::internal_error(request_id));
+      break;
+    }
     if (out.failed() || !out.keep_alive() || worker.draining()) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -103,8 +103,9 @@ TEST(AnthropicIngress, InvalidShapesAreAnthropicWorded400s) {
       {minimal({{"max_tokens", "10"}}), "max_tokens: Input should be a valid integer",
        "max_tokens"},
       {minimal({{"messages", "hi"}}), "messages: Input should be a valid list", "messages"},
-      {minimal({{"messages", json::array({{{"role", "system"}, {"content", "x"}}})}}),
-       "messages.0.role: Input should be 'user' or 'assistant'", "messages.0.role"},
+      // ("system" entries are accepted: Claude Code sends them.)
+      {minimal({{"messages", json::array({{{"role", "tool"}, {"content", "x"}}})}}),
+       "messages.0.role: Input should be 'user', 'assistant' or 'system'", "messages.0.role"},
       {minimal({{"messages", json::array({{{"role", "user"}}})}}),
        "messages.0.content: Field required", "messages.0.content"},
       {minimal({{"messages", json::array({{{"role", "user"}, {"content", "a"}},

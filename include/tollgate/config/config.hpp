@@ -26,7 +26,10 @@ struct ServerConfig {
   std::string listen_host = "0.0.0.0";
   uint16_t listen_port = 8080;
   int workers = 0;                        // 0 = one per core
-  std::string master_key;                 // empty = no auth required (a warning is logged)
+  std::string master_key;                 // empty = open mode: see allow_unauthenticated
+  // With no master_key, the API needs no key (open mode) and the admin API is refused. Unless
+  // this is true, an open daemon listens on loopback only (see restrict_open_listener).
+  bool allow_unauthenticated = false;
   std::string metrics_key;                // empty = /metrics is public
   uint64_t max_request_body = 16ull << 20;  // bytes
   uint64_t max_header_bytes = 64ull << 10;  // bytes
@@ -219,6 +222,15 @@ Config zero_config(const EnvLookup& env);
 // and its name is appended to *unset (when given).
 std::string expand_env(std::string_view text, const EnvLookup& env,
                        std::vector<std::string>* unset = nullptr);
+
+// 127.0.0.0/8, ::1 and "localhost": only this machine can connect.
+bool is_loopback_host(std::string_view host);
+
+// Open mode must be a deliberate choice: with no master_key and allow_unauthenticated false, a
+// listen address that is not loopback (0.0.0.0, ::, a LAN address) becomes 127.0.0.1. Returns
+// the warning to log when it changed the address, else "". admin_listen needs no such rule:
+// without a master key the admin API is refused everywhere.
+std::string restrict_open_listener(ServerConfig& server);
 
 // Parses "16MiB", "512KB", "1048576" -> bytes; "30s", "250ms", "5m", "1h", "1500" (ms) -> Millis.
 std::optional<uint64_t> parse_size(std::string_view s);

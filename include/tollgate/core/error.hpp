@@ -53,6 +53,7 @@ struct Error {
   static Error request_timeout();
   static Error payload_too_large(unsigned long long limit);
   static Error header_too_large(unsigned long long limit);
+  static Error too_many_header_fields(unsigned long long limit);  // 431 too
   static Error unavailable(std::string message);
   static Error internal(std::string message);
   static Error upstream_connect(std::string provider, std::string detail);

@@ -63,6 +63,9 @@ struct ClientRequest {
   // The client's `anthropic-beta` header (Claude Code and the Anthropic SDKs send feature flags
   // in it), forwarded to Anthropic targets together with the provider's configured flags.
   std::string_view anthropic_beta;
+  // For the Anthropic ingress: the client's `anthropic-version`. A native pass-through sends it
+  // upstream (the body is in that version's shape) unless the provider configures its own.
+  std::string_view anthropic_version;
 };
 
 // What an adapter needs to know about where the request goes.

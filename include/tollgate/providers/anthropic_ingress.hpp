@@ -69,6 +69,14 @@ class StreamConverter {
   int64_t prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0, cache_write_tokens_ = 0;
 };
 
+// Claude Code puts {"role":"system"} entries inside "messages". Anthropic takes them from this
+// anthropic-version on; to_openai_request keeps them in place as OpenAI system messages.
+inline constexpr std::string_view kSystemMessagesVersion = "2026-10-21";
+bool takes_system_messages(std::string_view anthropic_version);
+// For an older anthropic-version: moves the system entries of "messages" (their text blocks, in
+// order) to the end of "system" (made a list of text blocks). Nothing changes without them.
+void fold_system_messages(nlohmann::json& messages_body);
+
 // POST /v1/messages/count_tokens for non-Anthropic targets: an estimate, not a tokenizer.
 // ceil(characters / 4) over the text the model reads (system, text blocks, thinking, tool_use
 // names and inputs, tool_result text, tool names, descriptions and schemas), plus 4 per message,

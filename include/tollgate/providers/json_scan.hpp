@@ -12,6 +12,11 @@ size_t skip_ws(std::string_view s, size_t i);
 size_t skip_string(std::string_view s, size_t i);  // s[i] == '"'
 size_t skip_value(std::string_view s, size_t i);   // any value: string, object, array, scalar
 
+// How deeply arrays and objects nest in s (0 for a scalar), counting no further than limit + 1:
+// one pass, no recursion, brackets inside strings ignored. Malformed text is measured as far as
+// it goes (the parser refuses it afterwards).
+size_t nesting_depth(std::string_view s, size_t limit);
+
 // Calls fn(key, value_begin, value_end) for each member of the top-level object, in order: the
 // key as written (without its quotes, escapes kept), the value as [begin, end) of s. fn returns
 // false to stop. Returns false when s is not an object or is malformed before the walk ended.

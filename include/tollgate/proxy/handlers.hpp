@@ -57,7 +57,13 @@ struct RequestContext {
   bool skip_store = false;  // refused for store back-pressure: counted, not queued
 };
 
-// Handles every path; always answers (unless the client is gone).
+// Handles every path; always answers (unless the client is gone). An exception in a handler is
+// answered 500 (when nothing was sent yet; else the connection closes), logged and counted.
 boost::asio::awaitable<void> handle(RequestContext& ctx);
+
+// What a client sees of a bug: no internals, the request id to report it with.
+Error internal_error(std::string_view request_id);
+// An exception's what(), for the log.
+std::string describe_exception(const std::exception_ptr& e);
 
 }  // namespace tg::proxy

@@ -21,9 +21,14 @@ class ResponseWriter {
   ResponseWriter(boost::beast::tcp_stream& stream, std::chrono::milliseconds write_timeout)
       : stream_(stream), write_timeout_(write_timeout) {}
 
-  // Headers added to every response of this request (x-request-id, x-tollgate-*).
-  void add_header(std::string name, std::string value);
+  // Headers added to every response of this request (x-request-id, x-tollgate-*). A name or
+  // value with CR, LF or NUL (or a name that is not an HTTP token) is dropped with a warning:
+  // the last defence against response splitting by a client-chosen string. False when dropped.
+  bool add_header(std::string name, std::string value);
   void set_keep_alive(bool keep) { keep_alive_ = keep; }
+  // A HEAD request: every response gets the head it would have for GET (Content-Length
+  // included) and no body, so the keep-alive connection's framing stays right.
+  void set_head_only(bool head_only) { head_only_ = head_only; }
   // Errors in another API's shape (the Anthropic-style endpoints).
   void set_error_renderer(std::string (*render)(const Error&)) { render_ = render; }
   bool keep_alive() const { return keep_alive_; }
@@ -54,6 +59,7 @@ class ResponseWriter {
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string (*render_)(const Error&) = &render_error_body;
   bool keep_alive_ = true;
+  bool head_only_ = false;
   bool committed_ = false;
   bool streaming_ = false;
   bool failed_ = false;

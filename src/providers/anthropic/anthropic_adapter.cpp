@@ -57,6 +57,16 @@ std::string serialize_native(const json& body, std::string_view upstream_model) 
   return out;
 }
 
+// "2023-06-01": the only shape of anthropic-version forwarded from a client.
+bool is_version_date(std::string_view v) {
+  if (v.size() != 10) return false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    bool dash = i == 4 || i == 7;
+    if (dash ? v[i] != '-' : (v[i] < '0' || v[i] > '9')) return false;
+  }
+  return true;
+}
+
 bool native(const ClientRequest& req) {
   return req.ingress == Ingress::Anthropic && req.native_body != nullptr;
 }
@@ -88,8 +98,12 @@ UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
   out.headers.reserve(5 + provider.headers.size());
   out.headers.emplace_back("content-type", "application/json");
   if (!ctx.api_key.empty()) out.headers.emplace_back("x-api-key", std::string(ctx.api_key));
-  if (!own_version)
-    out.headers.emplace_back("anthropic-version", std::string(anthropic::kApiVersion));
+  if (!own_version) {
+    const bool client_version = native(req) && is_version_date(req.anthropic_version);
+    out.headers.emplace_back("anthropic-version", client_version
+                                                      ? std::string(req.anthropic_version)
+                                                      : std::string(anthropic::kApiVersion));
+  }
   if (req.stream) out.headers.emplace_back("accept", "text/event-stream");
   for (const auto& [name, value] : provider.headers) {
     if (!iequals(name, "anthropic-beta")) out.headers.emplace_back(name, value);

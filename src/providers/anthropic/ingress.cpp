@@ -49,6 +49,20 @@ constexpr std::array<std::string_view, 9> kAnthropicTypes = {
     "request_too_large",     "rate_limit_error",     "api_error",        "overloaded_error",
     "billing_error"};
 
+// The text of a system prompt: a string, or text blocks joined by newlines.
+std::string system_text(const json& system) {
+  if (system.is_string()) return system.get<std::string>();
+  std::string text;
+  if (!system.is_array()) return text;
+  for (const auto& b : system) {
+    std::string_view t = str_of(member(b, "text"));
+    if (t.empty()) continue;
+    if (!text.empty()) text += '\n';
+    text += t;
+  }
+  return text;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request: Messages -> chat completions
 
@@ -79,19 +93,10 @@ class RequestBuilder {
     out_["model"] = *model;
     json messages = json::array();
     if (const json* system = member(in_, "system")) {
-      std::string text;
-      if (system->is_string()) {
-        text = system->get<std::string>();
-      } else if (system->is_array()) {
-        for (const auto& b : *system) {
-          std::string_view t = str_of(member(b, "text"));
-          if (t.empty()) continue;
-          if (!text.empty()) text += '\n';
-          text += t;
-        }
-      } else {
+      if (!system->is_string() && !system->is_array()) {
         return invalid("system", "Input should be a valid list");
       }
+      std::string text = system_text(*system);
       if (!text.empty()) messages.push_back({{"role", "system"}, {"content", std::move(text)}});
     }
     for (size_t i = 0; i < msgs->size(); ++i) {
@@ -99,15 +104,18 @@ class RequestBuilder {
       std::string where = fmt::format("messages.{}", i);
       if (!m.is_object()) return invalid(where, "Input should be a valid dictionary");
       std::string_view role = str_of(member(m, "role"));
-      if (role != "user" && role != "assistant") {
-        return invalid(where + ".role", "Input should be 'user' or 'assistant'");
+      if (role != "user" && role != "assistant" && role != "system") {
+        return invalid(where + ".role", "Input should be 'user', 'assistant' or 'system'");
       }
       const json* content = member(m, "content");
       if (!content) return invalid(where + ".content", "Field required");
       if (!content->is_string() && !content->is_array()) {
         return invalid(where + ".content", "Input should be a valid list");
       }
-      if (role == "user") {
+      if (role == "system") {  // Claude Code: kept in place, as an OpenAI system message
+        std::string text = system_text(*content);
+        if (!text.empty()) messages.push_back({{"role", "system"}, {"content", std::move(text)}});
+      } else if (role == "user") {
         convert_user(*content, messages);
       } else {
         convert_assistant(*content, messages);
@@ -558,12 +566,50 @@ std::string to_anthropic_response(std::string_view openai_body, std::string_view
   return dump(out);
 }
 
+bool takes_system_messages(std::string_view anthropic_version) {
+  return anthropic_version >= kSystemMessagesVersion;  // dates in ISO form compare as text
+}
+
+void fold_system_messages(json& body) {
+  auto msgs = body.find("messages");
+  if (msgs == body.end() || !msgs->is_array()) return;
+  auto is_system = [](const json& m) { return str_of(member(m, "role")) == "system"; };
+  if (std::none_of(msgs->begin(), msgs->end(), is_system)) return;
+  json blocks = json::array();
+  auto add_blocks = [&blocks](const json& content) {
+    if (content.is_string()) {
+      if (!content.get_ref<const std::string&>().empty()) {
+        blocks.push_back({{"type", "text"}, {"text", content}});
+      }
+      return;
+    }
+    if (!content.is_array()) return;
+    for (const auto& b : content) {
+      if (b.is_object() && str_of(member(b, "type")) == "text") blocks.push_back(b);
+    }
+  };
+  if (auto sys = body.find("system"); sys != body.end()) add_blocks(*sys);
+  json kept = json::array();
+  for (auto& m : *msgs) {
+    if (!is_system(m)) {
+      kept.push_back(std::move(m));
+    } else if (const json* content = member(m, "content")) {
+      add_blocks(*content);
+    }
+  }
+  *msgs = std::move(kept);
+  if (!blocks.empty()) body["system"] = std::move(blocks);
+}
+
 int64_t estimate_input_tokens(const json& body) {
   int64_t chars = 0, fixed = 0;
   auto count = [&](std::string_view s) {
     for (unsigned char c : s) chars += (c & 0xC0) != 0x80;  // code points
   };
-  auto blocks = [&](const json& content, auto& self) -> void {
+  // tool_result blocks may hold blocks: followed a few levels down, no deeper (the body's
+  // nesting is bounded before parsing, but this walk must not depend on that).
+  auto blocks = [&](const json& content, int depth, auto& self) -> void {
+    if (depth > 4) return;
     if (content.is_string()) {
       count(content.get_ref<const std::string&>());
       return;
@@ -579,17 +625,17 @@ int64_t estimate_input_tokens(const json& body) {
         count(str_of(member(b, "name")));
         if (const json* in = member(b, "input")) count(dump(*in));
       } else if (type == "tool_result") {
-        if (const json* c = member(b, "content")) self(*c, self);
+        if (const json* c = member(b, "content")) self(*c, depth + 1, self);
       } else if (type == "image" || type == "document") {
         fixed += 1600;
       }
     }
   };
-  if (const json* s = member(body, "system")) blocks(*s, blocks);
+  if (const json* s = member(body, "system")) blocks(*s, 0, blocks);
   if (const json* msgs = member(body, "messages"); msgs && msgs->is_array()) {
     for (const auto& m : *msgs) {
       fixed += 4;
-      if (const json* c = member(m, "content")) blocks(*c, blocks);
+      if (const json* c = member(m, "content")) blocks(*c, 0, blocks);
     }
   }
   if (const json* tools = member(body, "tools"); tools && tools->is_array()) {

@@ -58,7 +58,14 @@ json embeddings_request(const json& body, std::string_view upstream_model,
 // Gemini function "parameters" must be an OpenAPI-3.0 subset: $ref inlined, type arrays and
 // anyOf-with-null turned into nullable, const into enum, unsupported keys removed (the ones
 // with meaning are named in *dropped as "tools.parameters.<key>").
-json clean_schema(const json& schema, std::vector<std::string>& dropped);
+// $ref targets are inlined: a recursive one (e.g. "#") unrolls up to 24 levels, and the
+// targets inlined over every tool of a request add up to at most `expanded_bytes` of schema;
+// past that a $ref becomes {"type":"object"} and "tools.parameters.$ref" is named in *dropped.
+// So six {"$ref":"#"} properties (6^24 nodes unrolled) cost milliseconds.
+struct SchemaBudget {
+  size_t expanded_bytes = 1u << 20;
+};
+json clean_schema(const json& schema, std::vector<std::string>& dropped, SchemaBudget& budget);
 
 // The thinking budget for an OpenAI reasoning_effort, or nullopt for an unknown value.
 std::optional<int> thinking_budget(std::string_view effort, std::string_view model);

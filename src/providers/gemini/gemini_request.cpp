@@ -300,8 +300,8 @@ bool allowed_format(std::string_view type, std::string_view format) {
 
 class SchemaCleaner {
  public:
-  SchemaCleaner(const json& root, std::vector<std::string>& dropped)
-      : root_(root), dropped_(dropped) {}
+  SchemaCleaner(const json& root, std::vector<std::string>& dropped, SchemaBudget& budget)
+      : root_(root), dropped_(dropped), budget_(budget) {}
 
   json clean(const json& s, int depth = 0) {
     if (!s.is_object()) return s;
@@ -312,11 +312,25 @@ class SchemaCleaner {
         add_dropped(dropped_, "tools.parameters.$ref");
         return json{{"type", "object"}};
       }
-      json merged = *target;
-      for (auto it = s.begin(); it != s.end(); ++it) {  // siblings of $ref (description...)
-        if (it.key() != "$ref") merged[it.key()] = it.value();
+      // Inlining costs about the target's size: paid from the request's budget, so that
+      // recursive $refs (six {"$ref":"#"} unroll as 6^depth) cannot multiply a small body.
+      const size_t cost = size_of(*target);
+      if (budget_.expanded_bytes < cost) {
+        add_dropped(dropped_, "tools.parameters.$ref");  // the unrolling was cut short here
+        return json{{"type", "object"}};
       }
-      return clean(merged, depth + 1);
+      budget_.expanded_bytes -= cost;
+      json out = clean(*target, depth + 1);  // cleaned in place: the target is not copied
+      if (s.size() > 1 && out.is_object()) {
+        // Siblings of $ref (description...) override the target's members.
+        json siblings = json::object();
+        for (auto it = s.begin(); it != s.end(); ++it) {
+          if (it.key() != "$ref") siblings[it.key()] = it.value();
+        }
+        json cleaned = clean(siblings, depth + 1);
+        for (auto it = cleaned.begin(); it != cleaned.end(); ++it) out[it.key()] = it.value();
+      }
+      return out;
     }
     json out = json::object();
     bool nullable = false;
@@ -417,6 +431,12 @@ class SchemaCleaner {
   }
 
  private:
+  size_t size_of(const json& target) {
+    auto [it, fresh] = sizes_.try_emplace(&target, 0);
+    if (fresh) it->second = target.dump(-1, ' ', false, json::error_handler_t::replace).size();
+    return it->second;
+  }
+
   const json* resolve(std::string_view ref) {
     for (std::string_view prefix : {"#/$defs/", "#/definitions/"}) {
       if (!starts_with(ref, prefix)) continue;
@@ -432,6 +452,8 @@ class SchemaCleaner {
 
   const json& root_;
   std::vector<std::string>& dropped_;
+  SchemaBudget& budget_;
+  std::unordered_map<const json*, size_t> sizes_;  // serialised size of each $ref target
 };
 
 bool empty_object_schema(const json& p) {
@@ -443,10 +465,12 @@ bool empty_object_schema(const json& p) {
   return object_type && no_props && !p.contains("anyOf");
 }
 
+// One URL path segment: everything but RFC 3986 unreserved characters is percent-encoded, '/'
+// included, so a model name cannot add segments to the upstream path.
 void percent_encode_into(std::string& out, std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -466,15 +490,23 @@ std::string model_path(std::string_view base_path, std::string_view model, std::
     out += "/v1beta";
   }
   out += '/';
-  if (!starts_with(model, "models/") && !starts_with(model, "tunedModels/")) out += "models/";
+  // "models/x" and "tunedModels/x" name their collection; anything else is a model id.
+  std::string_view collection = "models/";
+  for (std::string_view given : {"models/", "tunedModels/"}) {
+    if (starts_with(model, given)) {
+      collection = given;
+      model.remove_prefix(given.size());
+    }
+  }
+  out += collection;
   percent_encode_into(out, model);
   out += ':';
   out += method;
   return out;
 }
 
-json clean_schema(const json& schema, std::vector<std::string>& dropped) {
-  SchemaCleaner c(schema, dropped);
+json clean_schema(const json& schema, std::vector<std::string>& dropped, SchemaBudget& budget) {
+  SchemaCleaner c(schema, dropped, budget);
   return c.clean(schema);
 }
 
@@ -635,6 +667,7 @@ json chat_request(const json& body, std::string_view upstream_model,
   else if (max_tokens) gen["maxOutputTokens"] = *max_tokens;
 
   if (tools != nullptr) {
+    SchemaBudget schema_budget;  // one for all the tools of the request
     json decls = json::array();
     json native = json::array();
     for (const auto& t : *tools) {
@@ -647,7 +680,7 @@ json chat_request(const json& body, std::string_view upstream_model,
         json d = {{"name", *name}};
         if (const auto* desc = string_at(fn, "description")) d["description"] = *desc;
         if (auto p = fn.find("parameters"); p != fn.end() && !empty_object_schema(*p)) {
-          d["parameters"] = clean_schema(*p, dropped);
+          d["parameters"] = clean_schema(*p, dropped, schema_budget);
         }
         decls.push_back(std::move(d));
       } else if (type == nullptr && (t.contains("googleSearch") || t.contains("codeExecution") ||

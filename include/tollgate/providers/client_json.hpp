@@ -1,0 +1,34 @@
+#pragma once
+// The one door every client JSON body goes through (chat, completions, embeddings, messages,
+// count_tokens, the admin API; the Responses API next): its nesting is bounded on the bytes,
+// before parsing, because nlohmann's dump(), copies and comparisons recurse, and so do our own
+// walks of a body; a million brackets would overflow the stack. Pure.
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "tollgate/core/error.hpp"
+
+namespace tg::providers {
+
+// Deeper than any real request (tool schemas nest a dozen levels), shallow enough for every
+// recursive walk on a worker's stack.
+inline constexpr size_t kMaxJsonDepth = 128;
+inline constexpr size_t kMaxModelNameBytes = 256;
+
+// nullopt when arrays and objects nest at most kMaxJsonDepth deep; else a 400 naming the limit.
+std::optional<Error> check_json_depth(std::string_view body);
+
+// A client body that must be a JSON object: the depth check, then the parse (no exceptions).
+std::variant<nlohmann::json, Error> parse_client_json(std::string_view body);
+
+// A model name as a client asked for it: at most kMaxModelNameBytes bytes, no control character
+// (it is echoed in a response header and written to logs), no "." or ".." path segment (it may
+// become part of an upstream URL path). nullopt = acceptable; else a 400 with param "model".
+std::optional<Error> check_model_name(std::string_view model);
+
+}  // namespace tg::providers
