@@ -111,28 +111,16 @@ class ResponsesCall final : public Call {
     req_.endpoint = providers::Endpoint::ChatCompletions;
   }
 
-  // Parses the translation; a body with built-in tools has none (only native targets run them).
+  // Parses the translation. A body with built-in tools (which only a native target runs) is
+  // parsed for a native target: what the store needs, and a chat form without them.
   std::optional<Error> translate(const json& client_body, const json& history) {
     refusal_ = rs::refuse_builtin_tools(client_body);
-    if (!refusal_) {
-      auto parsed = rs::parse_request(client_body, history);
-      if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
-      parsed_ = std::move(std::get<rs::Request>(parsed));
-      canonical_ = std::move(parsed_.chat);
-    } else {
-      // Still validate what the gateway itself reads.
-      auto m = client_body.find("model");
-      parsed_.model = m != client_body.end() && m->is_string() ? m->get<std::string>() : "";
-      auto s = client_body.find("stream");
-      if (s != client_body.end() && !s->is_null() && !s->is_boolean()) {
-        return Error::bad_request("Invalid type for 'stream': expected a boolean.", "stream");
-      }
-      parsed_.stream = s != client_body.end() && s->is_boolean() && s->get<bool>();
-      auto st = client_body.find("store");
-      parsed_.store = st == client_body.end() || !st->is_boolean() || st->get<bool>();
-      parsed_.input_items = json::array();
-      canonical_ = json::object();
-    }
+    rs::ParseOptions options;
+    options.native_target = refusal_.has_value();
+    auto parsed = rs::parse_request(client_body, history, options);
+    if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
+    parsed_ = std::move(std::get<rs::Request>(parsed));
+    canonical_ = std::move(parsed_.chat);
     if (parsed_.model.empty()) {
       return Error::bad_request("Missing required parameter: 'model'.", "model");
     }
