@@ -9,6 +9,7 @@ PKGS=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
+  clang-16 libclang-rt-16-dev  # libFuzzer for tests/fuzz (docs/fuzzing.md)
 )
 # Extra tools for tests and benchmarks (npm for the openai SDK check, nginx + wrk for bench/).
 EXTRA=(nginx-light wrk)

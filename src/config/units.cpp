@@ -240,8 +240,11 @@ std::optional<uint64_t> parse_size(std::string_view s) {
 std::optional<Millis> parse_duration(std::string_view s) {
   s = detail::trim(s);
   if (s.empty()) return std::nullopt;
+  // The same bound for every spelling (about 31,700 years): a deadline of now + an unbounded
+  // int64 of milliseconds would overflow the clock.
+  constexpr int64_t kMaxMs = 1'000'000'000'000'000;
   if (auto bare = detail::parse_int(s)) {  // a bare integer is milliseconds
-    if (*bare < 0) return std::nullopt;
+    if (*bare < 0 || *bare > kMaxMs) return std::nullopt;
     return Millis{*bare};
   }
   long double total_ms = 0;
@@ -259,7 +262,7 @@ std::optional<Millis> parse_duration(std::string_view s) {
     total_ms += static_cast<long double>(*v) * scale;
     s = rest.substr(unit_len);
   }
-  if (total_ms > 1e15L) return std::nullopt;
+  if (total_ms > static_cast<long double>(kMaxMs)) return std::nullopt;
   return Millis{static_cast<int64_t>(std::llroundl(total_ms))};
 }
 

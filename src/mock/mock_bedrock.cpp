@@ -56,6 +56,13 @@ std::string_view sv(const json& j) {
   return j.is_string() ? std::string_view(j.get_ref<const std::string&>()) : std::string_view();
 }
 
+// A string member of an object as a view into the object itself ("" when absent or not a
+// string). Not sv(obj.value(...)): value() returns a temporary, and the view would dangle.
+std::string_view member_sv(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() ? std::string_view() : sv(*it);
+}
+
 // ---- request validation (the checks Bedrock makes that a translator can get wrong) ----
 
 struct Conversation {
@@ -70,7 +77,7 @@ struct Conversation {
 
 std::optional<Reply> check_media(const json& m, std::string_view where, bool image) {
   if (!m.is_object()) return validation("The " + std::string(where) + " field must be an object.");
-  std::string_view format = sv(m.value("format", json()));
+  std::string_view format = member_sv(m, "format");
   bool ok_format = image ? one_of(format, {"png", "jpeg", "gif", "webp"})
                          : one_of(format, {"pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"});
   if (!ok_format) {
@@ -155,7 +162,7 @@ std::optional<Reply> check_block(const json& b, const std::string& where, bool u
     return std::nullopt;
   }
   if (key == "cachePoint") {
-    if (!v.is_object() || sv(v.value("type", json())) != "default") {
+    if (!v.is_object() || member_sv(v, "type") != "default") {
       return validation("The cachePoint at " + where + " must have type default.");
     }
     return std::nullopt;
@@ -255,7 +262,7 @@ std::optional<Reply> check_request(const json& body, Conversation& c) {
     const json& m = (*msgs)[i];
     const std::string where = at("messages", i);
     if (!m.is_object()) return validation("The message at " + where + " must be an object.");
-    std::string_view role = sv(m.value("role", json()));
+    std::string_view role = member_sv(m, "role");
     if (!one_of(role, {"user", "assistant"})) {
       return validation("1 validation error detected: Value '" + std::string(role) + "' at '" + where +
                         ".member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]");

@@ -19,6 +19,10 @@ struct ProviderCase {
   std::vector<std::string> mock_args;
 };
 
+// gtest prints a parameter in a failure's "GetParam() = ..." line: the provider's name, not
+// the struct's bytes.
+void PrintTo(const ProviderCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<ProviderCase> provider_cases() {
   return {
       {"OpenAI",

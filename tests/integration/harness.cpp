@@ -19,6 +19,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "../support/eventually.hpp"
+
 namespace tg::it {
 
 namespace net = boost::asio;
@@ -268,15 +270,24 @@ std::string Process::output() const {
 }
 
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
+  return test::eventually(cond, timeout);
 }
 
 // ---------------------------------------------------------------------------------------------
+
+// The port a process started on port 0 wrote to its --port-file (0 if it exited or timed out).
+static uint16_t read_port_file(const std::string& path, Process& proc) {
+  uint16_t port = 0;
+  test::eventually(
+      [&] {
+        std::ifstream in(path);
+        int p = 0;
+        if (in >> p && p > 0 && p < 65536) port = static_cast<uint16_t>(p);
+        return port != 0 || !proc.running();
+      },
+      std::chrono::seconds(30));
+  return port;
+}
 
 Mock::Mock(std::vector<std::string> extra_args) {
   std::string port_file = temp_dir() + "/port";
@@ -284,16 +295,8 @@ Mock::Mock(std::vector<std::string> extra_args) {
                                    port_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_.start(argv);
-  bool ok = eventually([&] {
-    std::ifstream in(port_file);
-    int p = 0;
-    if (in >> p && p > 0) {
-      port_ = static_cast<uint16_t>(p);
-      return true;
-    }
-    return false;
-  });
-  if (!ok) throw std::runtime_error("tollgate-mock did not start: " + proc_.output());
+  port_ = read_port_file(port_file, proc_);
+  if (port_ == 0) throw std::runtime_error("tollgate-mock did not start: " + proc_.output());
   std::error_code ec;
   std::filesystem::remove_all(std::filesystem::path(port_file).parent_path(), ec);  // read: done
 }
@@ -317,12 +320,16 @@ Gateway::Gateway(const std::string& config_yaml,
     std::ofstream out(config_path_);
     out << config_yaml;
   }
-  port_ = free_port();
+  // Port 0 and the port read back from --port-file: a port picked in advance could be taken by
+  // another test's gateway in between, and with SO_REUSEPORT both would then share it silently.
+  const std::string port_file = std::filesystem::path(config_path_).parent_path() / "port";
   std::vector<std::string> argv = {TG_TOLLGATE_BIN, "--config", config_path_, "--listen",
-                                   "127.0.0.1:" + std::to_string(port_)};
+                                   "127.0.0.1:0", "--port-file", port_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_.start(argv, env);
-  if (!wait_healthy()) throw std::runtime_error("tollgate did not start: " + proc_.output());
+  port_ = read_port_file(port_file, proc_);
+  if (port_ == 0) throw std::runtime_error("tollgate did not start: " + proc_.output());
+  if (!wait_healthy()) throw std::runtime_error("tollgate is not healthy: " + proc_.output());
 }
 
 bool Gateway::wait_healthy(std::chrono::milliseconds timeout) {

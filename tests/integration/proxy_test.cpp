@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -331,14 +332,14 @@ TEST(ProxyLifecycle, ReloadUnderLoadDisturbsNothingAndBadConfigIsRefused) {
   std::atomic<int> ok{0}, bad{0};
   std::vector<std::thread> clients;
   for (int t = 0; t < 4; ++t) {
-    clients.emplace_back([&] {
+    clients.emplace_back([&, t] {  // t by value: the loop moves on while the thread runs
       while (!stop) {
         auto r = gw.post("/v1/chat/completions", chat("gpt-test", "under load", t % 2 == 0));
         (r.status == 200 ? ok : bad)++;
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(eventually([&] { return ok.load() > 0; }));
   // A good change through the file watcher: a new model appears.
   {
     std::ofstream out(gw.config_path());
@@ -356,12 +357,45 @@ TEST(ProxyLifecycle, ReloadUnderLoadDisturbsNothingAndBadConfigIsRefused) {
   EXPECT_EQ(reload.status, 400) << reload.body;
   EXPECT_NE(reload.body.find("workrs"), std::string::npos);
   gw.process().signal(SIGHUP);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(eventually([&] {
+    return gw.process().output().find("reload (SIGHUP) refused") != std::string::npos;
+  })) << gw.process().output();
   stop = true;
   for (auto& c : clients) c.join();
   EXPECT_GT(ok.load(), 20);
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(gw.post("/v1/chat/completions", chat("added-later", "still")).status, 200);
+}
+
+TEST(ProxyLifecycle, SighupReloadsAChangeTheFileWatcherCannotSee) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  // The config path becomes a symlink to a file in another directory. The watcher sees the swap
+  // itself (its directory changed) and loads "via-watcher"; later writes to the target happen in
+  // a directory it does not watch, so only SIGHUP can pick them up.
+  const std::string target = temp_dir() + "/real.yaml";
+  {
+    std::ofstream out(target);
+    out << mock_config(mock, "  - name: via-watcher\n    targets: [mock/gpt-4o]\n");
+  }
+  const std::string link = gw.config_path() + ".link";
+  std::filesystem::create_symlink(target, link);
+  std::filesystem::rename(link, gw.config_path());
+  ASSERT_TRUE(eventually([&] {
+    return gw.post("/v1/chat/completions", chat("via-watcher", "hi")).status == 200;
+  }));
+
+  {
+    std::ofstream out(target);
+    out << mock_config(mock, "  - name: after-sighup\n    targets: [mock/gpt-4o]\n");
+  }
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("after-sighup", "hi")).status, 404);
+  gw.process().signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] {
+    return gw.post("/v1/chat/completions", chat("after-sighup", "hi")).status == 200;
+  })) << gw.process().output();
+  EXPECT_NE(gw.process().output().find("configuration reloaded (SIGHUP)"), std::string::npos);
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("via-watcher", "gone")).status, 404);
 }
 
 }  // namespace

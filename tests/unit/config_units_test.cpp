@@ -66,6 +66,11 @@ TEST(ConfigUnits, ParseDurationTable) {
       {"-5", std::nullopt},
       {"5 m 3", std::nullopt},
       {"1d", std::nullopt},
+      // One bound whatever the spelling (found by fuzz_config_units: a bare integer had none).
+      {"1000000000000000", milliseconds{1'000'000'000'000'000}},
+      {"1000000000000000ms", milliseconds{1'000'000'000'000'000}},
+      {"1000000000000001", std::nullopt},
+      {"9223372036854775807", std::nullopt},
   };
   for (const Case& c : cases) EXPECT_EQ(parse_duration(c.in), c.want) << "input: '" << c.in << "'";
 }

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/eventually.hpp"
 #include "tollgate/store/store.hpp"
 
 namespace tg::store {
@@ -104,20 +105,19 @@ TEST(Store, UsageReachesTheDiskWithinTheFlushIntervalWithoutFlush) {
   ASSERT_TRUE(s);
   s->record(row(1000, "k", "m", 200, 1), {});
   // Read with an independent connection, as a crash-recovery would.
-  bool seen = false;
-  for (int i = 0; i < 100 && !seen; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(tg::test::eventually([&] {
     sqlite3* db = nullptr;
     sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* st = nullptr;
+    bool seen = false;
     if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM requests", -1, &st, nullptr) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
       seen = sqlite3_column_int(st, 0) == 1;
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
-  }
-  EXPECT_TRUE(seen);
+    return seen;
+  }));
 }
 
 TEST(Store, RetentionDeletesOnlyOldRequestRowsAndKeepsRollups) {
@@ -159,11 +159,10 @@ TEST(Store, RetentionRunsAtStartOnRowsLeftByAnEarlierRun) {
   auto s = open_sqlite_store(path, opts, nullptr);
   ASSERT_TRUE(s);
   size_t left = 2;
-  for (int i = 0; i < 200 && left != 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(tg::test::eventually([&] {
     left = wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); }).size();
-  }
-  EXPECT_EQ(left, 1u) << "the day-10 row outlived a 30-day retention after a restart";
+    return left == 1;
+  })) << left << " rows: the day-10 row outlived a 30-day retention after a restart";
 }
 
 TEST(Store, PerKeyLogPagesUseAnIndexOnKeyAndId) {
