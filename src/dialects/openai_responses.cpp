@@ -83,12 +83,12 @@ class ConvertingEgress final : public Egress {
 class ResponsesCall final : public Call {
  public:
   // Takes the client's body once translate() has read it.
-  void adopt(json&& native, std::string_view raw, const json& history) {
+  void adopt(json&& native, std::string_view raw, const json* history) {
     native_ = std::move(native);
     // The native request: the client's body, its conversation expanded when it continues one
     // (the target may not be the one that answered before).
-    if (!history.empty()) {
-      json input = history;
+    if (history) {
+      json input = *history;
       auto in = native_.find("input");
       if (in != native_.end() && in->is_string()) {
         input.push_back({{"type", "message"}, {"role", "user"}, {"content", *in}});
@@ -207,7 +207,7 @@ class ResponsesCodec final : public Codec {
     const json& history = in.history ? *in.history : kNone;
     auto call = std::make_unique<ResponsesCall>();
     if (auto e = call->translate(body, history)) return std::move(*e);
-    call->adopt(std::move(body), in.body, history);
+    call->adopt(std::move(body), in.body, in.history);
     return std::unique_ptr<Call>(std::move(call));
   }
 };

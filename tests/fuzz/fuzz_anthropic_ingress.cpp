@@ -8,6 +8,7 @@
 
 #include "fuzz_support.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
+#include "tollgate/providers/client_json.hpp"
 
 using namespace tg;
 using namespace tg::providers;
@@ -18,8 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t h = fuzz::hash(in);
 
   // The client's request.
-  const json body = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_discarded()) {
+  // Through the one door every client body takes (depth-checked before parsing).
+  auto parsed = parse_client_json(in);
+  const json body = std::holds_alternative<json>(parsed) ? std::get<json>(parsed) : json();
+  if (std::holds_alternative<json>(parsed)) {
     std::vector<std::string> dropped;
     auto translated = anthropic_ingress::to_openai_request(body, &dropped);
     if (auto* e = std::get_if<Error>(&translated)) {

@@ -7,14 +7,18 @@
 
 #include "fuzz_support.hpp"
 #include "providers/gemini/gemini_internal.hpp"
+#include "tollgate/providers/client_json.hpp"
 
 using json = nlohmann::json;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Client JSON reaches the cleaner only through the depth check (client_json.hpp).
+  if (tg::providers::check_json_depth(tg::fuzz::bytes(data, size))) return 0;
   const json schema = json::parse(tg::fuzz::bytes(data, size), nullptr, /*allow_exceptions=*/false);
   if (schema.is_discarded()) return 0;
   std::vector<std::string> dropped;
-  json cleaned = tg::providers::gemini::clean_schema(schema, dropped);
+  tg::providers::gemini::SchemaBudget budget;
+  json cleaned = tg::providers::gemini::clean_schema(schema, dropped, budget);
   if (schema.is_object()) TG_FUZZ_CHECK(cleaned.is_object());
   (void)cleaned.dump(-1, ' ', false, json::error_handler_t::replace);
   return 0;
