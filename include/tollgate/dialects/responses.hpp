@@ -1,0 +1,155 @@
+#pragma once
+// Pure translators for OpenAI's Responses API (POST /v1/responses) served by a target that only
+// speaks chat completions: the Responses request becomes the canonical chat request every adapter
+// takes, and the chat answer (whole or streamed) comes back as a Response object or the Responses
+// event stream. Native targets (OpenAI, Azure v1, servers with `responses: native`) need none of
+// this but usage_from_responses. No I/O, no Asio. See docs/responses.md.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "tollgate/core/error.hpp"
+#include "tollgate/providers/adapter.hpp"
+#include "tollgate/sse/sse.hpp"
+
+namespace tg::dialects::responses {
+
+// Source of the random bits behind ids; empty = a per-thread generator seeded from
+// std::random_device. Tests pass a counter so ids (and fixtures) are deterministic.
+using Random = std::function<uint64_t()>;
+
+// prefix + 48 lowercase hex characters, e.g. new_id("resp_"), as OpenAI's ids look.
+std::string new_id(std::string_view prefix, const Random& random = {});
+
+struct Request {
+  nlohmann::json chat;               // the canonical chat-completions request
+  std::string model;                 // as asked
+  bool stream = false;
+  bool store = true;                 // OpenAI's default
+  std::string previous_response_id;  // "" when none
+  // This request's input as Responses items, each with an id (string input -> one user message
+  // item; item_reference -> the item it names). For GET .../input_items and for the next turn's
+  // history: history(next) = history(this) + input_items + response.output.
+  nlohmann::json input_items = nlohmann::json::array();
+  // The request fields a Response object repeats (instructions, tools, tool_choice, temperature,
+  // top_p, max_output_tokens, text, reasoning, metadata, parallel_tool_calls, truncation, user,
+  // safety_identifier, service_tier, ...), with OpenAI's defaults filled in.
+  nlohmann::json echo = nlohmann::json::object();
+};
+
+// Responses request (+ the stored conversation of previous_response_id: an array of Responses
+// items, oldest first; an empty array when none) -> Request. `instructions` are not carried over
+// from history (as OpenAI does). Invalid shape, a built-in tool, or a feature whose meaning the
+// chat shape cannot keep -> Error (400 invalid_request_error, OpenAI wording, param = the field
+// path, e.g. "input[2].content[0].file_id"). When `dropped` is given it receives the parameters
+// left out because they have no chat equivalent and losing them changes little (e.g.
+// "top_logprobs", "truncation", "text.verbosity", "include.file_search_call.results").
+// Bounded: loops over the given arrays only, no recursion on client JSON.
+std::variant<Request, Error> parse_request(const nlohmann::json& body,
+                                           const nlohmann::json& history,
+                                           std::vector<std::string>* dropped = nullptr,
+                                           const Random& random = {});
+
+// For translated (non-native) targets: a 400 naming the first tool (or tool_choice) that only a
+// native target can run (web_search, file_search, computer_use_preview, code_interpreter, mcp,
+// image_generation, local_shell, custom, ...); nullopt when every tool is a function tool.
+std::optional<Error> refuse_builtin_tools(const nlohmann::json& body);
+
+// What a Response object needs besides the answer.
+struct ResponseInfo {
+  std::string id;           // resp_...
+  int64_t created_at = 0;   // unix seconds
+  std::string model;        // as the Response names it
+  nlohmann::json echo = nlohmann::json::object();  // Request::echo
+  std::string previous_response_id;
+  bool store = true;
+  Random random;            // for item ids (msg_, fc_, rs_)
+};
+
+// OpenAI chat.completion body -> Response object: output items (reasoning from
+// reasoning_content / thinking_blocks, message with output_text or refusal, one function_call per
+// tool call), status completed or incomplete (incomplete_details.reason "max_output_tokens" for
+// finish_reason length, "content_filter"), usage, error null, and the echoed fields. A body that
+// is not a chat.completion gives a Response with status "failed" and an error.
+nlohmann::json build_response(std::string_view chat_completion_body, const ResponseInfo& info);
+
+// Chat usage {prompt_tokens, completion_tokens, ..._details} -> Responses usage {input_tokens,
+// input_tokens_details.cached_tokens, output_tokens, output_tokens_details.reasoning_tokens,
+// total_tokens}.
+nlohmann::json responses_usage(const providers::Usage& u);
+
+// Responses usage -> the normalised Usage we bill (for the native pass-through, whole body or the
+// response of a response.completed / response.incomplete event).
+providers::Usage usage_from_responses(const nlohmann::json& usage);
+
+// Chat SSE bytes (as an adapter's translator emits them: "data: {chunk}\n\n", any split, a usage
+// chunk at the end, possibly a data: {"error":...}) -> Responses events ("event: <type>\ndata:
+// {json with type and sequence_number}\n\n", sequence_number from 0): response.created,
+// response.in_progress, then per output item output_item.added, (reasoning_summary_part /
+// content_part).added, *_text.delta..., *_text.done, part.done, output_item.done; function calls
+// with function_call_arguments.delta/.done; then response.completed or response.incomplete with
+// usage. Events are written as chunks arrive. No [DONE]: OpenAI's Responses stream ends after the
+// terminal event.
+class StreamConverter {
+ public:
+  explicit StreamConverter(ResponseInfo info);
+  void feed(std::string_view chat_sse_bytes, std::string& out);
+  // Upstream finished normally: closes open items, then response.completed or
+  // response.incomplete (finish_reason length / content_filter).
+  void finish(std::string& out);
+  // A failure after the stream started: closes nothing, ends with response.failed carrying the
+  // error (and the output so far). Also what a chat chunk {"error":...} leads to.
+  void fail(const Error& e, std::string& out);
+  // True once a terminal event has been written; later input is ignored.
+  bool done() const { return done_; }
+  // The Response as it stands (the final one once done(): what the caller stores).
+  const nlohmann::json& response() const { return response_; }
+  const providers::Usage& usage() const { return usage_; }
+
+ private:
+  enum class Kind { None, Reasoning, Message };
+  struct Call {
+    int output_index;
+    std::string item_id, call_id, name, arguments;
+    bool open = true;
+  };
+  void on_chunk(const nlohmann::json& chunk, std::string& out);
+  void start(std::string& out);
+  void open_reasoning(std::string& out);
+  void open_message(bool refusal, std::string& out);
+  void close_current(std::string& out);  // the open reasoning or message item
+  void close_calls(std::string& out);
+  void on_tool_call(const nlohmann::json& call, std::string& out);
+  void emit(std::string& out, std::string_view type, nlohmann::json data);
+  nlohmann::json snapshot(std::string_view status) const;
+
+  ResponseInfo info_;
+  sse::Decoder decoder_;
+  std::vector<sse::Event> events_;
+  bool started_ = false;
+  bool done_ = false;
+  int64_t seq_ = 0;
+  nlohmann::json output_ = nlohmann::json::array();  // closed items, in output_index order
+  nlohmann::json response_;
+  // The open reasoning or message item.
+  Kind open_ = Kind::None;
+  int open_index_ = -1;
+  std::string open_id_;
+  std::string text_;          // its text so far
+  bool refusal_ = false;      // the message's part is a refusal
+  std::string signature_;     // signed thinking (Claude) seen for the open reasoning item
+  std::string redacted_;      // redacted thinking data
+  std::map<int64_t, Call> calls_;  // chat tool_calls index -> call (open ones until closed)
+  int next_index_ = 0;
+  std::string finish_reason_;
+  providers::Usage usage_;
+};
+
+}  // namespace tg::dialects::responses

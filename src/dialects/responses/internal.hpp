@@ -1,0 +1,40 @@
+#pragma once
+// Helpers shared by the Responses translators (request, response, stream). Internal.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "tollgate/dialects/responses.hpp"
+
+namespace tg::dialects::responses::detail {
+
+using json = nlohmann::json;
+
+inline std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A member that is present and not null, or nullptr.
+inline const json* member(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+inline const json* member(const json* obj, const char* key) {
+  return obj ? member(*obj, key) : nullptr;
+}
+inline std::string_view str_of(const json* j) {
+  return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : "";
+}
+
+// Signed Claude thinking has no Responses field of its own: it rides in a reasoning item's
+// encrypted_content (opaque to clients, sent back as is) so a tool round trip through an
+// Anthropic target keeps the signature Claude requires. Real OpenAI content never starts so.
+inline constexpr std::string_view kSignaturePrefix = "tg.sig:";
+inline constexpr std::string_view kRedactedPrefix = "tg.redacted:";
+
+// The Response fields with OpenAI's defaults, overlaid with the request's echo.
+json response_skeleton(const ResponseInfo& info, std::string_view status);
+
+}  // namespace tg::dialects::responses::detail

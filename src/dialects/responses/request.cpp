@@ -1,0 +1,716 @@
+// Responses request -> canonical chat-completions request, plus the request's input as stored
+// items and the fields a Response echoes. Refusals name the field (param) in OpenAI's wording.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include "internal.hpp"
+
+namespace tg::dialects::responses {
+namespace {
+
+using namespace detail;
+
+Error invalid(std::string param, std::string message) {
+  return Error::bad_request(std::move(message), std::move(param));
+}
+
+Error bad_type(const std::string& param, std::string_view expected, const json& got) {
+  return invalid(param, fmt::format("Invalid type for '{}': expected {}, but got {} instead.",
+                                    param, expected, got.type_name()));
+}
+
+Error unsupported(const std::string& param, std::string what) {
+  Error e = invalid(param, std::move(what));
+  e.code_str = "unsupported_value";
+  return e;
+}
+
+// Tool types only OpenAI runs (hosted tools) or that have no chat-completions form.
+Error builtin_refusal(const std::string& param, std::string_view type) {
+  return unsupported(
+      param, fmt::format("The '{}' tool is run by OpenAI's Responses API itself: only targets "
+                         "that speak the Responses API natively can serve it. This model is "
+                         "served through chat-completions translation, which carries function "
+                         "tools only.",
+                         type));
+}
+
+// The item types a client may send back that a chat conversation can hold.
+bool translatable_item(std::string_view type) {
+  return type == "message" || type == "function_call" || type == "function_call_output" ||
+         type == "reasoning" || type == "item_reference";
+}
+
+std::string_view item_prefix(std::string_view type) {
+  if (type == "message") return "msg_";
+  if (type == "function_call") return "fc_";
+  if (type == "function_call_output") return "fco_";
+  if (type == "reasoning") return "rs_";
+  return "item_";
+}
+
+class Builder {
+ public:
+  Builder(const json& body, const json& history, std::vector<std::string>* dropped,
+          const Random& random)
+      : in_(body), history_(history), dropped_(dropped), random_(random) {}
+
+  std::variant<Request, Error> build() {
+    if (!in_.is_object()) {
+      return Error::bad_request("The request body must be a JSON object.");
+    }
+    Request r;
+    const json* model = member(in_, "model");
+    if (!model) return invalid("model", "Missing required parameter: 'model'.");
+    if (!model->is_string()) return bad_type("model", "a string", *model);
+    r.model = model->get<std::string>();
+    if (auto e = boolean("stream", r.stream)) return *e;
+    if (auto e = boolean("store", r.store)) return *e;
+    if (const json* p = member(in_, "previous_response_id")) {
+      if (!p->is_string()) return bad_type("previous_response_id", "a string", *p);
+      r.previous_response_id = p->get<std::string>();
+    }
+    if (auto e = refuse_unkeepable()) return *e;
+
+    messages_ = json::array();
+    if (const json* ins = member(in_, "instructions")) {
+      if (!ins->is_string()) return bad_type("instructions", "a string", *ins);
+      if (!ins->get_ref<const std::string&>().empty()) {
+        messages_.push_back({{"role", "system"}, {"content", *ins}});
+      }
+    }
+    // The stored conversation first: its items were validated when they were stored, but they
+    // are read with the same rules (a failure names "history").
+    if (history_.is_array()) {
+      for (size_t i = 0; i < history_.size(); ++i) {
+        if (auto e = add_item(history_[i], fmt::format("history[{}]", i), nullptr, true)) {
+          return *e;
+        }
+      }
+    }
+    if (const json* input = member(in_, "input")) {
+      if (input->is_string()) {
+        json item = {{"type", "message"},
+                     {"role", "user"},
+                     {"content", json::array({{{"type", "input_text"}, {"text", *input}}})}};
+        if (auto e = add_item(item, "input", &r.input_items, false)) return *e;
+      } else if (input->is_array()) {
+        for (size_t i = 0; i < input->size(); ++i) {
+          if (auto e = add_item((*input)[i], fmt::format("input[{}]", i), &r.input_items, false)) {
+            return *e;
+          }
+        }
+      } else {
+        return bad_type("input", "one of a string or array of input items", *input);
+      }
+    }
+    bool has_turn = std::any_of(messages_.begin(), messages_.end(),
+                                [](const json& m) { return m["role"] != "system"; });
+    if (!has_turn) return invalid("input", "Missing required parameter: 'input'.");
+
+    chat_ = json::object();
+    chat_["model"] = r.model;
+    chat_["messages"] = std::move(messages_);
+    if (r.stream) {
+      chat_["stream"] = true;
+      chat_["stream_options"] = {{"include_usage", true}};
+    }
+    if (auto e = convert_tools()) return *e;
+    if (auto e = convert_params()) return *e;
+    r.chat = std::move(chat_);
+    r.echo = std::move(echo_);
+    return r;
+  }
+
+ private:
+  void drop(std::string name) {
+    if (!dropped_) return;
+    if (std::find(dropped_->begin(), dropped_->end(), name) == dropped_->end()) {
+      dropped_->push_back(std::move(name));
+    }
+  }
+
+  std::optional<Error> boolean(const char* key, bool& out) {
+    if (const json* v = member(in_, key)) {
+      if (!v->is_boolean()) return bad_type(key, "a boolean", *v);
+      out = v->get<bool>();
+    }
+    return std::nullopt;
+  }
+
+  // Features whose meaning a chat request cannot keep: refused rather than silently ignored.
+  std::optional<Error> refuse_unkeepable() {
+    if (const json* b = member(in_, "background"); b && b->is_boolean() && b->get<bool>()) {
+      return unsupported("background", "Background responses are not supported by Tollgate.");
+    }
+    if (member(in_, "conversation")) {
+      return unsupported("conversation",
+                         "Conversation objects are not supported by Tollgate; use "
+                         "previous_response_id or send the whole input.");
+    }
+    if (member(in_, "prompt")) {
+      return unsupported("prompt", "Stored prompt templates are not supported by Tollgate.");
+    }
+    return std::nullopt;
+  }
+
+  // ---- input items -> chat messages --------------------------------------------------------
+
+  // The assistant message a function_call (or a following assistant item) may extend: the last
+  // message when it is an assistant one this conversion made.
+  json* open_assistant() {
+    if (messages_.empty()) return nullptr;
+    json& last = messages_.back();
+    return last["role"] == "assistant" ? &last : nullptr;
+  }
+
+  json& new_assistant() {
+    json msg = {{"role", "assistant"}, {"content", nullptr}};
+    if (!reasoning_.empty()) msg["reasoning_content"] = std::move(reasoning_);
+    if (!thinking_blocks_.empty()) msg["thinking_blocks"] = std::move(thinking_blocks_);
+    reasoning_.clear();
+    thinking_blocks_ = json::array();
+    messages_.push_back(std::move(msg));
+    return messages_.back();
+  }
+
+  std::optional<Error> add_item(const json& item, const std::string& where, json* record,
+                                bool from_history) {
+    if (!item.is_object()) return bad_type(where, "an object", item);
+    std::string_view type = str_of(member(item, "type"));
+    if (type.empty() && member(item, "role")) type = "message";  // EasyInputMessage
+    if (type.empty()) return invalid(where + ".type", "Missing required parameter: '" + where + ".type'.");
+    if (type == "item_reference") {
+      std::string_view id = str_of(member(item, "id"));
+      if (id.empty()) return invalid(where + ".id", "Missing required parameter: '" + where + ".id'.");
+      const json* found = find_in_history(id);
+      if (!found || str_of(member(*found, "type")) == "item_reference") {
+        return invalid(where + ".id", fmt::format("Item with id '{}' not found.", id));
+      }
+      return add_item(*found, where, record, true);  // one level: references never nest
+    }
+    if (!translatable_item(type)) {
+      if (from_history) {  // e.g. a hosted tool's call from a turn served natively
+        drop("history." + std::string(type));
+        return std::nullopt;
+      }
+      return unsupported(where + ".type",
+                         fmt::format("Input items of type '{}' cannot be sent to a model served "
+                                     "through chat-completions translation; only targets that "
+                                     "speak the Responses API natively take them.",
+                                     type));
+    }
+    json normal = item;  // the stored form, given an id and OpenAI's shape
+    normal["type"] = type;
+    std::optional<Error> err;
+    if (type == "message") {
+      err = add_message(item, where, normal);
+    } else if (type == "function_call") {
+      err = add_function_call(item, where);
+    } else if (type == "function_call_output") {
+      err = add_function_output(item, where);
+    } else {
+      err = add_reasoning(item, where);
+    }
+    if (err) return err;
+    if (record) {
+      if (str_of(member(normal, "id")).empty()) normal["id"] = new_id(item_prefix(type), random_);
+      if (type != "reasoning" && !member(normal, "status")) normal["status"] = "completed";
+      record->push_back(std::move(normal));
+    }
+    return std::nullopt;
+  }
+
+  const json* find_in_history(std::string_view id) const {
+    if (!history_.is_array()) return nullptr;
+    for (const auto& h : history_) {
+      if (str_of(member(h, "id")) == id) return &h;
+    }
+    return nullptr;
+  }
+
+  std::optional<Error> add_message(const json& item, const std::string& where, json& normal) {
+    std::string_view role = str_of(member(item, "role"));
+    if (role != "user" && role != "assistant" && role != "system" && role != "developer") {
+      const json* r = member(item, "role");
+      if (!r) return invalid(where + ".role", "Missing required parameter: '" + where + ".role'.");
+      return invalid(where + ".role",
+                     fmt::format("Invalid value: '{}'. Supported values are: 'user', "
+                                 "'assistant', 'system', and 'developer'.",
+                                 r->is_string() ? r->get<std::string>() : dump(*r)));
+    }
+    const json* content = member(item, "content");
+    if (!content) {
+      return invalid(where + ".content", "Missing required parameter: '" + where + ".content'.");
+    }
+    if (!content->is_string() && !content->is_array()) {
+      return bad_type(where + ".content", "one of a string or array of content parts", *content);
+    }
+    bool assistant = role == "assistant";
+    if (content->is_string()) {
+      normal["content"] = json::array(
+          {assistant ? json{{"type", "output_text"}, {"text", *content}, {"annotations", json::array()}}
+                     : json{{"type", "input_text"}, {"text", *content}}});
+    }
+    if (assistant) return add_assistant_message(*content, where);
+
+    json parts = json::array();
+    if (content->is_string()) {
+      parts.push_back({{"type", "text"}, {"text", *content}});
+    } else {
+      for (size_t i = 0; i < content->size(); ++i) {
+        if (auto e = input_part((*content)[i], fmt::format("{}.content[{}]", where, i), parts)) {
+          return e;
+        }
+      }
+    }
+    bool system = role == "system" || role == "developer";
+    if (system) {  // instructions: text only, joined (every adapter takes a string system)
+      std::string text;
+      for (const auto& p : parts) {
+        if (p["type"] != "text") {
+          return unsupported(where + ".content",
+                             "System and developer messages can only contain text.");
+        }
+        if (!text.empty()) text += '\n';
+        text += p["text"].get_ref<const std::string&>();
+      }
+      messages_.push_back({{"role", "system"}, {"content", std::move(text)}});
+      return std::nullopt;
+    }
+    json value = parts.size() == 1 && parts[0]["type"] == "text" ? parts[0]["text"] : parts;
+    messages_.push_back({{"role", "user"}, {"content", std::move(value)}});
+    return std::nullopt;
+  }
+
+  // input_text / input_image / input_file -> chat content parts.
+  std::optional<Error> input_part(const json& part, const std::string& where, json& parts) {
+    if (!part.is_object()) return bad_type(where, "an object", part);
+    std::string_view type = str_of(member(part, "type"));
+    if (type == "input_text" || type == "output_text" || type == "text") {
+      const json* text = member(part, "text");
+      if (!text || !text->is_string()) {
+        return text ? bad_type(where + ".text", "a string", *text)
+                    : invalid(where + ".text", "Missing required parameter: '" + where + ".text'.");
+      }
+      parts.push_back({{"type", "text"}, {"text", *text}});
+      return std::nullopt;
+    }
+    if (type == "input_image") {
+      if (member(part, "file_id")) {
+        return unsupported(where + ".file_id",
+                           "Images by file_id are not supported: Tollgate has no Files API. Send "
+                           "the image as image_url (a URL or a data: URL).");
+      }
+      std::string_view url = str_of(member(part, "image_url"));
+      if (url.empty()) {
+        return invalid(where + ".image_url",
+                       "Missing required parameter: '" + where + ".image_url'.");
+      }
+      json image = {{"url", url}};
+      if (std::string_view detail = str_of(member(part, "detail")); !detail.empty()) {
+        image["detail"] = detail;
+      }
+      parts.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
+      return std::nullopt;
+    }
+    if (type == "input_file") {
+      if (member(part, "file_id")) {
+        return unsupported(where + ".file_id",
+                           "Files by file_id are not supported: Tollgate has no Files API. Send "
+                           "the file inline as file_data (a base64 data: URL).");
+      }
+      if (member(part, "file_url")) {
+        return unsupported(where + ".file_url",
+                           "Files by file_url are not supported by chat-completions "
+                           "translation. Send the file inline as file_data (a base64 data: "
+                           "URL).");
+      }
+      std::string_view data = str_of(member(part, "file_data"));
+      if (data.empty()) {
+        return invalid(where + ".file_data",
+                       "Missing required parameter: '" + where + ".file_data'.");
+      }
+      std::string_view name = str_of(member(part, "filename"));
+      parts.push_back({{"type", "file"},
+                       {"file",
+                        {{"filename", name.empty() ? std::string_view("document.pdf") : name},
+                         {"file_data", data}}}});
+      return std::nullopt;
+    }
+    if (type.empty()) {
+      return invalid(where + ".type", "Missing required parameter: '" + where + ".type'.");
+    }
+    return invalid(where + ".type",
+                   fmt::format("Invalid value: '{}'. Supported values are: 'input_text', "
+                               "'input_image', and 'input_file'.",
+                               type));
+  }
+
+  std::optional<Error> add_assistant_message(const json& content, const std::string& where) {
+    std::string text;
+    if (content.is_string()) {
+      text = content.get<std::string>();
+    } else {
+      for (size_t i = 0; i < content.size(); ++i) {
+        const json& part = content[i];
+        std::string at = fmt::format("{}.content[{}]", where, i);
+        std::string_view type = str_of(member(part, "type"));
+        if (type == "output_text" || type == "input_text" || type == "text") {
+          text += str_of(member(part, "text"));
+        } else if (type == "refusal") {
+          text += str_of(member(part, "refusal"));
+        } else {
+          return invalid(at + ".type",
+                         fmt::format("Invalid value: '{}'. Supported values are: 'output_text' "
+                                     "and 'refusal'.",
+                                     type));
+        }
+      }
+    }
+    json& msg = new_assistant();
+    msg["content"] = std::move(text);
+    return std::nullopt;
+  }
+
+  std::optional<Error> add_function_call(const json& item, const std::string& where) {
+    for (const char* k : {"call_id", "name", "arguments"}) {
+      const json* v = member(item, k);
+      if (!v) return invalid(where + "." + k, fmt::format("Missing required parameter: '{}.{}'.", where, k));
+      if (!v->is_string()) return bad_type(where + "." + k, "a string", *v);
+    }
+    json* msg = open_assistant();
+    // Reasoning between a message and its calls belongs to the calls: start a new turn then.
+    if (!msg || !reasoning_.empty() || !thinking_blocks_.empty()) msg = &new_assistant();
+    if (!msg->contains("tool_calls")) (*msg)["tool_calls"] = json::array();
+    (*msg)["tool_calls"].push_back({{"id", item["call_id"]},
+                                    {"type", "function"},
+                                    {"function",
+                                     {{"name", item["name"]}, {"arguments", item["arguments"]}}}});
+    return std::nullopt;
+  }
+
+  std::optional<Error> add_function_output(const json& item, const std::string& where) {
+    const json* id = member(item, "call_id");
+    if (!id) return invalid(where + ".call_id", "Missing required parameter: '" + where + ".call_id'.");
+    if (!id->is_string()) return bad_type(where + ".call_id", "a string", *id);
+    const json* output = member(item, "output");
+    if (!output) return invalid(where + ".output", "Missing required parameter: '" + where + ".output'.");
+    std::string text;
+    json images = json::array();  // a tool message holds text only: images follow as user content
+    if (output->is_string()) {
+      text = output->get<std::string>();
+    } else if (output->is_array()) {
+      json parts = json::array();
+      for (size_t i = 0; i < output->size(); ++i) {
+        if (auto e = input_part((*output)[i], fmt::format("{}.output[{}]", where, i), parts)) {
+          return e;
+        }
+      }
+      for (auto& p : parts) {
+        if (p["type"] == "text") {
+          if (!text.empty()) text += '\n';
+          text += p["text"].get_ref<const std::string&>();
+        } else {
+          images.push_back(std::move(p));
+        }
+      }
+    } else {
+      return bad_type(where + ".output", "one of a string or array of content parts", *output);
+    }
+    messages_.push_back({{"role", "tool"}, {"tool_call_id", *id}, {"content", std::move(text)}});
+    if (!images.empty()) messages_.push_back({{"role", "user"}, {"content", std::move(images)}});
+    return std::nullopt;
+  }
+
+  // Reasoning goes to the next assistant message as reasoning_content (and signed thinking as
+  // thinking_blocks); encrypted reasoning from OpenAI itself cannot be replayed elsewhere.
+  std::optional<Error> add_reasoning(const json& item, const std::string& where) {
+    std::string text;
+    for (const char* key : {"summary", "content"}) {
+      const json* parts = member(item, key);
+      if (!parts) continue;
+      if (!parts->is_array()) return bad_type(where + "." + key, "an array", *parts);
+      for (const auto& p : *parts) {
+        std::string_view t = str_of(member(p, "text"));
+        if (t.empty()) continue;
+        if (!text.empty()) text += "\n\n";
+        text += t;
+      }
+      if (!text.empty()) break;  // summary and content say the same thing: one is enough
+    }
+    std::string_view enc = str_of(member(item, "encrypted_content"));
+    if (enc.substr(0, kSignaturePrefix.size()) == kSignaturePrefix) {
+      thinking_blocks_.push_back({{"type", "thinking"},
+                                  {"thinking", text},
+                                  {"signature", enc.substr(kSignaturePrefix.size())}});
+    } else if (enc.substr(0, kRedactedPrefix.size()) == kRedactedPrefix) {
+      thinking_blocks_.push_back(
+          {{"type", "redacted_thinking"}, {"data", enc.substr(kRedactedPrefix.size())}});
+    }
+    if (!text.empty()) {
+      if (!reasoning_.empty()) reasoning_ += "\n\n";
+      reasoning_ += text;
+    }
+    return std::nullopt;
+  }
+
+  // ---- tools and parameters ----------------------------------------------------------------
+
+  std::optional<Error> convert_tools() {
+    echo_["tools"] = json::array();
+    echo_["tool_choice"] = "auto";
+    echo_["parallel_tool_calls"] = true;
+    const json* tools = member(in_, "tools");
+    json chat_tools = json::array();
+    if (tools) {
+      if (!tools->is_array()) return bad_type("tools", "an array", *tools);
+      if (auto e = refuse_builtin_tools(in_)) return e;
+      for (size_t i = 0; i < tools->size(); ++i) {
+        const json& t = (*tools)[i];
+        std::string where = fmt::format("tools[{}]", i);
+        const json* name = member(t, "name");
+        if (!name) return invalid(where + ".name", "Missing required parameter: '" + where + ".name'.");
+        if (!name->is_string()) return bad_type(where + ".name", "a string", *name);
+        json fn = {{"name", *name}};
+        if (const json* d = member(t, "description")) fn["description"] = *d;
+        const json* params = member(t, "parameters");
+        if (params && !params->is_object()) return bad_type(where + ".parameters", "an object", *params);
+        fn["parameters"] = params ? *params : json{{"type", "object"}, {"properties", json::object()}};
+        // OpenAI defaults Responses tools to strict, but only its own servers make a loose schema
+        // strict-compatible: elsewhere strict is sent only when the client asked for it.
+        if (const json* strict = member(t, "strict"); strict && strict->is_boolean()) {
+          fn["strict"] = *strict;
+        }
+        chat_tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
+      }
+      echo_["tools"] = *tools;
+    }
+    if (const json* tc = member(in_, "tool_choice")) {
+      echo_["tool_choice"] = *tc;
+      if (tc->is_string()) {
+        std::string_view mode = tc->get_ref<const std::string&>();
+        if (mode != "auto" && mode != "none" && mode != "required") {
+          return invalid("tool_choice",
+                         fmt::format("Invalid value: '{}'. Supported values are: 'none', 'auto', "
+                                     "and 'required'.",
+                                     mode));
+        }
+        if (!chat_tools.empty()) chat_["tool_choice"] = *tc;
+      } else if (tc->is_object()) {
+        std::string_view type = str_of(member(tc, "type"));
+        if (type == "function") {
+          std::string_view name = str_of(member(tc, "name"));
+          if (name.empty()) {
+            return invalid("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
+          }
+          chat_["tool_choice"] = {{"type", "function"}, {"function", {{"name", name}}}};
+        } else if (type == "allowed_tools") {
+          // Keep the meaning by offering only the allowed function tools.
+          std::string_view mode = str_of(member(tc, "mode"));
+          const json* allowed = member(tc, "tools");
+          if (!allowed || !allowed->is_array()) {
+            return invalid("tool_choice.tools", "Missing required parameter: 'tool_choice.tools'.");
+          }
+          json kept = json::array();
+          for (auto& t : chat_tools) {
+            const json& n = t["function"]["name"];
+            bool ok = std::any_of(allowed->begin(), allowed->end(), [&](const json& a) {
+              return str_of(member(a, "name")) == n.get_ref<const std::string&>();
+            });
+            if (ok) kept.push_back(std::move(t));
+          }
+          chat_tools = std::move(kept);
+          chat_["tool_choice"] = mode == "required" ? "required" : "auto";
+        } else {
+          return builtin_refusal("tool_choice", type.empty() ? "unknown" : type);
+        }
+      } else {
+        return bad_type("tool_choice", "one of a string or object", *tc);
+      }
+    }
+    if (!chat_tools.empty()) {
+      chat_["tools"] = std::move(chat_tools);
+    } else {
+      chat_.erase("tool_choice");
+    }
+    if (const json* p = member(in_, "parallel_tool_calls")) {
+      if (!p->is_boolean()) return bad_type("parallel_tool_calls", "a boolean", *p);
+      echo_["parallel_tool_calls"] = *p;
+      if (chat_.contains("tools")) chat_["parallel_tool_calls"] = *p;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Error> convert_params() {
+    for (const char* k : {"temperature", "top_p"}) {
+      echo_[k] = nullptr;
+      if (const json* v = member(in_, k)) {
+        if (!v->is_number()) return bad_type(k, "a number", *v);
+        chat_[k] = *v;
+        echo_[k] = *v;
+      }
+    }
+    echo_["max_output_tokens"] = nullptr;
+    if (const json* m = member(in_, "max_output_tokens")) {
+      if (!m->is_number_integer()) return bad_type("max_output_tokens", "an integer", *m);
+      if (m->get<int64_t>() < 1) {
+        return invalid("max_output_tokens",
+                       fmt::format("Invalid 'max_output_tokens': integer below minimum value. "
+                                   "Expected a value >= 1, but got {} instead.",
+                                   m->get<int64_t>()));
+      }
+      chat_["max_completion_tokens"] = *m;
+      echo_["max_output_tokens"] = *m;
+    }
+    echo_["instructions"] = member(in_, "instructions") ? in_["instructions"] : json(nullptr);
+    echo_["metadata"] = json::object();
+    if (const json* md = member(in_, "metadata")) {
+      if (!md->is_object()) return bad_type("metadata", "an object", *md);
+      echo_["metadata"] = *md;  // kept with the stored response; chat targets have no use for it
+    }
+    std::string_view user = str_of(member(in_, "user"));
+    std::string_view safety = str_of(member(in_, "safety_identifier"));
+    if (!user.empty()) echo_["user"] = user;
+    if (!safety.empty()) echo_["safety_identifier"] = safety;
+    if (!user.empty() || !safety.empty()) chat_["user"] = user.empty() ? safety : user;
+
+    echo_["text"] = {{"format", {{"type", "text"}}}};
+    if (const json* text = member(in_, "text")) {
+      if (!text->is_object()) return bad_type("text", "an object", *text);
+      echo_["text"] = *text;
+      if (!member(text, "format")) echo_["text"]["format"] = {{"type", "text"}};
+      if (member(text, "verbosity")) drop("text.verbosity");
+      if (const json* f = member(text, "format")) {
+        std::string_view type = str_of(member(f, "type"));
+        if (type == "json_schema") {
+          const json* schema = member(f, "schema");
+          if (!schema || !schema->is_object()) {
+            return invalid("text.format.schema",
+                           "Missing required parameter: 'text.format.schema'.");
+          }
+          std::string_view name = str_of(member(f, "name"));
+          if (name.empty()) {
+            return invalid("text.format.name", "Missing required parameter: 'text.format.name'.");
+          }
+          json js = {{"name", name}, {"schema", *schema}};
+          if (const json* d = member(f, "description")) js["description"] = *d;
+          if (const json* s = member(f, "strict"); s && s->is_boolean()) js["strict"] = *s;
+          chat_["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(js)}};
+        } else if (type == "json_object") {
+          chat_["response_format"] = {{"type", "json_object"}};
+        } else if (type != "text") {
+          return invalid("text.format.type",
+                         fmt::format("Invalid value: '{}'. Supported values are: 'text', "
+                                     "'json_object', and 'json_schema'.",
+                                     type));
+        }
+      }
+    }
+
+    echo_["reasoning"] = {{"effort", nullptr}, {"summary", nullptr}};
+    if (const json* rs = member(in_, "reasoning")) {
+      if (!rs->is_object()) return bad_type("reasoning", "an object", *rs);
+      for (const char* k : {"effort", "summary"}) {
+        if (const json* v = member(rs, k)) echo_["reasoning"][k] = *v;
+      }
+      if (const json* effort = member(rs, "effort")) {
+        if (!effort->is_string()) return bad_type("reasoning.effort", "a string", *effort);
+        chat_["reasoning_effort"] = *effort;  // each adapter maps it to its thinking knob
+      }
+    }
+
+    echo_["truncation"] = "disabled";
+    if (std::string_view t = str_of(member(in_, "truncation")); !t.empty()) {
+      echo_["truncation"] = t;
+      if (t == "auto") drop("truncation");  // no target trims the middle of a chat for us
+    }
+    echo_["service_tier"] = "auto";
+    if (std::string_view tier = str_of(member(in_, "service_tier")); !tier.empty()) {
+      echo_["service_tier"] = tier;
+      chat_["service_tier"] = tier;
+    }
+    if (const json* n = member(in_, "top_logprobs")) {
+      echo_["top_logprobs"] = *n;
+      drop("top_logprobs");
+    }
+    if (const json* n = member(in_, "max_tool_calls")) {
+      echo_["max_tool_calls"] = *n;
+      drop("max_tool_calls");
+    }
+    if (const json* inc = member(in_, "include"); inc && inc->is_array()) {
+      for (const auto& v : *inc) {
+        std::string_view what = str_of(&v);
+        // Signed thinking is always carried in encrypted_content; nothing else is produced.
+        if (what != "reasoning.encrypted_content") drop("include." + std::string(what));
+      }
+    }
+    if (const json* k = member(in_, "prompt_cache_key")) echo_["prompt_cache_key"] = *k;
+    echo_["background"] = false;
+    return std::nullopt;
+  }
+
+  const json& in_;
+  const json& history_;
+  std::vector<std::string>* dropped_;
+  const Random& random_;
+  json messages_;
+  json chat_ = json::object();
+  json echo_ = json::object();
+  std::string reasoning_;                      // reasoning waiting for its assistant message
+  json thinking_blocks_ = json::array();       // signed thinking waiting likewise
+};
+
+uint64_t system_random() {
+  thread_local std::mt19937_64 gen{[] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd();
+  }()};
+  return gen();
+}
+
+}  // namespace
+
+std::string new_id(std::string_view prefix, const Random& random) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  id.reserve(prefix.size() + 48);
+  for (int word = 0; word < 3; ++word) {
+    uint64_t bits = random ? random() : system_random();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
+  }
+  return id;
+}
+
+std::optional<Error> refuse_builtin_tools(const json& body) {
+  if (const json* tools = member(body, "tools"); tools && tools->is_array()) {
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const json& t = (*tools)[i];
+      std::string where = fmt::format("tools[{}]", i);
+      if (!t.is_object()) return bad_type(where, "an object", t);
+      const json* type = member(t, "type");
+      if (!type) return invalid(where + ".type", "Missing required parameter: '" + where + ".type'.");
+      if (!type->is_string()) return bad_type(where + ".type", "a string", *type);
+      if (*type != "function") return builtin_refusal(where + ".type", type->get<std::string>());
+    }
+  }
+  if (const json* tc = member(body, "tool_choice"); tc && tc->is_object()) {
+    std::string_view type = str_of(member(tc, "type"));
+    if (type != "function" && type != "allowed_tools") {
+      return builtin_refusal("tool_choice.type", type.empty() ? "unknown" : type);
+    }
+  }
+  return std::nullopt;
+}
+
+std::variant<Request, Error> parse_request(const json& body, const json& history,
+                                           std::vector<std::string>* dropped,
+                                           const Random& random) {
+  return Builder(body, history, dropped, random).build();
+}
+
+}  // namespace tg::dialects::responses

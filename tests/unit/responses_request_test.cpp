@@ -1,0 +1,211 @@
+// Responses request -> canonical chat request (tg::dialects::responses::parse_request), against
+// golden fixtures, plus the 400s for shapes and features a translated target cannot take.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "responses_test_util.hpp"
+
+namespace tg::dialects::responses {
+namespace {
+
+using namespace testing;
+
+Request parse_ok(const json& body, const json& history, std::vector<std::string>* dropped) {
+  auto r = parse_request(body, history, dropped, counter());
+  if (auto* e = std::get_if<Error>(&r)) {
+    ADD_FAILURE() << e->message << " (param " << e->param.value_or("") << ")";
+    return {};
+  }
+  return std::get<Request>(std::move(r));
+}
+
+Error parse_error(const json& body, const json& history = json::array()) {
+  auto r = parse_request(body, history);
+  EXPECT_TRUE(std::holds_alternative<Error>(r)) << body.dump();
+  return std::holds_alternative<Error>(r) ? std::get<Error>(r) : Error{};
+}
+
+// Every golden request fixture: {request, history?} -> {chat, input_items, echo, dropped}.
+class GoldenRequest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenRequest, TranslatesAsTheFixtureSays) {
+  const std::string name = GetParam();
+  json f = load(name);
+  std::vector<std::string> dropped;
+  json history = f.contains("history") ? f["history"] : json::array();
+  Request r = parse_ok(f["request"], history, &dropped);
+  std::sort(dropped.begin(), dropped.end());
+  expect_golden(name, f, "chat", r.chat);
+  expect_golden(name, f, "input_items", r.input_items);
+  expect_golden(name, f, "echo", r.echo);
+  expect_golden(name, f, "dropped", dropped);
+  // The fields the caller reads off the struct follow the request.
+  EXPECT_EQ(r.model, f["request"]["model"]);
+  EXPECT_EQ(r.stream, f["request"].value("stream", false));
+  EXPECT_EQ(r.store, f["request"].value("store", true));
+  EXPECT_EQ(r.previous_response_id, f["request"].value("previous_response_id", ""));
+  EXPECT_EQ(r.chat["model"], r.model);
+  EXPECT_EQ(r.chat.contains("stream_options"), r.stream) << "streamed chat always asks for usage";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Responses, GoldenRequest,
+    ::testing::Values("request_string_input.json", "request_items.json",
+                      "request_multimodal.json", "request_tools.json",
+                      "request_allowed_tools.json", "request_tool_round_trip.json",
+                      "request_json_schema.json", "request_reasoning.json",
+                      "request_history.json"),
+    [](const auto& info) {
+      std::string n = info.param.substr(8, info.param.size() - 8 - 5);  // request_*.json
+      std::replace(n.begin(), n.end(), '.', '_');
+      return n;
+    });
+
+TEST(ResponsesRequest, ToolRoundTripKeepsCallIdsAndGroupsCalls) {
+  json f = load("request_tool_round_trip.json");
+  Request r = parse_ok(f["request"], json::array(), nullptr);
+  const json& m = r.chat["messages"];
+  ASSERT_EQ(m.size(), 5u) << m.dump();
+  EXPECT_EQ(m[1]["role"], "assistant");
+  ASSERT_EQ(m[1]["tool_calls"].size(), 2u) << "consecutive calls are one assistant turn";
+  EXPECT_EQ(m[1]["tool_calls"][0]["id"], "call_paris");
+  EXPECT_EQ(m[1]["reasoning_content"], "Need two lookups.");
+  EXPECT_EQ(m[1]["thinking_blocks"][0]["signature"], "EqQBCkYIBxgC")
+      << "signed thinking comes back for Claude";
+  EXPECT_EQ(m[2], json({{"role", "tool"}, {"tool_call_id", "call_paris"}, {"content", "18C, sunny"}}));
+  EXPECT_EQ(m[3]["tool_call_id"], "call_rome");
+  EXPECT_EQ(m[4]["role"], "user") << "a tool's image follows as user content";
+}
+
+TEST(ResponsesRequest, HistoryComesFirstWithoutItsInstructions) {
+  json f = load("request_history.json");
+  std::vector<std::string> dropped;
+  Request r = parse_ok(f["request"], f["history"], &dropped);
+  const json& m = r.chat["messages"];
+  EXPECT_EQ(m[0], json({{"role", "system"}, {"content", "New instructions."}}));
+  EXPECT_EQ(m[1]["content"], "Weather today?");
+  EXPECT_EQ(m.back()["content"], "And tomorrow?");
+  EXPECT_NE(std::find(dropped.begin(), dropped.end(), "history.web_search_call"), dropped.end());
+  // The referenced item is recorded as itself, not as a reference.
+  EXPECT_EQ(r.input_items[0]["id"], "msg_old_answer");
+  EXPECT_EQ(r.input_items[0]["role"], "assistant");
+}
+
+TEST(ResponsesRequest, InputItemsGetIdsAndOpenAiShape) {
+  Request r = parse_ok({{"model", "m"}, {"input", "hi"}}, json::array(), nullptr);
+  ASSERT_EQ(r.input_items.size(), 1u);
+  const json& item = r.input_items[0];
+  EXPECT_EQ(item["type"], "message");
+  EXPECT_EQ(item["role"], "user");
+  EXPECT_EQ(item["status"], "completed");
+  EXPECT_EQ(item["content"], json::array({{{"type", "input_text"}, {"text", "hi"}}}));
+  std::string id = item["id"];
+  EXPECT_EQ(id.rfind("msg_", 0), 0u);
+  EXPECT_EQ(id.size(), 4u + 48u);
+  // Without a random source the ids differ from call to call.
+  EXPECT_NE(new_id("resp_"), new_id("resp_"));
+}
+
+TEST(ResponsesRequest, BuiltInToolsAreRefusedByName) {
+  for (std::string type : {"web_search", "web_search_preview", "file_search", "computer_use_preview",
+                           "code_interpreter", "image_generation", "mcp", "local_shell", "custom"}) {
+    json body = {{"model", "m"},
+                 {"input", "x"},
+                 {"tools", json::array({{{"type", "function"}, {"name", "f"}}, {{"type", type}}})}};
+    Error e = parse_error(body);
+    EXPECT_EQ(e.status, 400) << type;
+    EXPECT_EQ(e.type, "invalid_request_error");
+    EXPECT_EQ(e.param.value_or(""), "tools[1].type");
+    EXPECT_NE(e.message.find("'" + type + "'"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("natively"), std::string::npos) << e.message;
+    auto direct = refuse_builtin_tools(body);
+    ASSERT_TRUE(direct.has_value());
+    EXPECT_EQ(direct->message, e.message);
+  }
+  EXPECT_FALSE(refuse_builtin_tools({{"tools", json::array({{{"type", "function"}, {"name", "f"}}})}}));
+  EXPECT_FALSE(refuse_builtin_tools({{"model", "m"}}));
+  auto tc = refuse_builtin_tools({{"tool_choice", {{"type", "web_search_preview"}}}});
+  ASSERT_TRUE(tc.has_value());
+  EXPECT_EQ(tc->param.value_or(""), "tool_choice.type");
+}
+
+TEST(ResponsesRequest, BadShapesAre400sNamingTheField) {
+  struct Case {
+    json body;
+    std::string param;
+    std::string message;  // a fragment of it
+  };
+  auto body = [](json extra) {
+    json b = {{"model", "m"}, {"input", "hi"}};
+    for (auto& [k, v] : extra.items()) b[k] = v;
+    return b;
+  };
+  json no_model = {{"input", "hi"}};
+  std::vector<Case> cases = {
+      {no_model, "model", "Missing required parameter: 'model'."},
+      {body({{"model", 5}}), "model", "Invalid type for 'model': expected a string, but got number instead."},
+      {body({{"input", {{"a", 1}}}}), "input", "expected one of a string or array of input items, but got object"},
+      {{{"model", "m"}}, "input", "Missing required parameter: 'input'."},
+      {body({{"input", json::array({{{"role", "tool"}, {"content", "x"}}})}}), "input[0].role",
+       "Invalid value: 'tool'. Supported values are: 'user', 'assistant', 'system', and 'developer'."},
+      {body({{"input", json::array({{{"role", "user"}}})}}), "input[0].content", "Missing required parameter"},
+      {body({{"input", json::array({"hi"})}}), "input[0]", "expected an object, but got string"},
+      {body({{"input", json::array({{{"role", "user"}, {"content", json::array({{{"type", "input_audio"}}})}}})}}),
+       "input[0].content[0].type", "Invalid value: 'input_audio'."},
+      {body({{"input", json::array({{{"role", "user"}, {"content", json::array({{{"type", "input_image"}, {"file_id", "file-1"}}})}}})}}),
+       "input[0].content[0].file_id", "no Files API"},
+      {body({{"input", json::array({{{"role", "user"}, {"content", json::array({{{"type", "input_file"}, {"file_id", "file-1"}}})}}})}}),
+       "input[0].content[0].file_id", "no Files API"},
+      {body({{"input", json::array({{{"type", "function_call"}, {"call_id", "c"}, {"name", "f"}}})}}),
+       "input[0].arguments", "Missing required parameter: 'input[0].arguments'."},
+      {body({{"input", json::array({{{"type", "function_call_output"}, {"call_id", "c"}}})}}),
+       "input[0].output", "Missing required parameter"},
+      {body({{"input", json::array({{{"type", "computer_call"}, {"id", "x"}}})}}), "input[0].type",
+       "'computer_call'"},
+      {body({{"input", json::array({{{"type", "item_reference"}, {"id", "msg_gone"}}})}}), "input[0].id",
+       "Item with id 'msg_gone' not found."},
+      {body({{"stream", "yes"}}), "stream", "expected a boolean"},
+      {body({{"store", 1}}), "store", "expected a boolean"},
+      {body({{"instructions", json::array()}}), "instructions", "expected a string"},
+      {body({{"tools", {{"type", "function"}}}}), "tools", "expected an array"},
+      {body({{"tools", json::array({{{"type", "function"}}})}}), "tools[0].name", "Missing required parameter"},
+      {body({{"tool_choice", "sometimes"}}), "tool_choice", "Invalid value: 'sometimes'."},
+      {body({{"max_output_tokens", 0}}), "max_output_tokens", "integer below minimum value"},
+      {body({{"max_output_tokens", 1.5}}), "max_output_tokens", "expected an integer"},
+      {body({{"temperature", "hot"}}), "temperature", "expected a number"},
+      {body({{"text", {{"format", {{"type", "json_schema"}, {"name", "x"}}}}}}), "text.format.schema",
+       "Missing required parameter"},
+      {body({{"text", {{"format", {{"type", "yaml"}}}}}}), "text.format.type", "Invalid value: 'yaml'."},
+      {body({{"reasoning", {{"effort", 3}}}}), "reasoning.effort", "expected a string"},
+      {body({{"background", true}}), "background", "not supported"},
+      {body({{"conversation", "conv_1"}}), "conversation", "previous_response_id"},
+      {body({{"prompt", {{"id", "pmpt_1"}}}}), "prompt", "not supported"},
+  };
+  for (const auto& c : cases) {
+    Error e = parse_error(c.body);
+    EXPECT_EQ(e.status, 400) << c.body.dump();
+    EXPECT_EQ(e.type, "invalid_request_error");
+    EXPECT_EQ(e.param.value_or(""), c.param) << c.body.dump() << ": " << e.message;
+    EXPECT_NE(e.message.find(c.message), std::string::npos)
+        << "message: " << e.message << "\nwanted:  " << c.message;
+  }
+  Error e = parse_error(json::array());
+  EXPECT_EQ(e.status, 400);
+}
+
+TEST(ResponsesRequest, DeepButValidInputStaysBounded) {
+  // Many items, each converted in one pass: no recursion per item (the caller bounds depth).
+  json input = json::array();
+  for (int i = 0; i < 5000; ++i) {
+    input.push_back({{"type", "function_call"}, {"call_id", "c" + std::to_string(i)}, {"name", "f"}, {"arguments", "{}"}});
+    input.push_back({{"type", "function_call_output"}, {"call_id", "c" + std::to_string(i)}, {"output", "ok"}});
+  }
+  Request r = parse_ok({{"model", "m"}, {"input", input}}, json::array(), nullptr);
+  EXPECT_EQ(r.chat["messages"].size(), 10000u);
+  EXPECT_EQ(r.input_items.size(), 10000u);
+}
+
+}  // namespace
+}  // namespace tg::dialects::responses

@@ -1,0 +1,130 @@
+// Chat answer -> Response object (build_response) against golden fixtures; usage both ways.
+
+#include <gtest/gtest.h>
+
+#include "responses_test_util.hpp"
+
+namespace tg::dialects::responses {
+namespace {
+
+using namespace testing;
+
+ResponseInfo info() {
+  ResponseInfo i;
+  i.id = "resp_test";
+  i.created_at = 1700000000;
+  i.model = "claude-sonnet-4-5";
+  i.echo = {{"instructions", "Be brief."}, {"temperature", 0.5}, {"metadata", {{"k", "v"}}}};
+  i.previous_response_id = "resp_before";
+  i.store = true;
+  i.random = counter();
+  return i;
+}
+
+class GoldenResponse : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenResponse, TranslatesAsTheFixtureSays) {
+  const std::string name = GetParam();
+  json f = load(name);
+  json got = build_response(f["chat"].dump(), info());
+  expect_golden(name, f, "response", got);
+  // What every Response carries, whatever the answer.
+  EXPECT_EQ(got["object"], "response");
+  EXPECT_EQ(got["id"], "resp_test");
+  EXPECT_EQ(got["error"], nullptr);
+  EXPECT_EQ(got["instructions"], "Be brief.");
+  EXPECT_EQ(got["previous_response_id"], "resp_before");
+  EXPECT_FALSE(got.contains("output_text")) << "a convenience the SDKs compute";
+  const json& u = got["usage"];
+  const json& cu = f["chat"]["usage"];
+  EXPECT_EQ(u["input_tokens"], cu["prompt_tokens"]);
+  EXPECT_EQ(u["output_tokens"], cu["completion_tokens"]);
+  EXPECT_EQ(u["total_tokens"], cu["total_tokens"]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Responses, GoldenResponse,
+                         ::testing::Values("response_text.json", "response_tool_calls.json",
+                                           "response_reasoning.json", "response_length.json",
+                                           "response_refusal.json"),
+                         [](const auto& info) {
+                           std::string n = info.param.substr(9, info.param.size() - 9 - 5);
+                           return n;
+                         });
+
+TEST(ResponsesResponse, StatusFollowsFinishReason) {
+  json text = build_response(load("response_text.json")["chat"].dump(), info());
+  EXPECT_EQ(text["status"], "completed");
+  EXPECT_EQ(text["incomplete_details"], nullptr);
+  json cut = build_response(load("response_length.json")["chat"].dump(), info());
+  EXPECT_EQ(cut["status"], "incomplete");
+  EXPECT_EQ(cut["incomplete_details"], json({{"reason", "max_output_tokens"}}));
+  EXPECT_EQ(cut["output"][0]["status"], "incomplete");
+  json filtered = build_response(load("response_refusal.json")["chat"].dump(), info());
+  EXPECT_EQ(filtered["incomplete_details"], json({{"reason", "content_filter"}}));
+  EXPECT_EQ(filtered["output"][0]["content"][0],
+            json({{"type", "refusal"}, {"refusal", "I can't help with that."}}));
+}
+
+TEST(ResponsesResponse, ToolCallsBecomeFunctionCallItemsWithCallIds) {
+  json r = build_response(load("response_tool_calls.json")["chat"].dump(), info());
+  ASSERT_EQ(r["output"].size(), 2u);
+  for (const auto& item : r["output"]) {
+    EXPECT_EQ(item["type"], "function_call");
+    EXPECT_EQ(item["status"], "completed");
+    EXPECT_EQ(item["id"].get<std::string>().rfind("fc_", 0), 0u);
+  }
+  EXPECT_EQ(r["output"][0]["call_id"], "call_a");
+  EXPECT_EQ(r["output"][1]["arguments"], "{\"city\":\"Rome\"}");
+  EXPECT_EQ(r["usage"]["input_tokens_details"]["cached_tokens"], 100);
+  EXPECT_EQ(r["usage"]["output_tokens_details"]["reasoning_tokens"], 12);
+}
+
+TEST(ResponsesResponse, SignedThinkingSurvivesTheRoundTrip) {
+  json r = build_response(load("response_reasoning.json")["chat"].dump(), info());
+  ASSERT_GE(r["output"].size(), 3u);
+  // The Response's output, sent back as input, gives Claude its signed thinking again.
+  json input = r["output"];
+  input.insert(input.begin(), json::object({{"role", "user"}, {"content", "q"}}));
+  input.push_back(json::object({{"role", "user"}, {"content", "next"}}));
+  auto parsed = parse_request({{"model", "m"}, {"input", input}}, json::array());
+  ASSERT_TRUE(std::holds_alternative<Request>(parsed)) << std::get<Error>(parsed).message;
+  const json& assistant = std::get<Request>(parsed).chat["messages"][1];
+  EXPECT_EQ(assistant["content"], "42.");
+  EXPECT_EQ(assistant["reasoning_content"], "Let me think.");
+  EXPECT_EQ(assistant["thinking_blocks"],
+            json::array({{{"type", "thinking"}, {"thinking", "Let me think."}, {"signature", "EqQBsig"}},
+                         {{"type", "redacted_thinking"}, {"data", "EmwKAhgB"}}}));
+}
+
+TEST(ResponsesResponse, NotAChatCompletionIsAFailedResponse) {
+  for (std::string body : {"", "{}", "[1]", "{\"choices\":[]}", "{\"choices\":[3]}"}) {
+    json r = build_response(body, info());
+    EXPECT_EQ(r["status"], "failed") << body;
+    EXPECT_EQ(r["error"]["code"], "server_error");
+  }
+}
+
+TEST(ResponsesUsage, ReadsNativeUsage) {
+  providers::Usage u = usage_from_responses(
+      {{"input_tokens", 328},
+       {"input_tokens_details", {{"cached_tokens", 256}}},
+       {"output_tokens", 52},
+       {"output_tokens_details", {{"reasoning_tokens", 40}}},
+       {"total_tokens", 380}});
+  EXPECT_TRUE(u.present);
+  EXPECT_EQ(u.input, 328);
+  EXPECT_EQ(u.cached_read, 256);
+  EXPECT_EQ(u.output, 52);
+  EXPECT_EQ(u.reasoning, 40);
+  EXPECT_EQ(u.cache_write, 0);
+  EXPECT_FALSE(usage_from_responses(nullptr).present);
+  providers::Usage odd = usage_from_responses({{"input_tokens", -5}, {"output_tokens", "7"}});
+  EXPECT_EQ(odd.input, 0);
+  EXPECT_EQ(odd.output, 0);
+  // And back: the shape a Response reports.
+  EXPECT_EQ(usage_from_responses(responses_usage(u)).reasoning, 40);
+  EXPECT_EQ(responses_usage(u)["total_tokens"], 380);
+}
+
+}  // namespace
+}  // namespace tg::dialects::responses

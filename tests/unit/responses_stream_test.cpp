@@ -1,0 +1,190 @@
+// Chat SSE -> Responses events (StreamConverter), against golden event lists; every stream is
+// also fed split at every byte boundary and must give the same bytes as the whole feed.
+
+#include <gtest/gtest.h>
+
+#include "responses_test_util.hpp"
+
+namespace tg::dialects::responses {
+namespace {
+
+using namespace testing;
+
+ResponseInfo info() {
+  ResponseInfo i;
+  i.id = "resp_stream";
+  i.created_at = 1700000000;
+  i.model = "m";
+  i.echo = {{"tools", json::array()}, {"tool_choice", "auto"}};
+  i.random = counter();
+  return i;
+}
+
+// Feeds `sse` in pieces of the given sizes (0 = whole), then finish() unless the stream failed.
+std::string run(const std::string& sse, size_t cut, StreamConverter* conv = nullptr) {
+  StreamConverter own(info());
+  StreamConverter& c = conv ? *conv : own;
+  std::string out;
+  if (cut == 0) {
+    c.feed(sse, out);
+  } else {
+    c.feed(std::string_view(sse).substr(0, cut), out);
+    c.feed(std::string_view(sse).substr(cut), out);
+  }
+  c.finish(out);
+  return out;
+}
+
+// Responses SSE text -> events, checking the framing clients rely on.
+json events_of(const std::string& text) {
+  sse::Decoder d;
+  std::vector<sse::Event> evs;
+  d.feed(text, evs);
+  EXPECT_FALSE(d.has_partial());
+  json out = json::array();
+  int64_t seq = 0;
+  for (const auto& e : evs) {
+    json j = json::parse(e.data, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << e.data;
+    EXPECT_EQ(j.value("type", ""), e.event) << "the event name repeats the data's type";
+    EXPECT_EQ(j.value("sequence_number", int64_t{-1}), seq++) << "sequence_number counts from 0";
+    EXPECT_NE(e.data, "[DONE]");
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<std::string> types(const json& events) {
+  std::vector<std::string> t;
+  for (const auto& e : events) t.push_back(e["type"]);
+  return t;
+}
+
+class GoldenStream : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenStream, EventsAsTheFixtureSaysAtEverySplit) {
+  const std::string name = GetParam();
+  const std::string sse = read_text(name + ".sse");
+  json f = json::object();
+  if (!std::getenv("TG_UPDATE_GOLDEN")) f = load(name + ".expected.json");
+  StreamConverter conv(info());
+  std::string whole = run(sse, 0, &conv);
+  json events = events_of(whole);
+  expect_golden(name + ".expected.json", f, "events", events);
+  EXPECT_TRUE(conv.done());
+  // The stored Response is what the terminal event carried.
+  EXPECT_EQ(conv.response(), events.back()["response"]);
+  for (size_t cut = 1; cut < sse.size(); ++cut) {
+    ASSERT_EQ(run(sse, cut), whole) << "split at " << cut;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Responses, GoldenStream,
+                         ::testing::Values("stream_text", "stream_tools", "stream_reasoning",
+                                           "stream_error"));
+
+TEST(ResponsesStream, TextStreamSequence) {
+  json ev = events_of(run(read_text("stream_text.sse"), 0));
+  EXPECT_EQ(types(ev), (std::vector<std::string>{
+                           "response.created", "response.in_progress",
+                           "response.output_item.added", "response.content_part.added",
+                           "response.output_text.delta", "response.output_text.delta",
+                           "response.output_text.delta", "response.output_text.done",
+                           "response.content_part.done", "response.output_item.done",
+                           "response.completed"}));
+  EXPECT_EQ(ev[7]["text"], "Hello, wörld ✓");
+  const json& done = ev.back()["response"];
+  EXPECT_EQ(done["status"], "completed");
+  EXPECT_EQ(done["output"][0]["content"][0]["text"], "Hello, wörld ✓");
+  EXPECT_EQ(done["usage"]["input_tokens"], 9);
+  EXPECT_EQ(done["usage"]["input_tokens_details"]["cached_tokens"], 4);
+  EXPECT_EQ(done["usage"]["total_tokens"], 14);
+  EXPECT_EQ(ev[0]["response"]["status"], "in_progress");
+  EXPECT_EQ(ev[0]["response"]["output"], json::array());
+}
+
+TEST(ResponsesStream, ToolCallsKeepTheirItemsWhenInterleaved) {
+  StreamConverter conv(info());
+  json ev = events_of(run(read_text("stream_tools.sse"), 0, &conv));
+  const json& out = conv.response()["output"];
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0]["type"], "message");
+  EXPECT_EQ(out[1]["call_id"], "call_p");
+  EXPECT_EQ(out[1]["arguments"], "{\"city\":\"Paris\"}");
+  EXPECT_EQ(out[2]["call_id"], "call_r");
+  EXPECT_EQ(out[2]["arguments"], "{\"city\":\"Rome\"}");
+  // Every delta names an item that was added and not yet done, and the done event's arguments
+  // are the concatenated deltas.
+  std::map<std::string, std::string> open;
+  for (const auto& e : ev) {
+    std::string t = e["type"];
+    if (t == "response.output_item.added") open[e["item"]["id"]] = "";
+    if (t == "response.function_call_arguments.delta") {
+      ASSERT_TRUE(open.count(e["item_id"])) << e.dump();
+      open[e["item_id"]] += e["delta"].get<std::string>();
+    }
+    if (t == "response.function_call_arguments.done") EXPECT_EQ(e["arguments"], open[e["item_id"]]);
+    if (t == "response.output_item.done") open.erase(e["item"]["id"]);
+  }
+  EXPECT_TRUE(open.empty());
+  EXPECT_EQ(ev.back()["type"], "response.completed");
+}
+
+TEST(ResponsesStream, ReasoningThenLengthIsIncomplete) {
+  StreamConverter conv(info());
+  json ev = events_of(run(read_text("stream_reasoning.sse"), 0, &conv));
+  EXPECT_EQ(ev[2]["item"]["type"], "reasoning");
+  EXPECT_EQ(ev[3]["type"], "response.reasoning_summary_part.added");
+  EXPECT_EQ(ev[4]["type"], "response.reasoning_summary_text.delta");
+  const json& r = conv.response();
+  EXPECT_EQ(ev.back()["type"], "response.incomplete");
+  EXPECT_EQ(r["status"], "incomplete");
+  EXPECT_EQ(r["incomplete_details"]["reason"], "max_output_tokens");
+  EXPECT_EQ(r["output"][0]["summary"][0]["text"], "First, add.");
+  EXPECT_EQ(r["output"][0]["encrypted_content"], "tg.sig:EqQBsig");
+  EXPECT_EQ(r["output"][1]["status"], "incomplete");
+  EXPECT_EQ(r["usage"]["output_tokens_details"]["reasoning_tokens"], 15);
+  EXPECT_EQ(conv.usage().output, 20);
+}
+
+TEST(ResponsesStream, ErrorMidStreamEndsWithResponseFailed) {
+  StreamConverter conv(info());
+  std::string out;
+  conv.feed(read_text("stream_error.sse"), out);
+  EXPECT_TRUE(conv.done());
+  std::string after;
+  conv.finish(after);
+  conv.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n", after);
+  EXPECT_EQ(after, "") << "nothing after the terminal event";
+  json ev = events_of(out);
+  EXPECT_EQ(ev.back()["type"], "response.failed");
+  EXPECT_EQ(ev.back()["response"]["status"], "failed");
+  EXPECT_EQ(ev.back()["response"]["error"],
+            json({{"code", "stream_interrupted"}, {"message", "upstream connection reset"}}));
+}
+
+TEST(ResponsesStream, FailAfterTheFirstEventIsNeverSilent) {
+  StreamConverter conv(info());
+  std::string out;
+  conv.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n", out);
+  conv.fail(Error::upstream_timeout("p", "idle timeout"), out);
+  json ev = events_of(out);
+  EXPECT_EQ(ev.back()["type"], "response.failed");
+  EXPECT_EQ(ev.back()["response"]["error"]["code"], "upstream_timeout") << "the gateway's own code";
+  EXPECT_TRUE(conv.done());
+  EXPECT_EQ(conv.response()["status"], "failed");
+}
+
+TEST(ResponsesStream, EmitsAsChunksArrive) {
+  StreamConverter conv(info());
+  std::string out;
+  conv.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"}}]}\n\n", out);
+  json ev = events_of(out);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back()["type"], "response.output_text.delta");
+  EXPECT_EQ(ev.back()["delta"], "He");
+  EXPECT_FALSE(conv.done());
+}
+
+}  // namespace
+}  // namespace tg::dialects::responses
