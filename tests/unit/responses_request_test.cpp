@@ -56,7 +56,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "request_multimodal.json", "request_tools.json",
                       "request_allowed_tools.json", "request_tool_round_trip.json",
                       "request_json_schema.json", "request_reasoning.json",
-                      "request_history.json"),
+                      "request_history.json", "request_custom_tool.json"),
     [](const auto& info) {
       std::string n = info.param.substr(8, info.param.size() - 8 - 5);  // request_*.json
       std::replace(n.begin(), n.end(), '.', '_');
@@ -77,6 +77,33 @@ TEST(ResponsesRequest, ToolRoundTripKeepsCallIdsAndGroupsCalls) {
   EXPECT_EQ(m[2], json({{"role", "tool"}, {"tool_call_id", "call_paris"}, {"content", "18C, sunny"}}));
   EXPECT_EQ(m[3]["tool_call_id"], "call_rome");
   EXPECT_EQ(m[4]["role"], "user") << "a tool's image follows as user content";
+}
+
+TEST(ResponsesRequest, CustomToolsBecomeOneStringArgumentFunctions) {
+  json f = load("request_custom_tool.json");
+  std::vector<std::string> dropped;
+  Request r = parse_ok(f["request"], json::array(), &dropped);
+  const json& tool = r.chat["tools"][0]["function"];
+  EXPECT_EQ(tool["name"], "apply_patch");
+  EXPECT_EQ(tool["parameters"]["required"], json::array({"input"}));
+  EXPECT_NE(tool["description"].get<std::string>().find("lark grammar"), std::string::npos);
+  EXPECT_EQ(dropped, std::vector<std::string>{"tools[0].format"}) << "the grammar is not enforced";
+  const json& m = r.chat["messages"];
+  ASSERT_EQ(m.size(), 3u) << "the empty assistant message joins the call: " << m.dump();
+  EXPECT_EQ(m[1]["content"], nullptr);
+  EXPECT_EQ(m[1]["tool_calls"][0]["function"]["arguments"],
+            json({{"input", "*** Begin Patch\n*** End Patch"}}).dump());
+  EXPECT_EQ(m[2], json({{"role", "tool"}, {"tool_call_id", "call_patch"}, {"content", "Done!"}}));
+  EXPECT_FALSE(refuse_builtin_tools(f["request"]).has_value());
+}
+
+TEST(ResponsesRequest, EmptyAssistantMessageAloneIsLeftOut) {
+  json input = json::array({json::object({{"role", "user"}, {"content", "a"}}),
+                            json::object({{"role", "assistant"}, {"content", ""}}),
+                            json::object({{"role", "user"}, {"content", "b"}})});
+  Request r = parse_ok({{"model", "m"}, {"input", input}}, json::array(), nullptr);
+  EXPECT_EQ(r.chat["messages"].size(), 2u) << r.chat.dump();
+  EXPECT_EQ(r.input_items.size(), 3u) << "but it is still recorded";
 }
 
 TEST(ResponsesRequest, HistoryComesFirstWithoutItsInstructions) {
@@ -110,7 +137,8 @@ TEST(ResponsesRequest, InputItemsGetIdsAndOpenAiShape) {
 
 TEST(ResponsesRequest, BuiltInToolsAreRefusedByName) {
   for (std::string type : {"web_search", "web_search_preview", "file_search", "computer_use_preview",
-                           "code_interpreter", "image_generation", "mcp", "local_shell", "custom"}) {
+                           "code_interpreter", "image_generation", "mcp", "local_shell", "shell",
+                           "apply_patch", "tool_search"}) {
     json body = {{"model", "m"},
                  {"input", "x"},
                  {"tools", json::array({{{"type", "function"}, {"name", "f"}}, {{"type", type}}})}};

@@ -96,6 +96,27 @@ TEST(ResponsesResponse, SignedThinkingSurvivesTheRoundTrip) {
                          {{"type", "redacted_thinking"}, {"data", "EmwKAhgB"}}}));
 }
 
+TEST(ResponsesResponse, CustomToolCallsComeBackAsCustomToolCallItems) {
+  ResponseInfo i = info();
+  i.echo["tools"] = json::array({json::object({{"type", "custom"}, {"name", "apply_patch"}})});
+  json chat = load("response_tool_calls.json")["chat"];
+  json& calls = chat["choices"][0]["message"]["tool_calls"];
+  calls[0]["function"] = {{"name", "apply_patch"}, {"arguments", "{\"input\":\"*** Begin Patch\"}"}};
+  calls[1]["function"] = {{"name", "apply_patch"}, {"arguments", "not json"}};
+  json r = build_response(chat.dump(), i);
+  EXPECT_EQ(r["output"][0]["type"], "custom_tool_call");
+  EXPECT_EQ(r["output"][0]["input"], "*** Begin Patch");
+  EXPECT_EQ(r["output"][0]["call_id"], "call_a");
+  EXPECT_EQ(r["output"][1]["input"], "not json") << "arguments that are not the wrapper pass as is";
+  // Sent back, the call becomes the same function call again.
+  json input = json::array({json::object({{"role", "user"}, {"content", "q"}}), r["output"][0],
+                            json::object({{"type", "custom_tool_call_output"}, {"call_id", "call_a"}, {"output", "ok"}})});
+  auto parsed = parse_request({{"model", "m"}, {"input", input}, {"tools", i.echo["tools"]}}, json::array());
+  ASSERT_TRUE(std::holds_alternative<Request>(parsed));
+  EXPECT_EQ(std::get<Request>(parsed).chat["messages"][1]["tool_calls"][0]["function"]["arguments"],
+            "{\"input\":\"*** Begin Patch\"}");
+}
+
 TEST(ResponsesResponse, NotAChatCompletionIsAFailedResponse) {
   for (std::string body : {"", "{}", "[1]", "{\"choices\":[]}", "{\"choices\":[3]}"}) {
     json r = build_response(body, info());

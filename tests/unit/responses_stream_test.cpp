@@ -15,7 +15,8 @@ ResponseInfo info() {
   i.id = "resp_stream";
   i.created_at = 1700000000;
   i.model = "m";
-  i.echo = {{"tools", json::array()}, {"tool_choice", "auto"}};
+  i.echo = {{"tools", json::array({json::object({{"type", "custom"}, {"name", "apply_patch"}})})},
+            {"tool_choice", "auto"}};
   i.random = counter();
   return i;
 }
@@ -81,7 +82,7 @@ TEST_P(GoldenStream, EventsAsTheFixtureSaysAtEverySplit) {
 
 INSTANTIATE_TEST_SUITE_P(Responses, GoldenStream,
                          ::testing::Values("stream_text", "stream_tools", "stream_reasoning",
-                                           "stream_error"));
+                                           "stream_error", "stream_custom_tool"));
 
 TEST(ResponsesStream, TextStreamSequence) {
   json ev = events_of(run(read_text("stream_text.sse"), 0));
@@ -128,6 +129,22 @@ TEST(ResponsesStream, ToolCallsKeepTheirItemsWhenInterleaved) {
   }
   EXPECT_TRUE(open.empty());
   EXPECT_EQ(ev.back()["type"], "response.completed");
+}
+
+TEST(ResponsesStream, CustomToolInputArrivesWhole) {
+  StreamConverter conv(info());
+  json ev = events_of(run(read_text("stream_custom_tool.sse"), 0, &conv));
+  EXPECT_EQ(types(ev), (std::vector<std::string>{
+                           "response.created", "response.in_progress",
+                           "response.output_item.added", "response.custom_tool_call_input.delta",
+                           "response.custom_tool_call_input.done", "response.output_item.done",
+                           "response.completed"}));
+  EXPECT_EQ(ev[2]["item"]["type"], "custom_tool_call");
+  const json& item = conv.response()["output"][0];
+  EXPECT_EQ(item["type"], "custom_tool_call");
+  EXPECT_EQ(item["call_id"], "call_ap");
+  EXPECT_EQ(item["input"], "*** Begin Patch\n*** End Patch");
+  EXPECT_EQ(item["id"].get<std::string>().rfind("ctc_", 0), 0u);
 }
 
 TEST(ResponsesStream, ReasoningThenLengthIsIncomplete) {

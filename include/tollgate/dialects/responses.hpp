@@ -95,7 +95,8 @@ providers::Usage usage_from_responses(const nlohmann::json& usage);
 // response.in_progress, then per output item output_item.added, (reasoning_summary_part /
 // content_part).added, *_text.delta..., *_text.done, part.done, output_item.done; function calls
 // with function_call_arguments.delta/.done; then response.completed or response.incomplete with
-// usage. Events are written as chunks arrive. No [DONE]: OpenAI's Responses stream ends after the
+// usage. Events are written as chunks arrive, but for a custom tool's input (sent whole when its
+// call closes: it arrives wrapped in JSON arguments). No [DONE]: OpenAI's Responses stream ends after the
 // terminal event.
 class StreamConverter {
  public:
@@ -119,6 +120,7 @@ class StreamConverter {
     int output_index;
     std::string item_id, call_id, name, arguments;
     bool open = true;
+    bool custom = false;  // a custom tool's call: its input is sent whole when the call closes
   };
   void on_chunk(const nlohmann::json& chunk, std::string& out);
   void start(std::string& out);

@@ -37,4 +37,12 @@ inline constexpr std::string_view kRedactedPrefix = "tg.redacted:";
 // The Response fields with OpenAI's defaults, overlaid with the request's echo.
 json response_skeleton(const ResponseInfo& info, std::string_view status);
 
+// Whether `name` is one of the request's custom tools (echo.tools): its calls come back as
+// custom_tool_call items whose input is the `input` argument of the translated function.
+bool is_custom_tool(const json& echo, std::string_view name);
+
+// The `input` argument of a translated custom tool call (the raw arguments when they are not
+// the expected object).
+std::string custom_input(std::string_view arguments);
+
 }  // namespace tg::dialects::responses::detail

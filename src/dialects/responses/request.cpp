@@ -32,16 +32,17 @@ Error unsupported(const std::string& param, std::string what) {
 // Tool types only OpenAI runs (hosted tools) or that have no chat-completions form.
 Error builtin_refusal(const std::string& param, std::string_view type) {
   return unsupported(
-      param, fmt::format("The '{}' tool is run by OpenAI's Responses API itself: only targets "
-                         "that speak the Responses API natively can serve it. This model is "
+      param, fmt::format("The '{}' tool is a built-in tool of OpenAI's Responses API: only "
+                         "targets that speak the Responses API natively can serve it. This model is "
                          "served through chat-completions translation, which carries function "
-                         "tools only.",
+                         "and custom tools only.",
                          type));
 }
 
 // The item types a client may send back that a chat conversation can hold.
 bool translatable_item(std::string_view type) {
   return type == "message" || type == "function_call" || type == "function_call_output" ||
+         type == "custom_tool_call" || type == "custom_tool_call_output" ||
          type == "reasoning" || type == "item_reference";
 }
 
@@ -49,6 +50,8 @@ std::string_view item_prefix(std::string_view type) {
   if (type == "message") return "msg_";
   if (type == "function_call") return "fc_";
   if (type == "function_call_output") return "fco_";
+  if (type == "custom_tool_call") return "ctc_";
+  if (type == "custom_tool_call_output") return "ctco_";
   if (type == "reasoning") return "rs_";
   return "item_";
 }
@@ -108,6 +111,15 @@ class Builder {
         return bad_type("input", "one of a string or array of input items", *input);
       }
     }
+    // An empty assistant message that no call joined carries nothing a target would accept.
+    messages_.erase(std::remove_if(messages_.begin(), messages_.end(),
+                                   [](const json& m) {
+                                     return m["role"] == "assistant" && m["content"].is_null() &&
+                                            !m.contains("tool_calls") &&
+                                            !m.contains("reasoning_content") &&
+                                            !m.contains("thinking_blocks");
+                                   }),
+                    messages_.end());
     bool has_turn = std::any_of(messages_.begin(), messages_.end(),
                                 [](const json& m) { return m["role"] != "system"; });
     if (!has_turn) return invalid("input", "Missing required parameter: 'input'.");
@@ -209,9 +221,9 @@ class Builder {
     std::optional<Error> err;
     if (type == "message") {
       err = add_message(item, where, normal);
-    } else if (type == "function_call") {
-      err = add_function_call(item, where);
-    } else if (type == "function_call_output") {
+    } else if (type == "function_call" || type == "custom_tool_call") {
+      err = add_function_call(item, where, type == "custom_tool_call");
+    } else if (type == "function_call_output" || type == "custom_tool_call_output") {
       err = add_function_output(item, where);
     } else {
       err = add_reasoning(item, where);
@@ -373,12 +385,15 @@ class Builder {
       }
     }
     json& msg = new_assistant();
-    msg["content"] = std::move(text);
+    // An empty message (clients replay one before streamed tool calls) says nothing: null, so the
+    // calls that follow join it and no target sees an empty text block.
+    if (!text.empty()) msg["content"] = std::move(text);
     return std::nullopt;
   }
 
-  std::optional<Error> add_function_call(const json& item, const std::string& where) {
-    for (const char* k : {"call_id", "name", "arguments"}) {
+  // A custom tool's call carries free text: it becomes the `input` argument of its function.
+  std::optional<Error> add_function_call(const json& item, const std::string& where, bool custom) {
+    for (const char* k : {"call_id", "name", custom ? "input" : "arguments"}) {
       const json* v = member(item, k);
       if (!v) return invalid(where + "." + k, fmt::format("Missing required parameter: '{}.{}'.", where, k));
       if (!v->is_string()) return bad_type(where + "." + k, "a string", *v);
@@ -387,10 +402,11 @@ class Builder {
     // Reasoning between a message and its calls belongs to the calls: start a new turn then.
     if (!msg || !reasoning_.empty() || !thinking_blocks_.empty()) msg = &new_assistant();
     if (!msg->contains("tool_calls")) (*msg)["tool_calls"] = json::array();
+    json arguments = custom ? json(dump({{"input", item["input"]}})) : item["arguments"];
     (*msg)["tool_calls"].push_back({{"id", item["call_id"]},
                                     {"type", "function"},
                                     {"function",
-                                     {{"name", item["name"]}, {"arguments", item["arguments"]}}}});
+                                     {{"name", item["name"]}, {"arguments", std::move(arguments)}}}});
     return std::nullopt;
   }
 
@@ -476,6 +492,10 @@ class Builder {
         const json* name = member(t, "name");
         if (!name) return invalid(where + ".name", "Missing required parameter: '" + where + ".name'.");
         if (!name->is_string()) return bad_type(where + ".name", "a string", *name);
+        if (str_of(member(t, "type")) == "custom") {
+          chat_tools.push_back(custom_tool(t, where));
+          continue;
+        }
         json fn = {{"name", *name}};
         if (const json* d = member(t, "description")) fn["description"] = *d;
         const json* params = member(t, "parameters");
@@ -503,7 +523,7 @@ class Builder {
         if (!chat_tools.empty()) chat_["tool_choice"] = *tc;
       } else if (tc->is_object()) {
         std::string_view type = str_of(member(tc, "type"));
-        if (type == "function") {
+        if (type == "function" || type == "custom") {
           std::string_view name = str_of(member(tc, "name"));
           if (name.empty()) {
             return invalid("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
@@ -544,6 +564,28 @@ class Builder {
       if (chat_.contains("tools")) chat_["parallel_tool_calls"] = *p;
     }
     return std::nullopt;
+  }
+
+  // A custom tool (free-text input, e.g. Codex's apply_patch) as a function with one string
+  // argument, `input`; its grammar, which no chat target enforces, goes into the description.
+  json custom_tool(const json& t, const std::string& where) {
+    std::string description(str_of(member(t, "description")));
+    const json* format = member(t, "format");
+    if (str_of(member(format, "type")) == "grammar") {
+      drop(where + ".format");
+      if (!description.empty()) description += "\n\n";
+      description += "The input must follow this " +
+                     std::string(str_of(member(format, "syntax"))) + " grammar:\n" +
+                     std::string(str_of(member(format, "definition")));
+    }
+    json fn = {{"name", t["name"]},
+               {"parameters",
+                {{"type", "object"},
+                 {"properties", {{"input", {{"type", "string"}, {"description", "The tool's input, as free text."}}}}},
+                 {"required", json::array({"input"})},
+                 {"additionalProperties", false}}}};
+    if (!description.empty()) fn["description"] = std::move(description);
+    return {{"type", "function"}, {"function", std::move(fn)}};
   }
 
   std::optional<Error> convert_params() {
@@ -695,12 +737,14 @@ std::optional<Error> refuse_builtin_tools(const json& body) {
       const json* type = member(t, "type");
       if (!type) return invalid(where + ".type", "Missing required parameter: '" + where + ".type'.");
       if (!type->is_string()) return bad_type(where + ".type", "a string", *type);
-      if (*type != "function") return builtin_refusal(where + ".type", type->get<std::string>());
+      if (*type != "function" && *type != "custom") {
+        return builtin_refusal(where + ".type", type->get<std::string>());
+      }
     }
   }
   if (const json* tc = member(body, "tool_choice"); tc && tc->is_object()) {
     std::string_view type = str_of(member(tc, "type"));
-    if (type != "function" && type != "allowed_tools") {
+    if (type != "function" && type != "custom" && type != "allowed_tools") {
       return builtin_refusal("tool_choice.type", type.empty() ? "unknown" : type);
     }
   }

@@ -1,6 +1,9 @@
 // Chat answer -> Response object; usage both ways.
 
+#include <algorithm>
+
 #include "internal.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 namespace tg::dialects::responses {
 
@@ -39,6 +42,29 @@ json response_skeleton(const ResponseInfo& info, std::string_view status) {
     for (const auto& [k, v] : info.echo.items()) r[k] = v;
   }
   return r;
+}
+
+bool is_custom_tool(const json& echo, std::string_view name) {
+  const json* tools = member(echo, "tools");
+  if (!tools || !tools->is_array()) return false;
+  return std::any_of(tools->begin(), tools->end(), [&](const json& t) {
+    return str_of(member(t, "type")) == "custom" && str_of(member(t, "name")) == name;
+  });
+}
+
+std::string custom_input(std::string_view arguments) {
+  // Only the one string member is parsed: model output is hostile too, and a string cannot nest.
+  std::string_view raw;
+  providers::json_scan::for_each_member(arguments, [&](std::string_view key, size_t b, size_t e) {
+    if (key != "input") return true;
+    raw = arguments.substr(b, e - b);
+    return false;
+  });
+  if (!raw.empty() && raw.front() == '"') {
+    json in = json::parse(raw, nullptr, false);
+    if (in.is_string()) return in.get<std::string>();
+  }
+  return std::string(arguments);
 }
 
 }  // namespace detail
@@ -138,6 +164,16 @@ json build_response(std::string_view body, const ResponseInfo& info) {
                               : args                    ? dump(*args)
                                                         : std::string("{}");
       std::string_view call_id = str_of(member(call, "id"));
+      std::string_view name = str_of(member(fn, "name"));
+      if (is_custom_tool(info.echo, name)) {
+        output.push_back({{"id", new_id("ctc_", info.random)},
+                          {"type", "custom_tool_call"},
+                          {"status", "completed"},
+                          {"call_id", call_id.empty() ? new_id("call_", info.random) : std::string(call_id)},
+                          {"name", name},
+                          {"input", custom_input(arguments)}});
+        continue;
+      }
       output.push_back({{"id", new_id("fc_", info.random)},
                         {"type", "function_call"},
                         {"status", "completed"},

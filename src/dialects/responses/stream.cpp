@@ -132,6 +132,24 @@ void StreamConverter::close_calls(std::string& out) {
             [](const Call* a, const Call* b) { return a->output_index < b->output_index; });
   for (Call* c : open) {
     c->open = false;
+    if (c->custom) {
+      std::string input = custom_input(c->arguments);
+      if (!input.empty()) {
+        emit(out, "response.custom_tool_call_input.delta",
+             {{"item_id", c->item_id}, {"output_index", c->output_index}, {"delta", input}});
+      }
+      emit(out, "response.custom_tool_call_input.done",
+           {{"item_id", c->item_id}, {"output_index", c->output_index}, {"input", input}});
+      json item = {{"id", c->item_id},
+                   {"type", "custom_tool_call"},
+                   {"status", "completed"},
+                   {"call_id", c->call_id},
+                   {"name", c->name},
+                   {"input", std::move(input)}};
+      emit(out, "response.output_item.done", {{"output_index", c->output_index}, {"item", item}});
+      output_.push_back(std::move(item));
+      continue;
+    }
     emit(out, "response.function_call_arguments.done",
          {{"item_id", c->item_id},
           {"output_index", c->output_index},
@@ -159,17 +177,18 @@ void StreamConverter::on_tool_call(const json& call, std::string& out) {
     close_current(out);
     Call c;
     c.output_index = next_index_++;
-    c.item_id = new_id("fc_", info_.random);
+    c.name = std::string(str_of(member(fn, "name")));
+    c.custom = is_custom_tool(info_.echo, c.name);
+    c.item_id = new_id(c.custom ? "ctc_" : "fc_", info_.random);
     c.call_id = std::string(str_of(member(call, "id")));
     if (c.call_id.empty()) c.call_id = new_id("call_", info_.random);
-    c.name = std::string(str_of(member(fn, "name")));
     emit(out, "response.output_item.added",
          {{"output_index", c.output_index},
           {"item",
            {{"id", c.item_id},
-            {"type", "function_call"},
+            {"type", c.custom ? "custom_tool_call" : "function_call"},
             {"status", "in_progress"},
-            {"arguments", ""},
+            {c.custom ? "input" : "arguments", ""},
             {"call_id", c.call_id},
             {"name", c.name}}}});
     it = calls_.emplace(k, std::move(c)).first;
@@ -182,6 +201,7 @@ void StreamConverter::on_tool_call(const json& call, std::string& out) {
                                                   : std::string();
   if (piece.empty()) return;
   c.arguments += piece;
+  if (c.custom) return;
   emit(out, "response.function_call_arguments.delta",
        {{"item_id", c.item_id}, {"output_index", c.output_index}, {"delta", std::move(piece)}});
 }
