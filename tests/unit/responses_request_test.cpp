@@ -13,7 +13,7 @@ namespace {
 using namespace testing;
 
 Request parse_ok(const json& body, const json& history, std::vector<std::string>* dropped) {
-  auto r = parse_request(body, history, dropped, counter());
+  auto r = parse_request(body, history, {.dropped = dropped, .random = counter()});
   if (auto* e = std::get_if<Error>(&r)) {
     ADD_FAILURE() << e->message << " (param " << e->param.value_or("") << ")";
     return {};
@@ -118,6 +118,29 @@ TEST(ResponsesRequest, HistoryComesFirstWithoutItsInstructions) {
   // The referenced item is recorded as itself, not as a reference.
   EXPECT_EQ(r.input_items[0]["id"], "msg_old_answer");
   EXPECT_EQ(r.input_items[0]["role"], "assistant");
+}
+
+TEST(ResponsesRequest, ReferencesResolveFromTheCallersLookup) {
+  // The AI SDK with store: true: earlier answers come back as bare references, no
+  // previous_response_id.
+  json body = {{"model", "m"},
+               {"input", json::array({json::object({{"role", "user"}, {"content", "Hi"}}),
+                                      json::object({{"type", "item_reference"}, {"id", "msg_a"}}),
+                                      json::object({{"type", "item_reference"}, {"id", "msg_a"}}),
+                                      json::object({{"role", "user"}, {"content", "More"}})})}};
+  EXPECT_EQ(referenced_item_ids(body), std::vector<std::string>{"msg_a"});
+  EXPECT_TRUE(referenced_item_ids({{"input", "text"}}).empty());
+  Error missing = parse_error(body);
+  EXPECT_EQ(missing.param.value_or(""), "input[1].id");
+  json found = json::array({json::object({{"type", "message"},
+                                          {"id", "msg_a"},
+                                          {"role", "assistant"},
+                                          {"content", json::array({json::object(
+                                              {{"type", "output_text"}, {"text", "Hello!"}})})}})});
+  auto r = parse_request(body, json::array(), {.references = &found});
+  ASSERT_TRUE(std::holds_alternative<Request>(r)) << std::get<Error>(r).message;
+  EXPECT_EQ(std::get<Request>(r).chat["messages"][1],
+            json({{"role", "assistant"}, {"content", "Hello!"}}));
 }
 
 TEST(ResponsesRequest, InputItemsGetIdsAndOpenAiShape) {

@@ -44,18 +44,30 @@ struct Request {
   nlohmann::json echo = nlohmann::json::object();
 };
 
+struct ParseOptions {
+  // Items an item_reference may name beyond `history`: the caller looks up
+  // referenced_item_ids(body) in its store (scoped to the key) and passes what it found. The
+  // AI SDK with store: true (its default) sends earlier answers only as references.
+  const nlohmann::json* references = nullptr;  // array of items, or null
+  // Receives the parameters left out because they have no chat equivalent and losing them changes
+  // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format").
+  std::vector<std::string>* dropped = nullptr;
+  Random random;  // for the ids given to input items
+};
+
 // Responses request (+ the stored conversation of previous_response_id: an array of Responses
 // items, oldest first; an empty array when none) -> Request. `instructions` are not carried over
-// from history (as OpenAI does). Invalid shape, a built-in tool, or a feature whose meaning the
-// chat shape cannot keep -> Error (400 invalid_request_error, OpenAI wording, param = the field
-// path, e.g. "input[2].content[0].file_id"). When `dropped` is given it receives the parameters
-// left out because they have no chat equivalent and losing them changes little (e.g.
-// "top_logprobs", "truncation", "text.verbosity", "include.file_search_call.results").
+// from history (as OpenAI does). Invalid shape, a built-in tool, a reference to an unknown item,
+// or a feature whose meaning the chat shape cannot keep -> Error (400 invalid_request_error,
+// OpenAI wording, param = the field path, e.g. "input[2].content[0].file_id").
 // Bounded: loops over the given arrays only, no recursion on client JSON.
 std::variant<Request, Error> parse_request(const nlohmann::json& body,
                                            const nlohmann::json& history,
-                                           std::vector<std::string>* dropped = nullptr,
-                                           const Random& random = {});
+                                           const ParseOptions& options = {});
+
+// The ids of the request's item_reference input items, each once, in order (none when input is
+// not an array).
+std::vector<std::string> referenced_item_ids(const nlohmann::json& body);
 
 // For translated (non-native) targets: a 400 naming the first tool (or tool_choice) that only a
 // native target can run (web_search, file_search, computer_use_preview, code_interpreter, mcp,

@@ -58,9 +58,12 @@ std::string_view item_prefix(std::string_view type) {
 
 class Builder {
  public:
-  Builder(const json& body, const json& history, std::vector<std::string>* dropped,
-          const Random& random)
-      : in_(body), history_(history), dropped_(dropped), random_(random) {}
+  Builder(const json& body, const json& history, const ParseOptions& options)
+      : in_(body),
+        history_(history),
+        references_(options.references),
+        dropped_(options.dropped),
+        random_(options.random) {}
 
   std::variant<Request, Error> build() {
     if (!in_.is_object()) {
@@ -238,9 +241,11 @@ class Builder {
   }
 
   const json* find_in_history(std::string_view id) const {
-    if (!history_.is_array()) return nullptr;
-    for (const auto& h : history_) {
-      if (str_of(member(h, "id")) == id) return &h;
+    for (const json* items : {&history_, references_}) {
+      if (!items || !items->is_array()) continue;
+      for (const auto& h : *items) {
+        if (str_of(member(h, "id")) == id) return &h;
+      }
     }
     return nullptr;
   }
@@ -698,6 +703,7 @@ class Builder {
 
   const json& in_;
   const json& history_;
+  const json* references_;
   std::vector<std::string>* dropped_;
   const Random& random_;
   json messages_;
@@ -752,9 +758,20 @@ std::optional<Error> refuse_builtin_tools(const json& body) {
 }
 
 std::variant<Request, Error> parse_request(const json& body, const json& history,
-                                           std::vector<std::string>* dropped,
-                                           const Random& random) {
-  return Builder(body, history, dropped, random).build();
+                                           const ParseOptions& options) {
+  return Builder(body, history, options).build();
+}
+
+std::vector<std::string> referenced_item_ids(const json& body) {
+  std::vector<std::string> ids;
+  const json* input = member(body, "input");
+  if (!input || !input->is_array()) return ids;
+  for (const auto& item : *input) {
+    if (str_of(member(item, "type")) != "item_reference") continue;
+    std::string id(str_of(member(item, "id")));
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+  }
+  return ids;
 }
 
 }  // namespace tg::dialects::responses
