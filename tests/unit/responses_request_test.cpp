@@ -182,6 +182,36 @@ TEST(ResponsesRequest, BuiltInToolsAreRefusedByName) {
   EXPECT_EQ(tc->param.value_or(""), "tool_choice.type");
 }
 
+TEST(ResponsesRequest, NativeTargetsKeepWhatChatCannotCarry) {
+  json body = {
+      {"model", "gpt-5"},
+      {"background", true},
+      {"tools", json::array({json::object({{"type", "web_search"}}),
+                             json::object({{"type", "function"}, {"name", "f"}})})},
+      {"tool_choice", {{"type", "web_search"}}},
+      {"input",
+       json::array({json::object({{"role", "user"},
+                                  {"content", json::array({json::object({{"type", "input_text"}, {"text", "Look"}}),
+                                                           json::object({{"type", "input_image"}, {"file_id", "file-1"}})})}}),
+                    json::object({{"type", "web_search_call"}, {"id", "ws_1"}, {"status", "completed"}}),
+                    json::object({{"role", "user"}, {"content", "And?"}})})}};
+  EXPECT_TRUE(std::holds_alternative<Error>(parse_request(body, json::array())));
+  std::vector<std::string> dropped;
+  auto r = parse_request(body, json::array(), {.dropped = &dropped, .native_target = true});
+  ASSERT_TRUE(std::holds_alternative<Request>(r)) << std::get<Error>(r).message;
+  const Request& req = std::get<Request>(r);
+  EXPECT_EQ(req.input_items.size(), 3u) << "every input item is recorded";
+  EXPECT_EQ(req.input_items[1]["id"], "ws_1");
+  EXPECT_EQ(req.chat["messages"].size(), 2u) << req.chat.dump();
+  EXPECT_EQ(req.chat["messages"][0]["content"], "Look");
+  EXPECT_EQ(req.chat["tools"].size(), 1u);
+  EXPECT_FALSE(req.chat.contains("tool_choice"));
+  EXPECT_EQ(req.echo["tools"], body["tools"]);
+  std::sort(dropped.begin(), dropped.end());
+  EXPECT_EQ(dropped, (std::vector<std::string>{"input.web_search_call", "input_image.file_id",
+                                               "tool_choice", "tools.web_search"}));
+}
+
 TEST(ResponsesRequest, BadShapesAre400sNamingTheField) {
   struct Case {
     json body;

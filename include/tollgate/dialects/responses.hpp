@@ -53,6 +53,11 @@ struct ParseOptions {
   // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format").
   std::vector<std::string>* dropped = nullptr;
   Random random;  // for the ids given to input items
+  // The target speaks the Responses API (the body goes upstream as is; input_items and echo are
+  // what the caller needs, and chat serves a failover): built-in tools, hosted-tool items,
+  // file_id parts and background/conversation/prompt are left out of chat and reported in
+  // `dropped` instead of refused. Shape errors are still refused.
+  bool native_target = false;
 };
 
 // Responses request (+ the stored conversation of previous_response_id: an array of Responses

@@ -63,7 +63,8 @@ class Builder {
         history_(history),
         references_(options.references),
         dropped_(options.dropped),
-        random_(options.random) {}
+        random_(options.random),
+        native_(options.native_target) {}
 
   std::variant<Request, Error> build() {
     if (!in_.is_object()) {
@@ -80,7 +81,9 @@ class Builder {
       if (!p->is_string()) return bad_type("previous_response_id", "a string", *p);
       r.previous_response_id = p->get<std::string>();
     }
-    if (auto e = refuse_unkeepable()) return *e;
+    if (!native_) {
+      if (auto e = refuse_unkeepable()) return *e;
+    }
 
     messages_ = json::array();
     if (const json* ins = member(in_, "instructions")) {
@@ -149,6 +152,14 @@ class Builder {
     }
   }
 
+  // For a native target the body goes upstream as is and `chat` only matters after a failover:
+  // what it cannot carry is left out of it (and reported) instead of refused.
+  std::optional<Error> refuse(Error e, std::string dropped_name) {
+    if (!native_) return e;
+    drop(std::move(dropped_name));
+    return std::nullopt;
+  }
+
   std::optional<Error> boolean(const char* key, bool& out) {
     if (const json* v = member(in_, key)) {
       if (!v->is_boolean()) return bad_type(key, "a boolean", *v);
@@ -208,27 +219,33 @@ class Builder {
       }
       return add_item(*found, where, record, true);  // one level: references never nest
     }
-    if (!translatable_item(type)) {
+    bool translatable = translatable_item(type);
+    if (!translatable) {
       if (from_history) {  // e.g. a hosted tool's call from a turn served natively
         drop("history." + std::string(type));
         return std::nullopt;
       }
-      return unsupported(where + ".type",
-                         fmt::format("Input items of type '{}' cannot be sent to a model served "
-                                     "through chat-completions translation; only targets that "
-                                     "speak the Responses API natively take them.",
-                                     type));
+      auto e = refuse(unsupported(where + ".type",
+                                  fmt::format("Input items of type '{}' cannot be sent to a model "
+                                              "served through chat-completions translation; only "
+                                              "targets that speak the Responses API natively "
+                                              "take them.",
+                                              type)),
+                      "input." + std::string(type));
+      if (e) return e;
     }
     json normal = item;  // the stored form, given an id and OpenAI's shape
     normal["type"] = type;
     std::optional<Error> err;
-    if (type == "message") {
+    if (!translatable) {
+      // kept in input_items only
+    } else if (type == "message") {
       err = add_message(item, where, normal);
     } else if (type == "function_call" || type == "custom_tool_call") {
       err = add_function_call(item, where, type == "custom_tool_call");
     } else if (type == "function_call_output" || type == "custom_tool_call_output") {
       err = add_function_output(item, where);
-    } else {
+    } else if (type == "reasoning") {
       err = add_reasoning(item, where);
     }
     if (err) return err;
@@ -290,8 +307,11 @@ class Builder {
       std::string text;
       for (const auto& p : parts) {
         if (p["type"] != "text") {
-          return unsupported(where + ".content",
-                             "System and developer messages can only contain text.");
+          auto e = refuse(unsupported(where + ".content",
+                                      "System and developer messages can only contain text."),
+                          where + ".content");
+          if (e) return e;
+          continue;
         }
         if (!text.empty()) text += '\n';
         text += p["text"].get_ref<const std::string&>();
@@ -319,9 +339,10 @@ class Builder {
     }
     if (type == "input_image") {
       if (member(part, "file_id")) {
-        return unsupported(where + ".file_id",
-                           "Images by file_id are not supported: Tollgate has no Files API. Send "
-                           "the image as image_url (a URL or a data: URL).");
+        return refuse(unsupported(where + ".file_id",
+                                  "Images by file_id are not supported: Tollgate has no Files "
+                                  "API. Send the image as image_url (a URL or a data: URL)."),
+                      "input_image.file_id");
       }
       std::string_view url = str_of(member(part, "image_url"));
       if (url.empty()) {
@@ -337,15 +358,17 @@ class Builder {
     }
     if (type == "input_file") {
       if (member(part, "file_id")) {
-        return unsupported(where + ".file_id",
-                           "Files by file_id are not supported: Tollgate has no Files API. Send "
-                           "the file inline as file_data (a base64 data: URL).");
+        return refuse(unsupported(where + ".file_id",
+                                  "Files by file_id are not supported: Tollgate has no Files "
+                                  "API. Send the file inline as file_data (a base64 data: URL)."),
+                      "input_file.file_id");
       }
       if (member(part, "file_url")) {
-        return unsupported(where + ".file_url",
-                           "Files by file_url are not supported by chat-completions "
-                           "translation. Send the file inline as file_data (a base64 data: "
-                           "URL).");
+        return refuse(unsupported(where + ".file_url",
+                                  "Files by file_url are not supported by chat-completions "
+                                  "translation. Send the file inline as file_data (a base64 "
+                                  "data: URL)."),
+                      "input_file.file_url");
       }
       std::string_view data = str_of(member(part, "file_data"));
       if (data.empty()) {
@@ -490,10 +513,17 @@ class Builder {
     json chat_tools = json::array();
     if (tools) {
       if (!tools->is_array()) return bad_type("tools", "an array", *tools);
-      if (auto e = refuse_builtin_tools(in_)) return e;
+      if (!native_) {
+        if (auto e = refuse_builtin_tools(in_)) return e;
+      }
       for (size_t i = 0; i < tools->size(); ++i) {
         const json& t = (*tools)[i];
         std::string where = fmt::format("tools[{}]", i);
+        std::string_view type = str_of(member(t, "type"));
+        if (type != "function" && type != "custom") {  // native only: refused above otherwise
+          drop("tools." + std::string(type.empty() ? "unknown" : type));
+          continue;
+        }
         const json* name = member(t, "name");
         if (!name) return invalid(where + ".name", "Missing required parameter: '" + where + ".name'.");
         if (!name->is_string()) return bad_type(where + ".name", "a string", *name);
@@ -551,8 +581,9 @@ class Builder {
           }
           chat_tools = std::move(kept);
           chat_["tool_choice"] = mode == "required" ? "required" : "auto";
-        } else {
-          return builtin_refusal("tool_choice", type.empty() ? "unknown" : type);
+        } else if (auto e = refuse(builtin_refusal("tool_choice.type", type.empty() ? "unknown" : type),
+                                   "tool_choice")) {
+          return e;
         }
       } else {
         return bad_type("tool_choice", "one of a string or object", *tc);
@@ -706,6 +737,7 @@ class Builder {
   const json* references_;
   std::vector<std::string>* dropped_;
   const Random& random_;
+  bool native_;
   json messages_;
   json chat_ = json::object();
   json echo_ = json::object();
