@@ -76,7 +76,8 @@ std::vector<std::string> referenced_item_ids(const nlohmann::json& body);
 
 // For translated (non-native) targets: a 400 naming the first tool (or tool_choice) that only a
 // native target can run (web_search, file_search, computer_use_preview, code_interpreter, mcp,
-// image_generation, local_shell, custom, ...); nullopt when every tool is a function tool.
+// image_generation, local_shell, shell, apply_patch, ...); nullopt when every tool is a function
+// or custom tool. parse_request applies it itself unless native_target.
 std::optional<Error> refuse_builtin_tools(const nlohmann::json& body);
 
 // What a Response object needs besides the answer.
@@ -113,8 +114,8 @@ providers::Usage usage_from_responses(const nlohmann::json& usage);
 // content_part).added, *_text.delta..., *_text.done, part.done, output_item.done; function calls
 // with function_call_arguments.delta/.done; then response.completed or response.incomplete with
 // usage. Events are written as chunks arrive, but for a custom tool's input (sent whole when its
-// call closes: it arrives wrapped in JSON arguments). No [DONE]: OpenAI's Responses stream ends after the
-// terminal event.
+// call closes: it arrives wrapped in JSON arguments). No [DONE]: OpenAI's Responses stream ends
+// after the terminal event.
 class StreamConverter {
  public:
   explicit StreamConverter(ResponseInfo info);
@@ -122,8 +123,9 @@ class StreamConverter {
   // Upstream finished normally: closes open items, then response.completed or
   // response.incomplete (finish_reason length / content_filter).
   void finish(std::string& out);
-  // A failure after the stream started: closes nothing, ends with response.failed carrying the
-  // error (and the output so far). Also what a chat chunk {"error":...} leads to.
+  // A failure after the stream started (or an upstream cut short): closes nothing, ends with
+  // response.failed carrying the error (code = e.code_str, else rate_limit_exceeded for a 429,
+  // else server_error) and the items completed so far. A chat chunk {"error":...} leads here.
   void fail(const Error& e, std::string& out);
   // True once a terminal event has been written; later input is ignored.
   bool done() const { return done_; }
@@ -164,7 +166,6 @@ class StreamConverter {
   std::string text_;          // its text so far
   bool refusal_ = false;      // the message's part is a refusal
   std::string signature_;     // signed thinking (Claude) seen for the open reasoning item
-  std::string redacted_;      // redacted thinking data
   std::map<int64_t, Call> calls_;  // chat tool_calls index -> call (open ones until closed)
   int next_index_ = 0;
   std::string finish_reason_;
