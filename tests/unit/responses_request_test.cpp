@@ -56,7 +56,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "request_multimodal.json", "request_tools.json",
                       "request_allowed_tools.json", "request_tool_round_trip.json",
                       "request_json_schema.json", "request_reasoning.json",
-                      "request_history.json", "request_custom_tool.json"),
+                      "request_history.json", "request_custom_tool.json",
+                      "request_codex_unknown_model.json", "request_codex_known_model.json",
+                      "request_codex_history.json"),
     [](const auto& info) {
       std::string n = info.param.substr(8, info.param.size() - 8 - 5);  // request_*.json
       std::replace(n.begin(), n.end(), '.', '_');
