@@ -523,11 +523,12 @@ class Builder {
   // items (Codex sends its tools so for OpenAI's own model names), from the stored conversation
   // and then this input. A `namespace` tool's functions are offered one by one under flat names.
   std::optional<Error> collect_tools() {
-    if (const json* tools = member(in_, "tools")) {
-      if (!tools->is_array()) return bad_type("tools", "an array", *tools);
-      if (!native_) {
-        if (auto e = refuse_builtin_tools(in_)) return e;
-      }
+    const json* tools = member(in_, "tools");
+    if (tools && !tools->is_array()) return bad_type("tools", "an array", *tools);
+    if (!native_) {
+      if (auto e = refuse_builtin_tools(in_)) return e;
+    }
+    if (tools) {
       if (auto e = declare_tools(*tools, "tools", false)) return e;
     }
     for (bool history : {true, false}) {
