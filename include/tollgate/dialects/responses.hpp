@@ -70,7 +70,8 @@ struct ParseOptions {
   // AI SDK with store: true (its default) sends earlier answers only as references.
   const nlohmann::json* references = nullptr;  // array of items, or null
   // Receives the parameters left out because they have no chat equivalent and losing them changes
-  // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format").
+  // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format",
+  // "client_metadata", "prompt_cache_key", "reasoning.context").
   std::vector<std::string>* dropped = nullptr;
   Random random;  // for the ids given to input items
   // The target speaks the Responses API (the body goes upstream as is; input_items and echo are
