@@ -135,6 +135,7 @@ class ResponsesCall final : public Call {
     info_.created_at = unix_now();
     info_.model = parsed_.model;
     info_.echo = parsed_.echo;
+    info_.tools = parsed_.tools;  // flattened (namespaced) tool names map back
     info_.previous_response_id = previous_id_;
     info_.store = parsed_.store;
     return std::nullopt;

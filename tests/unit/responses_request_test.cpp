@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cctype>
 
 #include "responses_test_util.hpp"
 
@@ -56,7 +59,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "request_multimodal.json", "request_tools.json",
                       "request_allowed_tools.json", "request_tool_round_trip.json",
                       "request_json_schema.json", "request_reasoning.json",
-                      "request_history.json", "request_custom_tool.json"),
+                      "request_history.json", "request_custom_tool.json",
+                      "request_codex_unknown_model.json", "request_codex_known_model.json",
+                      "request_codex_history.json"),
     [](const auto& info) {
       std::string n = info.param.substr(8, info.param.size() - 8 - 5);  // request_*.json
       std::replace(n.begin(), n.end(), '.', '_');
@@ -274,6 +279,144 @@ TEST(ResponsesRequest, BadShapesAre400sNamingTheField) {
   }
   Error e = parse_error(json::array());
   EXPECT_EQ(e.status, 400);
+}
+
+// Codex 0.171 with a model name it does not know: function tools, a namespace of five functions
+// and web_search. Only web_search needs a native target (Codex omits it with web_search =
+// "disabled" in config.toml).
+TEST(ResponsesRequest, CodexWebSearchIsRefusedByNameItsNamespaceIsNot) {
+  json body = load("request_codex_unknown_model.json")["request"];
+  size_t at = body["tools"].size();
+  body["tools"].push_back({{"type", "web_search"}, {"external_web_access", false}});
+  Error e = parse_error(body);
+  EXPECT_EQ(e.param.value_or(""), fmt::format("tools[{}].type", at)) << e.message;
+  EXPECT_NE(e.message.find("'web_search'"), std::string::npos) << e.message;
+  auto direct = refuse_builtin_tools(body);
+  ASSERT_TRUE(direct.has_value());
+  EXPECT_EQ(direct->param, e.param);
+  body["tools"].erase(at);
+  EXPECT_FALSE(refuse_builtin_tools(body).has_value()) << refuse_builtin_tools(body)->message;
+  // A built-in tool inside a namespace is refused too, named by its place.
+  body["tools"][4]["tools"].push_back({{"type", "file_search"}});
+  Error inner = parse_error(body);
+  EXPECT_EQ(inner.param.value_or(""), "tools[4].tools[5].type");
+  EXPECT_NE(inner.message.find("'file_search'"), std::string::npos);
+}
+
+TEST(ResponsesRequest, NamespacedToolsGetFlatNamesAndMapBack) {
+  json f = load("request_codex_unknown_model.json");
+  Request r = parse_ok(f["request"], json::array(), nullptr);
+  const json& tools = r.chat["tools"];
+  auto it = std::find_if(tools.begin(), tools.end(), [](const json& t) {
+    return t["function"]["name"] == "multi_agent_v1__spawn_agent";
+  });
+  ASSERT_NE(it, tools.end()) << tools.dump();
+  EXPECT_EQ((*it)["function"]["description"].get<std::string>().rfind(
+                "Tools for spawning and managing sub-agents.\n\n", 0),
+            0u)
+      << "the namespace's description comes with its functions";
+  ASSERT_TRUE(r.tools.count("multi_agent_v1__spawn_agent"));
+  EXPECT_EQ(r.tools.at("multi_agent_v1__spawn_agent").name, "spawn_agent");
+  EXPECT_EQ(r.tools.at("multi_agent_v1__spawn_agent").ns, "multi_agent_v1");
+  EXPECT_EQ(r.tools.at("exec_command").ns, "");
+  EXPECT_EQ(r.tools.size(), tools.size());
+  EXPECT_EQ(r.echo["tools"], f["request"]["tools"]) << "the Response repeats the tools as sent";
+}
+
+TEST(ResponsesRequest, AdditionalToolsItemsJoinTheTools) {
+  json f = load("request_codex_known_model.json");
+  std::vector<std::string> dropped;
+  Request r = parse_ok(f["request"], json::array(), &dropped);
+  ASSERT_EQ(r.chat["messages"].size(), 6u) << "the item is no message: " << r.chat["messages"].dump();
+  EXPECT_EQ(r.chat["tools"].size(), 12u);
+  const ToolRef& exec = r.tools.at("functions__exec");
+  EXPECT_EQ(exec.name, "exec");
+  EXPECT_EQ(exec.ns, "functions");
+  EXPECT_TRUE(exec.custom);
+  EXPECT_EQ(r.tools.at("clock__sleep").name, "sleep");
+  EXPECT_EQ(r.input_items[0]["type"], "additional_tools") << "kept for the store as sent";
+  EXPECT_EQ(r.input_items[0]["id"], f["request"]["input"][0]["id"]);
+  EXPECT_EQ(r.echo["tools"], json::array());
+  EXPECT_NE(std::find(dropped.begin(), dropped.end(), "reasoning.context"), dropped.end());
+  // A stored conversation's additional tools stay offered on the next turn; declared again they
+  // are offered once.
+  json next = {{"model", "m"},
+               {"input", json::array({f["request"]["input"][0], json::object({{"role", "user"}, {"content", "Again"}})})}};
+  Request again = parse_ok(next, r.input_items, nullptr);
+  EXPECT_EQ(again.chat["tools"].size(), 12u) << again.chat["tools"].dump();
+  // Built-in tools inside the item are refused by name, like top-level ones.
+  json body = f["request"];
+  body["input"][0]["tools"].push_back({{"type", "web_search"}});
+  Error e = parse_error(body);
+  EXPECT_EQ(e.param.value_or(""), "input[0].tools[3].type");
+  EXPECT_NE(e.message.find("'web_search'"), std::string::npos);
+  EXPECT_EQ(refuse_builtin_tools(body).value_or(Error{}).param, e.param);
+}
+
+TEST(ResponsesRequest, NamespacedCallsInTheConversationMapForward) {
+  json ns = {{"type", "namespace"},
+             {"name", "multi_agent_v1"},
+             {"description", "Agents."},
+             {"tools", json::array({json::object({{"type", "function"}, {"name", "spawn_agent"}}),
+                                    json::object({{"type", "custom"}, {"name", "exec"}})})}};
+  json input = json::array(
+      {json::object({{"role", "user"}, {"content", "Go"}}),
+       json::object({{"type", "function_call"}, {"id", "fc_1"}, {"call_id", "c1"}, {"name", "spawn_agent"},
+                     {"namespace", "multi_agent_v1"}, {"arguments", "{}"}}),
+       json::object({{"type", "function_call_output"}, {"call_id", "c1"}, {"output", "ok"}}),
+       json::object({{"type", "custom_tool_call"}, {"call_id", "c2"}, {"name", "exec"},
+                     {"namespace", "multi_agent_v1"}, {"input", "x"}}),
+       json::object({{"type", "custom_tool_call_output"}, {"call_id", "c2"}, {"output", "ok"}}),
+       json::object({{"type", "function_call"}, {"call_id", "c3"}, {"name", "gone"},
+                     {"namespace", "old tools"}, {"arguments", "{}"}}),
+       json::object({{"type", "function_call_output"}, {"call_id", "c3"}, {"output", "ok"}})});
+  Request r = parse_ok({{"model", "m"}, {"input", input}, {"tools", json::array({ns})}}, json::array(), nullptr);
+  const json& m = r.chat["messages"];
+  ASSERT_EQ(m.size(), 7u) << m.dump();
+  EXPECT_EQ(m[1]["tool_calls"][0]["function"]["name"], "multi_agent_v1__spawn_agent");
+  EXPECT_EQ(m[3]["tool_calls"][0]["function"]["name"], "multi_agent_v1__exec");
+  EXPECT_EQ(m[3]["tool_calls"][0]["function"]["arguments"], json({{"input", "x"}}).dump());
+  // A tool no longer offered: its flat name all the same, valid for every provider.
+  EXPECT_EQ(m[5]["tool_calls"][0]["function"]["name"], flat_tool_name("old tools", "gone"));
+  EXPECT_EQ(r.input_items[1]["namespace"], "multi_agent_v1") << "stored as sent";
+  Error e = parse_error({{"model", "m"},
+                         {"input", json::array({json::object({{"type", "function_call"}, {"call_id", "c"},
+                                                              {"name", "f"}, {"namespace", 3},
+                                                              {"arguments", "{}"}})})}});
+  EXPECT_EQ(e.param.value_or(""), "input[0].namespace");
+}
+
+TEST(ResponsesRequest, FlatToolNamesFitEveryProviderAndNeverCollide) {
+  auto valid = [](const std::string& n) {
+    if (n.empty() || n.size() > 64) return false;
+    if (!(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
+    return std::all_of(n.begin(), n.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+  };
+  EXPECT_EQ(flat_tool_name("clock", "sleep"), "clock__sleep");
+  std::string long_ns(80, 'n');
+  std::vector<std::string> names = {flat_tool_name(long_ns, "a"), flat_tool_name(long_ns, "b"),
+                                    flat_tool_name("mcp.server/x", "tool"),
+                                    flat_tool_name("9lives", "cat"), flat_tool_name("ns", "é"),
+                                    flat_tool_name("clock", "sleep", 1)};
+  for (const auto& n : names) EXPECT_TRUE(valid(n)) << n;
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::unique(names.begin(), names.end()), names.end()) << "distinct inputs, distinct names";
+  EXPECT_EQ(flat_tool_name(long_ns, "a"), flat_tool_name(long_ns, "a")) << "stable";
+  // A plain tool already named like the flat name keeps it; the namespaced one moves aside.
+  json tools = json::array(
+      {json::object({{"type", "function"}, {"name", "clock__sleep"}}),
+       json::object({{"type", "namespace"}, {"name", "clock"}, {"description", ""},
+                     {"tools", json::array({json::object({{"type", "function"}, {"name", "sleep"}})})}})});
+  Request r = parse_ok({{"model", "m"}, {"input", "x"}, {"tools", tools}}, json::array(), nullptr);
+  ASSERT_EQ(r.chat["tools"].size(), 2u);
+  EXPECT_EQ(r.chat["tools"][0]["function"]["name"], "clock__sleep");
+  std::string moved = r.chat["tools"][1]["function"]["name"];
+  EXPECT_NE(moved, "clock__sleep");
+  EXPECT_TRUE(valid(moved)) << moved;
+  EXPECT_EQ(r.tools.at(moved).ns, "clock");
+  EXPECT_EQ(r.tools.at("clock__sleep").ns, "");
 }
 
 TEST(ResponsesRequest, DeepButValidInputStaysBounded) {

@@ -147,5 +147,48 @@ TEST(ResponsesUsage, ReadsNativeUsage) {
   EXPECT_EQ(responses_usage(u)["total_tokens"], 380);
 }
 
+// A namespaced tool's call comes back with its own name and namespace: the names from the
+// request (additional_tools too), or from the echoed top-level tools when none were passed.
+TEST(ResponsesResponse, NamespacedCallsComeBackWithTheirNamespace) {
+  json chat = {{"choices",
+                json::array({json::object(
+                    {{"index", 0},
+                     {"finish_reason", "tool_calls"},
+                     {"message",
+                      {{"role", "assistant"},
+                       {"content", nullptr},
+                       {"tool_calls",
+                        json::array({json::object({{"id", "call_1"}, {"type", "function"},
+                                                   {"function", {{"name", "clock__sleep"}, {"arguments", "{\"duration_ms\":5}"}}}}),
+                                     json::object({{"id", "call_2"}, {"type", "function"},
+                                                   {"function", {{"name", "functions__exec"}, {"arguments", "{\"input\":\"1+1\"}"}}}})})}}}})})},
+               {"usage", {{"prompt_tokens", 5}, {"completion_tokens", 3}, {"total_tokens", 8}}}};
+  auto parsed = parse_request(load("request_codex_known_model.json")["request"], json::array());
+  ASSERT_TRUE(std::holds_alternative<Request>(parsed));
+  ResponseInfo i = info();
+  i.tools = std::get<Request>(parsed).tools;
+  json r = build_response(chat.dump(), i);
+  const json& out = r["output"];
+  ASSERT_EQ(out.size(), 2u) << out.dump();
+  EXPECT_EQ(out[0]["type"], "function_call");
+  EXPECT_EQ(out[0]["name"], "sleep");
+  EXPECT_EQ(out[0]["namespace"], "clock");
+  EXPECT_EQ(out[0]["arguments"], "{\"duration_ms\":5}");
+  EXPECT_EQ(out[1]["type"], "custom_tool_call");
+  EXPECT_EQ(out[1]["name"], "exec");
+  EXPECT_EQ(out[1]["namespace"], "functions");
+  EXPECT_EQ(out[1]["input"], "1+1");
+  // From the echo alone (top-level namespace tools, as Codex sends for unknown model names).
+  ResponseInfo e = info();
+  e.echo["tools"] = load("request_codex_known_model.json")["request"]["input"][0]["tools"];
+  json from_echo = build_response(chat.dump(), e);
+  EXPECT_EQ(from_echo["output"][0]["namespace"], "clock");
+  EXPECT_EQ(from_echo["output"][1]["type"], "custom_tool_call");
+  // A name no tool has stays a plain function call.
+  json plain = build_response(chat.dump(), info());
+  EXPECT_EQ(plain["output"][0]["name"], "clock__sleep");
+  EXPECT_FALSE(plain["output"][0].contains("namespace"));
+}
+
 }  // namespace
 }  // namespace tg::dialects::responses

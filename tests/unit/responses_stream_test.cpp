@@ -21,9 +21,27 @@ ResponseInfo info() {
   return i;
 }
 
+// Codex's shape: namespaced tools (top-level here, so the echo alone names them).
+ResponseInfo codex_info() {
+  ResponseInfo i = info();
+  json spawn = {{"type", "function"}, {"name", "spawn_agent"}, {"parameters", {{"type", "object"}}}};
+  json exec = {{"type", "custom"}, {"name", "exec"}};
+  i.echo["tools"] = json::array(
+      {json::object({{"type", "namespace"}, {"name", "multi_agent_v1"}, {"description", "Agents."},
+                     {"tools", json::array({spawn})}}),
+       json::object({{"type", "namespace"}, {"name", "functions"}, {"description", ""},
+                     {"tools", json::array({exec})}})});
+  return i;
+}
+
+ResponseInfo info_for(const std::string& fixture) {
+  return fixture.rfind("stream_codex", 0) == 0 ? codex_info() : info();
+}
+
 // Feeds `sse` in pieces of the given sizes (0 = whole), then finish() unless the stream failed.
-std::string run(const std::string& sse, size_t cut, StreamConverter* conv = nullptr) {
-  StreamConverter own(info());
+std::string run(const std::string& sse, size_t cut, StreamConverter* conv = nullptr,
+                const ResponseInfo& with = info()) {
+  StreamConverter own(with);
   StreamConverter& c = conv ? *conv : own;
   std::string out;
   if (cut == 0) {
@@ -68,7 +86,7 @@ TEST_P(GoldenStream, EventsAsTheFixtureSaysAtEverySplit) {
   const std::string sse = read_text(name + ".sse");
   json f = json::object();
   if (!std::getenv("TG_UPDATE_GOLDEN")) f = load(name + ".expected.json");
-  StreamConverter conv(info());
+  StreamConverter conv(info_for(name));
   std::string whole = run(sse, 0, &conv);
   json events = events_of(whole);
   expect_golden(name + ".expected.json", f, "events", events);
@@ -76,13 +94,14 @@ TEST_P(GoldenStream, EventsAsTheFixtureSaysAtEverySplit) {
   // The stored Response is what the terminal event carried.
   EXPECT_EQ(conv.response(), events.back()["response"]);
   for (size_t cut = 1; cut < sse.size(); ++cut) {
-    ASSERT_EQ(run(sse, cut), whole) << "split at " << cut;
+    ASSERT_EQ(run(sse, cut, nullptr, info_for(name)), whole) << "split at " << cut;
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Responses, GoldenStream,
                          ::testing::Values("stream_text", "stream_tools", "stream_reasoning",
-                                           "stream_error", "stream_custom_tool"));
+                                           "stream_error", "stream_custom_tool",
+                                           "stream_codex_namespace"));
 
 TEST(ResponsesStream, TextStreamSequence) {
   json ev = events_of(run(read_text("stream_text.sse"), 0));
@@ -145,6 +164,32 @@ TEST(ResponsesStream, CustomToolInputArrivesWhole) {
   EXPECT_EQ(item["call_id"], "call_ap");
   EXPECT_EQ(item["input"], "*** Begin Patch\n*** End Patch");
   EXPECT_EQ(item["id"].get<std::string>().rfind("ctc_", 0), 0u);
+}
+
+// Codex builds its answer from output_item.done: a namespaced call must come back there with its
+// own name and its namespace, never the flat name the chat target saw.
+TEST(ResponsesStream, NamespacedCallsComeBackWithTheirNamespace) {
+  StreamConverter conv(codex_info());
+  json ev = events_of(run(read_text("stream_codex_namespace.sse"), 0, &conv, codex_info()));
+  std::vector<json> done;
+  for (const auto& e : ev) {
+    if (e["type"] == "response.output_item.done") done.push_back(e["item"]);
+    if (e["type"] == "response.output_item.added" && e["item"]["type"] != "message") {
+      EXPECT_TRUE(e["item"].contains("namespace")) << e.dump();
+    }
+  }
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[1]["type"], "function_call");
+  EXPECT_EQ(done[1]["name"], "spawn_agent");
+  EXPECT_EQ(done[1]["namespace"], "multi_agent_v1");
+  EXPECT_EQ(done[1]["call_id"], "call_spawn");
+  EXPECT_EQ(done[1]["arguments"], "{\"message\":\"Check the tests\"}");
+  EXPECT_EQ(done[2]["type"], "custom_tool_call") << "a custom tool inside a namespace";
+  EXPECT_EQ(done[2]["name"], "exec");
+  EXPECT_EQ(done[2]["namespace"], "functions");
+  EXPECT_EQ(done[2]["input"], "await tools.exec_command({cmd: \"ls\"})");
+  EXPECT_EQ(ev.back()["type"], "response.completed");
+  EXPECT_EQ(conv.response()["output"][1], done[1]);
 }
 
 TEST(ResponsesStream, ReasoningThenLengthIsIncomplete) {

@@ -28,6 +28,23 @@ using Random = std::function<uint64_t()>;
 // prefix + 48 lowercase hex characters, e.g. new_id("resp_"), as OpenAI's ids look.
 std::string new_id(std::string_view prefix, const Random& random = {});
 
+// A Responses tool as the chat side names it. Chat has no namespaces: a function or custom tool
+// inside a `namespace` tool (top-level or in an `additional_tools` input item, as Codex sends
+// them) is offered under a flat name, and its calls come back with `name` and `namespace` again.
+struct ToolRef {
+  std::string name;        // the Responses name (inside its namespace)
+  std::string ns;          // the namespace, "" when none
+  bool custom = false;     // a custom (free-text input) tool
+};
+// Chat function name -> the Responses tool it stands for.
+using ToolNames = std::map<std::string, ToolRef, std::less<>>;
+
+// The chat name of a namespaced tool: "<namespace>__<name>" when that fits every provider's rule
+// (1-64 of [a-zA-Z0-9_-], starting with a letter or '_'), else a sanitised prefix (55 characters
+// at most) + '_' + 8 hex digits of a hash of both parts. salt > 0 gives another hashed name (for
+// a collision with another tool).
+std::string flat_tool_name(std::string_view ns, std::string_view name, unsigned salt = 0);
+
 struct Request {
   nlohmann::json chat;               // the canonical chat-completions request
   std::string model;                 // as asked
@@ -42,6 +59,9 @@ struct Request {
   // top_p, max_output_tokens, text, reasoning, metadata, parallel_tool_calls, truncation, user,
   // safety_identifier, service_tier, ...), with OpenAI's defaults filled in.
   nlohmann::json echo = nlohmann::json::object();
+  // Every tool offered to chat (top-level `tools`, then those of `additional_tools` items, from
+  // the stored conversation and this input) by its chat name. Copy it to ResponseInfo::tools.
+  ToolNames tools;
 };
 
 struct ParseOptions {
@@ -50,7 +70,8 @@ struct ParseOptions {
   // AI SDK with store: true (its default) sends earlier answers only as references.
   const nlohmann::json* references = nullptr;  // array of items, or null
   // Receives the parameters left out because they have no chat equivalent and losing them changes
-  // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format").
+  // little (e.g. "top_logprobs", "truncation", "text.verbosity", "tools[0].format",
+  // "client_metadata", "prompt_cache_key", "reasoning.context").
   std::vector<std::string>* dropped = nullptr;
   Random random;  // for the ids given to input items
   // The target speaks the Responses API (the body goes upstream as is; input_items and echo are
@@ -76,8 +97,9 @@ std::vector<std::string> referenced_item_ids(const nlohmann::json& body);
 
 // For translated (non-native) targets: a 400 naming the first tool (or tool_choice) that only a
 // native target can run (web_search, file_search, computer_use_preview, code_interpreter, mcp,
-// image_generation, local_shell, shell, apply_patch, ...); nullopt when every tool is a function
-// or custom tool. parse_request applies it itself unless native_target.
+// image_generation, local_shell, shell, apply_patch, ...), looking in `tools`, inside `namespace`
+// tools and in the input's `additional_tools` items; nullopt when every tool is a function or
+// custom tool (or a namespace of them). parse_request applies it itself unless native_target.
 std::optional<Error> refuse_builtin_tools(const nlohmann::json& body);
 
 // What a Response object needs besides the answer.
@@ -89,6 +111,10 @@ struct ResponseInfo {
   std::string previous_response_id;
   bool store = true;
   Random random;            // for item ids (msg_, fc_, rs_)
+  // Request::tools: how chat tool names map back to Responses tools (custom_tool_call items,
+  // `namespace` on calls). Empty = derived from echo.tools, which only holds top-level tools:
+  // the tools of `additional_tools` items then come back under their flat chat names.
+  ToolNames tools;
 };
 
 // OpenAI chat.completion body -> Response object: output items (reasoning from
@@ -137,7 +163,7 @@ class StreamConverter {
   enum class Kind { None, Reasoning, Message };
   struct Call {
     int output_index;
-    std::string item_id, call_id, name, arguments;
+    std::string item_id, call_id, name, ns, arguments;  // name and ns as the client knows them
     bool open = true;
     bool custom = false;  // a custom tool's call: its input is sent whole when the call closes
   };
@@ -152,6 +178,7 @@ class StreamConverter {
   nlohmann::json snapshot(std::string_view status) const;
 
   ResponseInfo info_;
+  ToolNames tools_;  // info_.tools, or derived from info_.echo
   sse::Decoder decoder_;
   std::vector<sse::Event> events_;
   bool started_ = false;

@@ -37,9 +37,15 @@ inline constexpr std::string_view kRedactedPrefix = "tg.redacted:";
 // The Response fields with OpenAI's defaults, overlaid with the request's echo.
 json response_skeleton(const ResponseInfo& info, std::string_view status);
 
-// Whether `name` is one of the request's custom tools (echo.tools): its calls come back as
-// custom_tool_call items whose input is the `input` argument of the translated function.
-bool is_custom_tool(const json& echo, std::string_view name);
+// info.tools, or when the caller left it empty the names of echo.tools (top-level tools only),
+// named as parse_request names them.
+ToolNames tool_names(const ResponseInfo& info);
+
+// The Responses tool behind a chat call's function name: a custom tool's call becomes a
+// custom_tool_call item whose input is the `input` argument of the translated function; a
+// namespaced tool's call carries `namespace` and its own name. An unknown name is a plain
+// function of that name.
+ToolRef tool_of(const ToolNames& tools, std::string_view chat_name);
 
 // The `input` argument of a translated custom tool call (the raw arguments when they are not
 // the expected object).

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <random>
+#include <set>
 
 #include "internal.hpp"
 
@@ -43,7 +45,7 @@ Error builtin_refusal(const std::string& param, std::string_view type) {
 bool translatable_item(std::string_view type) {
   return type == "message" || type == "function_call" || type == "function_call_output" ||
          type == "custom_tool_call" || type == "custom_tool_call_output" ||
-         type == "reasoning" || type == "item_reference";
+         type == "reasoning" || type == "item_reference" || type == "additional_tools";
 }
 
 std::string_view item_prefix(std::string_view type) {
@@ -53,6 +55,7 @@ std::string_view item_prefix(std::string_view type) {
   if (type == "custom_tool_call") return "ctc_";
   if (type == "custom_tool_call_output") return "ctco_";
   if (type == "reasoning") return "rs_";
+  if (type == "additional_tools") return "at_";
   return "item_";
 }
 
@@ -84,6 +87,9 @@ class Builder {
     if (!native_) {
       if (auto e = refuse_unkeepable()) return *e;
     }
+
+    // Tools first: calls in the conversation are named as their tools are on the chat side.
+    if (auto e = collect_tools()) return *e;
 
     messages_ = json::array();
     if (const json* ins = member(in_, "instructions")) {
@@ -141,6 +147,7 @@ class Builder {
     if (auto e = convert_params()) return *e;
     r.chat = std::move(chat_);
     r.echo = std::move(echo_);
+    r.tools = std::move(tool_names_);
     return r;
   }
 
@@ -247,11 +254,13 @@ class Builder {
       err = add_function_output(item, where);
     } else if (type == "reasoning") {
       err = add_reasoning(item, where);
-    }
+    }  // additional_tools: its tools joined the request's in collect_tools
     if (err) return err;
     if (record) {
       if (str_of(member(normal, "id")).empty()) normal["id"] = new_id(item_prefix(type), random_);
-      if (type != "reasoning" && !member(normal, "status")) normal["status"] = "completed";
+      if (type != "reasoning" && type != "additional_tools" && !member(normal, "status")) {
+        normal["status"] = "completed";
+      }
       record->push_back(std::move(normal));
     }
     return std::nullopt;
@@ -426,15 +435,20 @@ class Builder {
       if (!v) return invalid(where + "." + k, fmt::format("Missing required parameter: '{}.{}'.", where, k));
       if (!v->is_string()) return bad_type(where + "." + k, "a string", *v);
     }
+    if (const json* ns = member(item, "namespace"); ns && !ns->is_string()) {
+      return bad_type(where + ".namespace", "a string", *ns);
+    }
     json* msg = open_assistant();
     // Reasoning between a message and its calls belongs to the calls: start a new turn then.
     if (!msg || !reasoning_.empty() || !thinking_blocks_.empty()) msg = &new_assistant();
     if (!msg->contains("tool_calls")) (*msg)["tool_calls"] = json::array();
     json arguments = custom ? json(dump({{"input", item["input"]}})) : item["arguments"];
+    std::string name = chat_name(str_of(member(item, "namespace")),
+                                 item["name"].get_ref<const std::string&>());
     (*msg)["tool_calls"].push_back({{"id", item["call_id"]},
                                     {"type", "function"},
                                     {"function",
-                                     {{"name", item["name"]}, {"arguments", std::move(arguments)}}}});
+                                     {{"name", std::move(name)}, {"arguments", std::move(arguments)}}}});
     return std::nullopt;
   }
 
@@ -505,46 +519,151 @@ class Builder {
 
   // ---- tools and parameters ----------------------------------------------------------------
 
+  // The tools offered to chat, in order: top-level `tools`, then those of `additional_tools`
+  // items (Codex sends its tools so for OpenAI's own model names), from the stored conversation
+  // and then this input. A `namespace` tool's functions are offered one by one under flat names.
+  std::optional<Error> collect_tools() {
+    const json* tools = member(in_, "tools");
+    if (tools && !tools->is_array()) return bad_type("tools", "an array", *tools);
+    if (!native_) {
+      if (auto e = refuse_builtin_tools(in_)) return e;
+    }
+    if (tools) {
+      if (auto e = declare_tools(*tools, "tools", false)) return e;
+    }
+    for (bool history : {true, false}) {
+      const json* items = history ? &history_ : member(in_, "input");
+      if (!items || !items->is_array()) continue;
+      for (size_t i = 0; i < items->size(); ++i) {
+        const json* item = &(*items)[i];
+        if (str_of(member(item, "type")) == "item_reference") {
+          item = find_in_history(str_of(member(item, "id")));  // unknown: add_item refuses it
+        }
+        if (!item || str_of(member(item, "type")) != "additional_tools") continue;
+        std::string where = fmt::format("{}[{}].tools", history ? "history" : "input", i);
+        const json* tools = member(item, "tools");
+        if (!tools) return invalid(where, "Missing required parameter: '" + where + "'.");
+        if (!tools->is_array()) return bad_type(where, "an array", *tools);
+        if (auto e = declare_tools(*tools, where, history)) return e;
+      }
+    }
+    name_tools();
+    return std::nullopt;
+  }
+
+  // Validates one list of tools and queues its function and custom tools (namespaces opened).
+  std::optional<Error> declare_tools(const json& tools, const std::string& where, bool from_history) {
+    for (size_t i = 0; i < tools.size(); ++i) {
+      const json& t = tools[i];
+      std::string at = fmt::format("{}[{}]", where, i);
+      if (!t.is_object()) return bad_type(at, "an object", t);
+      std::string_view type = str_of(member(t, "type"));
+      if (type == "namespace") {
+        std::string_view ns = str_of(member(t, "name"));
+        if (ns.empty()) return invalid(at + ".name", "Missing required parameter: '" + at + ".name'.");
+        const json* inner = member(t, "tools");
+        if (!inner) return invalid(at + ".tools", "Missing required parameter: '" + at + ".tools'.");
+        if (!inner->is_array()) return bad_type(at + ".tools", "an array", *inner);
+        for (size_t j = 0; j < inner->size(); ++j) {
+          const json& f = (*inner)[j];
+          std::string fat = fmt::format("{}.tools[{}]", at, j);
+          std::string_view ftype = str_of(member(f, "type"));
+          if (ftype != "function" && ftype != "custom") {  // one level only, as OpenAI's
+            return invalid(fat + ".type",
+                           fmt::format("Invalid value: '{}'. Supported values are: 'function' "
+                                       "and 'custom'.",
+                                       ftype));
+          }
+          if (auto e = declare(f, fat, &t)) return e;
+        }
+        continue;
+      }
+      if (type != "function" && type != "custom") {
+        // Refused before this for this request's tools on a translated target.
+        drop(std::string(from_history ? "history.tools." : "tools.") +
+             std::string(type.empty() ? "unknown" : type));
+        continue;
+      }
+      if (auto e = declare(t, at, nullptr)) return e;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Error> declare(const json& t, const std::string& where, const json* ns_tool) {
+    const json* name = member(t, "name");
+    if (!name) return invalid(where + ".name", "Missing required parameter: '" + where + ".name'.");
+    if (!name->is_string()) return bad_type(where + ".name", "a string", *name);
+    bool custom = str_of(member(t, "type")) == "custom";
+    json tool;
+    if (custom) {
+      tool = custom_tool(t, where);
+    } else {
+      json fn = {{"name", *name}};
+      if (const json* d = member(t, "description")) fn["description"] = *d;
+      const json* params = member(t, "parameters");
+      if (params && !params->is_object()) return bad_type(where + ".parameters", "an object", *params);
+      fn["parameters"] = params ? *params : json{{"type", "object"}, {"properties", json::object()}};
+      // OpenAI defaults Responses tools to strict, but only its own servers make a loose schema
+      // strict-compatible: elsewhere strict is sent only when the client asked for it.
+      if (const json* strict = member(t, "strict"); strict && strict->is_boolean()) {
+        fn["strict"] = *strict;
+      }
+      tool = {{"type", "function"}, {"function", std::move(fn)}};
+    }
+    std::string ns(str_of(member(ns_tool, "name")));
+    // The namespace's description says what its tools are for: the flat function carries it.
+    std::string_view ns_description = str_of(member(ns_tool, "description"));
+    if (!ns_description.empty()) {
+      json& fn = tool["function"];
+      std::string d(ns_description);
+      if (std::string_view own = str_of(member(fn, "description")); !own.empty()) {
+        d += "\n\n";
+        d += own;
+      }
+      fn["description"] = std::move(d);
+    }
+    declared_.push_back({std::move(ns), name->get<std::string>(), custom, std::move(tool)});
+    return std::nullopt;
+  }
+
+  // Chat names: plain tools keep theirs (taken first); a namespaced one gets its flat name, salted
+  // past any name already taken. A tool declared twice (the same namespace and name, e.g. in the
+  // stored conversation and again in this input) is offered once, as first declared.
+  void name_tools() {
+    std::set<std::string, std::less<>> taken;
+    for (const auto& d : declared_) {
+      if (d.ns.empty()) taken.insert(d.name);
+    }
+    for (auto& d : declared_) {
+      auto key = std::make_pair(d.ns, d.name);
+      if (chat_names_.count(key)) continue;
+      std::string chat = d.name;
+      if (!d.ns.empty()) {
+        chat = flat_tool_name(d.ns, d.name);
+        for (unsigned salt = 1; taken.count(chat); ++salt) chat = flat_tool_name(d.ns, d.name, salt);
+        taken.insert(chat);
+      }
+      d.tool["function"]["name"] = chat;
+      chat_names_.emplace(std::move(key), chat);
+      tool_names_[chat] = ToolRef{d.name, d.ns, d.custom};
+      chat_tools_.push_back(std::move(d.tool));
+    }
+    declared_.clear();
+  }
+
+  // The chat name of a call's tool: as offered, else (a tool no longer offered) its flat name.
+  std::string chat_name(std::string_view ns, const std::string& name) const {
+    auto it = chat_names_.find(std::make_pair(std::string(ns), name));
+    if (it != chat_names_.end()) return it->second;
+    return ns.empty() ? name : flat_tool_name(ns, name);
+  }
+
   std::optional<Error> convert_tools() {
     echo_["tools"] = json::array();
     echo_["tool_choice"] = "auto";
     echo_["parallel_tool_calls"] = true;
-    const json* tools = member(in_, "tools");
-    json chat_tools = json::array();
-    if (tools) {
-      if (!tools->is_array()) return bad_type("tools", "an array", *tools);
-      if (!native_) {
-        if (auto e = refuse_builtin_tools(in_)) return e;
-      }
-      for (size_t i = 0; i < tools->size(); ++i) {
-        const json& t = (*tools)[i];
-        std::string where = fmt::format("tools[{}]", i);
-        std::string_view type = str_of(member(t, "type"));
-        if (type != "function" && type != "custom") {  // native only: refused above otherwise
-          drop("tools." + std::string(type.empty() ? "unknown" : type));
-          continue;
-        }
-        const json* name = member(t, "name");
-        if (!name) return invalid(where + ".name", "Missing required parameter: '" + where + ".name'.");
-        if (!name->is_string()) return bad_type(where + ".name", "a string", *name);
-        if (str_of(member(t, "type")) == "custom") {
-          chat_tools.push_back(custom_tool(t, where));
-          continue;
-        }
-        json fn = {{"name", *name}};
-        if (const json* d = member(t, "description")) fn["description"] = *d;
-        const json* params = member(t, "parameters");
-        if (params && !params->is_object()) return bad_type(where + ".parameters", "an object", *params);
-        fn["parameters"] = params ? *params : json{{"type", "object"}, {"properties", json::object()}};
-        // OpenAI defaults Responses tools to strict, but only its own servers make a loose schema
-        // strict-compatible: elsewhere strict is sent only when the client asked for it.
-        if (const json* strict = member(t, "strict"); strict && strict->is_boolean()) {
-          fn["strict"] = *strict;
-        }
-        chat_tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
-      }
-      echo_["tools"] = *tools;
-    }
+    json chat_tools = std::move(chat_tools_);
+    if (const json* tools = member(in_, "tools")) echo_["tools"] = *tools;
     if (const json* tc = member(in_, "tool_choice")) {
       echo_["tool_choice"] = *tc;
       if (tc->is_string()) {
@@ -563,9 +682,12 @@ class Builder {
           if (name.empty()) {
             return invalid("tool_choice.name", "Missing required parameter: 'tool_choice.name'.");
           }
-          chat_["tool_choice"] = {{"type", "function"}, {"function", {{"name", name}}}};
+          chat_["tool_choice"] = {
+              {"type", "function"},
+              {"function", {{"name", chat_name(str_of(member(tc, "namespace")), std::string(name))}}}};
         } else if (type == "allowed_tools") {
-          // Keep the meaning by offering only the allowed function tools.
+          // Keep the meaning by offering only the allowed tools (a namespace entry allows all of
+          // its tools).
           std::string_view mode = str_of(member(tc, "mode"));
           const json* allowed = member(tc, "tools");
           if (!allowed || !allowed->is_array()) {
@@ -573,9 +695,11 @@ class Builder {
           }
           json kept = json::array();
           for (auto& t : chat_tools) {
-            const json& n = t["function"]["name"];
+            const ToolRef& ref = tool_names_.at(t["function"]["name"].get<std::string>());
             bool ok = std::any_of(allowed->begin(), allowed->end(), [&](const json& a) {
-              return str_of(member(a, "name")) == n.get_ref<const std::string&>();
+              std::string_view name = str_of(member(a, "name"));
+              if (str_of(member(a, "type")) == "namespace") return !ref.ns.empty() && name == ref.ns;
+              return name == ref.name && str_of(member(a, "namespace")) == ref.ns;
             });
             if (ok) kept.push_back(std::move(t));
           }
@@ -696,6 +820,7 @@ class Builder {
       for (const char* k : {"effort", "summary"}) {
         if (const json* v = member(rs, k)) echo_["reasoning"][k] = *v;
       }
+      if (member(rs, "context")) drop("reasoning.context");  // which turns' reasoning to keep
       if (const json* effort = member(rs, "effort")) {
         if (!effort->is_string()) return bad_type("reasoning.effort", "a string", *effort);
         chat_["reasoning_effort"] = *effort;  // each adapter maps it to its thinking knob
@@ -727,7 +852,12 @@ class Builder {
         if (what != "reasoning.encrypted_content") drop("include." + std::string(what));
       }
     }
-    if (const json* k = member(in_, "prompt_cache_key")) echo_["prompt_cache_key"] = *k;
+    // Echoed and kept, but not sent: the translated targets cache prompts by their own rules.
+    if (const json* k = member(in_, "prompt_cache_key")) {
+      echo_["prompt_cache_key"] = *k;
+      drop("prompt_cache_key");
+    }
+    if (member(in_, "client_metadata")) drop("client_metadata");  // Codex's turn metadata
     echo_["background"] = false;
     return std::nullopt;
   }
@@ -741,6 +871,15 @@ class Builder {
   json messages_;
   json chat_ = json::object();
   json echo_ = json::object();
+  struct Declared {  // a function or custom tool waiting for its chat name
+    std::string ns, name;
+    bool custom;
+    json tool;  // the chat tool
+  };
+  std::vector<Declared> declared_;
+  json chat_tools_ = json::array();
+  ToolNames tool_names_;                                          // chat name -> Responses tool
+  std::map<std::pair<std::string, std::string>, std::string> chat_names_;  // (ns, name) -> chat
   std::string reasoning_;                      // reasoning waiting for its assistant message
   json thinking_blocks_ = json::array();       // signed thinking waiting likewise
 };
@@ -766,17 +905,40 @@ std::string new_id(std::string_view prefix, const Random& random) {
   return id;
 }
 
+namespace {
+
+// The first tool of a list that is neither a function nor a custom tool (nor a namespace of them).
+std::optional<Error> refuse_in(const json& tools, const std::string& where) {
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    std::string at = fmt::format("{}[{}]", where, i);
+    if (!t.is_object()) return bad_type(at, "an object", t);
+    const json* type = member(t, "type");
+    if (!type) return invalid(at + ".type", "Missing required parameter: '" + at + ".type'.");
+    if (!type->is_string()) return bad_type(at + ".type", "a string", *type);
+    if (*type == "namespace") {
+      if (const json* inner = member(t, "tools"); inner && inner->is_array()) {
+        if (auto e = refuse_in(*inner, at + ".tools")) return e;  // namespaces do not nest
+      }
+    } else if (*type != "function" && *type != "custom") {
+      return builtin_refusal(at + ".type", type->get<std::string>());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Error> refuse_builtin_tools(const json& body) {
   if (const json* tools = member(body, "tools"); tools && tools->is_array()) {
-    for (size_t i = 0; i < tools->size(); ++i) {
-      const json& t = (*tools)[i];
-      std::string where = fmt::format("tools[{}]", i);
-      if (!t.is_object()) return bad_type(where, "an object", t);
-      const json* type = member(t, "type");
-      if (!type) return invalid(where + ".type", "Missing required parameter: '" + where + ".type'.");
-      if (!type->is_string()) return bad_type(where + ".type", "a string", *type);
-      if (*type != "function" && *type != "custom") {
-        return builtin_refusal(where + ".type", type->get<std::string>());
+    if (auto e = refuse_in(*tools, "tools")) return e;
+  }
+  if (const json* input = member(body, "input"); input && input->is_array()) {
+    for (size_t i = 0; i < input->size(); ++i) {
+      const json& item = (*input)[i];
+      if (str_of(member(item, "type")) != "additional_tools") continue;
+      if (const json* tools = member(item, "tools"); tools && tools->is_array()) {
+        if (auto e = refuse_in(*tools, fmt::format("input[{}].tools", i))) return e;
       }
     }
   }
@@ -787,6 +949,40 @@ std::optional<Error> refuse_builtin_tools(const json& body) {
     }
   }
   return std::nullopt;
+}
+
+std::string flat_tool_name(std::string_view ns, std::string_view name, unsigned salt) {
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  };
+  auto starts_well = [](const std::string& s) {
+    char c = s.empty() ? '0' : s[0];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  std::string flat;
+  flat.reserve(ns.size() + 2 + name.size());
+  flat.append(ns).append("__").append(name);
+  if (salt == 0 && flat.size() <= 64 && starts_well(flat) &&
+      std::all_of(flat.begin(), flat.end(), allowed)) {
+    return flat;
+  }
+  // FNV-1a over both parts (and the salt): stable across runs and builds, so a replayed call
+  // names the tool as the request that offered it did.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(ns);
+  mix(std::string_view("\0", 1));
+  mix(name);
+  if (salt > 0) mix(fmt::format("\0{}", salt));
+  for (char& c : flat) {
+    if (!allowed(c)) c = '_';
+  }
+  if (!starts_well(flat)) flat.insert(flat.begin(), '_');
+  if (flat.size() > 55) flat.resize(55);
+  return fmt::format("{}_{:08x}", flat, static_cast<uint32_t>(h ^ (h >> 32)));
 }
 
 std::variant<Request, Error> parse_request(const json& body, const json& history,

@@ -44,12 +44,23 @@ json response_skeleton(const ResponseInfo& info, std::string_view status) {
   return r;
 }
 
-bool is_custom_tool(const json& echo, std::string_view name) {
-  const json* tools = member(echo, "tools");
-  if (!tools || !tools->is_array()) return false;
-  return std::any_of(tools->begin(), tools->end(), [&](const json& t) {
-    return str_of(member(t, "type")) == "custom" && str_of(member(t, "name")) == name;
-  });
+ToolNames tool_names(const ResponseInfo& info) {
+  if (!info.tools.empty()) return info.tools;
+  const json* tools = member(info.echo, "tools");
+  if (!tools || !tools->is_array() || tools->empty()) return {};
+  // The echo was validated when the request was parsed: parse it again for the names only.
+  json body = {{"model", ""}, {"input", "-"}, {"tools", *tools}};
+  ParseOptions options;
+  options.native_target = true;  // built-in tools left out, not refused
+  auto r = parse_request(body, json::array(), options);
+  auto* req = std::get_if<Request>(&r);
+  return req ? std::move(req->tools) : ToolNames{};
+}
+
+ToolRef tool_of(const ToolNames& tools, std::string_view chat_name) {
+  auto it = tools.find(chat_name);
+  if (it != tools.end()) return it->second;
+  return ToolRef{std::string(chat_name), "", false};
 }
 
 std::string custom_input(std::string_view arguments) {
@@ -157,6 +168,7 @@ json build_response(std::string_view body, const ResponseInfo& info) {
                       {"content", std::move(content)}});
   }
   if (const json* calls = member(msg, "tool_calls"); calls && calls->is_array()) {
+    const ToolNames tools = tool_names(info);
     for (const auto& call : *calls) {
       const json* fn = member(call, "function");
       const json* args = member(fn, "arguments");
@@ -164,22 +176,25 @@ json build_response(std::string_view body, const ResponseInfo& info) {
                               : args                    ? dump(*args)
                                                         : std::string("{}");
       std::string_view call_id = str_of(member(call, "id"));
-      std::string_view name = str_of(member(fn, "name"));
-      if (is_custom_tool(info.echo, name)) {
-        output.push_back({{"id", new_id("ctc_", info.random)},
-                          {"type", "custom_tool_call"},
-                          {"status", "completed"},
-                          {"call_id", call_id.empty() ? new_id("call_", info.random) : std::string(call_id)},
-                          {"name", name},
-                          {"input", custom_input(arguments)}});
-        continue;
+      ToolRef tool = tool_of(tools, str_of(member(fn, "name")));
+      json item;
+      if (tool.custom) {
+        item = {{"id", new_id("ctc_", info.random)},
+                {"type", "custom_tool_call"},
+                {"status", "completed"},
+                {"call_id", call_id.empty() ? new_id("call_", info.random) : std::string(call_id)},
+                {"name", tool.name},
+                {"input", custom_input(arguments)}};
+      } else {
+        item = {{"id", new_id("fc_", info.random)},
+                {"type", "function_call"},
+                {"status", "completed"},
+                {"call_id", call_id.empty() ? new_id("call_", info.random) : std::string(call_id)},
+                {"name", tool.name},
+                {"arguments", std::move(arguments)}};
       }
-      output.push_back({{"id", new_id("fc_", info.random)},
-                        {"type", "function_call"},
-                        {"status", "completed"},
-                        {"call_id", call_id.empty() ? new_id("call_", info.random) : std::string(call_id)},
-                        {"name", str_of(member(fn, "name"))},
-                        {"arguments", std::move(arguments)}});
+      if (!tool.ns.empty()) item["namespace"] = tool.ns;
+      output.push_back(std::move(item));
     }
   }
 

@@ -8,7 +8,8 @@ namespace tg::dialects::responses {
 
 using namespace detail;
 
-StreamConverter::StreamConverter(ResponseInfo info) : info_(std::move(info)) {
+StreamConverter::StreamConverter(ResponseInfo info)
+    : info_(std::move(info)), tools_(tool_names(info_)) {
   response_ = response_skeleton(info_, "in_progress");
 }
 
@@ -146,6 +147,7 @@ void StreamConverter::close_calls(std::string& out) {
                    {"call_id", c->call_id},
                    {"name", c->name},
                    {"input", std::move(input)}};
+      if (!c->ns.empty()) item["namespace"] = c->ns;
       emit(out, "response.output_item.done", {{"output_index", c->output_index}, {"item", item}});
       output_.push_back(std::move(item));
       continue;
@@ -161,6 +163,7 @@ void StreamConverter::close_calls(std::string& out) {
                  {"arguments", c->arguments},
                  {"call_id", c->call_id},
                  {"name", c->name}};
+    if (!c->ns.empty()) item["namespace"] = c->ns;
     emit(out, "response.output_item.done", {{"output_index", c->output_index}, {"item", item}});
     output_.push_back(std::move(item));
   }
@@ -177,20 +180,21 @@ void StreamConverter::on_tool_call(const json& call, std::string& out) {
     close_current(out);
     Call c;
     c.output_index = next_index_++;
-    c.name = std::string(str_of(member(fn, "name")));
-    c.custom = is_custom_tool(info_.echo, c.name);
+    ToolRef tool = tool_of(tools_, str_of(member(fn, "name")));
+    c.name = std::move(tool.name);
+    c.ns = std::move(tool.ns);
+    c.custom = tool.custom;
     c.item_id = new_id(c.custom ? "ctc_" : "fc_", info_.random);
     c.call_id = std::string(str_of(member(call, "id")));
     if (c.call_id.empty()) c.call_id = new_id("call_", info_.random);
-    emit(out, "response.output_item.added",
-         {{"output_index", c.output_index},
-          {"item",
-           {{"id", c.item_id},
-            {"type", c.custom ? "custom_tool_call" : "function_call"},
-            {"status", "in_progress"},
-            {c.custom ? "input" : "arguments", ""},
-            {"call_id", c.call_id},
-            {"name", c.name}}}});
+    json item = {{"id", c.item_id},
+                 {"type", c.custom ? "custom_tool_call" : "function_call"},
+                 {"status", "in_progress"},
+                 {c.custom ? "input" : "arguments", ""},
+                 {"call_id", c.call_id},
+                 {"name", c.name}};
+    if (!c.ns.empty()) item["namespace"] = c.ns;
+    emit(out, "response.output_item.added", {{"output_index", c.output_index}, {"item", std::move(item)}});
     it = calls_.emplace(k, std::move(c)).first;
   }
   Call& c = it->second;
