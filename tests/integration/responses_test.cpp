@@ -186,13 +186,14 @@ TEST(Responses, FunctionToolRoundTrip) {
   auto r1 = gw.post("/v1/responses", body);
   ASSERT_EQ(r1.status, 200) << r1.body;
   json call;
-  for (const auto& item : r1.json_body()["output"]) {
+  const json first = r1.json_body();
+  for (const auto& item : first["output"]) {
     if (item["type"] == "function_call") call = item;
   }
   ASSERT_TRUE(call.is_object()) << r1.body;
   EXPECT_EQ(call["name"], "get_weather");
   json turn2 = {{"model", "gpt-test"},
-                {"previous_response_id", r1.json_body()["id"]},
+                {"previous_response_id", first["id"]},
                 {"tools", body["tools"]},
                 {"input", json::array({{{"type", "function_call_output"},
                                         {"call_id", call["call_id"]},
@@ -231,10 +232,10 @@ TEST(Responses, CostsTheSameAsTheSameConversationThroughChat) {
     rows = gw.get("/admin/logs?limit=10").json_body()["data"];
     return rows.is_array() && rows.size() == 2;
   }));
-  EXPECT_EQ(rows[0]["input_tokens"], rows[1]["input_tokens"]);
-  EXPECT_EQ(rows[0]["output_tokens"], rows[1]["output_tokens"]);
-  EXPECT_EQ(rows[0]["cost_usd"], rows[1]["cost_usd"]);
-  EXPECT_GT(rows[0]["output_tokens"].get<int>(), 0);
+  EXPECT_EQ(rows[0]["tokens"]["input"], rows[1]["tokens"]["input"]);
+  EXPECT_EQ(rows[0]["tokens"]["output"], rows[1]["tokens"]["output"]);
+  EXPECT_EQ(rows[0]["cost_nano_usd"], rows[1]["cost_nano_usd"]);
+  EXPECT_GT(rows[0]["tokens"]["output"].get<int>(), 0);
   // Both count against the key's budget.
   json keys = gw.get("/admin/keys").json_body()["data"];
   double spent = -1;
@@ -273,8 +274,8 @@ TEST(Responses, NativeTargetGetsTheClientsBodyAndIsBilled) {
     rows = gw.get("/admin/logs?limit=5").json_body()["data"];
     return rows.is_array() && rows.size() == 1;
   }));
-  EXPECT_GT(rows[0]["output_tokens"].get<int>(), 0);
-  EXPECT_FALSE(rows[0]["cost_usd"].is_null());
+  EXPECT_GT(rows[0]["tokens"]["output"].get<int>(), 0);
+  EXPECT_FALSE(rows[0]["cost_nano_usd"].is_null());
   // Stored under the upstream's id.
   const std::string id = r.json_body()["id"];
   EXPECT_EQ(gw.get("/v1/responses/" + id).status, 200);
