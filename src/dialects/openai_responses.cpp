@@ -30,17 +30,29 @@ struct Answer {
 };
 
 // A native target's events are the client's: passed through as they are. The terminal event's
-// Response is read (and only that event parsed) so that the turn can be stored.
+// Response is read (and only that event parsed) so that the turn can be stored. When Tollgate
+// expanded a stored conversation for the target (which then never saw previous_response_id),
+// the Response objects in the events get the client's previous_response_id back.
 class NativeEgress final : public Egress {
  public:
-  explicit NativeEgress(Answer& answer) : answer_(answer) {}
+  NativeEgress(Answer& answer, std::string previous_id)
+      : answer_(answer), previous_id_(std::move(previous_id)) {}
   void feed(std::string_view canonical, std::string& out) override {
-    out.append(canonical);
+    if (previous_id_.empty()) out.append(canonical);
     decoder_.feed(canonical, events_);
     for (const auto& e : events_) {
-      if (e.event != "response.completed" && e.event != "response.incomplete") continue;
+      const bool terminal = e.event == "response.completed" || e.event == "response.incomplete";
+      if (!terminal && previous_id_.empty()) continue;
       json data = json::parse(e.data, nullptr, false);
-      if (data.is_object() && data.contains("response")) answer_.response = std::move(data["response"]);
+      const bool carries = data.is_object() && data.contains("response") && data["response"].is_object();
+      if (carries && !previous_id_.empty()) data["response"]["previous_response_id"] = previous_id_;
+      if (!previous_id_.empty()) {  // re-emitted, event by event
+        if (!e.event.empty()) out.append("event: ").append(e.event).append("\n");
+        out.append("data: ");
+        out.append(carries ? data.dump(-1, ' ', false, json::error_handler_t::replace) : e.data);
+        out.append("\n\n");
+      }
+      if (terminal && carries) answer_.response = std::move(data["response"]);
     }
     events_.clear();
   }
@@ -57,6 +69,7 @@ class NativeEgress final : public Egress {
 
  private:
   Answer& answer_;
+  std::string previous_id_;  // set when the conversation was expanded for the target
   sse::Decoder decoder_;
   std::vector<sse::Event> events_;
 };
@@ -151,14 +164,18 @@ class ResponsesCall final : public Call {
 
   std::string render(std::string&& body, bool native) override {
     if (native) {
-      if (parsed_.store) answer_.response = json::parse(body, nullptr, false);
-      return std::move(body);
+      if (!parsed_.store && previous_id_.empty()) return std::move(body);
+      answer_.response = json::parse(body, nullptr, false);
+      if (previous_id_.empty() || !answer_.response.is_object()) return std::move(body);
+      // The target never saw previous_response_id (the conversation was expanded for it).
+      answer_.response["previous_response_id"] = previous_id_;
+      return answer_.response.dump(-1, ' ', false, json::error_handler_t::replace);
     }
     answer_.response = rs::build_response(body, info_);
     return answer_.response.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   std::unique_ptr<Egress> egress(bool native) override {
-    if (native) return std::make_unique<NativeEgress>(answer_);
+    if (native) return std::make_unique<NativeEgress>(answer_, previous_id_);
     return std::make_unique<ConvertingEgress>(info_, answer_);
   }
   // A stored answer carries its id: a cached copy would repeat it.

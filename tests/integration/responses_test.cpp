@@ -304,6 +304,15 @@ TEST(Responses, NativeTargetGetsTheStoredConversationExpanded) {
   turn2["previous_response_id"] = r1.json_body()["id"];
   auto r2 = gw.post("/v1/responses", turn2);
   ASSERT_EQ(r2.status, 200) << r2.body;
+  // The client still sees the conversation it continued.
+  EXPECT_EQ(r2.json_body()["previous_response_id"], r1.json_body()["id"]);
+  turn2["stream"] = true;
+  auto r3 = gw.post("/v1/responses", turn2);
+  ASSERT_EQ(r3.status, 200) << r3.body;
+  auto events = events_of(r3.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["type"], "response.completed");
+  EXPECT_EQ(events.back()["response"]["previous_response_id"], r1.json_body()["id"]);
   json sent = last_mock_body(mock);
   EXPECT_FALSE(sent.contains("previous_response_id")) << sent.dump();
   ASSERT_TRUE(sent["input"].is_array()) << sent.dump();
