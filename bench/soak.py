@@ -965,7 +965,15 @@ def main():
     ap.add_argument("--tmp", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    result = asyncio.run(amain(args))
+
+    def on_term(signum, _frame):  # unwind, so the finally in amain stops what was started here
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        result = asyncio.run(amain(args))
+    except KeyboardInterrupt:
+        log("interrupted; the processes started here are stopped")
+        sys.exit(130)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     text = render(result)

@@ -67,5 +67,9 @@ python3 "$ROOT/bench/soak.py" --minutes "$MINUTES" --rate "$RATE" "${KILL9[@]}" 
   --out "$RESULTS/soak-latest.json" \
   --reload-every "${SOAK_RELOAD_EVERY:-60}" --key-every "${SOAK_KEY_EVERY:-5}" \
   --fault-every "${SOAK_FAULT_EVERY:-20}" --fault-down "${SOAK_FAULT_DOWN:-5}" \
-  --kill-after "${SOAK_KILL_AFTER:-8}" --seed "${SOAK_SEED:-16}" || status=$?
+  --kill-after "${SOAK_KILL_AFTER:-8}" --seed "${SOAK_SEED:-16}" &
+DRIVER=$!
+trap 'kill -TERM "$DRIVER" 2>/dev/null || true' INT TERM  # the driver then stops its own processes
+wait "$DRIVER" || status=$?
+wait "$DRIVER" 2>/dev/null || true  # (again, if a signal interrupted the first wait)
 exit "$status"
