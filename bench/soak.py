@@ -533,7 +533,8 @@ class Soak:
             stats.by_status["200 (client hung up mid-stream)"] += 1
         elif stream and r.stream_error is not None:
             outcome = "stream_error"
-            stats.by_status[f"200 then stream error {r.stream_error.get('code')}"] += 1
+            e = r.stream_error
+            stats.by_status[f"200 then stream error {e.get('code') or e.get('type')}"] += 1
         elif stream and not r.done:
             outcome = "stream_truncated"
             stats.by_status["200 stream without [DONE] or error"] += 1
