@@ -407,7 +407,8 @@ class Soak:
         k = 0
         await asyncio.sleep(self.args.reload_every / 2)
         while time.monotonic() < until:
-            kind = ("file", "admin", "broken-then-fixed")[k % 3]
+            # (a broken file's fix is itself a file reload, so two reloads already show all three)
+            kind = ("broken-then-fixed", "admin", "file")[k % 3]
             k += 1
             try:
                 await self.reload_once(kind)
@@ -746,6 +747,7 @@ class Soak:
         self.note("load stopped; reading the books")
         books, rows = await self.books(stats, f"soak-{self.run}-m-")
         rss_warm = next((kb for t, kb in self.rss if t >= 10), self.rss[0][1] if self.rss else rss_idle)
+        rss_60 = next((kb for t, kb in self.rss if t >= 60), None)
         return {
             "minutes": s.minutes, "rate": s.rate,
             "sent": stats.sent, "not_sent_over_max_inflight": stats.not_sent,
@@ -754,6 +756,8 @@ class Soak:
             "rss_kb": {"idle_at_start": rss_idle, "after_10s": rss_warm, "end": rss_end,
                        "drift_pct_vs_idle": round(100.0 * (rss_end - rss_idle) / rss_idle, 1),
                        "drift_pct_vs_10s": round(100.0 * (rss_end - rss_warm) / rss_warm, 1),
+                       "after_60s": rss_60,
+                       "drift_pct_vs_60s": round(100.0 * (rss_end - rss_60) / rss_60, 1) if rss_60 else None,
                        "samples": self.rss},
             "keys_created": s.keys + 1 + len(self.deleted) + len([k for k in self.keys if self.keys[k].get("churn")]),
             "keys_deleted": len(self.deleted),
@@ -885,7 +889,10 @@ def render(res):
     r = s["rss_kb"]
     out.append(f"- RSS: {r['idle_at_start']:,} kB idle at start, {r['after_10s']:,} kB after 10 s of load,"
                f" {r['end']:,} kB at the end: drift {r['drift_pct_vs_10s']:+.1f} % (vs 10 s),"
-               f" {r['drift_pct_vs_idle']:+.1f} % (vs idle)")
+               f" {r['drift_pct_vs_idle']:+.1f} % (vs idle)"
+               + (f"; {r['after_60s']:,} kB after 1 min: drift since then {r['drift_pct_vs_60s']:+.1f} %"
+                  if r.get("after_60s") else ""))
+    out.append("  - samples (s: kB): " + ", ".join(f"{t}: {kb:,}" for t, kb in r["samples"] if t % 30 == 0))
     out.append(f"- churn: {s['keys_created']} keys created, {s['keys_deleted']} deleted"
                f" (then {sum(1 for d in s['deleted_key_probes'] if d[0] == 401)}/{len(s['deleted_key_probes'])}"
                f" probes with the deleted key got 401), {len(s['churn'])} events:")

@@ -15,9 +15,9 @@
 # 20), SOAK_FAULT_DOWN (s, default 5), SOAK_KILL_AFTER (s of load before the SIGKILL, default 8),
 # SOAK_SEED (default 16).
 #
-# During the soak: a config reload every SOAK_RELOAD_EVERY seconds, rotating between the file
-# rewritten (a new model alias, picked up by the file watcher), POST /admin/reload, and a broken
-# file (must be refused) followed by its fix; a key created every SOAK_KEY_EVERY seconds and the
+# During the soak: a config reload every SOAK_RELOAD_EVERY seconds, rotating between a broken file
+# (must be refused) followed by its fix, POST /admin/reload, and the file rewritten (each rewrite
+# adds a model alias, which must route once the file watcher has reloaded); a key created every SOAK_KEY_EVERY seconds and the
 # oldest churned key deleted once there are four (a request with it must then get 401); the primary
 # upstream answering 503 to everything for SOAK_FAULT_DOWN seconds every SOAK_FAULT_EVERY seconds,
 # and in between a few streams cut short, ended by an error event, or reset; 12 % of requests are
