@@ -661,10 +661,18 @@ class Soak:
         for k in keys.get("data", []):
             if k["id"] not in per_key and k["id"] not in self.keys:
                 continue
+            budget = k.get("budget") or {}
             key_checks.append({"id": k["id"], "name": k["name"], "spend_nano": k.get("spend_nano_usd"),
+                               "budget_nano": int(round(budget["usd"] * 1e9)) if budget.get("usd") is not None else None,
                                "budget_spend_nano": (k.get("budget") or {}).get("spend_nano_usd"),
                                "rows_nano": per_key[k["id"]]})
         res["keys_checked"] = len(key_checks)
+        # Every reservation covers the worst case here (max_tokens 256; answers are shorter), so no
+        # key may end past its budget, however many requests raced for its last cents.
+        res["keys_over_budget"] = [k for k in key_checks
+                                   if k["budget_nano"] is not None and (k["spend_nano"] or 0) > k["budget_nano"]]
+        res["tiny_key"] = next(({"spend_nano": k["spend_nano"], "budget_nano": k["budget_nano"]}
+                                for k in key_checks if k["name"] == "tiny"), None)
         res["keys_mismatched"] = [k for k in key_checks
                                   if k["spend_nano"] != k["rows_nano"] or k["budget_spend_nano"] != k["rows_nano"]]
         # The daily rollups (/admin/spend) against every row in the log (probes and deleted keys too).
@@ -913,6 +921,9 @@ def render(res):
          f" (bound: 0.5 nUSD x {b['rows_priced']:,} rows)"),
         ("each key's spend_nano_usd and budget spend == the sum of its rows", not b["keys_mismatched"],
          f"{b['keys_checked']} keys checked; mismatched: {b['keys_mismatched'] or 'none'}"),
+        ("no key spent past its budget", not b["keys_over_budget"],
+         f"over: {b['keys_over_budget'] or 'none'}; 'tiny' spent {b['tiny_key']['spend_nano']:,} of"
+         f" {b['tiny_key']['budget_nano']:,} nUSD" if b.get("tiny_key") else ""),
         ("/admin/spend total == the sum over every row in the log",
          b["admin_spend_total_nano"] == b["all_rows_nano"],
          f"/admin/spend {b['admin_spend_total_nano']}, rows {b['all_rows_nano']}"),
@@ -931,7 +942,7 @@ def render(res):
         checks.append(("after the restart, each key's spend == the sum of its rows",
                        not res["kill9"]["keys_spend_vs_rows_after_restart_mismatched"], ""))
     res["all_checks_pass"] = all(ok for _, ok, _ in checks)
-    for name, ok, detail in checks[:9]:
+    for name, ok, detail in checks[:10]:
         out.append(f"- **{'PASS' if ok else 'FAIL'}** {name}: {detail}")
     k = res.get("kill9")
     if k:
@@ -981,9 +992,9 @@ def main():
     except KeyboardInterrupt:
         log("interrupted; the processes started here are stopped")
         sys.exit(130)
+    text = render(result)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
-    text = render(result)
     with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
         f.write(text)
     print(text)
