@@ -16,6 +16,7 @@ Only the processes started here are ever stopped, by PID.
 
 import argparse
 import asyncio
+import bisect
 import collections
 import json
 import os
@@ -671,6 +672,13 @@ class Soak:
         # key may end past its budget, however many requests raced for its last cents.
         res["keys_over_budget"] = [k for k in key_checks
                                    if k["budget_nano"] is not None and (k["spend_nano"] or 0) > k["budget_nano"]]
+        # steady-0's rpm: the most requests admitted in any 60 s (by the rows' timestamps, which are
+        # taken at the end of a request, so a slow stream may shift by its length; shown, not judged).
+        s0 = next((k for k, v in self.keys.items() if v["name"] == "steady-0"), None)
+        ts = sorted(r["ts_ms"] for r in rows if r["key_id"] == s0 and r["error_code"] != "rate_limit_exceeded")
+        res["rpm_key_admitted"] = len(ts)
+        res["rpm_key_max_per_60s"] = max((bisect.bisect_left(ts, t + 60000) - i for i, t in enumerate(ts)),
+                                         default=0)
         res["tiny_key"] = next(({"spend_nano": k["spend_nano"], "budget_nano": k["budget_nano"]}
                                 for k in key_checks if k["name"] == "tiny"), None)
         res["keys_mismatched"] = [k for k in key_checks
@@ -936,6 +944,8 @@ def render(res):
          f"{b['aborted_with_row']:,} hung-up streams logged, {b['aborted_free']} of them at $0 or no cost"
          + (f": {b['aborted_free_examples']}" if b["aborted_free_examples"] else "")),
     ]
+    out.append(f"- rate limit: 'steady-0' (rpm 1200) had {b['rpm_key_admitted']:,} requests admitted, at most"
+               f" {b['rpm_key_max_per_60s']:,} in any 60 s (by the log rows' timestamps)")
     out.append("\n### The books\n")
     out.append(f"Requests without a row in the log, by the client's outcome: {b['requests_without_row'] or 'none'}\n")
     if res.get("kill9"):
