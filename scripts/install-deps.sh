@@ -9,12 +9,14 @@ PKGS=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
-  clang-16 libclang-rt-16-dev  # libFuzzer for tests/fuzz (docs/fuzzing.md)
 )
+# libFuzzer (clang) for fuzzing tests/fuzz for real (docs/fuzzing.md); the test suite only replays
+# the corpora, with g++, so CI does without it.
+FUZZ=(clang-16 libclang-rt-16-dev)
 # Extra tools for tests and benchmarks (npm for the openai SDK check, nginx + wrk for bench/).
 EXTRA=(nginx-light wrk)
 missing=()
-for p in "${PKGS[@]}" ${TOLLGATE_WITH_BENCH:+"${EXTRA[@]}"}; do
+for p in "${PKGS[@]}" ${TOLLGATE_WITH_BENCH:+"${EXTRA[@]}"} ${TOLLGATE_WITH_FUZZ:+"${FUZZ[@]}"}; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 # Node.js (for the openai npm SDK end-to-end test): Debian's nodejs+npm unless a node is present.
