@@ -330,5 +330,46 @@ TEST(Responses, BuiltInToolsPassToANativeTarget) {
   EXPECT_EQ(mock.requests().size(), 1u);
 }
 
+// The same Responses call served by a provider with its own native API (Anthropic Messages,
+// Gemini generateContent): Responses -> chat -> the provider's adapter -> back.
+class ResponsesThroughProvider : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ResponsesThroughProvider, TranslatedStreamedAndNot) {
+  Mock mock;
+  const std::string type = GetParam();
+  const std::string root = "http://127.0.0.1:" + std::to_string(mock.port());
+  const std::string model = type == "anthropic" ? "claude-sonnet-4-5" : "gemini-2.5-flash";
+  Gateway gw("server:\n  master_key: sk-test-master\n  workers: 1\n"
+             "providers:\n  up:\n    type: " + type + "\n    base_url: " + root +
+             "\n    api_key: up-key\n"
+             "models:\n  - name: gpt-test\n    targets: [up/" + model + "]\n");
+  json body = ask("hello provider");
+  body["instructions"] = "Be brief.";
+  auto r = gw.post("/v1/responses", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-tollgate-provider"), "up");
+  EXPECT_NE(output_text(r.json_body()).find("hello provider"), std::string::npos) << r.body;
+  EXPECT_GT(r.json_body()["usage"]["output_tokens"].get<int>(), 0);
+  auto s = gw.post("/v1/responses", ask("stream provider", true));
+  ASSERT_EQ(s.status, 200) << s.body;
+  auto events = events_of(s.body);
+  ASSERT_FALSE(events.empty()) << s.body;
+  EXPECT_EQ(events.back()["type"], "response.completed") << s.body;
+  std::string text;
+  for (const auto& e : events) {
+    if (e["type"] == "response.output_text.delta") text += e["delta"].get<std::string>();
+  }
+  EXPECT_NE(text.find("stream provider"), std::string::npos) << s.body;
+  // The provider got its own wire format.
+  json reqs = mock.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  const std::string path = reqs[0]["path"];
+  EXPECT_NE(path.find(type == "anthropic" ? "/v1/messages" : ":generateContent"),
+            std::string::npos) << path;
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, ResponsesThroughProvider,
+                         ::testing::Values("anthropic", "gemini"));
+
 }  // namespace
 }  // namespace tg::it
