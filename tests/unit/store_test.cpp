@@ -332,6 +332,8 @@ struct WriteLock {
   sqlite3* db = nullptr;
   explicit WriteLock(const std::string& path) {
     sqlite3_open(path.c_str(), &db);
+    // The store's writer may be running its start-up retention pass: wait for it, don't fail.
+    sqlite3_busy_timeout(db, 10'000);
     EXPECT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   }
   void release() {
