@@ -18,10 +18,19 @@ END = "<!-- BENCH:END -->"
 TARGETS = ["direct", "nginx", "tollgate", "tollgate_nolog"]
 # Tollgate serving a model whose first target fails fast (each request pays one failover).
 FAILOVER_TARGETS = ["tollgate_failover", "tollgate_refused"]
+# Tollgate serving POST /v1/responses with the chat cases' prompt: translated to the mock's chat
+# endpoint, passed through to the mock's /v1/responses, and translated with store: true.
+RESP_TARGETS = ["tollgate_resp_translate", "tollgate_resp_native", "tollgate_resp_stored"]
+RESP_GATED = ["tollgate_resp_translate", "tollgate_resp_native"]  # the ≤ 1.2× chat target
+RESP_LIMIT = 1.2
+EXTRA_TARGETS = FAILOVER_TARGETS + RESP_TARGETS
 LABELS = {"direct": "direct", "nginx": "nginx", "tollgate": "Tollgate",
           "tollgate_nolog": "Tollgate, no access log",
           "tollgate_failover": "Tollgate, primary answers 503",
-          "tollgate_refused": "Tollgate, primary refuses connections"}
+          "tollgate_refused": "Tollgate, primary refuses connections",
+          "tollgate_resp_translate": "Responses, translated",
+          "tollgate_resp_native": "Responses, native",
+          "tollgate_resp_stored": "Responses, translated, store: true"}
 
 
 def load_cases(path):
@@ -61,7 +70,7 @@ def rounds(tc, name):
 
 def summarize(cases):
     s = {}
-    for t in TARGETS + FAILOVER_TARGETS:
+    for t in TARGETS + EXTRA_TARGETS:
         tc = cases.get(t, {})
         row = {}
         for name in ("cpu_plain", "cpu_stream"):
@@ -205,6 +214,53 @@ def failover_md(s):
     return out
 
 
+def responses_rows(s):
+    """Rows of (metric, chat, [per Responses target], verdict): the Responses API beside chat,
+    CPU as a ratio to Tollgate's own chat case (target ≤ RESP_LIMIT× for translated and native)."""
+    tg = s.get("tollgate", {})
+    rows = []
+    for key, label, digits, unit in (("cpu_plain_us", "CPU per request, non-streamed", 1, "µs"),
+                                     ("cpu_stream_us", "CPU per request, streamed", 1, "µs"),
+                                     ("p50_500_ms", "p50 latency at 500 req/s", 3, "ms"),
+                                     ("p99_500_ms", "p99 latency at 500 req/s", 3, "ms"),
+                                     ("ttfe_p50_ms", "time to first event p50", 3, "ms"),
+                                     ("events_per_stream", "events per stream", 0, "")):
+        base = tg.get(key)
+        cpu = key.startswith("cpu_")
+        cells, ratios = [], {}
+        for t in RESP_TARGETS:
+            v = s.get(t, {}).get(key)
+            if v is None:
+                cells.append("–")
+            elif base is None or key == "events_per_stream":
+                cells.append(fmt(v, digits) if digits else str(round(v)))
+            elif cpu:
+                ratios[t] = v / base if base > 0 else None
+                cells.append(f"{v:.{digits}f} ({ratios[t]:.2f}×)" if ratios[t] else fmt(v, digits))
+            else:
+                cells.append(f"{v:.{digits}f} ({v - base:+.{digits}f})")
+        verdict = ""
+        if cpu:
+            gated = [ratios.get(t) for t in RESP_GATED]
+            verdict = "–" if None in gated else ("PASS" if max(gated) <= RESP_LIMIT else "MISS")
+        if any(s.get(t, {}).get(key) is not None for t in RESP_TARGETS):
+            suffix = f" ({unit}, ÷ chat)" if cpu else (f" ({unit}, +vs chat)" if unit else "")
+            basetext = fmt(base, digits) if digits else ("–" if base is None else str(round(base)))
+            rows.append((label + suffix, basetext, cells, verdict))
+    return rows
+
+
+def responses_md(s):
+    rows = responses_rows(s)
+    if not rows:
+        return []
+    head = ["metric", "Tollgate, chat"] + [LABELS[t] for t in RESP_TARGETS] + [f"target ≤ {RESP_LIMIT:g}× chat"]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|"]
+    for m, base, cells, vd in rows:
+        out.append("| " + " | ".join([m, base] + cells + [f"**{vd}**" if vd in ("PASS", "MISS") else vd]) + " |")
+    return out
+
+
 def text_table(rows):
     head = ["metric"] + [LABELS[t] for t in TARGETS] + ["Tollgate ÷ nginx", "target", ""]
     body = [[m] + [v[t] for t in TARGETS] + [r, tt, vd] for m, v, r, tt, vd in rows]
@@ -231,7 +287,7 @@ def raw_table(cases):
             "TTFE p50", "TTFE p99", "achieved req/s", "CPU µs/req (stat)", "CPU µs/req (schedstat)",
             "other CPU %"]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["--:"] * (len(head) - 2)) + "|"]
-    for t in TARGETS + FAILOVER_TARGETS:
+    for t in TARGETS + EXTRA_TARGETS:
         for name, c in cases.get(t, {}).items():
             if name == "rss" or name.startswith("warmup"):
                 continue
@@ -285,6 +341,18 @@ def markdown(meta, cases, rows, s):
                   "target is the healthy mock. Cells are `with failover (added)`, the added part "
                   "being the figure minus Tollgate's own with a healthy target. The failing mock's "
                   "CPU is not counted.", ""] + fo
+    rs = responses_md(s)
+    if rs:
+        lines += ["", "#### The Responses API", "",
+                  "Same run, same Tollgate process: `POST /v1/responses` with the chat cases' prompt as "
+                  "`input` and `store: false`, (a) translated, through the `openai-compatible` provider "
+                  "with `responses: translate`, to the mock's chat endpoint, (b) native, through a "
+                  "provider with `responses: native` to the mock's own `/v1/responses`, and (c) as (a) "
+                  "with `store: true` (each answer written to the `responses` table). CPU cells are "
+                  "`Responses (÷ Tollgate's chat case)`; latency cells `Responses (added)`. The target "
+                  f"(≤ {RESP_LIMIT:g}× chat) applies to (a) and (b). A streamed answer has more events "
+                  "than chat's (the Responses event sequence), so the streamed ratio includes them.",
+                  ""] + rs
     hold = s.get("tollgate", {})
     if hold.get("hold_ok") is not None:
         lines += ["", f"Memory run: {hold.get('hold_ok')} of {st.get('hold_streams')} streams completed, "
@@ -347,6 +415,12 @@ def main():
         for m, base, cells in fo:
             print(f"  {m}: healthy {base}; " + "; ".join(
                 f"{LABELS[t]} {c}" for t, c in zip(FAILOVER_TARGETS, cells)))
+    rs = responses_rows(s)
+    if rs:
+        print(f"\nThe Responses API beside chat (target ≤ {RESP_LIMIT:g}× chat for translated and native):")
+        for m, base, cells, vd in rs:
+            print(f"  {m}: chat {base}; " + "; ".join(
+                f"{LABELS[t]} {c}" for t, c in zip(RESP_TARGETS, cells)) + (f"  {vd}" if vd else ""))
     if max_other(cases) > 5:
         print(f"warning: other processes used up to {max_other(cases):.0f}% of the machine during a case; "
               "the figures are disturbed (see the 'other CPU %' column in latest.md)")
@@ -356,8 +430,9 @@ def main():
     md = markdown(meta, cases, rows, s)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"meta": meta, "summary": s,
-                       "verdicts": {m: vd for m, _, _, _, vd in rows if vd in ("PASS", "MISS")},
+            verdicts = {m: vd for m, _, _, _, vd in rows if vd in ("PASS", "MISS")}
+            verdicts.update({"Responses: " + m: vd for m, _, _, vd in rs if vd in ("PASS", "MISS")})
+            json.dump({"meta": meta, "summary": s, "verdicts": verdicts,
                        "cases": cases}, f, indent=1)
     if a.markdown:
         with open(a.markdown, "w") as f:

@@ -193,6 +193,17 @@ for t in $FO_TARGETS; do
   printf '{"model":"%s","messages":[{"role":"user","content":"%s"}]}' "${FO_MODEL[$t]}" "$PROMPT" >"$TMP/$t.plain.json"
   printf '{"model":"%s","stream":true,"messages":[{"role":"user","content":"%s"}]}' "${FO_MODEL[$t]}" "$PROMPT" >"$TMP/$t.stream.json"
 done
+# The Responses API (POST /v1/responses) with the same prompt: translated to the mock's chat
+# endpoint (provider "mock", responses: translate), passed through natively to the mock's own
+# /v1/responses (provider "native", responses: native), and translated with store: true.
+declare -A RESP_MODEL=([tollgate_resp_translate]=mock/gpt-4o-mini [tollgate_resp_native]=native/gpt-4o-mini
+                       [tollgate_resp_stored]=mock/gpt-4o-mini)
+declare -A RESP_STORE=([tollgate_resp_translate]=false [tollgate_resp_native]=false [tollgate_resp_stored]=true)
+RESP_TARGETS="tollgate_resp_translate tollgate_resp_native tollgate_resp_stored"
+for t in $RESP_TARGETS; do
+  printf '{"model":"%s","input":"%s","store":%s}' "${RESP_MODEL[$t]}" "$PROMPT" "${RESP_STORE[$t]}" >"$TMP/$t.plain.json"
+  printf '{"model":"%s","stream":true,"input":"%s","store":%s}' "${RESP_MODEL[$t]}" "$PROMPT" "${RESP_STORE[$t]}" >"$TMP/$t.stream.json"
+done
 
 CASES="$TMP/cases.jsonl"
 : >"$CASES"
@@ -306,6 +317,12 @@ providers:
     type: openai-compatible
     base_url: http://127.0.0.1:$MOCK_PORT/v1
     api_key: mock-key
+    responses: translate
+  native:
+    type: openai-compatible
+    base_url: http://127.0.0.1:$MOCK_PORT/v1
+    api_key: mock-key
+    responses: native
   slow:
     type: openai-compatible
     base_url: http://127.0.0.1:$SLOW_PORT/v1
@@ -434,10 +451,12 @@ declare -A URL=(
 declare -A PROCS=([direct]="$MOCK_PID" [nginx]="$NGX_PIDS" [tollgate]="$TG_PIDS" [tollgate_nolog]="$NL_PIDS")
 ALL="direct nginx tollgate tollgate_nolog"
 for t in $FO_TARGETS; do URL[$t]=${URL[tollgate]}; PROCS[$t]=$TG_PIDS; done
+for t in $RESP_TARGETS; do URL[$t]="http://127.0.0.1:$TG_PORT/v1/responses"; PROCS[$t]=$TG_PIDS; done
+EXTRA_TARGETS="$FO_TARGETS $RESP_TARGETS"  # Tollgate with its own request bodies ($TMP/TARGET.*)
 
 log "warm-up"
 for t in $ALL; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}"; done
-for t in $FO_TARGETS; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}" "$TMP/$t."; done
+for t in $EXTRA_TARGETS; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}" "$TMP/$t."; done
 
 log "CPU per request: $ROUNDS rounds of $CPU_N non-streamed at $CPU_RATE/s and $SCPU_N streamed at $SCPU_RATE/s"
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -449,7 +468,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     run_case "$t" "cpu_stream.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$SCPU_RATE" --requests "$SCPU_N" \
       --body-file "$TMP/stream.json" --stream
   done
-  for t in $FO_TARGETS; do  # Tollgate's CPU only: the failing mock's is the upstream's
+  for t in $EXTRA_TARGETS; do  # Tollgate's CPU only: the failing mock's is the upstream's
     run_case "$t" "cpu_plain.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$CPU_RATE" --requests "$CPU_N" \
       --body-file "$TMP/$t.plain.json"
     run_case "$t" "cpu_stream.$r" "${URL[$t]}" "${PROCS[$t]}" --rate "$SCPU_RATE" --requests "$SCPU_N" \
@@ -466,7 +485,7 @@ for rate in 100 500 2000; do
       --body-file "$TMP/plain.json"
   done
   if [[ $rate == 500 ]]; then
-    for t in $FO_TARGETS; do
+    for t in $EXTRA_TARGETS; do
       run_case "$t" "lat_$rate" "${URL[$t]}" "${PROCS[$t]}" --rate "$rate" --duration "$LAT_SECS" \
         --body-file "$TMP/$t.plain.json"
     done
