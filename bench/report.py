@@ -312,7 +312,8 @@ def markdown(meta, cases, rows, s):
         f"- Command: `{m.get('command', 'bench/run.sh')}`.",
         f"- Commit `{m.get('commit', '?')}`{dirty}; "
         + ("built by `bench/run.sh` (Release)." if m.get("built", True) else
-           f"**`--skip-build`: binaries from {m.get('binary_time', '?')}, which may not match the commit.**"),
+           f"**`--skip-build`: binaries ({m.get('build_type', 'build type unknown')}) from "
+           f"{m.get('binary_time', '?')}, which may not match the commit.**"),
         f"- Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; {m.get('os', '?')}, "
         f"Linux {m.get('kernel', '?')}; {m.get('compiler', '?')}; nginx {str(m.get('nginx', '?')).replace('nginx/', '')}.",
         f"- Scheduling: {m.get('sched', 'SCHED_OTHER')}. "

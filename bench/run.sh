@@ -6,7 +6,8 @@
 #
 #   --quick       shorter runs (about 1 minute instead of about 3.5, plus the build); noisier
 #   --write-docs  also replace the "Latest run" section of docs/benchmarks.md with this run
-#   --skip-build  use the binaries already in build-bench/ (and the cached loadgen)
+#   --skip-build  use the binaries already in build-bench/ (and the cached loadgen); BENCH_BUILD_TYPE=
+#                 names their build type in the report when they were copied in
 #   --wait-quiet  first wait (up to 10 minutes) until the machine is idle (< 10% busy)
 #   --rt          run the proxy, the mocks and the load generator SCHED_FIFO (chrt -f 20, needs
 #                 root): on a shared machine, other processes then cannot preempt them
@@ -91,6 +92,8 @@ fi
 TOLLGATE="$BUILD_DIR/tollgate"
 MOCK="$BUILD_DIR/tollgate-mock"
 [[ -x $TOLLGATE && -x $MOCK ]] || die "no binaries in $BUILD_DIR (run without --skip-build)"
+# The build type, for the report: BENCH_BUILD_TYPE (for binaries copied in), else build-bench's cache.
+BUILD_TYPE=${BENCH_BUILD_TYPE:-$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)}
 
 CXX="${CXX:-g++}"
 LG_HASH=$( { cat bench/loadgen.cpp; "$CXX" --version | head -1; } | sha256sum | cut -c1-16)
@@ -522,7 +525,7 @@ print(json.dumps({
   "cpu": "$CPU_MODEL", "cores": $(nproc), "kernel": platform.release(),
   "os": "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown}")",
   "compiler": "$("$CXX" --version | head -1)", "nginx": "$(nginx -v 2>&1 | sed 's/^nginx version: //')",
-  "sched": "${RT:+SCHED_FIFO (chrt -f 20)}" or "SCHED_OTHER", "built": $([[ $SKIP_BUILD == 0 ]] && echo True || echo False),
+  "sched": "${RT:+SCHED_FIFO (chrt -f 20)}" or "SCHED_OTHER", "built": $([[ $SKIP_BUILD == 0 ]] && echo True || echo False), "build_type": "${BUILD_TYPE:-unknown}",
   "binary_time": "$(date -u -r "$TOLLGATE" +%Y-%m-%dT%H:%M:%SZ)", "busy_before_pct": $BUSY, "busy_after_pct": $BUSY_END, "wall_s": $((END_TS - START_TS)),
   "settings": {"connections": $CONNS, "events": $EVENTS, "rounds": $ROUNDS, "cpu_rate": $CPU_RATE, "cpu_requests": $CPU_N,
                "stream_cpu_rate": $SCPU_RATE, "stream_cpu_requests": $SCPU_N, "latency_seconds": $LAT_SECS,
