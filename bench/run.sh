@@ -37,7 +37,7 @@ for a in "$@"; do
     --skip-build) SKIP_BUILD=1 ;;
     --wait-quiet) WAIT_QUIET=1 ;;
     --rt) RT=(chrt -f 20) ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$a'" >&2; exit 2 ;;
   esac
 done
