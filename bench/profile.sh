@@ -3,18 +3,20 @@
 # load as bench/run.sh's CPU runs, with the same pinning (proxy on core 0; mock and load on core 1).
 #
 #   bench/profile.sh [--target tollgate|nginx] [--stream] [--seconds S] [--rate R] [--no-access-log]
-#                    [--callgrind] [--rt]
+#                    [--callgrind] [--rt] [--responses translate|native]
 #
 # Prints, per request: CPU time, context switches and system calls (perf stat + strace -c), then
 # the hottest functions (perf record -e cpu-clock, flat, self time) and the user/kernel split.
 # --callgrind instead runs Tollgate under valgrind --tool=callgrind (slow: use a low --rate) and
 # prints callgrind_annotate's inclusive top functions. Uses build-bench/ (run bench/run.sh first).
-# --rt runs the processes SCHED_FIFO, as bench/run.sh --rt does. Output also goes to bench/results/profile-<target>-<plain|stream>.txt.
+# --rt runs the processes SCHED_FIFO, as bench/run.sh --rt does. --responses sends the same prompt
+# to Tollgate's POST /v1/responses (store: false), translated to the mock's chat endpoint or passed
+# through to its /v1/responses. Output also goes to bench/results/profile-<target>-<plain|stream>.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-TARGET=tollgate; STREAM=0; SECS=5; RATE=""; ACCESS_LOG=true; CALLGRIND=0; RT=()
+TARGET=tollgate; STREAM=0; SECS=5; RATE=""; ACCESS_LOG=true; CALLGRIND=0; RT=(); RESPONSES=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --target) TARGET=$2; shift ;;
@@ -24,12 +26,15 @@ while [[ $# -gt 0 ]]; do
     --no-access-log) ACCESS_LOG=false; SUFFIX=-nolog ;;
     --callgrind) CALLGRIND=1 ;;
     --rt) RT=(chrt -f 20) ;;
+    --responses) RESPONSES=$2; shift ;;
     -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
 done
 [[ $TARGET == tollgate || $TARGET == nginx ]] || { echo "--target tollgate|nginx" >&2; exit 2; }
+[[ -z $RESPONSES || ( $TARGET == tollgate && ( $RESPONSES == translate || $RESPONSES == native ) ) ]] ||
+  { echo "--responses translate|native (tollgate only)" >&2; exit 2; }
 if [[ -z $RATE ]]; then
   if [[ $CALLGRIND == 1 ]]; then RATE=50; elif [[ $STREAM == 1 ]]; then RATE=500; else RATE=1000; fi
 fi
@@ -50,7 +55,7 @@ command -v perf >/dev/null || { echo "needs perf (apt-get install linux-perf)" >
 MODE=$([[ $STREAM == 1 ]] && echo stream || echo plain)
 mkdir -p "$ROOT/bench/results"
 CG_SUFFIX=""; [[ $CALLGRIND == 0 ]] || CG_SUFFIX=-callgrind
-OUT="$ROOT/bench/results/profile-$TARGET-$MODE${SUFFIX:-}$CG_SUFFIX.txt"
+OUT="$ROOT/bench/results/profile-$TARGET${RESPONSES:+-responses-$RESPONSES}-$MODE${SUFFIX:-}$CG_SUFFIX.txt"
 TMP="$(mktemp -d /tmp/tollgate-profile.XXXXXX)"
 chmod 755 "$TMP"
 PIDS=()
@@ -75,6 +80,10 @@ else
   printf '{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"%s"}]}' "$PROMPT" >"$TMP/body.json"
   SFLAG=
 fi
+if [[ -n $RESPONSES ]]; then
+  printf '{"model":"%s/gpt-4o-mini",%s"input":"%s","store":false}' "$RESPONSES" \
+    "$([[ $STREAM == 1 ]] && echo '"stream":true,')" "$PROMPT" >"$TMP/body.json"
+fi
 
 "${RT[@]}" taskset -c 1 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events 20 >"$TMP/mock.log" 2>&1 &
 PIDS+=($!)
@@ -87,6 +96,8 @@ store: { sqlite: "$TMP/tollgate.db" }
 server: { master_key: $KEY, access_log: $ACCESS_LOG }
 providers:
   mock: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key }
+  translate: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key, responses: translate }
+  native: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key, responses: native }
 EOF
   if [[ $CALLGRIND == 1 ]]; then
     (cd "$TMP" && exec "${RT[@]}" taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
@@ -125,7 +136,7 @@ EOF
   wait_http "http://127.0.0.1:$PORT/" || { echo "nginx did not start" >&2; exit 1; }
   PROF_PIDS="$TPID $(ps -o pid= --ppid "$TPID" | tr -s ' \n' ' ')"
 fi
-URL="http://127.0.0.1:$PORT/v1/chat/completions"
+URL="http://127.0.0.1:$PORT/v1/${RESPONSES:+responses}"; [[ -n $RESPONSES ]] || URL+=chat/completions
 N=$(python3 -c "print(int($RATE * $SECS))")
 load() {  # N requests at RATE on core 1
   "${RT[@]}" taskset -c 1 "$LOADGEN" --url "$URL" --rate "$RATE" --requests "$1" --connections 16 \
@@ -134,7 +145,7 @@ load() {  # N requests at RATE on core 1
 PLIST=$(echo $PROF_PIDS | tr ' ' ',')
 
 {
-echo "# profile: $TARGET, $MODE, $N requests at $RATE/s ($(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo ?))"
+echo "# profile: $TARGET${RESPONSES:+ (POST /v1/responses, $RESPONSES)}, $MODE, $N requests at $RATE/s ($(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo ?))"
 load $((N / 4 + 100)) >/dev/null   # warm-up
 
 if [[ $CALLGRIND == 1 ]]; then
