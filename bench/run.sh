@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--quick] [--write-docs] [--skip-build]
 #
-#   --quick       shorter runs (about 1 minute instead of about 3.5, plus the build); noisier
+#   --quick       shorter runs (about 1.5 minutes instead of about 5, plus the build); noisier
 #   --write-docs  also replace the "Latest run" section of docs/benchmarks.md with this run
 #   --skip-build  use the binaries already in build-bench/ (and the cached loadgen); BENCH_BUILD_TYPE=
 #                 names their build type in the report when they were copied in
