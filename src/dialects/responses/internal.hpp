@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "tollgate/core/json_access.hpp"
 #include "tollgate/dialects/responses.hpp"
 
 namespace tg::dialects::responses::detail {
@@ -13,19 +14,6 @@ using json = nlohmann::json;
 
 inline std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// A member that is present and not null, or nullptr.
-inline const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-inline const json* member(const json* obj, const char* key) {
-  return obj ? member(*obj, key) : nullptr;
-}
-inline std::string_view str_of(const json* j) {
-  return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : "";
 }
 
 // Signed Claude thinking has no Responses field of its own: it rides in a reasoning item's

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "tollgate/core/json_access.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
 
 namespace tg::providers::anthropic_ingress {
@@ -29,16 +30,7 @@ std::string sha256_hex(std::string_view s) {
   return out;
 }
 
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-const json* member(const json* obj, const char* key) { return obj ? member(*obj, key) : nullptr; }
 
-std::string_view str_of(const json* j) {
-  return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : "";
-}
 
 Error invalid(std::string param, std::string message) {
   return Error::bad_request(param + ": " + message, param);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "tollgate/core/json_access.hpp"
 #include "anthropic_internal.hpp"
 
 namespace tg::providers::anthropic {
@@ -14,17 +15,8 @@ bool is_blank(std::string_view s) {
   });
 }
 
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
 
-const json* member(const json* obj, const char* key) { return obj ? member(*obj, key) : nullptr; }
 
-std::string_view str_of(const json* j) {
-  return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : "";
-}
 
 class Builder {
  public:

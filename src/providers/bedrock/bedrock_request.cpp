@@ -7,6 +7,7 @@
 
 #include "bedrock_adapter.hpp"
 #include "sigv4.hpp"
+#include "tollgate/core/json_access.hpp"
 #include "tollgate/core/url.hpp"
 
 namespace tg::providers {
@@ -20,11 +21,6 @@ bool is_anthropic(std::string_view model) {
          model.find("claude") != std::string_view::npos;
 }
 
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
 
 std::string_view str(const json* j) {
   return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : std::string_view();

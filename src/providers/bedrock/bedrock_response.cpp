@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "tollgate/core/json_access.hpp"
 #include "bedrock_adapter.hpp"
 #include "bedrock_errors.hpp"
 #include "eventstream.hpp"
@@ -26,11 +27,6 @@ int64_t int_of(const json& obj, const char* key) {
   return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
 
 std::string_view str(const json* j) {
   return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : std::string_view();
