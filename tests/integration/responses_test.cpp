@@ -330,6 +330,31 @@ TEST(Responses, BuiltInToolsPassToANativeTarget) {
   EXPECT_EQ(mock.requests().size(), 1u);
 }
 
+TEST(Responses, HostileBodiesAndIdsGetCleanErrorsAndTheDaemonKeepsServing) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  // Nested a million deep: refused by the depth check before any parse or walk.
+  std::string deep = R"({"model":"gpt-test","input":"x","metadata":)";
+  deep += std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}";
+  auto r = http(gw.port(), "POST", "/v1/responses", deep,
+                {{"Authorization", "Bearer sk-test-master"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 400) << r.body.substr(0, 200);
+  // A previous_response_id with CR LF and NUL: a 404 in JSON, nothing echoed raw into headers.
+  json body = ask("continue");
+  body["previous_response_id"] = std::string("resp_x\r\nX-Injected: 1\0y", 24);
+  auto p = gw.post("/v1/responses", body);
+  EXPECT_EQ(p.status, 404) << p.body;
+  EXPECT_TRUE(p.json_body().contains("error"));
+  EXPECT_EQ(p.header("x-injected"), "");
+  // A huge limit on input_items is clamped, not trusted.
+  auto ok = gw.post("/v1/responses", ask("still serving"));
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto items = gw.get("/v1/responses/" + ok.json_body()["id"].get<std::string>() +
+                      "/input_items?limit=9223372036854775808");
+  ASSERT_EQ(items.status, 200) << items.body;
+  EXPECT_EQ(items.json_body()["data"].size(), 1u);
+}
+
 // The same Responses call served by a provider with its own native API (Anthropic Messages,
 // Gemini generateContent): Responses -> chat -> the provider's adapter -> back.
 class ResponsesThroughProvider : public ::testing::TestWithParam<const char*> {};
