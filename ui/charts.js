@@ -1,0 +1,115 @@
+// Small hand-written SVG charts: stacked columns, lines, sparklines and a budget bar. Colours come
+// from CSS classes (.s0 .. .s7), so the charts follow the light and dark themes.
+import { s, h } from './dom.js';
+import { clock } from './format.js';
+
+const W = 640, H = 190, L = 48, R = 8, T = 10, B = 22;
+
+// A "nice" axis maximum and its ticks: 1, 2, 2.5 or 5 times a power of ten.
+function niceMax(max) {
+  if (!(max > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(max));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= max) return m * p;
+  return 10 * p;
+}
+
+function frame(buckets, step, top, yFormat, label) {
+  const g = s('g', { class: 'axis' });
+  for (let i = 0; i <= 4; i++) {
+    const y = T + (H - T - B) * (1 - i / 4);
+    g.append(s('line', { x1: L, x2: W - R, y1: y, y2: y, class: i ? 'grid' : 'base' }));
+    g.append(s('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, yFormat((top * i) / 4)));
+  }
+  const n = buckets.length;
+  const ticks = Math.min(n, 6);
+  for (let i = 0; i < ticks; i++) {
+    const idx = Math.round((i * (n - 1)) / Math.max(1, ticks - 1));
+    const x = L + ((idx + 0.5) * (W - L - R)) / n;
+    g.append(s('text', { x, y: H - 6, 'text-anchor': 'middle' }, clock(buckets[idx], step)));
+  }
+  return s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label }, s('title', {}, label), g);
+}
+
+// Stacked columns, one colour per group. groups: [{name, values: [n|null]}]
+export function columns({ buckets, step, groups, yFormat = String, label, tipFormat = yFormat }) {
+  const n = buckets.length;
+  const sums = buckets.map((_, i) => groups.reduce((a, g) => a + (g.values[i] || 0), 0));
+  const top = niceMax(Math.max(0, ...sums));
+  const svg = frame(buckets, step, top, yFormat, label);
+  const bw = (W - L - R) / Math.max(1, n);
+  const gap = bw > 6 ? Math.min(3, bw * 0.2) : 0;
+  const plotH = H - T - B;
+  for (let i = 0; i < n; i++) {
+    let y = H - B;
+    const col = s('g', { class: 'col' });
+    const tip = [clock(buckets[i], step) + (step >= 86400 ? '' : ` (${new Date(buckets[i]).toLocaleDateString('en')})`)];
+    groups.forEach((g, gi) => {
+      const v = g.values[i] || 0;
+      if (v > 0) {
+        const hgt = (v / top) * plotH;
+        y -= hgt;
+        col.append(s('rect', { x: L + i * bw + gap / 2, y, width: Math.max(1, bw - gap), height: Math.max(0.5, hgt), class: `s${gi % 8}` }));
+      }
+      if (g.values[i]) tip.push(`${g.name}: ${tipFormat(g.values[i])}`);
+    });
+    // A full-height transparent target so the tooltip shows anywhere in the column.
+    col.append(s('rect', { x: L + i * bw, y: T, width: bw, height: plotH, class: 'hit' }, s('title', {}, tip.join('\n'))));
+    svg.append(col);
+  }
+  return svg;
+}
+
+// Lines over the same buckets. lines: [{name, values: [n|null]}]; null breaks a line.
+export function lines({ buckets, step, series, yFormat = String, label }) {
+  const n = buckets.length;
+  const all = series.flatMap((l) => l.values.filter((v) => v !== null && v !== undefined));
+  const top = niceMax(Math.max(0, ...all));
+  const svg = frame(buckets, step, top, yFormat, label);
+  const x = (i) => L + ((i + 0.5) * (W - L - R)) / Math.max(1, n);
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  series.forEach((l, li) => {
+    let d = '';
+    let open = false;
+    l.values.forEach((v, i) => {
+      if (v === null || v === undefined) { open = false; return; }
+      d += `${open ? 'L' : 'M'}${x(i).toFixed(1)} ${y(v).toFixed(1)}`;
+      open = true;
+    });
+    if (d) svg.append(s('path', { d, class: `line s${li % 8}` }));
+    l.values.forEach((v, i) => {
+      if (v === null || v === undefined) return;
+      // Points only where they would not crowd each other, or where a line has a single point.
+      const lonely = (l.values[i - 1] ?? null) === null && (l.values[i + 1] ?? null) === null;
+      if (n <= 60 || lonely) {
+        svg.append(s('circle', { cx: x(i), cy: y(v), r: lonely ? 3 : 2, class: `dot s${li % 8}` },
+          s('title', {}, `${clock(buckets[i], step)} ${l.name}: ${yFormat(v)}`)));
+      }
+    });
+  });
+  return svg;
+}
+
+export function legend(names, extra = []) {
+  return h('ul', { class: 'legend' },
+    names.map((name, i) => h('li', {}, s('svg', { viewBox: '0 0 10 10', class: 'swatch', 'aria-hidden': 'true' },
+      s('rect', { width: 10, height: 10, rx: 2, class: `s${i % 8}` })), name, extra[i] ? h('span', { class: 'muted' }, ' ', extra[i]) : null)));
+}
+
+// A small trend line for a stat card.
+export function sparkline(values, cls = 's0') {
+  const vs = values.map((v) => v ?? 0);
+  const max = Math.max(1e-9, ...vs);
+  const n = vs.length;
+  const pts = vs.map((v, i) => `${((i / Math.max(1, n - 1)) * 100).toFixed(1)},${(28 - (v / max) * 26).toFixed(1)}`);
+  return s('svg', { viewBox: '0 0 100 30', preserveAspectRatio: 'none', class: 'spark', 'aria-hidden': 'true' },
+    s('polyline', { points: pts.join(' '), class: `line ${cls}` }));
+}
+
+// A horizontal bar: spend against budget, error rate. fraction 0..1 (clamped); over 1 shows full, red.
+export function bar(fraction, label) {
+  const f = Math.max(0, Math.min(1, fraction || 0));
+  const cls = fraction >= 1 ? 'over' : fraction >= 0.8 ? 'warn' : 'fine';
+  return s('svg', { viewBox: '0 0 100 8', preserveAspectRatio: 'none', class: `bar ${cls}`, role: 'img', 'aria-label': label },
+    s('rect', { width: 100, height: 8, rx: 4, class: 'track' }),
+    f > 0 ? s('rect', { width: Math.max(2, f * 100).toFixed(2), height: 8, rx: 4, class: 'fill' }) : null);
+}
