@@ -97,7 +97,8 @@ export function legend(names, extra = []) {
 
 // A small trend line for a stat card.
 export function sparkline(values, cls = 's0') {
-  const vs = values.map((v) => v ?? 0);
+  let last = values.find((v) => v !== null && v !== undefined) ?? 0;
+  const vs = values.map((v) => (v === null || v === undefined ? last : (last = v)));  // gaps: hold the level
   const max = Math.max(1e-9, ...vs);
   const n = vs.length;
   const pts = vs.map((v, i) => `${((i / Math.max(1, n - 1)) * 100).toFixed(1)},${(28 - (v / max) * 26).toFixed(1)}`);

@@ -38,9 +38,15 @@ export async function render(main) {
   const session = h('input', { type: 'radio', name: 'keymode', value: 'session', checked: true });
   const virtual = h('input', { type: 'radio', name: 'keymode', value: 'virtual' });
   const pasted = h('input', { type: 'password', autocomplete: 'off', placeholder: 'sk-tg-…', disabled: true, spellcheck: 'false' });
-  const toggle = () => { pasted.disabled = !virtual.checked; if (virtual.checked) pasted.focus(); };
+  const toggle = () => {
+    pasted.disabled = !virtual.checked;
+    pastedField.hidden = !virtual.checked;
+    if (virtual.checked) pasted.focus();
+  };
   session.addEventListener('change', toggle);
   virtual.addEventListener('change', toggle);
+  const pastedField = field('Virtual key', pasted, 'Used for this page only; never stored');
+  pastedField.hidden = true;
   const system = h('input', { type: 'text', placeholder: 'optional' });
   const maxTokens = h('input', { type: 'text', inputmode: 'numeric', value: '512', size: 6 });
   const stream = h('input', { type: 'checkbox', checked: true });
@@ -57,7 +63,7 @@ export async function render(main) {
     h('fieldset', {}, h('legend', {}, 'Send as'),
       h('label', { class: 'inline' }, session, ' this session (master key)'),
       h('label', { class: 'inline' }, virtual, ' a virtual key'),
-      field('Virtual key', pasted, 'Used for this page only; never stored')),
+      pastedField),
     field('System prompt', system),
     log,
     field('Message', prompt),

@@ -1,0 +1,287 @@
+// The admin web UI (ui/, served by the daemon at /ui/) in Debian's chromium, driven by
+// playwright-core, against the real daemon and tollgate-mock, with the openai SDK as the client
+// whose traffic the UI must show. Started by run_browser_ui_test.sh.
+// Usage: node browser_ui_test.mjs <gateway_url> <master_key> <config.yaml> <screenshot_dir> <chromium>
+// Fails on the first broken expectation, on any console error the test did not cause on purpose,
+// on any request to another origin, and on a session cookie without HttpOnly and SameSite=Strict.
+import { chromium } from "playwright-core";
+import OpenAI from "openai";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+
+const [gw, master, configPath, shots, chromiumPath] = process.argv.slice(2);
+const origin = new URL(gw).origin;
+const started = Date.now();
+const step = (what) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${what}`);
+
+const sdk = (apiKey) => new OpenAI({ baseURL: `${gw}/v1`, apiKey, maxRetries: 0 });
+const chat = (apiKey, content, model = "gpt-home") =>
+  sdk(apiKey).chat.completions.create({ model, messages: [{ role: "user", content }] });
+
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage"],
+});
+
+// Responses the test provokes on purpose (a wrong key, a refused config, a dead session): the
+// browser logs each as a console error ("Failed to load resource"), which is allowed only for them.
+const expected = [];  // {path, status}
+const problems = [];
+const foreign = [];
+
+function watch(page, name) {
+  page.on("request", (req) => {
+    const u = req.url();
+    if (u.startsWith("data:") || u.startsWith("blob:")) return;
+    if (new URL(u).origin !== origin) foreign.push(`${name}: ${req.method()} ${u}`);
+  });
+  page.on("pageerror", (e) => problems.push(`${name}: page error: ${e.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    const m = /status of (\d+)/.exec(text);
+    const url = msg.location()?.url || "";
+    if (m && url.startsWith(origin)) {
+      const p = new URL(url).pathname;
+      if (expected.some((e) => e.status === Number(m[1]) && p === e.path)) return;
+    }
+    problems.push(`${name}: console error: ${text} (${url})`);
+  });
+}
+
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+const page = await context.newPage();
+watch(page, "desktop");
+page.setDefaultTimeout(8000);
+
+const shot = async (name, p = page) => {
+  await p.evaluate(() => document.getElementById("toasts")?.replaceChildren());  // transient
+  await p.screenshot({ path: path.join(shots, `${name}.png`) });
+};
+const go = async (hash) => {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForFunction((h) => document.title !== "Tollgate" && location.hash === h, hash);
+};
+
+try {
+  // --- Sign-in: headers, a wrong key, the right one, the cookie's flags.
+  step("sign-in page");
+  expected.push({ path: "/ui/api/session", status: 401 });  // the first visit has no session
+  const resp = await page.goto(`${gw}/ui/`);
+  assert.equal(resp.status(), 200);
+  const csp = resp.headers()["content-security-policy"] || "";
+  assert.match(csp, /default-src 'self'/, `CSP on /ui/: ${csp}`);
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.equal(resp.headers()["x-frame-options"], "DENY");
+  const keyBox = page.getByLabel("Master key");
+  await keyBox.waitFor();
+  await shot("signin");
+  await keyBox.fill("sk-not-the-master-key");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("That key is not the master key.").waitFor();
+  await keyBox.fill(master);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Pages" }).waitFor();
+  expected.length = 0;
+  const cookie = (await context.cookies(origin)).find((c) => c.name === "tg_session");
+  assert.ok(cookie, "tg_session cookie set");
+  assert.equal(cookie.httpOnly, true, "session cookie HttpOnly");
+  assert.equal(cookie.sameSite, "Strict", "session cookie SameSite=Strict");
+  assert.equal(cookie.path, "/");
+  assert.ok(cookie.value.length >= 43, "a 256-bit session id");
+  const stored = await page.evaluate(() => [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)].join("|"));
+  assert.ok(!stored.includes("tg_session") && !stored.includes(master), `script-visible storage holds no session or key: ${stored}`);
+
+  // --- Overview: its request count follows traffic sent with the openai SDK.
+  step("overview");
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  const requestsCard = page.getByRole("region", { name: "Requests" }).locator(".value");
+  await requestsCard.waitFor();
+  const before = Number((await requestsCard.textContent()).replace(/,/g, ""));
+  for (let i = 0; i < 3; i++) await chat(master, `overview ${i}`);
+  await chat(master, "fast one", "gpt-fast");
+  let after = before;
+  for (let i = 0; i < 40 && after < before + 4; i++) {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.waitForTimeout(150);
+    after = Number((await requestsCard.textContent()).replace(/,/g, ""));
+  }
+  assert.ok(after >= before + 4, `overview requests went from ${before} to ${after}`);
+  const spend = await page.getByRole("region", { name: "Spend" }).locator(".value").textContent();
+  assert.notEqual(spend, "$0", "the overview shows spend");
+  assert.ok(await page.locator("svg.chart rect.s0").count() > 0, "the requests chart has columns");
+  await page.getByRole("button", { name: "Last hour" }).click();
+  await page.waitForFunction(() => document.querySelector('[data-range="hour"]').getAttribute("aria-pressed") === "true" &&
+    document.querySelector(".overview").getAttribute("aria-busy") === "false");
+  await shot("overview");
+
+  // --- Keys: create one in the UI (shown once, copied), use it from the SDK, disable it.
+  step("keys");
+  await go("#/keys");
+  await page.getByRole("button", { name: "New key" }).click();
+  const dlg = page.getByRole("dialog", { name: "New key" });
+  await dlg.getByLabel("Name").fill("browser-kid");
+  await dlg.getByLabel("Budget (USD)").fill("5");
+  await dlg.getByLabel("Requests / min").fill("100");
+  await dlg.getByRole("button", { name: "Create key" }).click();
+  const shown = page.getByRole("dialog", { name: /Key “browser-kid” created/ });
+  const newKey = await shown.getByLabel("The new key").inputValue();
+  assert.match(newKey, /^sk-tg-[0-9A-Za-z]{43}$/, `the new key: ${newKey}`);
+  await shown.getByRole("button", { name: "Copy" }).click();
+  await shown.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), newKey, "the copy button copies the key");
+  await shot("key-created");
+  await shown.getByRole("button", { name: "Done" }).click();
+  const answer = await chat(newKey, "from the new key");
+  assert.equal(answer.choices[0].message.content, "mock: from the new key");
+  // A team with a budget, the new key as its member.
+  await page.getByRole("button", { name: "New team" }).click();
+  const tdlg = page.getByRole("dialog", { name: "New team" });
+  await tdlg.getByLabel("Name").fill("family");
+  await tdlg.getByLabel("Budget (USD)").fill("20");
+  await tdlg.getByLabel("browser-kid", { exact: true }).check();
+  await tdlg.getByRole("button", { name: "Create team" }).click();
+  const teamRow = page.locator('#teams-table tr[data-team="family"]');
+  await teamRow.getByText("browser-kid").waitFor();
+  await teamRow.getByText("of $20.00 per month").waitFor();
+  // Spend shows against the budget once the row is settled.
+  const keyRow = page.locator("#keys-table tbody tr", { hasText: "browser-kid" });
+  for (let i = 0; i < 30; i++) {
+    await go("#/overview"); await go("#/keys");
+    if (!(await keyRow.textContent()).includes("$0 of $5.00")) break;
+    await page.waitForTimeout(100);
+  }
+  const rowText = await keyRow.textContent();
+  assert.match(rowText, /\$0\.0\d+ of \$5\.00 per month/, `spend against budget: ${rowText}`);
+  assert.match(rowText, /100 rpm/);
+  assert.match(rowText, /family/);
+  assert.doesNotMatch(rowText, /never/, "last used is set");
+  await shot("keys");
+  await keyRow.getByRole("button", { name: "Disable key browser-kid" }).click();
+  await page.locator("#keys-table tbody tr", { hasText: "browser-kid" }).getByText("disabled").waitFor();
+  await assert.rejects(chat(newKey, "after disable"),
+    (e) => e instanceof OpenAI.PermissionDeniedError && e.status === 403 && e.code === "key_disabled");
+
+  // --- Request log: filter by the key, open its row.
+  step("request log");
+  await go("#/logs");
+  await page.getByLabel("Key").selectOption({ label: "browser-kid" });
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.waitForFunction(() => location.hash.includes("key=key_"));
+  const logRows = page.locator("#log-table tbody tr");
+  await logRows.first().waitFor();
+  const texts = await logRows.allTextContents();
+  assert.ok(texts.length >= 1 && texts.every((t) => t.includes("browser-kid")), `filtered log rows: ${texts}`);
+  assert.ok(texts.some((t) => t.includes("200")), "the key's 200 is listed");
+  await shot("logs");
+  await logRows.filter({ hasText: "200" }).first().getByRole("button", { name: /Open request/ }).click();
+  const detail = page.getByRole("dialog", { name: /Request / });
+  await detail.getByText("gpt-home", { exact: true }).waitFor();
+  assert.match(await detail.textContent(), /mock\/gpt-4o-mini/);
+  await shot("log-detail");
+  await detail.getByRole("button", { name: "Close" }).click();
+
+  // --- Providers and prices.
+  step("providers");
+  await go("#/providers");
+  await page.locator("#deployments").getByText("mock/gpt-4o-mini").waitFor();
+  await page.locator("#models").getByText("gpt-fast").waitFor();
+  await shot("providers");
+
+  // --- Config: a changed file reloads; a broken one is refused with its errors.
+  step("config");
+  await go("#/config");
+  const yamlBox = page.getByLabel("The configuration file");
+  await yamlBox.waitFor();
+  const yamlText = await yamlBox.textContent();
+  assert.ok(!yamlText.includes("sk-upstream-secret-do-not-show") && !yamlText.includes(master), "secrets redacted");
+  const good = fs.readFileSync(configPath, "utf8");
+  fs.writeFileSync(configPath, good.replace("models:\n", "models:\n  - name: gpt-reloaded\n    targets: [mock/gpt-4o]\n"));
+  await page.getByRole("button", { name: "Reload from disk" }).click();
+  await page.getByText("Configuration reloaded.").waitFor();
+  await yamlBox.getByText("gpt-reloaded", { exact: false }).waitFor();
+  assert.equal((await chat(master, "after reload", "gpt-reloaded")).choices[0].message.content, "mock: after reload");
+  expected.push({ path: "/admin/reload", status: 400 });
+  fs.writeFileSync(configPath, good.replace("targets: [mock/gpt-4.1-nano]", "targets: [nowhere/gpt-4.1-nano]")
+    .replace("server:\n", "server:\n  bogus_option: 1\n"));
+  await page.getByRole("button", { name: "Reload from disk" }).click();
+  const errs = page.locator("#reload-errors");
+  await errs.waitFor();
+  const errText = await errs.textContent();
+  assert.match(errText, /refused/);
+  assert.match(errText, /nowhere|bogus_option/, `the refused file's errors: ${errText}`);
+  await shot("config");
+  assert.equal((await chat(master, "old config serves", "gpt-reloaded")).choices[0].message.content, "mock: old config serves");
+  fs.writeFileSync(configPath, good);
+
+  // --- Playground: a streamed chat as the session.
+  step("playground");
+  await go("#/playground");
+  await page.getByLabel("Model").selectOption("gpt-home");
+  const streamed = page.waitForResponse((r) => r.url().includes("/chat/completions") && r.request().method() === "POST");
+  await page.getByLabel("Message").fill("hello from the playground");
+  await page.getByRole("button", { name: "Send" }).click();
+  const sres = await streamed;
+  assert.equal(sres.status(), 200);
+  assert.match(sres.headers()["content-type"], /text\/event-stream/, "the playground's chat is streamed");
+  await page.locator("#chat .msg.assistant").getByText("mock: hello from the playground").waitFor();
+  await page.locator("#play-tokens").getByText(/\d+ in · \d+ out/).waitFor();
+  await page.locator("#play-cost").getByText(/^\$0\.\d+/).waitFor();
+  assert.match(await page.locator("#play-headers").textContent(), /x-tollgate-/);
+  await shot("playground");
+  // The same as the pasted virtual key, now disabled: the gateway's 403 is shown.
+  expected.push({ path: new URL(sres.url()).pathname, status: 403 });
+  await page.getByLabel("a virtual key").check();
+  await page.getByLabel("Virtual key", { exact: true }).fill(newKey);
+  await page.getByLabel("Message").fill("as the disabled key");
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.locator("#chat .msg.error").getByText(/403/).waitFor();
+
+  // --- Phone width: the overview.
+  step("phone");
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  await phone.addCookies([{ ...cookie }]);
+  const ppage = await phone.newPage();
+  watch(ppage, "phone");
+  await ppage.goto(`${gw}/ui/#/overview`);
+  await ppage.getByRole("region", { name: "Requests" }).waitFor();
+  await ppage.waitForFunction(() => document.querySelector(".overview")?.getAttribute("aria-busy") === "false");
+  const overflow = await ppage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the phone overview scrolls sideways by ${overflow}px`);
+  await shot("overview-phone", ppage);
+  await phone.close();
+
+  // --- Sign-out; then a session that dies server-side sends the UI back to sign-in.
+  step("sign-out and expiry");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("Signed out.").waitFor();
+  assert.equal((await context.cookies(origin)).filter((c) => c.name === "tg_session" && c.value).length, 0, "cookie cleared");
+  expected.push({ path: "/ui/api/session", status: 401 });
+  const res = await context.request.get(`${gw}/admin/keys`, { headers: { cookie: `tg_session=${cookie.value}` } });
+  assert.equal(res.status(), 401, "the signed-out session is dead server-side");
+  await page.getByLabel("Master key").fill(master);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Pages" }).waitFor();
+  await context.clearCookies();  // as if the session expired
+  expected.push({ path: "/admin/keys", status: 401 }, { path: "/admin/teams", status: 401 }, { path: "/v1/models", status: 401 });
+  await go("#/keys");
+  await page.getByText("Your session has expired. Sign in again.").waitFor();
+
+  assert.deepEqual(foreign, [], "requests to another origin");
+  assert.deepEqual(problems, [], "console errors");
+  const pngs = fs.readdirSync(shots).filter((f) => f.endsWith(".png"));
+  step(`done: ${pngs.length} screenshots in ${shots}`);
+  assert.ok(Date.now() - started < 60000, "the browser test takes under 60 s");
+} catch (e) {
+  await shot("failure").catch(() => {});
+  console.error("problems so far:", problems, "foreign:", foreign);
+  throw e;
+} finally {
+  await browser.close();
+}
