@@ -3,7 +3,10 @@
 import { s, h } from './dom.js';
 import { clock } from './format.js';
 
-const W = 640, H = 190, L = 48, R = 8, T = 10, B = 22;
+const H = 190, R = 8, T = 10, B = 22;
+let L = 48;  // room for the y labels: set per chart from the longest one
+let W = 640;  // the viewBox width: narrower on a phone, so the axis text keeps a readable size
+const narrow = () => (globalThis.matchMedia?.('(max-width: 720px)').matches ? 380 : 640);
 
 // A "nice" axis maximum and its ticks: 1, 2, 2.5 or 5 times a power of ten.
 function niceMax(max) {
@@ -13,15 +16,23 @@ function niceMax(max) {
   return 10 * p;
 }
 
+// For counts: 4 × (1, 2 or 5 × 10^k), so each of the four ticks is a whole number.
+function intMax(max) {
+  for (let p = 1; ; p *= 10) for (const m of [1, 2, 5]) if (4 * m * p >= max) return 4 * m * p;
+}
+
 function frame(buckets, step, top, yFormat, label) {
+  W = narrow();
+  const labels = [0, 1, 2, 3, 4].map((i) => yFormat((top * i) / 4));
+  L = Math.max(28, 8 + 6.2 * Math.max(...labels.map((t) => t.length)));
   const g = s('g', { class: 'axis' });
   for (let i = 0; i <= 4; i++) {
     const y = T + (H - T - B) * (1 - i / 4);
     g.append(s('line', { x1: L, x2: W - R, y1: y, y2: y, class: i ? 'grid' : 'base' }));
-    g.append(s('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, yFormat((top * i) / 4)));
+    g.append(s('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, labels[i]));
   }
   const n = buckets.length;
-  const ticks = Math.min(n, 6);
+  const ticks = Math.min(n, W < 500 ? 4 : 6);
   for (let i = 0; i < ticks; i++) {
     const idx = Math.round((i * (n - 1)) / Math.max(1, ticks - 1));
     const x = L + ((idx + 0.5) * (W - L - R)) / n;
@@ -31,11 +42,12 @@ function frame(buckets, step, top, yFormat, label) {
 }
 
 // Stacked columns, one colour per group. groups: [{name, values: [n|null]}]
-export function columns({ buckets, step, groups, yFormat = String, label, tipFormat = yFormat }) {
+// integer: counts, so the axis never shows a fraction of a request.
+export function columns({ buckets, step, groups, yFormat = String, label, tipFormat = yFormat, integer = false }) {
   const n = buckets.length;
   const sums = buckets.map((_, i) => groups.reduce((a, g) => a + (g.values[i] || 0), 0));
-  const top = niceMax(Math.max(0, ...sums));
-  const svg = frame(buckets, step, top, yFormat, label);
+  const top = integer ? intMax(Math.max(0, ...sums)) : niceMax(Math.max(0, ...sums));
+  const svg = frame(buckets, step, top, yFormat, label);  // sets W
   const bw = (W - L - R) / Math.max(1, n);
   const gap = bw > 6 ? Math.min(3, bw * 0.2) : 0;
   const plotH = H - T - B;
@@ -48,7 +60,7 @@ export function columns({ buckets, step, groups, yFormat = String, label, tipFor
       if (v > 0) {
         const hgt = (v / top) * plotH;
         y -= hgt;
-        col.append(s('rect', { x: L + i * bw + gap / 2, y, width: Math.max(1, bw - gap), height: Math.max(0.5, hgt), class: `s${gi % 8}` }));
+        col.append(s('rect', { x: L + i * bw + gap / 2, y, width: Math.max(1, bw - gap), height: Math.max(0.5, hgt), class: g.cls || `s${gi % 8}` }));
       }
       if (g.values[i]) tip.push(`${g.name}: ${tipFormat(g.values[i])}`);
     });

@@ -102,13 +102,13 @@ export async function render(main) {
 
     replace(body, cards,
       h('div', { class: 'grid2' },
-        chart(`Requests by ${splitName}`, columns({ buckets, step, groups: reqGroups, yFormat: compact, tipFormat: int, label: `Requests per ${step >= 86400 ? 'day' : step >= 3600 ? 'hour' : 'minute'} by ${splitName}` }), legend(names)),
+        chart(`Requests by ${splitName}`, columns({ buckets, step, groups: reqGroups, yFormat: compact, tipFormat: int, integer: true, label: `Requests per ${step >= 86400 ? 'day' : step >= 3600 ? 'hour' : 'minute'} by ${splitName}` }), legend(names)),
         chart('Latency', lines({ buckets, step, yFormat: ms, label: 'Latency p50, p95 and time to first token',
           series: [{ name: 'p50', values: s0.latency_p50_ms }, { name: 'p95', values: s0.latency_p95_ms }, { name: 'TTFT p50', values: s0.ttft_p50_ms }] }),
         legend(['p50', 'p95', 'time to first token p50'])),
         chart(`Spend by ${splitName}`, columns({ buckets, step, groups: topGroups(split.series, 'cost_nano_usd').map((g) => ({ ...g, values: g.values.map(Number) })), yFormat: (v) => money(Math.round(v)), label: `Spend by ${splitName}` }), legend(names)),
-        chart(`Tokens by ${splitName}`, columns({ buckets, step, groups: topGroups(split.series.map((g) => ({ ...g, tokens: g.input_tokens.map((v, i) => (v || 0) + (g.output_tokens[i] || 0)) })), 'tokens'), yFormat: compact, tipFormat: int, label: `Tokens by ${splitName}` }), legend(names)),
-        chart('Errors', columns({ buckets, step, groups: [{ name: 'errors', values: s0.errors }], yFormat: compact, tipFormat: int, label: 'Errors over time' }))),
+        chart(`Tokens by ${splitName}`, columns({ buckets, step, groups: topGroups(split.series.map((g) => ({ ...g, tokens: g.input_tokens.map((v, i) => (v || 0) + (g.output_tokens[i] || 0)) })), 'tokens'), yFormat: compact, tipFormat: int, integer: true, label: `Tokens by ${splitName}` }), legend(names)),
+        chart('Errors', columns({ buckets, step, groups: [{ name: 'errors', values: s0.errors, cls: 'err' }], yFormat: compact, tipFormat: int, integer: true, label: 'Errors over time' }))),
       h('div', { class: 'grid2' },
         h('section', { class: 'card' }, h('h2', {}, `Totals by ${splitName}`), h('div', { class: 'scroll' }, groupTable)),
         cooling(prov)));
