@@ -118,10 +118,11 @@ export function sparkline(values, cls = 's0') {
     s('polyline', { points: pts.join(' '), class: `line ${cls}` }));
 }
 
-// A horizontal bar: spend against budget, error rate. fraction 0..1 (clamped); over 1 shows full, red.
-export function bar(fraction, label) {
+// A horizontal bar: spend against budget, error rate. fraction 0..1 (clamped); amber from `warn`,
+// red from `over` (a budget: 80% and used up).
+export function bar(fraction, label, { warn = 0.8, over = 1 } = {}) {
   const f = Math.max(0, Math.min(1, fraction || 0));
-  const cls = fraction >= 1 ? 'over' : fraction >= 0.8 ? 'warn' : 'fine';
+  const cls = fraction >= over ? 'over' : fraction >= warn ? 'warn' : 'fine';
   return s('svg', { viewBox: '0 0 100 8', preserveAspectRatio: 'none', class: `bar ${cls}`, role: 'img', 'aria-label': label },
     s('rect', { width: 100, height: 8, rx: 4, class: 'track' }),
     f > 0 ? s('rect', { width: Math.max(2, f * 100).toFixed(2), height: 8, rx: 4, class: 'fill' }) : null);

@@ -27,7 +27,7 @@ export async function render(main) {
               h('td', {}, d.up && !cooling ? h('span', { class: 'badge good' }, 'up')
                 : h('span', {}, h('span', { class: 'badge bad' }, 'cooling down'), cooling ? ` ${duration(d.cooldown_until - now)} left` : '')),
               h('td', { class: 'num' }, int(d.requests)),
-              h('td', { class: 'wide' }, h('div', { class: 'budget' }, bar(d.error_rate || 0, `error rate ${pct(d.error_rate)}`), h('span', {}, pct(d.error_rate)))),
+              h('td', { class: 'wide' }, h('div', { class: 'budget' }, bar(d.error_rate || 0, `error rate ${pct(d.error_rate)}`, { warn: 0.05, over: 0.25 }), h('span', {}, pct(d.error_rate)))),
               h('td', { class: 'num' }, ms(d.latency_p50_ms)));
           }))))),
       h('section', { class: 'card' }, h('h2', {}, 'Models'),
