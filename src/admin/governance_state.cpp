@@ -431,6 +431,7 @@ json GovernanceState::key_json(const KeyRecord& r) const {
   if (r.budget) {
     auto s = ledger.spend(governance::key_holder(r.id));
     j["budget"] = {{"usd", r.budget->usd},
+                   {"limit_nano_usd", governance::usd_to_nanos(r.budget->usd)},
                    {"period", config::to_string(r.budget->period)},
                    {"spend_usd", s ? nanos_to_usd(s->spent) : 0.0},
                    {"spend_nano_usd", s ? s->spent : Nanos{0}},
@@ -450,6 +451,7 @@ json GovernanceState::team_json(const Team& t) const {
   if (t.budget) {
     auto s = ledger.spend(governance::team_holder(t.id));
     j["budget"] = {{"usd", t.budget->usd},
+                   {"limit_nano_usd", governance::usd_to_nanos(t.budget->usd)},
                    {"period", config::to_string(t.budget->period)},
                    {"spend_usd", s ? nanos_to_usd(s->spent) : 0.0},
                    {"spend_nano_usd", s ? s->spent : Nanos{0}},

@@ -34,6 +34,17 @@ constexpr Route kSpend{RouteId::AdminSpend, kGet | kHead, Access::Master, false,
 constexpr Route kGovernance{RouteId::AdminGovernance, kGet | kHead | kPost | kPatch | kDelete,
                             Access::Master, false, true};
 
+constexpr Route kStats{RouteId::AdminStats, kGet | kHead, Access::Master, false, true};
+constexpr Route kLogById{RouteId::AdminLogById, kGet | kHead, Access::Master, false, true};
+constexpr Route kProviders{RouteId::AdminProviders, kGet | kHead, Access::Master, false, true};
+constexpr Route kConfig{RouteId::AdminConfig, kGet | kHead, Access::Master, false, true};
+constexpr Route kUiFile{RouteId::UiFile, kGet | kHead, Access::Ui, false, true};
+constexpr Route kUiSession{RouteId::UiSession, kGet | kHead | kPost | kDelete, Access::Ui, false,
+                           true};
+// The playground's chat on the admin port (server.admin_listen), where the session cookie lives.
+constexpr Route kUiChat{RouteId::ChatCompletions, kPost, Access::Key, true, true,
+                        Dialect::OpenAI, Endpoint::ChatCompletions};
+
 struct Exact {
   std::string_view path;
   const Route* route;
@@ -47,7 +58,10 @@ constexpr std::array kExact{
     Exact{"/messages", &kMessages},      Exact{"/messages/count_tokens", &kCountTokens},
     Exact{"/responses", &kResponses},    Exact{"/models", &kModels},
     Exact{"/admin/reload", &kReload},    Exact{"/admin/logs", &kLogs},
-    Exact{"/admin/spend", &kSpend},
+    Exact{"/admin/spend", &kSpend},      Exact{"/admin/stats", &kStats},
+    Exact{"/admin/providers", &kProviders}, Exact{"/admin/config", &kConfig},
+    Exact{"/ui", &kUiFile},              Exact{"/ui/api/session", &kUiSession},
+    Exact{"/ui/api/chat/completions", &kUiChat},
 };
 
 // One path segment: non-empty, no further '/'.
@@ -64,6 +78,12 @@ std::optional<Match> match(std::string_view path) {
     if (rest.empty() || rest.front() == '/') return Match{&kGovernance, {}};
     return std::nullopt;
   }
+  if (path.starts_with("/admin/logs/") && segment(path.substr(12))) {
+    return Match{&kLogById, path.substr(12)};
+  }
+  // Every other /ui/ path is the file handler's (an unknown one is its 404, with the UI's
+  // security headers).
+  if (path.starts_with("/ui/")) return Match{&kUiFile, {}};
   if (path.starts_with("/models/")) {
     std::string_view id = path.substr(8);
     // Model ids may hold '/' (provider/model).

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "tollgate/admin/config_view.hpp"
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
 #include "tollgate/server/worker.hpp"
@@ -115,6 +116,7 @@ class App {
       return 1;
     }
     current_ = snapshot;
+    note_loaded(snapshot->config);
     for (auto& w : workers_) w->start();
     shared_.ready = true;
     if (!options_.port_file.empty()) write_port_file(endpoint.port());
@@ -204,14 +206,36 @@ class App {
     return snap;
   }
 
-  // Returns "" on success or the errors; the old snapshot keeps serving on failure.
-  std::string reload_now(std::string_view why) {
+  // For GET /admin/config: the running config's source and text (secrets redacted), read here
+  // on the control thread so no worker ever reads the disk.
+  void note_loaded(const config::Config& c) {
+    std::string text = c.source_path.empty() ? std::string() : read_file(c.source_path);
+    shared_.config_status.loaded(c.source_path, admin::redact_yaml(text, admin::secrets_of(c)),
+                                 unix_ms_now());
+  }
+
+  static int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Empty on success, else why it was refused (the old snapshot keeps serving); recorded for
+  // GET /admin/config either way.
+  std::vector<config::ConfigError> reload_now(std::string_view why) {
+    auto errors = try_reload(why);
+    shared_.config_status.reloaded(
+        admin::ReloadOutcome{errors.empty(), unix_ms_now(), std::string(why), errors});
+    return errors;
+  }
+
+  std::vector<config::ConfigError> try_reload(std::string_view why) {
     auto result = load(options_);
     if (!result.errors.empty()) {
       std::string errors = join_errors(result.errors);
       spdlog::error("reload ({}) refused, the previous configuration keeps serving: {}", why,
                     errors);
-      return errors;
+      return result.errors;
     }
     const auto& old_server = current_->config.server;
     apply_overrides(*result.config, options_);  // compared as it would be served
@@ -225,7 +249,7 @@ class App {
           old_server.listen_host, old_server.listen_port);
       spdlog::error("reload ({}) refused, the previous configuration keeps serving: {}", why,
                     error);
-      return error;
+      return {config::ConfigError{"server.master_key", 0, error}};
     }
     if (result.config->server.listen_host != old_server.listen_host ||
         result.config->server.listen_port != old_server.listen_port ||
@@ -242,16 +266,20 @@ class App {
     for (const auto& w : shared_.governance.apply_config(*result.config)) spdlog::warn("keys: {}", w);
     shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     auto snap = build(std::move(*result.config));
-    if (!snap) return "TLS setup failed (see log)";
+    if (!snap) return {config::ConfigError{"", 0, "TLS setup failed (see the log)"}};
     current_ = snap;
+    note_loaded(snap->config);
     for (auto& w : workers_) w->publish(snap);
     spdlog::info("configuration reloaded ({}), generation {}", why, snap->generation);
-    return "";
+    return {};
   }
 
-  net::awaitable<std::string> reload_from_worker() {
+  net::awaitable<std::vector<config::ConfigError>> reload_from_worker() {
     co_return co_await net::co_spawn(
-        main_, [this]() -> net::awaitable<std::string> { co_return reload_now("admin API"); },
+        main_,
+        [this]() -> net::awaitable<std::vector<config::ConfigError>> {
+          co_return reload_now("admin API");
+        },
         net::use_awaitable);
   }
 

@@ -57,6 +57,16 @@ std::optional<Error> authenticate(RequestContext& ctx) {
   std::string_view key = presented_key(ctx.request);
   if (key.empty()) {
     if (master.empty()) return std::nullopt;
+    // The web UI's session cookie (a key header, when present, wins: as before).
+    switch (admin::session_auth(ctx)) {
+      case admin::SessionAuth::Master:
+        ctx.master = true;
+        return std::nullopt;
+      case admin::SessionAuth::CsrfFailed:
+        return admin::csrf_failed();
+      case admin::SessionAuth::None:
+        break;
+    }
     return Error::unauthorized(
         "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   }
@@ -441,6 +451,12 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
     case api::Access::Metrics:
       co_await metrics_handler(ctx);
       co_return;
+    case api::Access::Ui:
+      if (ctx.snapshot->config.server.master_key.empty()) {  // no master key: no UI
+        co_await out.send_error(admin_disabled());
+        co_return;
+      }
+      break;
     case api::Access::Key:
     case api::Access::Master:
       // Without a master key there is no admin API at all (nobody can mint keys or read logs).
@@ -510,6 +526,28 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
         co_return;
       }
       co_await admin::admin_keys_handler(ctx);
+      co_return;
+    case api::RouteId::AdminStats:
+      co_await admin::stats_handler(ctx);
+      co_return;
+    case api::RouteId::AdminLogById:
+      co_await admin::log_row_handler(ctx, match->id);
+      co_return;
+    case api::RouteId::AdminProviders:
+      co_await admin::providers_handler(ctx);
+      co_return;
+    case api::RouteId::AdminConfig:
+      co_await admin::config_handler(ctx);
+      co_return;
+    case api::RouteId::UiFile:
+      co_await admin::ui_file_handler(ctx);
+      co_return;
+    case api::RouteId::UiSession:
+      if (auto e = providers::check_json_depth(ctx.request.body())) {
+        co_await out.send_error(*e);
+        co_return;
+      }
+      co_await admin::ui_session_handler(ctx);
       co_return;
     case api::RouteId::Metrics:
       break;  // answered above

@@ -50,10 +50,15 @@ std::string ResponseWriter::head(int status, std::string_view content_type,
   std::string h;
   h.reserve(256);
   h += fmt::format("HTTP/1.1 {} {}\r\n", status, std::string_view(reason.data(), reason.size()));
-  h += "Server: tollgate\r\nContent-Type: ";
-  h += content_type;
-  h += "\r\n";
-  if (content_length) {
+  h += "Server: tollgate\r\n";
+  if (!content_type.empty()) {
+    h += "Content-Type: ";
+    h += content_type;
+    h += "\r\n";
+  }
+  if (status == 204 || status == 304) {
+    // No body, and no Content-Length (RFC 9110 8.6: a 304's would describe the 200's body).
+  } else if (content_length) {
     h += "Content-Length: ";
     h += std::to_string(*content_length);
     h += "\r\n";

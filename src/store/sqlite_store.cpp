@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 #include <atomic>
 #include <iterator>
 #include <condition_variable>
@@ -130,7 +132,50 @@ const char* const kMigrations[] = {
     );
     CREATE INDEX responses_created ON responses (created_ms);
     )sql",
+    // 6: usage by minute, hour and day (res in seconds) for /admin/stats, with latency and
+    // time-to-first-token histograms (bins: latency_bin). Filled from the log that is still
+    // there; histograms start now (the old rows' bins would need log2 in SQL).
+    R"sql(
+    CREATE TABLE usage_buckets (
+      res INTEGER NOT NULL,
+      t_ms INTEGER NOT NULL,
+      key_id TEXT NOT NULL,
+      team TEXT NOT NULL,
+      model TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      upstream_model TEXT NOT NULL,
+      requests INTEGER NOT NULL DEFAULT 0,
+      errors INTEGER NOT NULL DEFAULT 0,
+      input_tokens INTEGER NOT NULL DEFAULT 0,
+      output_tokens INTEGER NOT NULL DEFAULT 0,
+      cost_nano INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (res, t_ms, key_id, team, model, provider, upstream_model)
+    ) WITHOUT ROWID;
+    CREATE TABLE usage_latency (
+      res INTEGER NOT NULL,
+      t_ms INTEGER NOT NULL,
+      key_id TEXT NOT NULL,
+      team TEXT NOT NULL,
+      model TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      upstream_model TEXT NOT NULL,
+      kind INTEGER NOT NULL,
+      bin INTEGER NOT NULL,
+      n INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (res, t_ms, key_id, team, model, provider, upstream_model, kind, bin)
+    ) WITHOUT ROWID;
+    INSERT INTO usage_buckets SELECT r.res, (ts_ms / (r.res * 1000)) * (r.res * 1000), key_id,
+      team, model, provider, upstream_model, COUNT(*), SUM(status >= 400), SUM(input_tokens),
+      SUM(output_tokens), SUM(COALESCE(cost_nano, 0))
+      FROM requests, (SELECT 60 AS res UNION ALL SELECT 3600 UNION ALL SELECT 86400) r
+      GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    )sql",
 };
+
+// The rollup resolutions (seconds), and how long minute rows are kept (stats by minute are for
+// the last hours; hours and days are kept forever, like usage_daily).
+constexpr int64_t kResolutions[] = {60, 3600, 86400};
+constexpr int64_t kMinuteRollupDays = 8;
 
 // RAII over the C API.
 struct Db {
@@ -244,6 +289,45 @@ void migrate(sqlite3* db) {
   }
 }
 
+// The request log's columns, in the order log_row reads them.
+constexpr const char* kLogColumns =
+    "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
+    "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
+    "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
+    "cost_nano, request_body, response_body, usage_estimated FROM requests";
+
+// One request log row as the admin API shows it.
+json log_row(const Stmt& s) {
+  json r = {{"id", s.i64(0)},
+            {"ts_ms", s.i64(1)},
+            {"request_id", s.text(2)},
+            {"key_id", s.text(3)},
+            {"key_name", s.text(4)},
+            {"team", s.text(5)},
+            {"model", s.text(6)},
+            {"provider", s.text(7)},
+            {"upstream_model", s.text(8)},
+            {"attempts", s.i64(9)},
+            {"status", s.i64(10)},
+            {"error_code", s.text(11)},
+            {"stream", s.i64(12) != 0},
+            {"latency_ms", s.f64(13)},
+            {"ttft_ms", s.is_null(14) ? json() : json(s.f64(14))},
+            {"tokens",
+             {{"input", s.i64(15)},
+              {"output", s.i64(16)},
+              {"cached", s.i64(17)},
+              {"cache_write", s.i64(18)},
+              {"reasoning", s.i64(19)}}},
+            {"cost_usd", s.is_null(20) ? json() : json(double(s.i64(20)) / 1e9)},
+            // The exact figure: integer nano-USD (cost_usd is a double, for display).
+            {"cost_nano_usd", s.is_null(20) ? json() : json(s.i64(20))}};
+  r["usage_estimated"] = s.i64(23) != 0;
+  if (!s.is_null(21)) r["request_body"] = s.text(21);
+  if (!s.is_null(22)) r["response_body"] = s.text(22);
+  return r;
+}
+
 std::string utc_day(int64_t ts_ms) {
   std::time_t t = static_cast<std::time_t>(ts_ms / 1000);
   std::tm tm{};
@@ -256,6 +340,33 @@ int64_t system_now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// A batch's rows summed per rollup bucket, so a burst of requests costs one upsert per bucket.
+struct Rollups {
+  struct Sums {
+    int64_t requests = 0, errors = 0, input_tokens = 0, output_tokens = 0, cost_nano = 0;
+  };
+  // (res, t_ms, key_id, team, model, provider, upstream_model)
+  using Key = std::tuple<int64_t, int64_t, std::string, std::string, std::string, std::string,
+                         std::string>;
+  std::map<Key, Sums> buckets;
+  std::map<std::pair<Key, std::pair<int, int>>, int64_t> latency;  // (kind, bin) -> count
+
+  void add(const RequestRow& r) {
+    for (int64_t res : kResolutions) {
+      const int64_t t = r.ts_ms - ((r.ts_ms % (res * 1000)) + res * 1000) % (res * 1000);
+      Key k{res, t, r.key_id, r.team, r.model, r.provider, r.upstream_model};
+      Sums& x = buckets[k];
+      x.requests += 1;
+      x.errors += r.status >= 400;
+      x.input_tokens += r.input_tokens;
+      x.output_tokens += r.output_tokens;
+      x.cost_nano += r.cost_nano.value_or(0);
+      latency[{k, {0, latency_bin(r.latency_ms)}}] += 1;
+      if (r.ttft_ms >= 0) latency[{k, {1, latency_bin(r.ttft_ms)}}] += 1;
+    }
+  }
+};
 
 // A queue served by one thread: jobs in order; request rows gathered into batches.
 class SqliteStore final : public Store {
@@ -444,13 +555,11 @@ class SqliteStore final : public Store {
     read_job([q = std::move(q), done = std::move(done)](sqlite3* db) {
       json rows = json::array();
       try {
-        std::string sql =
-            "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
-            "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
-            "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-            "cost_nano, request_body, response_body, usage_estimated FROM requests WHERE 1=1";
+        std::string sql = std::string(kLogColumns) + " WHERE 1=1";
         if (!q.key_id.empty()) sql += " AND key_id = ?1";
         if (!q.model.empty()) sql += " AND model = ?2";
+        if (!q.team.empty()) sql += " AND team = ?8";
+        if (!q.provider.empty()) sql += " AND provider = ?9";
         if (q.status) sql += " AND status = ?3";
         if (q.since_ms) sql += " AND ts_ms >= ?4";
         if (q.until_ms) sql += " AND ts_ms < ?5";
@@ -464,40 +573,87 @@ class SqliteStore final : public Store {
         if (q.until_ms) s.bind(5, *q.until_ms);
         if (q.before_id) s.bind(6, *q.before_id);
         s.bind(7, int64_t(std::clamp(q.limit, 1, 1000)));
-        while (s.step()) {
-          json r = {{"id", s.i64(0)},
-                    {"ts_ms", s.i64(1)},
-                    {"request_id", s.text(2)},
-                    {"key_id", s.text(3)},
-                    {"key_name", s.text(4)},
-                    {"team", s.text(5)},
-                    {"model", s.text(6)},
-                    {"provider", s.text(7)},
-                    {"upstream_model", s.text(8)},
-                    {"attempts", s.i64(9)},
-                    {"status", s.i64(10)},
-                    {"error_code", s.text(11)},
-                    {"stream", s.i64(12) != 0},
-                    {"latency_ms", s.f64(13)},
-                    {"ttft_ms", s.is_null(14) ? json() : json(s.f64(14))},
-                    {"tokens",
-                     {{"input", s.i64(15)},
-                      {"output", s.i64(16)},
-                      {"cached", s.i64(17)},
-                      {"cache_write", s.i64(18)},
-                      {"reasoning", s.i64(19)}}},
-                    {"cost_usd", s.is_null(20) ? json() : json(double(s.i64(20)) / 1e9)},
-                    // The exact figure: integer nano-USD (cost_usd is a double, for display).
-                    {"cost_nano_usd", s.is_null(20) ? json() : json(s.i64(20))}};
-          r["usage_estimated"] = s.i64(23) != 0;
-          if (!s.is_null(21)) r["request_body"] = s.text(21);
-          if (!s.is_null(22)) r["response_body"] = s.text(22);
-          rows.push_back(std::move(r));
-        }
+        if (!q.team.empty()) s.bind(8, q.team);
+        if (!q.provider.empty()) s.bind(9, q.provider);
+        while (s.step()) rows.push_back(log_row(s));
       } catch (const std::exception& e) {
         spdlog::error("store: query_logs failed: {}", e.what());
       }
       done(std::move(rows));
+    });
+  }
+
+  void get_log(int64_t id, std::function<void(json)> done) override {
+    read_job([id, done = std::move(done)](sqlite3* db) {
+      json row;
+      try {
+        Stmt s(db, (std::string(kLogColumns) + " WHERE id = ?1").c_str());
+        s.bind(1, id);
+        if (s.step()) row = log_row(s);
+      } catch (const std::exception& e) {
+        spdlog::error("store: get_log failed: {}", e.what());
+      }
+      done(std::move(row));
+    });
+  }
+
+  void keys_last_used(std::vector<std::string> ids, std::function<void(json)> done) override {
+    read_job([ids = std::move(ids), done = std::move(done)](sqlite3* db) {
+      json by_id = json::object();
+      try {
+        // One index probe per key (requests_key_ts), whatever the size of the log.
+        Stmt s(db, "SELECT MAX(ts_ms) FROM requests WHERE key_id = ?1");
+        for (const auto& id : ids) {
+          s.bind(1, id);
+          if (s.step() && !s.is_null(0)) by_id[id] = s.i64(0);
+          s.reset();
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("store: keys_last_used failed: {}", e.what());
+      }
+      done(std::move(by_id));
+    });
+  }
+
+  void query_stats(StatsQuery q, std::function<void(json)> done) override {
+    read_job([q = std::move(q), done = std::move(done)](sqlite3* db) {
+      json out = {{"counts", json::array()}, {"latency", json::array()}};
+      try {
+        static const std::map<std::string, std::string> kColumns = {
+            {"none", "''"}, {"model", "model"}, {"provider", "provider"}, {"key", "key_id"},
+            {"team", "team"}, {"deployment", "provider || '/' || upstream_model"}};
+        auto it = kColumns.find(q.group_by);
+        const std::string col = it == kColumns.end() ? "''" : it->second;
+        // The coarsest rollup that the step is a multiple of.
+        int64_t res = 60;
+        for (int64_t r : kResolutions) {
+          if (q.step_s % r == 0) res = r;
+        }
+        const int64_t step_ms = q.step_s * 1000;
+        Stmt c(db, fmt::format("SELECT {0}, (t_ms / ?3) * ?3, SUM(requests), SUM(errors), "
+                               "SUM(input_tokens), SUM(output_tokens), SUM(cost_nano) FROM "
+                               "usage_buckets WHERE res = ?1 AND t_ms >= ?2 AND t_ms < ?4 "
+                               "GROUP BY 1, 2",
+                               col)
+                       .c_str());
+        c.bind(1, res).bind(2, q.from_ms).bind(3, step_ms).bind(4, q.to_ms);
+        while (c.step()) {
+          out["counts"].push_back(
+              json::array({c.text(0), c.i64(1), c.i64(2), c.i64(3), c.i64(4), c.i64(5), c.i64(6)}));
+        }
+        Stmt l(db, fmt::format("SELECT {0}, (t_ms / ?3) * ?3, kind, bin, SUM(n) FROM "
+                               "usage_latency WHERE res = ?1 AND t_ms >= ?2 AND t_ms < ?4 "
+                               "GROUP BY 1, 2, 3, 4",
+                               col)
+                       .c_str());
+        l.bind(1, res).bind(2, q.from_ms).bind(3, step_ms).bind(4, q.to_ms);
+        while (l.step()) {
+          out["latency"].push_back(json::array({l.text(0), l.i64(1), l.i64(2), l.i64(3), l.i64(4)}));
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("store: query_stats failed: {}", e.what());
+      }
+      done(std::move(out));
     });
   }
 
@@ -650,6 +806,15 @@ class SqliteStore final : public Store {
       std::lock_guard lock(mu_);
       days = opts_.retention_days;
     }
+    {
+      const int64_t minute_cutoff = opts_.now_ms() - kMinuteRollupDays * 86'400'000;
+      Stmt m(db, "DELETE FROM usage_buckets WHERE res = 60 AND t_ms < ?1");
+      m.bind(1, minute_cutoff);
+      m.run();
+      Stmt h(db, "DELETE FROM usage_latency WHERE res = 60 AND t_ms < ?1");
+      h.bind(1, minute_cutoff);
+      h.run();
+    }
     if (days <= 0) return 0;
     int64_t cutoff = opts_.now_ms() - int64_t(days) * 86'400'000;
     int64_t total = 0;
@@ -696,6 +861,19 @@ class SqliteStore final : public Store {
     Stmt total(db,
                "INSERT INTO spend_total (holder, spent_nano) VALUES (?1, ?2) "
                "ON CONFLICT (holder) DO UPDATE SET spent_nano = spent_nano + ?2");
+    Stmt bucket(db,
+                "INSERT INTO usage_buckets (res, t_ms, key_id, team, model, provider, requests, "
+                "errors, input_tokens, output_tokens, cost_nano, upstream_model) VALUES (?1, ?2, "
+                "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (res, t_ms, key_id, team, "
+                "model, provider, upstream_model) DO UPDATE SET requests = requests + ?7, "
+                "errors = errors + ?8, input_tokens = input_tokens + ?9, output_tokens = "
+                "output_tokens + ?10, cost_nano = cost_nano + ?11");
+    Stmt hist(db,
+              "INSERT INTO usage_latency (res, t_ms, key_id, team, model, provider, kind, bin, n, "
+              "upstream_model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (res, "
+              "t_ms, key_id, team, model, provider, upstream_model, kind, bin) DO UPDATE SET "
+              "n = n + ?9");
+    RollupStmts rollup_stmts{bucket, hist};
     // A retention pass at start, before this run's rows (a gateway restarted more often than
     // hourly still enforces logs.retention_days), then hourly.
     auto retention = [&] {
@@ -732,7 +910,7 @@ class SqliteStore final : public Store {
       bool stop = stopping_;
       lock.unlock();
       if (!rows.empty() || !deltas.empty()) {
-        if (commit_batch(db, rows, deltas, insert, rollup, spend, total)) {
+        if (commit_batch(db, rows, deltas, insert, rollup, spend, total, rollup_stmts)) {
           if (backoff.count() > 0) {
             spdlog::info("store: writes recovered; {} row(s) committed", rows.size());
           }
@@ -790,11 +968,17 @@ class SqliteStore final : public Store {
   }
 
   // One transaction for the batch; false (rolled back, nothing written) when it failed.
+  struct RollupStmts {
+    Stmt& bucket;
+    Stmt& hist;
+  };
+
   bool commit_batch(sqlite3* db, const std::vector<RequestRow>& rows,
                     const std::vector<SpendDelta>& deltas, Stmt& insert, Stmt& rollup,
-                    Stmt& spend, Stmt& total) {
+                    Stmt& spend, Stmt& total, RollupStmts& rs) {
     try {
       exec(db, "BEGIN IMMEDIATE");
+      Rollups sums;
       for (const auto& r : rows) {
         insert.bind(1, r.ts_ms).bind(2, r.request_id).bind(3, r.key_id).bind(4, r.key_name);
         insert.bind(5, r.team).bind(6, r.model).bind(7, r.provider).bind(8, r.upstream_model);
@@ -816,6 +1000,21 @@ class SqliteStore final : public Store {
         const bool used = r.input_tokens > 0 || r.output_tokens > 0;
         rollup.bind(12, int64_t(!r.cost_nano.has_value() && used));
         rollup.run();
+        sums.add(r);
+      }
+      for (const auto& [k, x] : sums.buckets) {
+        const auto& [res, t, key_id, team, model, provider, upstream] = k;
+        rs.bucket.bind(1, res).bind(2, t).bind(3, key_id).bind(4, team).bind(5, model);
+        rs.bucket.bind(6, provider).bind(7, x.requests).bind(8, x.errors).bind(12, upstream);
+        rs.bucket.bind(9, x.input_tokens).bind(10, x.output_tokens).bind(11, x.cost_nano);
+        rs.bucket.run();
+      }
+      for (const auto& [kb, n] : sums.latency) {
+        const auto& [res, t, key_id, team, model, provider, upstream] = kb.first;
+        rs.hist.bind(1, res).bind(2, t).bind(3, key_id).bind(4, team).bind(5, model);
+        rs.hist.bind(6, provider).bind(10, upstream).bind(7, int64_t(kb.second.first));
+        rs.hist.bind(8, int64_t(kb.second.second)).bind(9, n);
+        rs.hist.run();
       }
       for (const auto& d : deltas) {
         spend.bind(1, d.holder).bind(2, d.period_start).bind(3, d.nano_usd);
@@ -830,6 +1029,8 @@ class SqliteStore final : public Store {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       insert.reset();
       rollup.reset();
+      rs.bucket.reset();
+      rs.hist.reset();
       spend.reset();
       total.reset();
       return false;
@@ -883,6 +1084,17 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
+
+int latency_bin(double ms) {
+  if (!(ms >= 1)) return 0;  // (NaN too)
+  const double b = 1 + std::floor(8 * std::log2(ms));
+  return b >= kLatencyBins - 1 ? kLatencyBins - 1 : static_cast<int>(b);
+}
+
+double latency_bin_ms(int bin) {
+  if (bin <= 0) return 0.5;
+  return std::exp2((bin - 0.5) / 8);
+}
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, StoreOptions options,
                                          std::string* error) {

@@ -28,6 +28,12 @@ enum class RouteId {
   AdminLogs,
   AdminSpend,
   AdminGovernance,    // /admin/keys..., /admin/teams...
+  AdminStats,         // GET /admin/stats
+  AdminLogById,       // GET /admin/logs/{id}
+  AdminProviders,     // GET /admin/providers
+  AdminConfig,        // GET /admin/config
+  UiFile,             // GET /ui, /ui/assets/{hash}/{file}: the embedded web app
+  UiSession,          // /ui/api/session: sign-in, the session's CSRF token, sign-out
 };
 
 enum class Access {
@@ -35,6 +41,7 @@ enum class Access {
   Metrics,  // server.metrics_key when set
   Key,      // the master key or a virtual key
   Master,   // the master key only
+  Ui,       // the web UI's own pages and sign-in: no key, but only when a master key is set
 };
 
 // Method bits.
@@ -54,7 +61,7 @@ struct Route {
 
 struct Match {
   const Route* route = nullptr;
-  std::string_view id;  // the {id} segment of /responses/{id} and /models/{id}
+  std::string_view id;  // the {id} segment of /responses/{id}, /models/{id}, /admin/logs/{id}
 };
 
 // The route of a normalised path (no /v1 prefix, no query), if any. Methods are not checked here:

@@ -15,7 +15,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "tollgate/admin/config_view.hpp"
 #include "tollgate/admin/governance_state.hpp"
+#include "tollgate/admin/ui_sessions.hpp"
 #include "tollgate/cache/response_cache.hpp"
 #include "tollgate/metrics/metrics.hpp"
 #include "tollgate/routing/health.hpp"
@@ -40,14 +42,16 @@ struct Shared {
   store::Store* store = nullptr;  // request log, spend, admin keys (thread-safe, never blocks)
   admin::GovernanceState governance;  // virtual keys, teams, budgets, rate limits
   cache::ResponseCache cache;         // cache: (answers to repeated non-streamed requests)
+  admin::UiSessions ui_sessions;      // the web UI's sign-in sessions (in memory)
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};
   // server.admin_listen is in use: /metrics and /admin/* answer only there, the API only on the
   // main port. Set once at start.
   std::atomic<bool> admin_split{false};
-  // Runs a reload on the control thread and returns its outcome (called from a worker coroutine).
-  std::function<net::awaitable<std::string>()> reload;
+  // Runs a reload on the control thread and returns why it was refused (empty: reloaded).
+  std::function<net::awaitable<std::vector<config::ConfigError>>()> reload;
+  admin::ConfigStatus config_status;  // GET /admin/config: the source, its text, the last reload
 };
 
 class Worker {

@@ -81,7 +81,7 @@ struct LoadedState {
 };
 
 struct LogQuery {
-  std::string key_id, model;
+  std::string key_id, model, team, provider;
   std::optional<int> status;
   std::optional<int64_t> since_ms, until_ms;
   std::optional<int64_t> before_id;  // pagination: rows with a smaller id
@@ -92,6 +92,24 @@ struct SpendQuery {
   std::string group_by = "key";  // key | team | model | provider | day
   std::optional<int64_t> from_ms, to_ms;
 };
+
+// GET /admin/stats: usage per time bucket (from the minute and hour rollups, never the log).
+struct StatsQuery {
+  int64_t from_ms = 0, to_ms = 0;  // [from, to), aligned to step by the caller
+  int64_t step_s = 3600;           // 60 (minute rollups), 3600 or 86400 (hour rollups)
+  std::string group_by = "none";   // none | model | provider | key | team | deployment
+                                   // (deployment: "provider/upstream model")
+};
+// The rows are sums per (group, bucket start):
+//   {"counts": [[group, t_ms, requests, errors, input_tokens, output_tokens, cost_nano], ...],
+//    "latency": [[group, t_ms, kind, bin, count], ...]}   kind 0: latency, 1: time to first token
+// where bin is latency_bin(ms) below; group is "" for group_by none. src/admin/stats.cpp turns
+// these into the series the UI draws.
+inline constexpr int kLatencyBins = 256;
+// Log-spaced bins, 8 per doubling (each within 9% of its value): 0 for under 1 ms.
+int latency_bin(double ms);
+// A bin's representative value (its geometric middle), ms.
+double latency_bin_ms(int bin);
 
 struct StoreOptions {
   // Usage reaches the disk within this (plus the commit itself): what a kill -9 can lose.
@@ -130,6 +148,12 @@ class Store {
   virtual void delete_team(std::string id, std::function<void(bool ok)> done) = 0;
   virtual void query_logs(LogQuery q, std::function<void(nlohmann::json rows)> done) = 0;
   virtual void query_spend(SpendQuery q, std::function<void(nlohmann::json rows)> done) = 0;
+  virtual void query_stats(StatsQuery q, std::function<void(nlohmann::json rows)> done) = 0;
+  // One request log row by its id, with everything the log keeps; null when there is none.
+  virtual void get_log(int64_t id, std::function<void(nlohmann::json row)> done) = 0;
+  // The newest request time (unix ms) of each of these keys still in the log: {"<id>": ms, ...}.
+  virtual void keys_last_used(std::vector<std::string> key_ids,
+                              std::function<void(nlohmann::json by_id)> done) = 0;
 
   // Stored Responses. A saved turn is visible to the reads below at once (a client continues a
   // conversation as soon as it has the answer), and written by the writer thread.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "../../proxy/proxy_util.hpp"
+#include "tollgate/admin/config_view.hpp"
 #include "tollgate/governance/money.hpp"
 #include "tollgate/server/worker.hpp"
 
@@ -39,10 +40,13 @@ net::awaitable<void> admin_query_handler(RequestContext& ctx) {
     store::LogQuery q;
     q.key_id = query_str(query, "key");
     q.model = query_str(query, "model");
+    q.team = query_str(query, "team");
+    q.provider = query_str(query, "provider");
     if (auto st = query_int(query, "status")) q.status = static_cast<int>(*st);
     q.since_ms = query_time_ms(query, "since");
     q.until_ms = query_time_ms(query, "until");
-    q.before_id = query_int(query, "before");
+    q.before_id = query_int(query, "before_id");
+    if (!q.before_id) q.before_id = query_int(query, "before");
     q.limit = static_cast<int>(query_int(query, "limit").value_or(100));
     // (One co_await per statement, no lambda inside it: GCC 12 coroutine pitfalls.)
     StoreStart start = [store, q](auto done) { store->query_logs(q, std::move(done)); };
@@ -111,20 +115,72 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
     res = res.commit(shared.governance);
     shared.metrics.set_budgets(shared.governance.budgets_remaining());
   }
+  if (method == "GET" && res.status == 200 && shared.store) {
+    // last_used_at: the newest request of each key listed, from the log (one index probe each).
+    json* one = res.body.contains("id") ? &res.body : nullptr;
+    std::vector<std::string> ids;
+    if (one && res.body["id"].is_string()) ids.push_back(res.body["id"]);
+    if (!one && res.body.contains("data") && ctx.path.starts_with("/admin/keys")) {
+      for (const auto& k : res.body["data"]) {
+        if (k.contains("id") && k["id"].is_string()) ids.push_back(k["id"]);
+      }
+    }
+    if (!ids.empty() && ctx.path.starts_with("/admin/keys")) {
+      StoreStart start = [store = shared.store, ids](auto done) {
+        store->keys_last_used(ids, std::move(done));
+      };
+      json used = co_await await_store(ctx.worker.io(), std::move(start));
+      auto fill = [&used](json& k) {
+        auto it = used.find(k.value("id", ""));
+        k["last_used_at"] = it == used.end() ? json() : *it;
+      };
+      if (one) {
+        fill(*one);
+      } else {
+        for (auto& k : res.body["data"]) fill(k);
+      }
+    }
+  }
   std::string text = res.body.dump();
   co_await ctx.out.send(res.status, "application/json", text);
 }
 
 net::awaitable<void> reload_handler(RequestContext& ctx) {
-  std::string errors = co_await ctx.worker.shared().reload();
+  std::vector<config::ConfigError> errors = co_await ctx.worker.shared().reload();
   if (errors.empty()) {
-    co_await ctx.out.send(200, "application/json", R"({"status":"reloaded"})");
+    co_await ctx.out.send(200, "application/json", R"({"ok":true,"status":"reloaded"})");
     co_return;
   }
+  std::string listed;
+  for (const auto& e : errors) listed += (listed.empty() ? "" : "; ") + e.to_string();
   Error e = Error::bad_request("The new configuration was refused; the previous one keeps "
-                               "serving. Errors: " + errors);
+                               "serving. Errors: " + listed);
   e.code_str = "invalid_config";
-  co_await ctx.out.send_error(e);
+  // The OpenAI-style error, plus each error on its own for the web UI.
+  json body = json::parse(render_error_body(e));
+  body["errors"] = errors_json(errors);
+  std::string text = body.dump();
+  co_await ctx.out.send(400, "application/json", text);
+}
+
+net::awaitable<void> config_handler(RequestContext& ctx) {
+  auto status = ctx.worker.shared().config_status.get();
+  const auto& c = ctx.snapshot->config;
+  json last = nullptr;
+  if (status.last_reload) {
+    last = {{"ok", status.last_reload->ok},
+            {"at", status.last_reload->at_ms},
+            {"trigger", status.last_reload->why},
+            {"errors", errors_json(status.last_reload->errors)}};
+  }
+  json body = {{"source", c.source_path.empty() ? json() : json(c.source_path)},
+               {"loaded_at", status.loaded_at_ms},
+               {"generation", ctx.snapshot->generation},
+               {"yaml", status.yaml},
+               {"config", effective_config_json(c)},
+               {"last_reload", std::move(last)}};
+  std::string text = body.dump();
+  co_await ctx.out.send(200, "application/json", text);
 }
 
 }  // namespace tg::admin

@@ -1,0 +1,211 @@
+// The admin API's read-only views for the web UI: /admin/stats (rollups, built on the store's
+// reader thread), /admin/logs/{id}, /admin/providers (health, recent traffic, prices) and
+// /admin/config (the running config, secrets redacted). Master key or a UI session.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "../../proxy/proxy_util.hpp"
+#include "tollgate/admin/admin_http.hpp"
+#include "tollgate/admin/config_view.hpp"
+#include "tollgate/admin/stats.hpp"
+#include "tollgate/governance/pricing.hpp"
+#include "tollgate/server/worker.hpp"
+
+namespace tg::admin {
+
+using proxy::await_store;
+using proxy::query_int;
+using proxy::query_str;
+using proxy::query_time_ms;
+using proxy::RequestContext;
+using proxy::StoreStart;
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+std::string_view query_of(const RequestContext& ctx) {
+  std::string_view target(ctx.request.target().data(), ctx.request.target().size());
+  size_t q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+Error not_found_error(std::string message) {
+  Error e = Error::bad_request(std::move(message));
+  e.code = ErrorCode::NotFound;
+  e.status = 404;
+  e.code_str = "not_found";
+  return e;
+}
+
+// The stats of a range, built into the answer's shape on the store's thread.
+StoreStart stats_start(store::Store* store, store::StatsQuery q,
+                       std::shared_ptr<const governance::KeyIndexSnapshot> keys) {
+  return [store, q = std::move(q), keys = std::move(keys)](auto done) {
+    store->query_stats(q, [q, keys, done = std::move(done)](json rows) {
+      done(build_stats(q, rows, [&keys](const std::string& id) {
+        auto k = keys ? keys->get(id) : nullptr;
+        return k ? k->name : std::string();
+      }));
+    });
+  };
+}
+
+}  // namespace
+
+net::awaitable<void> stats_handler(RequestContext& ctx) {
+  auto& shared = ctx.worker.shared();
+  if (!shared.store) {
+    co_await ctx.out.send_error(Error::unavailable("the store is not open"));
+    co_return;
+  }
+  const std::string_view query = query_of(ctx);
+  std::optional<int64_t> step;
+  if (!query_str(query, "step").empty()) {
+    step = query_int(query, "step");
+    if (!step) {
+      co_await ctx.out.send_error(Error::bad_request("step must be 60, 3600 or 86400", "step"));
+      co_return;
+    }
+  }
+  auto planned = plan_stats(query_time_ms(query, "from"), query_time_ms(query, "to"), step,
+                            query_str(query, "group_by"), ctx.start_unix_ms);
+  if (auto* msg = std::get_if<std::string>(&planned)) {
+    co_await ctx.out.send_error(Error::bad_request(*msg));
+    co_return;
+  }
+  StoreStart start = stats_start(shared.store, std::get<store::StatsQuery>(planned),
+                                 shared.governance.keys.snapshot());
+  json body = co_await await_store(ctx.worker.io(), std::move(start));
+  std::string text = body.dump();
+  co_await ctx.out.send(200, "application/json", text);
+}
+
+net::awaitable<void> log_row_handler(RequestContext& ctx, std::string_view id_text) {
+  auto* store = ctx.worker.shared().store;
+  if (!store) {
+    co_await ctx.out.send_error(Error::unavailable("the store is not open"));
+    co_return;
+  }
+  int64_t id = 0;
+  auto [p, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (ec != std::errc() || p != id_text.data() + id_text.size() || id <= 0) {
+    co_await ctx.out.send_error(not_found_error("No request log row with that id."));
+    co_return;
+  }
+  StoreStart start = [store, id](auto done) { store->get_log(id, std::move(done)); };
+  json row = co_await await_store(ctx.worker.io(), std::move(start));
+  if (row.is_null()) {
+    co_await ctx.out.send_error(not_found_error(fmt::format("No request log row {}.", id)));
+    co_return;
+  }
+  std::string text = row.dump();
+  co_await ctx.out.send(200, "application/json", text);
+}
+
+net::awaitable<void> providers_handler(RequestContext& ctx) {
+  auto& shared = ctx.worker.shared();
+  const auto& snap = *ctx.snapshot;
+  // The last hour of traffic per deployment, from the minute rollups.
+  json recent;
+  if (shared.store) {
+    auto planned = plan_stats(ctx.start_unix_ms - 3'600'000, ctx.start_unix_ms, 60, "deployment",
+                              ctx.start_unix_ms);
+    StoreStart start = stats_start(shared.store, std::get<store::StatsQuery>(planned), nullptr);
+    recent = co_await await_store(ctx.worker.io(), std::move(start));
+  }
+  std::map<std::string, json> traffic;  // "provider/model" -> its series
+  if (recent.is_object()) {
+    for (auto& s : recent["series"]) {
+      std::string group = s.value("group", "");  // (before the move: json's operator= takes
+      traffic[group] = std::move(s);             // its argument by value, built first)
+    }
+  }
+  const auto steady_now = std::chrono::steady_clock::now();
+  json deployments = json::array();
+  json prices = json::array();
+  json unpriced = json::array();
+  std::set<std::string> seen;
+  for (const auto& p : snap.providers) {
+    std::set<std::string> models(p.config.models.begin(), p.config.models.end());
+    for (const auto& label : snap.deployment_labels) {
+      if (label.size() > p.config.name.size() && label.starts_with(p.config.name + "/")) {
+        models.insert(label.substr(p.config.name.size() + 1));
+      }
+    }
+    for (const auto& model : models) {
+      const std::string label = p.config.name + "/" + model;
+      if (!seen.insert(label).second) continue;
+      // Up while any of its keys is; cooling until the soonest key recovers.
+      bool up = false;
+      std::optional<std::chrono::steady_clock::time_point> until;
+      double latency = -1;
+      for (const auto& key_id : p.key_ids) {
+        auto v = shared.health.view(routing::deployment_id(p.config.name, key_id, model));
+        if (v.cooling && v.cool_until > steady_now) {
+          if (!until || v.cool_until < *until) until = v.cool_until;
+        } else {
+          up = true;
+        }
+        if (v.latency_ms >= 0) latency = latency < 0 ? v.latency_ms : std::min(latency, v.latency_ms);
+      }
+      json d = {{"provider", p.config.name},
+                {"model", model},
+                {"up", up},
+                {"cooldown_until", nullptr},
+                {"requests", 0},
+                {"error_rate", 0.0},
+                {"latency_p50_ms", nullptr},
+                {"latency_avg_ms", latency >= 0 ? json(std::round(latency * 10) / 10) : json()}};
+      if (!up && until) {
+        d["cooldown_until"] = ctx.start_unix_ms +
+            std::chrono::duration_cast<std::chrono::milliseconds>(*until - steady_now).count();
+      }
+      if (auto t = traffic.find(label); t != traffic.end()) {
+        const json& total = t->second["total"];
+        const int64_t requests = total.value("requests", int64_t{0});
+        d["requests"] = requests;
+        d["error_rate"] = requests > 0 ? double(total.value("errors", int64_t{0})) / double(requests) : 0.0;
+        d["latency_p50_ms"] = total["latency_p50_ms"];
+      }
+      deployments.push_back(std::move(d));
+      auto price = snap.prices ? snap.prices->lookup(p.config, model) : std::nullopt;
+      if (!price) {
+        unpriced.push_back(label);
+        continue;
+      }
+      // pico-USD per token = nano-USD per 1k tokens: x 1000 for nano-USD per 1M.
+      prices.push_back({{"model", label},
+                        {"input_per_1m_nano_usd", price->base.input * 1000},
+                        {"output_per_1m_nano_usd", price->base.output * 1000},
+                        {"cached_input_per_1m_nano_usd", price->base.cached_input * 1000},
+                        {"free", price->free},
+                        {"catalog_key", price->key}});
+    }
+  }
+  json models = json::array();
+  for (const auto& m : snap.config.models) {
+    json targets = json::array();
+    for (const auto& t : m.targets) targets.push_back(t.provider + "/" + t.model);
+    json fallbacks = json::array();
+    for (const auto& t : m.fallbacks) fallbacks.push_back(t.provider + "/" + t.model);
+    models.push_back({{"name", m.name},
+                      {"targets", std::move(targets)},
+                      {"fallbacks", std::move(fallbacks)},
+                      {"strategy", m.strategy}});
+  }
+  json body = {{"deployments", std::move(deployments)},
+               {"models", std::move(models)},
+               {"prices", std::move(prices)},
+               {"unpriced", std::move(unpriced)}};
+  std::string text = body.dump();
+  co_await ctx.out.send(200, "application/json", text);
+}
+
+}  // namespace tg::admin

@@ -1,0 +1,183 @@
+// The admin web UI's HTTP side: the embedded files (src/admin/ui_assets.cpp decides what a path
+// names), sign-in sessions (src/admin/ui_sessions.cpp keeps them) and the cookie-or-key rule that
+// dispatch's authenticate() asks session_auth() about.
+
+#include <boost/beast/http.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "../../proxy/proxy_util.hpp"
+#include "tollgate/admin/admin_http.hpp"
+#include "tollgate/admin/ui_assets.hpp"
+#include "tollgate/admin/ui_sessions.hpp"
+#include "tollgate/core/secure.hpp"
+#include "tollgate/providers/client_json.hpp"
+#include "tollgate/server/worker.hpp"
+
+namespace tg::admin {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using proxy::header;
+using proxy::RequestContext;
+
+namespace {
+
+constexpr std::string_view kCookie = "tg_session";
+constexpr std::string_view kCsrfHeader = "x-tollgate-csrf";
+
+void add_security_headers(RequestContext& ctx) {
+  for (const auto& h : ui::security_headers()) {
+    ctx.out.add_header(std::string(h.name), std::string(h.value));
+  }
+}
+
+std::string_view session_token(const proxy::Request& req) {
+  return cookie_value(header(req, "cookie"), kCookie);
+}
+
+// Behind a TLS-terminating proxy the cookie must be Secure. Trusting the header costs nothing:
+// a client that fakes it only gets a cookie its browser will not send back over plain HTTP.
+bool behind_tls(const proxy::Request& req) {
+  return boost::beast::iequals(header(req, "x-forwarded-proto"), "https");
+}
+
+std::string set_cookie(const proxy::Request& req, std::string_view value, int64_t max_age_s) {
+  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kCookie, value,
+                     max_age_s, behind_tls(req) ? "; Secure" : "");
+}
+
+std::string client_ip(RequestContext& ctx) {
+  boost::system::error_code ec;
+  auto ep = ctx.stream.socket().remote_endpoint(ec);
+  return ec ? std::string("unknown") : ep.address().to_string();
+}
+
+bool state_changing(http::verb v) {
+  return v != http::verb::get && v != http::verb::head;
+}
+
+Error session_missing() {
+  return Error::unauthorized("Not signed in (no live session): sign in with the master key.");
+}
+
+}  // namespace
+
+Error csrf_failed() {
+  Error e = Error::unauthorized(
+      "A state-changing call with a session cookie needs the header 'x-tollgate-csrf' with the "
+      "session's token (GET /ui/api/session returns it).");
+  e.code = ErrorCode::Forbidden;
+  e.status = 403;
+  e.type = "permission_error";
+  e.code_str = "csrf_failed";
+  return e;
+}
+
+SessionAuth session_auth(RequestContext& ctx) {
+  auto& shared = ctx.worker.shared();
+  if (shared.admin_split.load(std::memory_order_relaxed) && !ctx.admin_port) {
+    return SessionAuth::None;
+  }
+  std::string_view token = session_token(ctx.request);
+  if (token.empty()) return SessionAuth::None;
+  auto s = shared.ui_sessions.find(token);
+  if (!s) return SessionAuth::None;
+  if (state_changing(ctx.request.method()) &&
+      !constant_time_equals(header(ctx.request, kCsrfHeader), s->csrf)) {
+    return SessionAuth::CsrfFailed;
+  }
+  return SessionAuth::Master;
+}
+
+net::awaitable<void> ui_file_handler(RequestContext& ctx) {
+  add_security_headers(ctx);
+  auto found = ui::find(ui::embedded(), ctx.path);
+  if (!found) {
+    co_await ctx.out.send_error(Error::not_found(ctx.path));
+    co_return;
+  }
+  const ui::File& f = *found->file;
+  const bool gzip = !f.gzip.empty() && ui::accepts_gzip(header(ctx.request, "accept-encoding"));
+  // Each encoding its own strong ETag (RFC 9110 8.8.3); either one revalidates.
+  const std::string gz_etag = std::string(f.etag.substr(0, f.etag.size() - 1)) + "-gz\"";
+  ctx.out.add_header("ETag", gzip ? gz_etag : std::string(f.etag));
+  ctx.out.add_header("Cache-Control",
+                     found->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  if (!f.gzip.empty()) ctx.out.add_header("Vary", "Accept-Encoding");
+  const std::string_view inm = header(ctx.request, "if-none-match");
+  if (!inm.empty() && (ui::etag_matches(inm, f.etag) || ui::etag_matches(inm, gz_etag))) {
+    co_await ctx.out.send(304, "", "");
+    co_return;
+  }
+  if (gzip) ctx.out.add_header("Content-Encoding", "gzip");
+  co_await ctx.out.send(200, ui::content_type(f.path), gzip ? f.gzip : ui::plain(f));
+}
+
+net::awaitable<void> ui_session_handler(RequestContext& ctx) {
+  auto& sessions = ctx.worker.shared().ui_sessions;
+  add_security_headers(ctx);
+  ctx.out.add_header("Cache-Control", "no-store");
+  const auto method = ctx.request.method();
+  if (method == http::verb::post) {
+    const std::string ip = client_ip(ctx);
+    if (auto wait = sessions.blocked(ip)) {
+      Error e = Error::unauthorized(
+          "Too many failed sign-ins from this address; try again later.");
+      e.code = ErrorCode::RateLimited;
+      e.status = 429;
+      e.type = "rate_limit_error";
+      e.code_str = "rate_limit_exceeded";
+      e.retry_after = std::to_string(*wait);
+      co_await ctx.out.send_error(e);
+      co_return;
+    }
+    auto parsed = providers::parse_client_json(ctx.request.body());
+    if (auto* e = std::get_if<Error>(&parsed)) {
+      co_await ctx.out.send_error(*e);
+      co_return;
+    }
+    const json& body = std::get<json>(parsed);
+    auto k = body.is_object() ? body.find("key") : body.end();
+    if (!body.is_object() || k == body.end() || !k->is_string()) {
+      co_await ctx.out.send_error(Error::bad_request("key: Field required (the master key)", "key"));
+      co_return;
+    }
+    const std::string& master = ctx.snapshot->config.server.master_key;
+    if (!constant_time_equals(k->get_ref<const std::string&>(), master)) {
+      sessions.failed(ip);
+      co_await ctx.out.send_error(Error::unauthorized("Wrong master key."));
+      co_return;
+    }
+    sessions.succeeded(ip);
+    auto s = sessions.create();
+    // Whole seconds left (the session was made a moment after the request started): 43200.
+    const int64_t max_age = (s.expires_at_ms - ctx.start_unix_ms) / 1000;
+    ctx.out.add_header("Set-Cookie", set_cookie(ctx.request, s.token, max_age));
+    json answer = {{"csrf", s.csrf}, {"expires_at", s.expires_at_ms}};
+    co_await ctx.out.send(200, "application/json", answer.dump());
+    co_return;
+  }
+  const std::string_view token = session_token(ctx.request);
+  auto live = sessions.find(token);
+  if (!live) {
+    co_await ctx.out.send_error(session_missing());
+    co_return;
+  }
+  if (method == http::verb::delete_) {
+    if (!constant_time_equals(header(ctx.request, kCsrfHeader), live->csrf)) {
+      co_await ctx.out.send_error(csrf_failed());
+      co_return;
+    }
+    sessions.remove(token);
+    ctx.out.add_header("Set-Cookie", set_cookie(ctx.request, "", 0));
+    co_await ctx.out.send(204, "", "");
+    co_return;
+  }
+  json answer = {{"csrf", live->csrf}, {"expires_at", live->expires_at_ms}};
+  co_await ctx.out.send(200, "application/json", answer.dump());
+}
+
+}  // namespace tg::admin
