@@ -36,7 +36,8 @@ function frame(buckets, step, top, yFormat, label) {
   for (let i = 0; i < ticks; i++) {
     const idx = Math.round((i * (n - 1)) / Math.max(1, ticks - 1));
     const x = L + ((idx + 0.5) * (W - L - R)) / n;
-    g.append(s('text', { x, y: H - 6, 'text-anchor': 'middle' }, clock(buckets[idx], step)));
+    const anchor = ticks > 1 && i === 0 ? 'start' : ticks > 1 && i === ticks - 1 ? 'end' : 'middle';  // inside the frame
+    g.append(s('text', { x: anchor === 'start' ? L : anchor === 'end' ? W - R : x, y: H - 6, 'text-anchor': anchor }, clock(buckets[idx], step)));
   }
   return s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label }, s('title', {}, label), g);
 }

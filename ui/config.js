@@ -38,8 +38,9 @@ export async function render(main) {
         h('dt', {}, 'Source'), h('dd', {}, h('code', {}, c.source || '—')),
         h('dt', {}, 'Loaded'), h('dd', {}, dateTime(c.loaded_at, { seconds: true })),
         h('dt', {}, 'Last reload'), h('dd', {}, !last ? 'none since start'
-          : last.ok ? h('span', {}, h('span', { class: 'badge good' }, 'applied'), ' ', dateTime(last.at, { seconds: true }))
-            : h('span', {}, h('span', { class: 'badge bad' }, 'refused'), ' ', dateTime(last.at, { seconds: true })))),
+          : h('span', {}, last.ok ? h('span', { class: 'badge good' }, 'applied') : h('span', { class: 'badge bad' }, 'refused'),
+            ' ', dateTime(last.at, { seconds: true }), last.trigger ? h('span', { class: 'muted' }, ` (${last.trigger})`) : '')),
+        c.generation !== undefined ? [h('dt', {}, 'Generation'), h('dd', {}, String(c.generation))] : null),
       last && !last.ok ? h('div', { class: 'notice bad', role: 'alert', id: 'reload-errors' },
         h('p', {}, h('strong', {}, 'The new file was refused; the previous configuration keeps serving.')),
         errorList(last.errors || [])) : null,

@@ -18,10 +18,13 @@ const state = { range: 'day', split: 'model' };
 const sum = (a) => a.reduce((x, v) => x + (v || 0), 0);
 const nanoSum = (a) => a.reduce((x, v) => x + BigInt(v || 0), 0n);
 
+// A group's label: the key's name for group_by=key (the group is its id).
+const label = (g) => g.name || g.group || '(none)';
+
 // Top groups by requests, the rest folded into "other".
 function topGroups(series, field) {
   const ranked = [...series].sort((a, b) => sum(b.requests) - sum(a.requests));
-  const top = ranked.slice(0, MAX_GROUPS).map((g) => ({ name: g.group || '(none)', values: g[field] }));
+  const top = ranked.slice(0, MAX_GROUPS).map((g) => ({ name: label(g), values: g[field] }));
   const rest = ranked.slice(MAX_GROUPS);
   if (rest.length) {
     top.push({ name: `other (${rest.length})`, values: rest[0][field].map((_, i) => sum(rest.map((g) => g[field][i]))) });
@@ -94,7 +97,7 @@ export async function render(main) {
         h('th', { scope: 'col', class: 'num' }, 'Requests'), h('th', { scope: 'col', class: 'num' }, 'Errors'),
         h('th', { scope: 'col', class: 'num' }, 'Tokens'), h('th', { scope: 'col', class: 'num' }, 'Spend'))),
       h('tbody', {}, [...split.series].sort((a, b) => sum(b.requests) - sum(a.requests)).map((g) =>
-        h('tr', {}, h('td', {}, g.group || '(none)'), h('td', { class: 'num' }, int(sum(g.requests))),
+        h('tr', {}, h('td', {}, label(g)), h('td', { class: 'num' }, int(sum(g.requests))),
           h('td', { class: 'num' }, int(sum(g.errors))),
           h('td', { class: 'num' }, compact(sum(g.input_tokens) + sum(g.output_tokens))),
           h('td', { class: 'num' }, money(nanoSum(g.cost_nano_usd)))))));

