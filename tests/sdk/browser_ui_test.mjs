@@ -38,6 +38,12 @@ function freshChat(model, content) {
     req.end(body);
   });
 }
+// The admin API as the master key, to check what the UI changed.
+async function api(method, p) {
+  const res = await fetch(`${gw}${p}`, { method, headers: { authorization: `Bearer ${master}` } });
+  assert.equal(res.status, 200, `${method} ${p}`);
+  return res.json();
+}
 const content = (r) => r.json.choices?.[0]?.message?.content ?? JSON.stringify(r.json);
 
 const browser = await chromium.launch({
@@ -189,6 +195,19 @@ try {
   assert.match(rowText, /family/);
   assert.doesNotMatch(rowText, /never/, "last used is set");
   await shot("keys");
+  // Edit: a bigger budget, an expiry date, limited to one model.
+  await keyRow.getByRole("button", { name: "Edit key browser-kid" }).click();
+  const edlg = page.getByRole("dialog", { name: "Edit key “browser-kid”" });
+  assert.equal(await edlg.getByLabel("Budget (USD)").inputValue(), "5");
+  await edlg.getByLabel("Budget (USD)").fill("7.25");
+  await edlg.getByLabel("Models").fill("gpt-home");
+  await edlg.getByLabel("Expires").fill("2030-01-31");
+  await edlg.getByRole("button", { name: "Save" }).click();
+  await keyRow.getByText(/of \$7\.25 per month/).waitFor();
+  const edited = (await api("GET", "/admin/keys")).data.find((k) => k.name === "browser-kid");
+  assert.deepEqual(edited.models, ["gpt-home"]);
+  assert.match(edited.expires_at, /^2030-01-31/);
+  assert.equal(edited.budget.limit_nano_usd, 7_250_000_000);
   await keyRow.getByRole("button", { name: "Disable key browser-kid" }).click();
   await page.locator("#keys-table tbody tr", { hasText: "browser-kid" }).getByText("disabled").waitFor();
   await assert.rejects(chat(newKey, "after disable"),
