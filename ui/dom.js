@@ -1,4 +1,4 @@
-// A tiny DOM builder: h('tag', {attrs}, ...children). No innerHTML anywhere, so text from the
+// A tiny DOM builder: h('tag', {attrs}, ...children). Nothing is parsed as HTML, so text from the
 // server (key names, model names, log bodies) is always text, never markup.
 const SVG_NS = 'http://www.w3.org/2000/svg';
 

@@ -86,7 +86,17 @@ const page = await context.newPage();
 watch(page, "desktop");
 page.setDefaultTimeout(8000);
 
+// Every visible form control and button on the page has an accessible name.
+async function assertLabelled(p, where) {
+  const bare = await p.evaluate(() => [...document.querySelectorAll("input, select, textarea, button")]
+    .filter((el) => el.offsetParent !== null && el.type !== "hidden")
+    .filter((el) => !(el.labels?.length || el.getAttribute("aria-label") || (el.tagName === "BUTTON" && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 120)));
+  assert.deepEqual(bare, [], `controls without a label on ${where}`);
+}
+
 const shot = async (name, p = page) => {
+  await assertLabelled(p, name);
   await p.evaluate(() => document.getElementById("toasts")?.replaceChildren());  // transient
   await p.screenshot({ path: path.join(shots, `${name}.png`) });
 };

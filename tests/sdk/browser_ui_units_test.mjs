@@ -5,6 +5,30 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { money, parseUsd, usdString, budgetLimitNano, compact } from "../../ui/format.js";
 import { sseEvents } from "../../ui/playground.js";
+import fs from "node:fs";
+import zlib from "node:zlib";
+
+test("the whole of ui/ stays under its 250 KB gzip budget, with no inline script or style", () => {
+  const dir = new URL("../../ui/", import.meta.url);
+  let total = 0;
+  for (const f of fs.readdirSync(dir)) {
+    const bytes = fs.readFileSync(new URL(f, dir));
+    total += zlib.gzipSync(bytes, { level: 9 }).length;
+    const text = bytes.toString("utf8");
+    if (f.endsWith(".html")) {
+      assert.doesNotMatch(text, /<script(?![^>]*\bsrc=)[^>]*>/, `${f}: an inline <script>`);
+      assert.doesNotMatch(text, /\son[a-z]+=|\sstyle=|<style/i, `${f}: an inline handler or style`);
+      assert.doesNotMatch(text, /(src|href)="(https?:)?\/\//, `${f}: a file from another origin`);
+    }
+    if (f.endsWith(".js")) {
+      assert.doesNotMatch(text, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, `${f}: HTML from strings`);
+      assert.doesNotMatch(text, /localStorage|sessionStorage/, `${f}: browser storage`);
+      assert.doesNotMatch(text, /\.style\.|setAttribute\('style'/, `${f}: an inline style`);
+    }
+  }
+  assert.ok(total < 250 * 1024, `ui/ is ${total} bytes gzipped`);
+  console.log(`ui/: ${total} bytes gzipped (file by file)`);
+});
 
 test("money: cents above a cent, two significant digits below, grouped thousands", () => {
   assert.equal(money(0), "$0");
