@@ -239,6 +239,8 @@ try {
   const detail = page.getByRole("dialog", { name: /Request / });
   await detail.getByText("gpt-home", { exact: true }).waitFor();
   assert.match(await detail.textContent(), /mock\/gpt-4o-mini/);
+  await detail.getByText("Request body").click();  // logs.bodies is on: the bodies, as logged
+  await detail.getByText(/from the new key/).first().waitFor();
   await shot("log-detail");
   await detail.getByRole("button", { name: "Close" }).click();
 

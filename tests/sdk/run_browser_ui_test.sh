@@ -23,6 +23,8 @@ providers:
     type: openai-compatible
     base_url: ${mock_url}/v1
     api_key: sk-upstream-secret-do-not-show
+logs:
+  bodies: true
 pricing:
   mock/*: { input: 0.15, output: 0.60 }
 models:
