@@ -237,10 +237,10 @@ export async function render(main) {
   }
 
   async function load() {
-    const [keys, teams, models] = await Promise.all([get('/admin/keys'), get('/admin/teams'), get('/v1/models').catch(() => ({ data: [] }))]);
+    const [keys, teams, prov] = await Promise.all([get('/admin/keys'), get('/admin/teams'), get('/admin/providers').catch(() => null)]);
     ctx.keys = keys.data.sort((a, b) => a.name.localeCompare(b.name));
     ctx.teams = teams.data.sort((a, b) => a.name.localeCompare(b.name));
-    ctx.models = models.data.map((m) => m.id);
+    ctx.models = prov ? [...prov.models.map((m) => m.name), ...prov.deployments.map((d) => `${d.provider}/${d.model}`)] : [];
     const head = (...cols) => h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c))));
     replace(keysBox,
       h('div', { class: 'card-head' }, h('h2', { id: 'keys-title' }, `Keys (${ctx.keys.length})`),

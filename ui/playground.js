@@ -31,9 +31,11 @@ async function send(path, body, keyMode, pasted, signal) {
 }
 
 export async function render(main) {
-  const models = await get('/v1/models').catch(() => ({ data: [] }));
-  const modelSel = models.data.length
-    ? select(models.data.map((m) => [m.id, m.id]), models.data[0].id, { name: 'model' })
+  // The configured model names (from the admin API: /v1/models is not served on the admin port).
+  const prov = await get('/admin/providers').catch(() => null);
+  const names = prov ? prov.models.map((m) => m.name) : [];
+  const modelSel = names.length
+    ? select(names.map((m) => [m, m]), names[0], { name: 'model' })
     : h('input', { type: 'text', name: 'model', placeholder: 'model name' });
   const session = h('input', { type: 'radio', name: 'keymode', value: 'session', checked: true });
   const virtual = h('input', { type: 'radio', name: 'keymode', value: 'virtual' });

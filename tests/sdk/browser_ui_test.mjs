@@ -2,6 +2,7 @@
 // playwright-core, against the real daemon and tollgate-mock, with the openai SDK as the client
 // whose traffic the UI must show. Started by run_browser_ui_test.sh.
 // Usage: node browser_ui_test.mjs <gateway_url> <master_key> <config.yaml> <screenshot_dir> <chromium>
+//          [<main_url> <admin_url> of a second daemon with server.admin_listen]
 // Fails on the first broken expectation, on any console error the test did not cause on purpose,
 // on any request to another origin, and on a session cookie without HttpOnly and SameSite=Strict.
 import { chromium } from "playwright-core";
@@ -11,7 +12,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 
-const [gw, master, configPath, shots, chromiumPath] = process.argv.slice(2);
+const [gw, master, configPath, shots, chromiumPath, splitMain, splitAdmin] = process.argv.slice(2);
 const origin = new URL(gw).origin;
 const started = Date.now();
 const step = (what) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${what}`);
@@ -60,11 +61,11 @@ const expected = [];  // {path, status}
 const problems = [];
 const foreign = [];
 
-function watch(page, name) {
+function watch(page, name, own = origin) {
   page.on("request", (req) => {
     const u = req.url();
     if (u.startsWith("data:") || u.startsWith("blob:")) return;
-    if (new URL(u).origin !== origin) foreign.push(`${name}: ${req.method()} ${u}`);
+    if (new URL(u).origin !== own) foreign.push(`${name}: ${req.method()} ${u}`);
   });
   page.on("pageerror", (e) => problems.push(`${name}: page error: ${e.message}`));
   page.on("console", (msg) => {
@@ -72,7 +73,7 @@ function watch(page, name) {
     const text = msg.text();
     const m = /status of (\d+)/.exec(text);
     const url = msg.location()?.url || "";
-    if (m && url.startsWith(origin)) {
+    if (m && url.startsWith(own)) {
       const p = new URL(url).pathname;
       if (expected.some((e) => e.status === Number(m[1]) && p === e.path)) return;
     }
@@ -326,9 +327,35 @@ try {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("navigation", { name: "Pages" }).waitFor();
   await context.clearCookies();  // as if the session expired
-  expected.push({ path: "/admin/keys", status: 401 }, { path: "/admin/teams", status: 401 }, { path: "/v1/models", status: 401 });
+  expected.push({ path: "/admin/keys", status: 401 }, { path: "/admin/teams", status: 401 }, { path: "/admin/providers", status: 401 });
   await go("#/keys");
   await page.getByText("Your session has expired. Sign in again.").waitFor();
+
+  // --- With server.admin_listen: the UI, its session and the playground on the admin port only.
+  if (splitAdmin) {
+    step("admin port");
+    assert.equal((await fetch(`${splitMain}/ui/`)).status, 404, "no UI on the main port");
+    const actx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const apage = await actx.newPage();
+    watch(apage, "admin port", new URL(splitAdmin).origin);
+    apage.setDefaultTimeout(8000);
+    await apage.goto(`${splitAdmin}/ui/`);
+    await apage.getByLabel("Master key").fill(master);
+    await apage.getByRole("button", { name: "Sign in" }).click();
+    await apage.getByRole("navigation", { name: "Pages" }).waitFor();
+    await apage.evaluate(() => { location.hash = "#/playground"; });
+    await apage.getByLabel("Model").selectOption("gpt-fast");
+    const achat = apage.waitForResponse((r) => r.url().includes("/chat/completions"));
+    await apage.getByLabel("Message").fill("over the admin port");
+    await apage.getByRole("button", { name: "Send" }).click();
+    const ares = await achat;
+    assert.equal(new URL(ares.url()).pathname, "/ui/api/chat/completions");
+    assert.match(ares.headers()["content-type"], /text\/event-stream/);
+    await apage.locator("#chat .msg.assistant").getByText("mock: over the admin port").waitFor();
+    await apage.evaluate(() => { location.hash = "#/keys"; });
+    await apage.getByRole("button", { name: "New key" }).waitFor();
+    await actx.close();
+  }
 
   assert.deepEqual(foreign, [], "requests to another origin");
   assert.deepEqual(problems, [], "console errors");

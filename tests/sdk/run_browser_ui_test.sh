@@ -34,8 +34,17 @@ models:
     targets: [mock/gpt-4.1-nano]
 YAML
 tg_start_gateway "$work/config.yaml"
+# A second daemon with server.admin_listen: the UI lives on its admin port only.
+admin_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+sed -e "s|^server:|server:\n  admin_listen: 127.0.0.1:${admin_port}|" -e "s|tollgate.db|admin.db|" \
+  "$work/config.yaml" >"$work/admin.yaml"
+"$gw_bin" --config "$work/admin.yaml" --listen 127.0.0.1:0 --port-file "$work/gw2.port" >"$work/gw2.log" 2>&1 &
+gw2_pid=$!
+trap '[ -n "${gw2_pid:-}" ] && kill "$gw2_pid" 2>/dev/null; tg_cleanup' EXIT
+gw2_port="$(tg_wait_port "$work/gw2.port" "$gw2_pid" | tr -d '[:space:]')" || tg_fail "the admin_listen tollgate did not start"
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${admin_port}/health" && break; sleep 0.05; done
 shots="${TG_UI_SHOTS:-$work/shots}"
 mkdir -p "$shots"
 node "$sdk_dir/browser_ui_test.mjs" "$gw_url" sk-ui-master-0123456789 "$work/config.yaml" "$shots" "$chromium" \
-  || tg_fail "browser test"
+  "http://127.0.0.1:${gw2_port}" "http://127.0.0.1:${admin_port}" || tg_fail "browser test"
 echo "browser.ui: ok"
