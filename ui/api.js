@@ -49,7 +49,7 @@ export function authHeaders(method) {
 }
 
 // api('GET', '/admin/keys') -> parsed JSON; throws ApiError. A 401 ends the session in the UI.
-export async function api(method, path, body) {
+export async function api(method, path, body, retried = false) {
   const headers = authHeaders(method);
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
@@ -58,6 +58,11 @@ export async function api(method, path, body) {
   });
   const data = await parse(res);
   if (res.status === 401) expire();
+  // Signing in from another tab replaces the cookie, and with it the session this tab's token
+  // belongs to: fetch the live session's token once and retry.
+  if (res.status === 403 && data?.error?.code === 'csrf_failed' && !retried && await checkSession()) {
+    return api(method, path, body, true);
+  }
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
 }

@@ -84,7 +84,7 @@ export async function render(main, params) {
     team: select([['', 'any team'], ...teams.data.map((t) => [t.name, t.name])], f.team, { name: 'team' }),
     model: h('input', { type: 'text', name: 'model', value: f.model, list: 'log-models', placeholder: 'any' }),
     provider: select([['', 'any provider'], ...providers.map((p) => [p, p])], f.provider, { name: 'provider' }),
-    status: h('input', { type: 'text', name: 'status', inputmode: 'numeric', value: f.status, placeholder: 'any', size: 4 }),
+    status: h('input', { type: 'text', name: 'status', inputmode: 'numeric', value: f.status, placeholder: 'any', size: 4, pattern: '[1-5][0-9]{2}', title: 'An HTTP status, such as 429' }),
     since: h('input', { type: 'datetime-local', name: 'since', value: toLocalInput(f.since) }),
     until: h('input', { type: 'datetime-local', name: 'until', value: toLocalInput(f.until) }),
   };

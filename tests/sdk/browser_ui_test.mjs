@@ -127,7 +127,7 @@ try {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("navigation", { name: "Pages" }).waitFor();
   expected.length = 0;
-  const cookie = (await context.cookies(origin)).find((c) => c.name === "tg_session");
+  let cookie = (await context.cookies(origin)).find((c) => c.name === "tg_session");
   assert.ok(cookie, "tg_session cookie set");
   assert.equal(cookie.httpOnly, true, "session cookie HttpOnly");
   assert.equal(cookie.sameSite, "Strict", "session cookie SameSite=Strict");
@@ -219,8 +219,17 @@ try {
   assert.deepEqual(edited.models, ["gpt-home"]);
   assert.match(edited.expires_at, /^2030-01-31/);
   assert.equal(edited.budget.limit_nano_usd, 7_250_000_000);
+  // Another tab signs in: the cookie now names a new session, this tab's CSRF token is stale
+  // (403 csrf_failed); the page takes the live session's token and its change goes through.
+  const keyId = await keyRow.getAttribute("data-key");
+  assert.equal((await context.request.post(`${gw}/ui/api/session`, { data: { key: master } })).status(), 200);
+  const renewed = (await context.cookies(origin)).find((c) => c.name === "tg_session");
+  assert.notEqual(renewed.value, cookie.value, "a second sign-in makes a new session");
+  cookie = renewed;
+  expected.push({ path: `/admin/keys/${keyId}`, status: 403 });
   await keyRow.getByRole("button", { name: "Disable key browser-kid" }).click();
-  await page.locator("#keys-table tbody tr", { hasText: "browser-kid" }).getByText("disabled").waitFor();
+  await page.locator("#keys-table tbody tr", { hasText: "browser-kid" }).locator(".badge", { hasText: "disabled" }).waitFor();
+  assert.equal((await api("GET", `/admin/keys/${keyId}`)).enabled, false, "disabled in the daemon once the page says so");
   await assert.rejects(chat(newKey, "after disable"),
     (e) => e instanceof OpenAI.PermissionDeniedError && e.status === 403 && e.code === "key_disabled");
 
