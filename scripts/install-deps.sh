@@ -9,6 +9,7 @@ PKGS=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
+  chromium    # the admin web UI's browser test (tests/sdk/browser_ui_test.mjs, playwright-core)
 )
 # libFuzzer (clang) for fuzzing tests/fuzz for real (docs/fuzzing.md); the test suite only replays
 # the corpora, with g++, so CI does without it.
