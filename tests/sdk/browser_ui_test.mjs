@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import os from "node:os";
 
 const [gw, master, configPath, shots, chromiumPath, splitMain, splitAdmin] = process.argv.slice(2);
 const origin = new URL(gw).origin;
@@ -240,8 +241,13 @@ try {
   await page.getByRole("button", { name: "Apply" }).click();
   await page.waitForFunction(() => location.hash.includes("key=key_"));
   const logRows = page.locator("#log-table tbody tr");
-  await logRows.first().waitFor();
-  const texts = await logRows.allTextContents();
+  // The unfiltered table may still be on screen until the filtered one replaces it.
+  let texts = [];
+  for (let i = 0; i < 80; i++) {
+    texts = await logRows.allTextContents();
+    if (texts.length && texts.every((t) => t.includes("browser-kid"))) break;
+    await page.waitForTimeout(100);
+  }
   assert.ok(texts.length >= 1 && texts.every((t) => t.includes("browser-kid")), `filtered log rows: ${texts}`);
   assert.ok(texts.some((t) => t.includes("200")), "the key's 200 is listed");
   await shot("logs");
@@ -372,7 +378,8 @@ try {
   step(`done: ${pngs.length} screenshots in ${shots}`);
   assert.ok(Date.now() - started < 60000, "the browser test takes under 60 s");
 } catch (e) {
-  await shot("failure").catch(() => {});
+  const failShot = path.join(os.tmpdir(), "browser-ui-failure.png");  // never into docs/ui
+  await page.screenshot({ path: failShot }).then(() => console.error(`screenshot: ${failShot}`), () => {});
   console.error("problems so far:", problems, "foreign:", foreign);
   throw e;
 } finally {
