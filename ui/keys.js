@@ -198,12 +198,12 @@ export async function render(main) {
     const label = (verb) => `${verb} key ${k.name}`;
     return h('tr', { 'data-key': k.id },
       h('th', { scope: 'row' }, h('div', {}, k.name), h('small', { class: 'mono muted' }, k.key_hint || k.id)),
-      h('td', {}, status(k)),
-      h('td', {}, k.team || h('span', { class: 'muted' }, '—')),
-      h('td', { class: 'wide' }, budgetCell(k.budget), h('small', { class: 'muted' }, `all time ${money(k.spend_nano_usd ?? 0)}`)),
-      h('td', {}, limitsText(k.limits)),
-      h('td', {}, k.models?.length ? k.models.join(', ') : h('span', { class: 'muted' }, 'all')),
-      h('td', { title: k.last_used_at ? dateTime(k.last_used_at, { seconds: true }) : '' }, ago(k.last_used_at)),
+      h('td', { 'data-label': 'Status' }, status(k)),
+      h('td', { 'data-label': 'Team' }, k.team || h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'wide', 'data-label': 'Spend' }, budgetCell(k.budget), h('small', { class: 'muted' }, `all time ${money(k.spend_nano_usd ?? 0)}`)),
+      h('td', { 'data-label': 'Limits' }, limitsText(k.limits)),
+      h('td', { 'data-label': 'Models' }, k.models?.length ? k.models.join(', ') : h('span', { class: 'muted' }, 'all')),
+      h('td', { 'data-label': 'Last used', title: k.last_used_at ? dateTime(k.last_used_at, { seconds: true }) : '' }, ago(k.last_used_at)),
       h('td', { class: 'actions-cell' },
         h('a', { href: `#/logs?key=${encodeURIComponent(k.id)}`, class: 'btn small ghost', 'aria-label': `Requests of key ${k.name}` }, 'Requests'),
         fromConfig ? h('small', { class: 'muted' }, 'in config.yaml') : [
@@ -223,8 +223,8 @@ export async function render(main) {
     const members = ctx.keys.filter((k) => k.team === t.name);
     return h('tr', { 'data-team': t.name },
       h('th', { scope: 'row' }, t.name),
-      h('td', { class: 'wide' }, budgetCell(t.budget), h('small', { class: 'muted' }, `all time ${money(t.spend_nano_usd ?? 0)}`)),
-      h('td', {}, members.length ? members.map((k) => k.name).join(', ') : h('span', { class: 'muted' }, 'no keys')),
+      h('td', { class: 'wide', 'data-label': 'Spend' }, budgetCell(t.budget), h('small', { class: 'muted' }, `all time ${money(t.spend_nano_usd ?? 0)}`)),
+      h('td', { 'data-label': 'Members' }, members.length ? members.map((k) => k.name).join(', ') : h('span', { class: 'muted' }, 'no keys')),
       h('td', { class: 'actions-cell' },
         h('a', { href: `#/logs?team=${encodeURIComponent(t.name)}`, class: 'btn small ghost', 'aria-label': `Requests of team ${t.name}` }, 'Requests'),
         t.source === 'config' ? h('small', { class: 'muted' }, 'in config.yaml') : [
@@ -245,14 +245,14 @@ export async function render(main) {
     replace(keysBox,
       h('div', { class: 'card-head' }, h('h2', { id: 'keys-title' }, `Keys (${ctx.keys.length})`),
         h('button', { type: 'button', class: 'primary', onclick: () => keyForm(ctx) }, 'New key')),
-      ctx.keys.length ? h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'keys-table' },
+      ctx.keys.length ? h('div', { class: 'scroll' }, h('table', { class: 'table stack', id: 'keys-table' },
         head('Name', 'Status', 'Team', 'Spend / budget', 'Limits', 'Models', 'Last used', h('span', { class: 'sr-only' }, 'Actions')),
         h('tbody', {}, ctx.keys.map(keyRow))))
         : h('p', { class: 'empty' }, 'No keys yet. Create one for each person or device that uses the gateway.'));
     replace(teamsBox,
       h('div', { class: 'card-head' }, h('h2', { id: 'teams-title' }, `Teams (${ctx.teams.length})`),
         h('button', { type: 'button', onclick: () => teamForm(ctx) }, 'New team')),
-      ctx.teams.length ? h('div', { class: 'scroll' }, h('table', { class: 'table', id: 'teams-table' },
+      ctx.teams.length ? h('div', { class: 'scroll' }, h('table', { class: 'table stack', id: 'teams-table' },
         head('Team', 'Spend / budget', 'Members', h('span', { class: 'sr-only' }, 'Actions')),
         h('tbody', {}, ctx.teams.map(teamRow))))
         : h('p', { class: 'empty' }, 'No teams. A team shares one budget between several keys (a family, a project).'));

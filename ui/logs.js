@@ -120,18 +120,18 @@ export async function render(main, params) {
       h('button', { type: 'button', disabled: !res.next_before, onclick: () => load([...cursors, res.next_before]) }, 'Older →'));
     replace(results,
       h('h2', { class: 'sr-only' }, 'Requests'),
-      rows.length ? h('div', { class: 'scroll' }, h('table', { class: 'table log', id: 'log-table' },
+      rows.length ? h('div', { class: 'scroll' }, h('table', { class: 'table log stack', id: 'log-table' },
         h('thead', {}, h('tr', {}, ['Time', 'Status', 'Key', 'Model', 'Provider', 'Latency', 'Tokens', 'Cost'].map((c) =>
           h('th', { scope: 'col', class: ['Latency', 'Tokens', 'Cost'].includes(c) ? 'num' : null }, c)))),
         h('tbody', {}, rows.map((r) => h('tr', { 'data-id': r.id },
           h('td', {}, h('button', { type: 'button', class: 'link', 'aria-label': `Open request ${r.request_id || r.id}`, onclick: () => openRow(r) }, dateTime(r.ts_ms, { seconds: true }))),
-          h('td', {}, statusBadge(r.status), r.error_code ? h('small', { class: 'muted' }, ` ${r.error_code}`) : null),
-          h('td', {}, r.key_name || r.key_id || h('span', { class: 'muted' }, 'master')),
-          h('td', {}, r.model),
-          h('td', {}, r.provider ? `${r.provider}/${r.upstream_model}` : '—', r.attempts > 1 ? h('small', { class: 'badge warn' }, `${r.attempts} tries`) : null),
-          h('td', { class: 'num' }, ms(r.latency_ms)),
-          h('td', { class: 'num' }, `${int(r.tokens?.input)} / ${int(r.tokens?.output)}`),
-          h('td', { class: 'num' }, money(r.cost_nano_usd))))))) : h('p', { class: 'empty' }, 'No requests match these filters.'),
+          h('td', { 'data-label': 'Status' }, statusBadge(r.status), r.error_code ? h('small', { class: 'muted' }, ` ${r.error_code}`) : null),
+          h('td', { 'data-label': 'Key' }, r.key_name || r.key_id || h('span', { class: 'muted' }, 'master')),
+          h('td', { 'data-label': 'Model' }, r.model),
+          h('td', { 'data-label': 'Provider' }, r.provider ? `${r.provider}/${r.upstream_model}` : '—', r.attempts > 1 ? h('small', { class: 'badge warn' }, `${r.attempts} tries`) : null),
+          h('td', { class: 'num', 'data-label': 'Latency' }, ms(r.latency_ms)),
+          h('td', { class: 'num', 'data-label': 'Tokens' }, `${int(r.tokens?.input)} / ${int(r.tokens?.output)}`),
+          h('td', { class: 'num', 'data-label': 'Cost' }, money(r.cost_nano_usd))))))) : h('p', { class: 'empty' }, 'No requests match these filters.'),
       pager);
   }
   await load([]);

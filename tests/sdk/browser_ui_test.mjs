@@ -328,6 +328,15 @@ try {
   const overflow = await ppage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the phone overview scrolls sideways by ${overflow}px`);
   await shot("overview-phone", ppage);
+  for (const hash of ["#/keys", "#/logs"]) {  // their tables become one block per row
+    await ppage.evaluate((h) => { location.hash = h; }, hash);
+    await ppage.locator(hash === "#/keys" ? "#keys-table" : "#log-table").waitFor();
+    const wide = await ppage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `${hash} at phone width scrolls sideways by ${wide}px`);
+    const hidden = await ppage.evaluate(() => [...document.querySelectorAll(".table.stack button")]
+      .filter((b) => b.getBoundingClientRect().right > window.innerWidth).length);
+    assert.equal(hidden, 0, `${hash}: buttons off screen at phone width`);
+  }
   await phone.close();
 
   // --- Sign-out; then a session that dies server-side sends the UI back to sign-in.
