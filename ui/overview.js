@@ -9,6 +9,8 @@ const RANGES = {
   hour: { label: 'Last hour', span: 3600e3, step: 60 },
   day: { label: 'Last day', span: 86400e3, step: 3600 },
   month: { label: 'Last 30 days', span: 30 * 86400e3, step: 86400 },
+  // The calendar month in UTC, as monthly budgets count it: who spent what this month.
+  calendar: { label: 'This month', step: 86400, start: (now) => Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1) },
 };
 const SPLITS = [['model', 'Model'], ['provider', 'Provider'], ['key', 'Key'], ['team', 'Team']];
 const MAX_GROUPS = 7;  // the rest are summed as "other"
@@ -59,7 +61,7 @@ export async function render(main) {
     const r = RANGES[state.range];
     const stepMs = r.step * 1000;
     const to = Math.ceil((Date.now() + 1) / stepMs) * stepMs;  // up to the end of the current bucket
-    const from = to - r.span;
+    const from = r.start ? r.start(Date.now()) : to - r.span;
     const q = { from, to, step: r.step };
     body.setAttribute('aria-busy', 'true');
     const [all, split, prov] = await Promise.all([
@@ -113,7 +115,7 @@ export async function render(main) {
         chart(`Tokens by ${splitName}`, columns({ buckets, step, groups: topGroups(split.series.map((g) => ({ ...g, tokens: g.input_tokens.map((v, i) => (v || 0) + (g.output_tokens[i] || 0)) })), 'tokens'), yFormat: compact, tipFormat: int, integer: true, label: `Tokens by ${splitName}` }), legend(names)),
         chart('Errors', columns({ buckets, step, groups: [{ name: 'errors', values: s0.errors, cls: 'err' }], yFormat: compact, tipFormat: int, integer: true, label: 'Errors over time' }))),
       h('div', { class: 'grid2' },
-        h('section', { class: 'card' }, h('h2', {}, `Totals by ${splitName}`), h('div', { class: 'scroll' }, groupTable)),
+        h('section', { class: 'card', 'aria-label': `Totals by ${splitName}` }, h('h2', {}, `Totals by ${splitName}`), h('div', { class: 'scroll' }, groupTable)),
         cooling(prov)));
   }
 

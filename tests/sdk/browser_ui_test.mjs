@@ -234,6 +234,14 @@ try {
   await assert.rejects(chat(newKey, "after disable"),
     (e) => e instanceof OpenAI.PermissionDeniedError && e.status === 403 && e.code === "key_disabled");
 
+  // --- Who spent what this month: the overview split by key.
+  await go("#/overview");
+  await page.getByRole("button", { name: "This month" }).click();
+  await page.getByLabel("Split by").selectOption("key");
+  const kidTotals = page.getByRole("region", { name: /Totals by key/ }).locator("tr", { hasText: "browser-kid" });
+  await kidTotals.waitFor();
+  assert.match(await kidTotals.textContent(), /\$0\.0000\d+/, "the key's spend this month");
+
   // --- Request log: filter by the key, open its row.
   step("request log");
   await go("#/logs");
