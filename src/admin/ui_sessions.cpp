@@ -42,7 +42,7 @@ UiSessions::UiSessions(Options opts) : opts_(std::move(opts)) {}
 
 int64_t UiSessions::now() const { return opts_.now_ms ? opts_.now_ms() : system_now_ms(); }
 
-UiSessions::Session UiSessions::create() {
+UiSessions::Session UiSessions::create(std::string bound_to) {
   Session s{random_hex(32), random_hex(32), now() + opts_.ttl.count()};
   std::lock_guard lock(mu_);
   if (sessions_.size() >= opts_.max_sessions) {
@@ -55,7 +55,7 @@ UiSessions::Session UiSessions::create() {
       sessions_.erase(oldest);
     }
   }
-  sessions_[sha256_hex(s.token)] = Entry{s.csrf, s.expires_at_ms};
+  sessions_[sha256_hex(s.token)] = Entry{s.csrf, s.expires_at_ms, std::move(bound_to)};
   return s;
 }
 
@@ -69,7 +69,7 @@ std::optional<UiSessions::View> UiSessions::find(std::string_view token) {
     sessions_.erase(it);
     return std::nullopt;
   }
-  return View{it->second.csrf, it->second.expires_at_ms};
+  return View{it->second.csrf, it->second.expires_at_ms, it->second.bound_to};
 }
 
 bool UiSessions::remove(std::string_view token) {

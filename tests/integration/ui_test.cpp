@@ -1,6 +1,9 @@
 // The admin web UI through the real daemon: the embedded files and their headers, sign-in
 // sessions (cookie flags, CSRF, sign-out, throttling) and where the cookie counts.
 
+#include <signal.h>
+
+#include <fstream>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -200,6 +203,27 @@ TEST(Ui, SessionCookieFlagsCsrfAndSignOut) {
   EXPECT_EQ(http(port, "GET", "/ui/api/session", "", cookie).status, 401);
   EXPECT_EQ(http(port, "GET", "/admin/keys", "", {{"Cookie", tls.cookie}}).status, 200)
       << "other sessions live on";
+}
+
+TEST(Ui, ANewMasterKeySignsEverySessionOut) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  Signed s = sign_in(gw.port());
+  const Headers cookie = {{"Cookie", s.cookie}};
+  ASSERT_EQ(http(gw.port(), "GET", "/admin/keys", "", cookie).status, 200);
+  {
+    std::string config = mock_config(mock);
+    config.replace(config.find("sk-test-master"), 14, "sk-test-other1");
+    std::ofstream out(gw.config_path());
+    out << config;
+  }
+  gw.process().signal(SIGHUP);  // (the file watcher may get there first: either reloads it)
+  ASSERT_TRUE(eventually([&] {
+    return http(gw.port(), "GET", "/admin/keys", "", {{"Authorization", "Bearer sk-test-other1"}})
+               .status == 200;
+  }));
+  EXPECT_EQ(http(gw.port(), "GET", "/admin/keys", "", cookie).status, 401);
+  EXPECT_EQ(http(gw.port(), "GET", "/ui/api/session", "", cookie).status, 401);
 }
 
 TEST(Ui, FailedSignInsAreThrottled) {

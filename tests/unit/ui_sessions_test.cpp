@@ -40,6 +40,14 @@ TEST(UiSessions, CreateFindExpireAfterTwelveHours) {
   EXPECT_EQ(s.size(), 0u) << "and forgotten";
 }
 
+TEST(UiSessions, RemembersWhatTheSessionIsBoundTo) {
+  Clock c;
+  UiSessions s(with_clock(c));
+  auto a = s.create("master-hash-1");
+  ASSERT_TRUE(s.find(a.token));
+  EXPECT_EQ(s.find(a.token)->bound_to, "master-hash-1");
+}
+
 TEST(UiSessions, TokensAreRandomAndSignOutKillsOnlyThatSession) {
   Clock c;
   UiSessions s(with_clock(c));

@@ -33,13 +33,15 @@ class UiSessions {
   struct View {
     std::string csrf;
     int64_t expires_at_ms = 0;
+    std::string bound_to;  // what create() was given: a hash of the master key signed in with
   };
 
   UiSessions();
   explicit UiSessions(Options opts);
 
-  // A new session (256 bits from RAND_bytes each for the token and the CSRF token).
-  Session create();
+  // A new session (256 bits from RAND_bytes each for the token and the CSRF token), bound to
+  // `bound_to` (the caller checks it on use: a new master key signs every session out).
+  Session create(std::string bound_to = "");
   // The live session of a cookie token, if any (expired ones are forgotten here).
   std::optional<View> find(std::string_view token);
   // Signs out; false when there was no such live session.
@@ -57,6 +59,7 @@ class UiSessions {
   struct Entry {
     std::string csrf;
     int64_t expires_at_ms;
+    std::string bound_to;
   };
   struct Failures {
     int64_t window_start_ms = 0;

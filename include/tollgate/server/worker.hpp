@@ -46,8 +46,8 @@ struct Shared {
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};
-  // server.admin_listen is in use: /metrics and /admin/* answer only there, the API only on the
-  // main port. Set once at start.
+  // server.admin_listen is in use: /metrics, /admin/* and /ui answer only there, the API only on
+  // the main port. Set once at start.
   std::atomic<bool> admin_split{false};
   // Runs a reload on the control thread and returns why it was refused (empty: reloaded).
   std::function<net::awaitable<std::vector<config::ConfigError>>()> reload;

@@ -49,6 +49,19 @@ std::string set_cookie(const proxy::Request& req, std::string_view value, int64_
                      max_age_s, behind_tls(req) ? "; Secure" : "");
 }
 
+// What a session is bound to: the master key it was opened with (hashed). A reload that changes
+// the master key thereby signs every session out.
+std::string master_binding(const RequestContext& ctx) {
+  return sha256_hex("tg-ui-session:" + ctx.snapshot->config.server.master_key);
+}
+
+// The live session of this request's cookie, if it is still bound to the current master key.
+std::optional<UiSessions::View> live_session(RequestContext& ctx) {
+  auto s = ctx.worker.shared().ui_sessions.find(session_token(ctx.request));
+  if (!s || !constant_time_equals(s->bound_to, master_binding(ctx))) return std::nullopt;
+  return s;
+}
+
 std::string client_ip(RequestContext& ctx) {
   boost::system::error_code ec;
   auto ep = ctx.stream.socket().remote_endpoint(ec);
@@ -81,9 +94,8 @@ SessionAuth session_auth(RequestContext& ctx) {
   if (shared.admin_split.load(std::memory_order_relaxed) && !ctx.admin_port) {
     return SessionAuth::None;
   }
-  std::string_view token = session_token(ctx.request);
-  if (token.empty()) return SessionAuth::None;
-  auto s = shared.ui_sessions.find(token);
+  if (session_token(ctx.request).empty()) return SessionAuth::None;
+  auto s = live_session(ctx);
   if (!s) return SessionAuth::None;
   if (state_changing(ctx.request.method()) &&
       !constant_time_equals(header(ctx.request, kCsrfHeader), s->csrf)) {
@@ -152,7 +164,7 @@ net::awaitable<void> ui_session_handler(RequestContext& ctx) {
       co_return;
     }
     sessions.succeeded(ip);
-    auto s = sessions.create();
+    auto s = sessions.create(master_binding(ctx));
     // Whole seconds left (the session was made a moment after the request started): 43200.
     const int64_t max_age = (s.expires_at_ms - ctx.start_unix_ms) / 1000;
     ctx.out.add_header("Set-Cookie", set_cookie(ctx.request, s.token, max_age));
@@ -161,7 +173,7 @@ net::awaitable<void> ui_session_handler(RequestContext& ctx) {
     co_return;
   }
   const std::string_view token = session_token(ctx.request);
-  auto live = sessions.find(token);
+  auto live = live_session(ctx);
   if (!live) {
     co_await ctx.out.send_error(session_missing());
     co_return;
