@@ -35,7 +35,7 @@ models:
 YAML
 tg_start_gateway "$work/config.yaml"
 # A second daemon with server.admin_listen: the UI lives on its admin port only.
-admin_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+admin_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
 sed -e "s|^server:|server:\n  admin_listen: 127.0.0.1:${admin_port}|" -e "s|tollgate.db|admin.db|" \
   "$work/config.yaml" >"$work/admin.yaml"
 "$gw_bin" --config "$work/admin.yaml" --listen 127.0.0.1:0 --port-file "$work/gw2.port" >"$work/gw2.log" 2>&1 &
