@@ -71,7 +71,7 @@ export const get = (path) => api('GET', path);
 
 export async function checkSession() {
   const res = await fetch('/ui/api/session', { credentials: 'same-origin', cache: 'no-store' });
-  if (!res.ok) { keep(null); return null; }
+  if (!res.ok) { expire(); return null; }  // a session this tab had is gone: back to sign-in
   keep(await res.json());
   return session;
 }
