@@ -221,14 +221,22 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
 
   for (bool first = true;; first = false) {
     if (worker.draining()) break;
-    const auto snapshot = worker.snapshot();  // this request's snapshot
-    const auto& cfg = snapshot->config.server;
-
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-    parser.body_limit(cfg.max_request_body);
-    stream.expires_after(first ? cfg.header_timeout : cfg.keepalive_timeout);
-    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    boost::system::error_code hec;
+    {
+      // Limits for reading the head: the config current while this connection waits.
+      const auto waiting = worker.snapshot();
+      const auto& wcfg = waiting->config.server;
+      parser.header_limit(static_cast<std::uint32_t>(wcfg.max_header_bytes));
+      parser.body_limit(wcfg.max_request_body);
+      stream.expires_after(first ? wcfg.header_timeout : wcfg.keepalive_timeout);
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      hec = ec;
+    }
+    // This request's snapshot, taken once its head arrived: a reload that landed while the
+    // connection sat idle applies to it.
+    const auto snapshot = worker.snapshot();
+    const auto& cfg = snapshot->config.server;
     if (hec) {
       if (hec == http::error::header_limit) {
         co_await reply_and_close(stream, Error::header_too_large(cfg.max_header_bytes),

@@ -1,6 +1,10 @@
 // End-to-end: the real tollgate in front of the real tollgate-mock, over loopback HTTP.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -365,6 +369,71 @@ TEST(ProxyLifecycle, ReloadUnderLoadDisturbsNothingAndBadConfigIsRefused) {
   EXPECT_GT(ok.load(), 20);
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(gw.post("/v1/chat/completions", chat("added-later", "still")).status, 200);
+}
+
+// One keep-alive connection to the gateway, speaking HTTP/1.1 by hand: the harness's clients
+// open a connection per request, and this bug lived only on a reused connection.
+class KeepAliveConn {
+ public:
+  explicit KeepAliveConn(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~KeepAliveConn() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  // POSTs body and returns the status (0 on a transport failure); the connection stays open.
+  int post(const std::string& target, const std::string& body) {
+    std::string req = "POST " + target + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer sk-test-master\r\n"
+                      "Content-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return 0;
+    std::string in;
+    size_t head_end;
+    while ((head_end = in.find("\r\n\r\n")) == std::string::npos) {
+      if (!read_more(in)) return 0;
+    }
+    auto cl = in.find("Content-Length: ");
+    if (cl == std::string::npos || cl > head_end) cl = in.find("content-length: ");
+    if (cl == std::string::npos || cl > head_end) return 0;
+    const size_t length = std::stoul(in.substr(cl + 16));
+    while (in.size() < head_end + 4 + length) {
+      if (!read_more(in)) return 0;
+    }
+    return std::stoi(in.substr(9, 3));
+  }
+
+ private:
+  bool read_more(std::string& in) {
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    in.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_;
+  bool connected_ = false;
+};
+
+TEST(ProxyLifecycle, AReloadAppliesToTheNextRequestOnAnIdleKeepAliveConnection) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  KeepAliveConn conn(gw.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_EQ(conn.post("/v1/chat/completions", chat("gpt-test", "before").dump()), 200);
+  // While the connection waits for its next request, a new model arrives by reload.
+  {
+    std::ofstream out(gw.config_path());
+    out << mock_config(mock, "  - name: added-later\n    targets: [mock/gpt-4o]\n");
+  }
+  ASSERT_EQ(gw.post("/admin/reload", json::object()).status, 200);
+  // Regression: the connection's first request after the reload was served with the old config
+  // (the snapshot was taken before its head was read), so the new model was a 404.
+  EXPECT_EQ(conn.post("/v1/chat/completions", chat("added-later", "after").dump()), 200);
 }
 
 TEST(ProxyLifecycle, SighupReloadsAChangeTheFileWatcherCannotSee) {
