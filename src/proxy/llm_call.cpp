@@ -157,10 +157,9 @@ class LlmCall {
     row.scope = response_scope(ctx_);
     row.previous_id = std::move(turn->previous_id);
     row.created_ms = ctx_.start_unix_ms;
-    const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
-    row.response = dump(turn->response);
-    row.input_items = dump(turn->input_items);
-    row.output_items = dump(turn->output_items);
+    row.response = std::move(turn->response);
+    row.input_items = std::move(turn->input_items);
+    row.output_items = std::move(turn->output_items);
     store->save_response(std::move(row));
   }
 
@@ -546,8 +545,8 @@ class LlmCall {
                                                const std::string& api_key) {
     auto now = Clock::now();
     const bool native = speaks_dialect(p);
-    const providers::ClientRequest& creq = call_->request_for(native);
     if (auto refused = call_->refuse(native)) co_return refused;
+    const providers::ClientRequest& creq = call_->request_for(native);
     if (!p.adapter->supports(creq.endpoint)) {
       Error e = Error::bad_request(fmt::format("provider '{}' ({}) does not support the {} endpoint",
                                                p.config.name, config::to_string(p.config.type),
