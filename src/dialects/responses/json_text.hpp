@@ -43,6 +43,15 @@ class ObjectWriter {
     append_json_string(out_, value);
     return *this;
   }
+  // A string value that needs no escaping, which the caller vouches for: a constant, an id
+  // Tollgate generated (never a client's or an upstream's text).
+  ObjectWriter& word(std::string_view key, std::string_view value) {
+    this->key(key);
+    out_ += '"';
+    out_ += value;
+    out_ += '"';
+    return *this;
+  }
   ObjectWriter& num(std::string_view key, int64_t value);
   ObjectWriter& boolean(std::string_view key, bool value) { return raw(key, value ? "true" : "false"); }
   ObjectWriter& null(std::string_view key) { return raw(key, "null"); }

@@ -36,7 +36,7 @@ void write_skeleton(std::string& out, const ResponseInfo& info) {
                                               "status", "output", "usage",
                                               "error",  "incomplete_details"};
   ObjectWriter w(out);
-  w.str("id", info.id).str("object", "response").num("created_at", info.created_at);
+  w.str("id", info.id).word("object", "response").num("created_at", info.created_at);
   w.str("model", info.model);
   if (info.previous_response_id.empty()) {
     w.null("previous_response_id");
@@ -402,12 +402,12 @@ std::string build_response_text(std::string_view body, const ResponseInfo& info)
   std::string item;
   if (!a.text.empty()) {
     ObjectWriter w(item);
-    w.str("id", new_id("msg_", info.random)).str("type", "message");
-    w.str("status", incomplete ? "incomplete" : "completed").str("role", "assistant");
+    w.word("id", new_id("msg_", info.random)).word("type", "message");
+    w.word("status", incomplete ? "incomplete" : "completed").word("role", "assistant");
     w.key("content");
     item += '[';
     ObjectWriter(item)
-        .str("type", "output_text")
+        .word("type", "output_text")
         .str("text", a.text)
         .raw("annotations", "[]")
         .raw("logprobs", "[]")

@@ -24,15 +24,15 @@ void end_event(ObjectWriter& w) {
 void write_text_part(std::string& out, bool refusal, std::string_view text) {
   ObjectWriter p(out);
   if (refusal) {
-    p.str("type", "refusal").str("refusal", text);
+    p.word("type", "refusal").str("refusal", text);
   } else {
-    p.str("type", "output_text").str("text", text).raw("annotations", "[]").raw("logprobs", "[]");
+    p.word("type", "output_text").str("text", text).raw("annotations", "[]").raw("logprobs", "[]");
   }
   p.close();
 }
 
 void write_summary_part(std::string& out, std::string_view text) {
-  ObjectWriter(out).str("type", "summary_text").str("text", text).close();
+  ObjectWriter(out).word("type", "summary_text").str("text", text).close();
 }
 
 }  // namespace
@@ -47,7 +47,7 @@ ObjectWriter StreamConverter::event(std::string& out, std::string_view type) {
   out += type;
   out += "\ndata: ";
   ObjectWriter w(out);
-  w.str("type", type).num("sequence_number", seq_++);
+  w.word("type", type).num("sequence_number", seq_++);
   return w;
 }
 
@@ -100,11 +100,11 @@ void StreamConverter::open_reasoning(std::string& out) {
   {
     auto w = event(out, "response.output_item.added");
     w.num("output_index", open_index_).key("item");
-    ObjectWriter(out).str("id", open_id_).str("type", "reasoning").raw("summary", "[]").close();
+    ObjectWriter(out).word("id", open_id_).word("type", "reasoning").raw("summary", "[]").close();
     end_event(w);
   }
   auto w = event(out, "response.reasoning_summary_part.added");
-  w.str("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0).key("part");
+  w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0).key("part");
   write_summary_part(out, "");
   end_event(w);
 }
@@ -121,16 +121,16 @@ void StreamConverter::open_message(bool refusal, std::string& out) {
     auto w = event(out, "response.output_item.added");
     w.num("output_index", open_index_).key("item");
     ObjectWriter(out)
-        .str("id", open_id_)
-        .str("type", "message")
-        .str("status", "in_progress")
-        .str("role", "assistant")
+        .word("id", open_id_)
+        .word("type", "message")
+        .word("status", "in_progress")
+        .word("role", "assistant")
         .raw("content", "[]")
         .close();
     end_event(w);
   }
   auto w = event(out, "response.content_part.added");
-  w.str("item_id", open_id_).num("output_index", open_index_).num("content_index", 0).key("part");
+  w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0).key("part");
   write_text_part(out, refusal, "");
   end_event(w);
 }
@@ -141,16 +141,16 @@ void StreamConverter::close_current(std::string& out) {
   if (open_ == Kind::Reasoning) {
     {
       auto w = event(out, "response.reasoning_summary_text.done");
-      w.str("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0);
+      w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0);
       w.str("text", text_);
       end_event(w);
     }
     auto w = event(out, "response.reasoning_summary_part.done");
-    w.str("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0).key("part");
+    w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0).key("part");
     write_summary_part(out, text_);
     end_event(w);
     ObjectWriter item(item_);
-    item.str("id", open_id_).str("type", "reasoning").key("summary");
+    item.word("id", open_id_).word("type", "reasoning").key("summary");
     item_ += '[';
     write_summary_part(item_, text_);
     item_ += ']';
@@ -160,7 +160,7 @@ void StreamConverter::close_current(std::string& out) {
   } else {
     {
       auto w = event(out, refusal_ ? "response.refusal.done" : "response.output_text.done");
-      w.str("item_id", open_id_).num("output_index", open_index_).num("content_index", 0);
+      w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0);
       if (refusal_) {
         w.str("refusal", text_);
       } else {
@@ -169,15 +169,15 @@ void StreamConverter::close_current(std::string& out) {
       end_event(w);
     }
     auto w = event(out, "response.content_part.done");
-    w.str("item_id", open_id_).num("output_index", open_index_).num("content_index", 0).key("part");
+    w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0).key("part");
     write_text_part(out, refusal_, text_);
     end_event(w);
     bool cut = finish_reason_ == "length" || finish_reason_ == "content_filter";
     ObjectWriter item(item_);
-    item.str("id", open_id_)
-        .str("type", "message")
-        .str("status", cut ? "incomplete" : "completed")
-        .str("role", "assistant")
+    item.word("id", open_id_)
+        .word("type", "message")
+        .word("status", cut ? "incomplete" : "completed")
+        .word("role", "assistant")
         .key("content");
     item_ += '[';
     write_text_part(item_, refusal_, text_);
@@ -193,9 +193,9 @@ void StreamConverter::write_call_item(const Call& c, std::string_view status,
                                       std::string_view value) {
   item_.clear();
   ObjectWriter item(item_);
-  item.str("id", c.item_id)
-      .str("type", c.custom ? "custom_tool_call" : "function_call")
-      .str("status", status)
+  item.word("id", c.item_id)
+      .word("type", c.custom ? "custom_tool_call" : "function_call")
+      .word("status", status)
       .str(c.custom ? "input" : "arguments", value)
       .str("call_id", c.call_id)
       .str("name", c.name);
@@ -216,16 +216,16 @@ void StreamConverter::close_calls(std::string& out) {
       std::string input = custom_input(c->arguments);
       if (!input.empty()) {
         auto w = event(out, "response.custom_tool_call_input.delta");
-        w.str("item_id", c->item_id).num("output_index", c->output_index).str("delta", input);
+        w.word("item_id", c->item_id).num("output_index", c->output_index).str("delta", input);
         end_event(w);
       }
       auto w = event(out, "response.custom_tool_call_input.done");
-      w.str("item_id", c->item_id).num("output_index", c->output_index).str("input", input);
+      w.word("item_id", c->item_id).num("output_index", c->output_index).str("input", input);
       end_event(w);
       write_call_item(*c, "completed", input);
     } else {
       auto w = event(out, "response.function_call_arguments.done");
-      w.str("item_id", c->item_id).num("output_index", c->output_index);
+      w.word("item_id", c->item_id).num("output_index", c->output_index);
       w.str("name", c->name).str("arguments", c->arguments);
       end_event(w);
       write_call_item(*c, "completed", c->arguments);
@@ -268,7 +268,7 @@ void StreamConverter::on_tool_call(const json& call, std::string& out) {
   c.arguments += piece;
   if (c.custom) return;
   auto w = event(out, "response.function_call_arguments.delta");
-  w.str("item_id", c.item_id).num("output_index", c.output_index).str("delta", piece);
+  w.word("item_id", c.item_id).num("output_index", c.output_index).str("delta", piece);
   end_event(w);
 }
 
@@ -276,7 +276,7 @@ void StreamConverter::on_text(std::string_view text, bool refusal, std::string& 
   if (open_ != Kind::Message || refusal_ != refusal) open_message(refusal, out);
   text_ += text;
   auto w = event(out, refusal ? "response.refusal.delta" : "response.output_text.delta");
-  w.str("item_id", open_id_).num("output_index", open_index_).num("content_index", 0);
+  w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0);
   w.str("delta", text);
   if (!refusal) w.raw("logprobs", "[]");
   end_event(w);
@@ -318,7 +318,7 @@ void StreamConverter::on_chunk(const json& chunk, std::string& out) {
       if (open_ != Kind::Reasoning) open_reasoning(out);
       text_ += reasoning;
       auto w = event(out, "response.reasoning_summary_text.delta");
-      w.str("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0);
+      w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0);
       w.str("delta", reasoning);
       end_event(w);
     }
@@ -333,8 +333,8 @@ void StreamConverter::on_chunk(const json& chunk, std::string& out) {
           close_calls(out);
           item_.clear();
           ObjectWriter(item_)
-              .str("id", new_id("rs_", info_.random))
-              .str("type", "reasoning")
+              .word("id", new_id("rs_", info_.random))
+              .word("type", "reasoning")
               .raw("summary", "[]")
               .str("encrypted_content",
                    std::string(kRedactedPrefix) + std::string(str_of(member(b, "data"))))
