@@ -147,6 +147,7 @@ class LlmCall {
   }
 
   // After a successful answer: what the dialect keeps (a stored Response) goes to the store.
+  // Once: called before the answer's last bytes go out, and again by settle() (a no-op then).
   void persist_turn() {
     auto* store = ctx_.worker.shared().store;
     if (!store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
@@ -650,6 +651,7 @@ class LlmCall {
           resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
     }
     if (client_gone_) co_return std::nullopt;  // billed above; nobody to send it to
+    persist_turn();  // before the client has it: its next turn may come at once, on any worker
     co_await ctx_.out.send(200, "application/json", resp.body);
     co_return std::nullopt;
   }
@@ -766,6 +768,7 @@ class LlmCall {
         if (!co_await ex.read_some(rest, drain_by, drain_err)) break;
       }
       std::string tail = stream_tail();
+      persist_turn();  // before the terminal event reaches the client (see relay_whole)
       if (co_await ctx_.out.write_chunk(tail)) co_await ctx_.out.end_stream();
       co_return std::nullopt;
     }
@@ -790,6 +793,7 @@ class LlmCall {
   std::string_view egress(std::string& adapter_bytes) {
     converted_.clear();
     egress_->feed(adapter_bytes, converted_);
+    persist_turn();  // a native stream's terminal event is in these bytes: stored before sent
     return converted_;
   }
 
