@@ -147,6 +147,7 @@ class LlmCall {
   }
 
   // After a successful answer: what the dialect keeps (a stored Response) goes to the store.
+  // Once: called before the answer's last bytes go out, and again by settle() (a no-op then).
   void persist_turn() {
     auto* store = ctx_.worker.shared().store;
     if (!store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
@@ -157,10 +158,9 @@ class LlmCall {
     row.scope = response_scope(ctx_);
     row.previous_id = std::move(turn->previous_id);
     row.created_ms = ctx_.start_unix_ms;
-    const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
-    row.response = dump(turn->response);
-    row.input_items = dump(turn->input_items);
-    row.output_items = dump(turn->output_items);
+    row.response = std::move(turn->response);
+    row.input_items = std::move(turn->input_items);
+    row.output_items = std::move(turn->output_items);
     store->save_response(std::move(row));
   }
 
@@ -546,8 +546,8 @@ class LlmCall {
                                                const std::string& api_key) {
     auto now = Clock::now();
     const bool native = speaks_dialect(p);
-    const providers::ClientRequest& creq = call_->request_for(native);
     if (auto refused = call_->refuse(native)) co_return refused;
+    const providers::ClientRequest& creq = call_->request_for(native);
     if (!p.adapter->supports(creq.endpoint)) {
       Error e = Error::bad_request(fmt::format("provider '{}' ({}) does not support the {} endpoint",
                                                p.config.name, config::to_string(p.config.type),
@@ -651,6 +651,7 @@ class LlmCall {
           resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
     }
     if (client_gone_) co_return std::nullopt;  // billed above; nobody to send it to
+    persist_turn();  // before the client has it: its next turn may come at once, on any worker
     co_await ctx_.out.send(200, "application/json", resp.body);
     co_return std::nullopt;
   }
@@ -767,6 +768,7 @@ class LlmCall {
         if (!co_await ex.read_some(rest, drain_by, drain_err)) break;
       }
       std::string tail = stream_tail();
+      persist_turn();  // before the terminal event reaches the client (see relay_whole)
       if (co_await ctx_.out.write_chunk(tail)) co_await ctx_.out.end_stream();
       co_return std::nullopt;
     }
@@ -791,6 +793,7 @@ class LlmCall {
   std::string_view egress(std::string& adapter_bytes) {
     converted_.clear();
     egress_->feed(adapter_bytes, converted_);
+    persist_turn();  // a native stream's terminal event is in these bytes: stored before sent
     return converted_;
   }
 

@@ -466,24 +466,16 @@ class SqliteStore final : public Store {
     });
   }
 
+  // Written with the request rows, in the same transaction (group commit); until then reads
+  // find it in the pending map (read-your-writes). Shared, not copied, by the map and the batch.
   void save_response(ResponseRow row) override {
+    auto shared = std::make_shared<const ResponseRow>(std::move(row));
     {
       std::lock_guard lock(pending_mu_);
-      pending_responses_[row.id] = row;
+      pending_responses_[shared->id] = shared;
     }
-    write_job([this, row = std::move(row)](sqlite3* db) {
-      try {
-        Stmt s(db, "INSERT OR REPLACE INTO responses (id, scope, previous_id, created_ms, "
-                   "response, input_items, output_items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-        s.bind(1, row.id).bind(2, row.scope).bind(3, row.previous_id).bind(4, row.created_ms);
-        s.bind(5, row.response).bind(6, row.input_items).bind(7, row.output_items);
-        s.run();
-      } catch (const std::exception& e) {
-        spdlog::error("store: save_response failed: {}", e.what());
-      }
-      std::lock_guard lock(pending_mu_);
-      pending_responses_.erase(row.id);
-    });
+    std::lock_guard lock(mu_);
+    responses_.push_back(std::move(shared));
   }
 
   void get_response(std::string id, std::string scope,
@@ -506,11 +498,21 @@ class SqliteStore final : public Store {
     write_job([this, id = std::move(id), scope = std::move(scope),
                done = std::move(done)](sqlite3* db) {
       bool deleted = false;
+      // A save of it that is still waiting (its batch's commit failed) is dropped too.
+      {
+        std::lock_guard lock(pending_mu_);
+        auto it = pending_responses_.find(id);
+        if (it != pending_responses_.end() && it->second->scope == scope) {
+          pending_responses_.erase(it);
+          deleted = true;
+        }
+      }
+      std::erase_if(batch_responses_, [&](const auto& r) { return r->id == id && r->scope == scope; });
       try {
         Stmt s(db, "DELETE FROM responses WHERE id = ?1 AND scope = ?2");
         s.bind(1, id).bind(2, scope);
         s.run();
-        deleted = sqlite3_changes(db) > 0;
+        deleted = sqlite3_changes(db) > 0 || deleted;
       } catch (const std::exception& e) {
         spdlog::error("store: delete_response failed: {}", e.what());
       }
@@ -788,8 +790,8 @@ class SqliteStore final : public Store {
       std::lock_guard lock(pending_mu_);
       auto it = pending_responses_.find(id);
       if (it != pending_responses_.end()) {
-        if (it->second.scope != scope) return std::nullopt;
-        return it->second;
+        if (it->second->scope != scope) return std::nullopt;
+        return *it->second;
       }
     }
     Stmt s(db, "SELECT id, scope, previous_id, created_ms, response, input_items, output_items "
@@ -874,6 +876,9 @@ class SqliteStore final : public Store {
               "t_ms, key_id, team, model, provider, upstream_model, kind, bin) DO UPDATE SET "
               "n = n + ?9");
     RollupStmts rollup_stmts{bucket, hist};
+    Stmt response(db,
+                  "INSERT OR REPLACE INTO responses (id, scope, previous_id, created_ms, response, "
+                  "input_items, output_items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     // A retention pass at start, before this run's rows (a gateway restarted more often than
     // hourly still enforces logs.retention_days), then hourly.
     auto retention = [&] {
@@ -903,19 +908,22 @@ class SqliteStore final : public Store {
       std::deque<Job> jobs;
       std::move(rows_.begin(), rows_.end(), std::back_inserter(rows));
       std::move(spend_.begin(), spend_.end(), std::back_inserter(deltas));
+      std::move(responses_.begin(), responses_.end(), std::back_inserter(batch_responses_));
       rows_.clear();
       spend_.clear();
+      responses_.clear();
       jobs.swap(jobs_);
       retrying_rows_ = rows.size();
       bool stop = stopping_;
       lock.unlock();
-      if (!rows.empty() || !deltas.empty()) {
-        if (commit_batch(db, rows, deltas, insert, rollup, spend, total, rollup_stmts)) {
+      if (!rows.empty() || !deltas.empty() || !batch_responses_.empty()) {
+        if (commit_batch(db, rows, deltas, insert, rollup, spend, total, rollup_stmts, response)) {
           if (backoff.count() > 0) {
             spdlog::info("store: writes recovered; {} row(s) committed", rows.size());
           }
           rows.clear();
           deltas.clear();
+          written_responses();
           backoff = std::chrono::milliseconds{0};
         } else {
           commit_failures_.fetch_add(1, std::memory_order_relaxed);
@@ -928,6 +936,7 @@ class SqliteStore final : public Store {
                              "{} nUSD of spend were not written", kStopRetries, rows.size(), lost);
             rows.clear();
             deltas.clear();
+            written_responses();
             backoff = std::chrono::milliseconds{0};
           }
         }
@@ -946,7 +955,8 @@ class SqliteStore final : public Store {
       lock.lock();
       retrying_rows_ = rows.size();
       note_backlog(rows_.size() + retrying_rows_);
-      if (stop && jobs_.empty() && rows_.empty() && spend_.empty() && rows.empty() && deltas.empty()) {
+      if (stop && jobs_.empty() && rows_.empty() && spend_.empty() && responses_.empty() &&
+          rows.empty() && deltas.empty() && batch_responses_.empty()) {
         return;
       }
     }
@@ -973,11 +983,27 @@ class SqliteStore final : public Store {
     Stmt& hist;
   };
 
+  // The batch's responses left the pending map once committed (or given up): reads go to the
+  // database again. A newer save of the same id stays.
+  void written_responses() {
+    std::lock_guard lock(pending_mu_);
+    for (const auto& r : batch_responses_) {
+      auto it = pending_responses_.find(r->id);
+      if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+    }
+    batch_responses_.clear();
+  }
+
   bool commit_batch(sqlite3* db, const std::vector<RequestRow>& rows,
                     const std::vector<SpendDelta>& deltas, Stmt& insert, Stmt& rollup,
-                    Stmt& spend, Stmt& total, RollupStmts& rs) {
+                    Stmt& spend, Stmt& total, RollupStmts& rs, Stmt& response) {
     try {
       exec(db, "BEGIN IMMEDIATE");
+      for (const auto& r : batch_responses_) {
+        response.bind(1, r->id).bind(2, r->scope).bind(3, r->previous_id).bind(4, r->created_ms);
+        response.bind(5, r->response).bind(6, r->input_items).bind(7, r->output_items);
+        response.run();
+      }
       Rollups sums;
       for (const auto& r : rows) {
         insert.bind(1, r.ts_ms).bind(2, r.request_id).bind(3, r.key_id).bind(4, r.key_name);
@@ -1033,6 +1059,7 @@ class SqliteStore final : public Store {
       rs.hist.reset();
       spend.reset();
       total.reset();
+      response.reset();
       return false;
     }
   }
@@ -1080,7 +1107,10 @@ class SqliteStore final : public Store {
   std::thread writer_, reader_;
   // Responses saved but not yet written: reads see them at once.
   std::mutex pending_mu_;
-  std::unordered_map<std::string, ResponseRow> pending_responses_;
+  std::unordered_map<std::string, std::shared_ptr<const ResponseRow>> pending_responses_;
+  std::vector<std::shared_ptr<const ResponseRow>> responses_;  // saved, for the writer (under mu_)
+  // The writer's responses in flight or waiting for a retry (writer thread only).
+  std::vector<std::shared_ptr<const ResponseRow>> batch_responses_;
 };
 
 }  // namespace

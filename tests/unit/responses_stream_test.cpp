@@ -248,5 +248,67 @@ TEST(ResponsesStream, EmitsAsChunksArrive) {
   EXPECT_FALSE(conv.done());
 }
 
+// Text chunks are read by scanning, any other by parsing: both give the same events. A chunk
+// whose index is written 0.0 is not the plain shape, so it takes the parser's path.
+TEST(ResponsesStream, ScannedAndParsedChunksGiveTheSameEvents) {
+  auto stream = [](std::string_view index) {
+    std::string s;
+    for (std::string_view text : {"Hi \\\"there\\\"\\n", "caf\\u00e9 \u2713", "plain", "\\ud83d\\ude00"}) {
+      s += "data: {\"id\":\"c\",\"choices\":[{\"index\":" + std::string(index) +
+           ",\"delta\":{\"content\":\"" + std::string(text) + "\"},\"logprobs\":null}]}\n\n";
+    }
+    s += "data: {\"choices\":[{\"index\":" + std::string(index) +
+         ",\"delta\":{},\"finish_reason\":\"length\"}]}\n\n";
+    s += "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":6}}\n\ndata: [DONE]\n\n";
+    return s;
+  };
+  std::string scanned = run(stream("0"), 0);
+  std::string parsed = run(stream("0.0"), 0);
+  EXPECT_EQ(events_of(scanned), events_of(parsed));
+  json ev = events_of(scanned);
+  json done = ev.back()["response"];
+  EXPECT_EQ(done["status"], "incomplete");
+  EXPECT_EQ(done["output"][0]["content"][0]["text"], "Hi \"there\"\ncaf\u00e9 \u2713plain\U0001F600");
+  EXPECT_EQ(done["usage"]["total_tokens"], 10);
+}
+
+// Upstream bytes are hostile: a chunk that is not valid JSON (raw control characters or invalid
+// UTF-8 in a string, a cut object) is dropped, and every event written is valid JSON.
+TEST(ResponsesStream, MalformedChunksAreDroppedAndTheOutputStaysJson) {
+  std::string sse = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n";
+  sse += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tab\there\"}}]}\n\n";
+  sse += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"bad \xff\xfe utf8\"}}]}\n\n";
+  sse += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"cut\"\n\n";
+  sse += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"}}]}\n\n";
+  json ev = events_of(run(sse, 0));
+  std::string text;
+  for (const auto& e : ev) {
+    if (e["type"] == "response.output_text.delta") text += e["delta"].get<std::string>();
+  }
+  EXPECT_EQ(text, "ok!");
+  EXPECT_EQ(ev.back()["response"]["output"][0]["content"][0]["text"], "ok!");
+}
+
+// The Response in created, in_progress and the terminal event is written from one skeleton:
+// the request's echo over OpenAI's defaults, the same in all three.
+TEST(ResponsesStream, TheResponseSkeletonCarriesTheEcho) {
+  ResponseInfo i = info();
+  i.echo["temperature"] = 0.5;
+  i.echo["user"] = "u-1";
+  i.previous_response_id = "resp_prev";
+  json ev = events_of(run("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n", 0,
+                          nullptr, i));
+  for (size_t k : {size_t{0}, size_t{1}, ev.size() - 1}) {
+    const json& r = ev[k]["response"];
+    EXPECT_EQ(r["id"], "resp_stream");
+    EXPECT_EQ(r["temperature"], 0.5);
+    EXPECT_EQ(r["user"], "u-1");
+    EXPECT_EQ(r["previous_response_id"], "resp_prev");
+    EXPECT_EQ(r["tool_choice"], "auto");
+    EXPECT_EQ(r["truncation"], "disabled");
+    EXPECT_EQ(r["tools"], i.echo["tools"]);
+  }
+}
+
 }  // namespace
 }  // namespace tg::dialects::responses

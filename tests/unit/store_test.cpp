@@ -441,6 +441,102 @@ TEST(Store, AnAdminWriteOnALockedDatabaseReportsFailure) {
   EXPECT_FALSE(*result);
 }
 
+// A stored Response, read back through the store (pending or written).
+std::optional<ResponseRow> get_response(Store& s, const std::string& id, const std::string& scope) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<std::optional<ResponseRow>> got;
+  s.get_response(id, scope, [&](std::optional<ResponseRow> r) {
+    std::lock_guard lock(m);
+    got = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return got.has_value(); });
+  return *got;
+}
+
+int64_t responses_on_disk(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM responses", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    n = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+ResponseRow response_row(std::string id) {
+  ResponseRow r;
+  r.id = std::move(id);
+  r.scope = "key:k1";
+  r.created_ms = 1'795'000'000'000;
+  r.response = R"({"id":"x","output":[]})";
+  r.input_items = "[]";
+  r.output_items = "[]";
+  return r;
+}
+
+// A stored Response goes to the disk with the request rows (one group commit, not a transaction
+// of its own), so it shares their retry: one saved while the disk refuses writes was dropped
+// (its own INSERT failed once and was never retried). Until written, reads find it (pending).
+TEST(Store, AResponseSavedWhileTheDiskIsLockedIsReadableAndWrittenLater) {
+  std::string path = temp_db();
+  StoreOptions opts;
+  opts.flush_interval = std::chrono::milliseconds(20);
+  opts.busy_timeout = std::chrono::milliseconds(20);
+  auto s = open_sqlite_store(path, opts, nullptr);
+  ASSERT_TRUE(s);
+  WriteLock lock(path);
+  s->save_response(response_row("resp_1"));
+  s->record(row(1'795'000'000'000, "k1", "gpt-4o", 200, 1), {});
+  ASSERT_TRUE(eventually([&] { return s->health().commit_failures >= 2; }));
+  auto pending = get_response(*s, "resp_1", "key:k1");
+  ASSERT_TRUE(pending.has_value()) << "a save waiting for the disk is read back";
+  EXPECT_EQ(pending->response, R"({"id":"x","output":[]})");
+  EXPECT_FALSE(get_response(*s, "resp_1", "key:other").has_value()) << "scoped while pending";
+  lock.release();
+  ASSERT_TRUE(eventually([&] { return responses_on_disk(path) == 1; }));
+  EXPECT_TRUE(get_response(*s, "resp_1", "key:k1").has_value());
+  EXPECT_EQ(count_rows(*s), 1);
+}
+
+TEST(Store, DeletingAResponseThatWaitsForTheDiskDropsIt) {
+  std::string path = temp_db();
+  StoreOptions opts;
+  opts.flush_interval = std::chrono::milliseconds(20);
+  opts.busy_timeout = std::chrono::milliseconds(20);
+  auto s = open_sqlite_store(path, opts, nullptr);
+  ASSERT_TRUE(s);
+  WriteLock lock(path);
+  s->save_response(response_row("resp_gone"));
+  s->save_response(response_row("resp_kept"));
+  ASSERT_TRUE(eventually([&] { return s->health().commit_failures >= 1; }));
+  std::optional<bool> deleted;
+  std::mutex m;
+  std::condition_variable cv;
+  s->delete_response("resp_gone", "key:k1", [&](bool ok) {
+    std::lock_guard l(m);
+    deleted = ok;
+    cv.notify_one();
+  });
+  // The delete runs on the writer, which is retrying the locked batch: release the lock first.
+  lock.release();
+  {
+    std::unique_lock l(m);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(5), [&] { return deleted.has_value(); }));
+  }
+  EXPECT_TRUE(*deleted);
+  s->flush();
+  EXPECT_FALSE(get_response(*s, "resp_gone", "key:k1").has_value());
+  EXPECT_TRUE(get_response(*s, "resp_kept", "key:k1").has_value());
+  EXPECT_EQ(responses_on_disk(path), 1);
+}
+
 TEST(Store, RefusesASchemaFromTheFuture) {
   std::string path = temp_db();
   { auto s = open_sqlite_store(path, {}, nullptr); }

@@ -45,12 +45,13 @@ class Egress {
 
 // What a dialect keeps after a successful answer (a Responses call with store: true): the proxy
 // persists it, scoped to the caller's key, so that a later call can continue it.
+// As JSON text, written once: the store keeps text.
 struct StoredTurn {
-  std::string id;                   // resp_...
-  std::string previous_id;          // the turn it continued, "" for none
-  nlohmann::json response;          // the Response object as the client got it
-  nlohmann::json input_items;       // this turn's input, as items with ids
-  nlohmann::json output_items;      // this turn's output items
+  std::string id;            // resp_...
+  std::string previous_id;   // the turn it continued, "" for none
+  std::string response;      // the Response object as the client got it
+  std::string input_items;   // this turn's input, as items with ids (an array)
+  std::string output_items;  // this turn's output items (an array)
 };
 
 // One client request in a dialect: the canonical request that the router plans and the adapters
@@ -70,8 +71,11 @@ class Call {
     (void)native;
     return req_;
   }
-  // A request that a target cannot serve (e.g. built-in tools that only a native target runs).
-  virtual std::optional<Error> refuse(bool native) const {
+  // Called before each attempt, before request_for(native): why the request cannot go to such
+  // a target (e.g. built-in tools that only a native target runs), else nullopt. A dialect may
+  // translate only here, when a target first needs that form: its translation errors (400s)
+  // then come from here.
+  virtual std::optional<Error> refuse(bool native) {
     (void)native;
     return std::nullopt;
   }

@@ -16,10 +16,15 @@
 #include <vector>
 
 #include "tollgate/core/error.hpp"
+#include "tollgate/dialects/chunk_feed.hpp"
 #include "tollgate/providers/adapter.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::dialects::responses {
+
+namespace detail {
+class ObjectWriter;
+}  // namespace detail
 
 // Source of the random bits behind ids; empty = a per-thread generator seeded from
 // std::random_device. Tests pass a counter so ids (and fixtures) are deterministic.
@@ -122,6 +127,9 @@ struct ResponseInfo {
 // tool call), status completed or incomplete (incomplete_details.reason "max_output_tokens" for
 // finish_reason length, "content_filter"), usage, error null, and the echoed fields. A body that
 // is not a chat.completion gives a Response with status "failed" and an error.
+// build_response_text writes it as JSON text (what the client gets; a plain text answer is read by
+// scanning, any other by parsing it); build_response parses that text.
+std::string build_response_text(std::string_view chat_completion_body, const ResponseInfo& info);
 nlohmann::json build_response(std::string_view chat_completion_body, const ResponseInfo& info);
 
 // Chat usage {prompt_tokens, completion_tokens, ..._details} -> Responses usage {input_tokens,
@@ -155,8 +163,12 @@ class StreamConverter {
   void fail(const Error& e, std::string& out);
   // True once a terminal event has been written; later input is ignored.
   bool done() const { return done_; }
-  // The Response as it stands (the final one once done(): what the caller stores).
-  const nlohmann::json& response() const { return response_; }
+  // The Response as it stands (the final one once done(): what the caller stores). Parsed from
+  // the text written, on the first call after each change: a caller that stores nothing never
+  // pays for it.
+  const nlohmann::json& response() const;
+  // The same as JSON text, as the client got it (what the store keeps); "" before start.
+  const std::string& response_text() const { return response_text_; }
   const providers::Usage& usage() const { return usage_; }
 
  private:
@@ -167,25 +179,37 @@ class StreamConverter {
     bool open = true;
     bool custom = false;  // a custom tool's call: its input is sent whole when the call closes
   };
+  bool on_plain_chunk(std::string_view data, std::string& out);
   void on_chunk(const nlohmann::json& chunk, std::string& out);
+  void on_text(std::string_view text, bool refusal, std::string& out);
+  void on_finish(std::string_view reason, std::string& out);
   void start(std::string& out);
   void open_reasoning(std::string& out);
   void open_message(bool refusal, std::string& out);
   void close_current(std::string& out);  // the open reasoning or message item
   void close_calls(std::string& out);
   void on_tool_call(const nlohmann::json& call, std::string& out);
-  void emit(std::string& out, std::string_view type, nlohmann::json data);
-  nlohmann::json snapshot(std::string_view status) const;
+  void write_call_item(const Call& c, std::string_view status, std::string_view value);
+  // Starts an event (its name, type and sequence_number); the caller adds members and ends it.
+  detail::ObjectWriter event(std::string& out, std::string_view type);
+  // output_item.done for item_, which joins the Response's output.
+  void add_output(std::string& out, int index);
+  void write_response(std::string& out, std::string_view status, const char* incomplete,
+                      const Error* error, bool with_usage) const;
+  void terminal(std::string& out, std::string_view type, std::string_view status,
+                const char* incomplete, const Error* error, bool with_usage);
 
   ResponseInfo info_;
   ToolNames tools_;  // info_.tools, or derived from info_.echo
-  sse::Decoder decoder_;
-  std::vector<sse::Event> events_;
+  ChunkFeed chunks_;
+  std::string skeleton_;  // the Response's fixed members as JSON text: "{...", no closing brace
   bool started_ = false;
   bool done_ = false;
   int64_t seq_ = 0;
-  nlohmann::json output_ = nlohmann::json::array();  // closed items, in output_index order
-  nlohmann::json response_;
+  std::string output_;         // closed items as JSON text, comma-separated, in closing order
+  std::string item_;           // the item being written
+  std::string response_text_;  // the last Response written (in_progress, then the terminal one)
+  mutable std::optional<nlohmann::json> parsed_;  // response_text_, parsed on demand
   // The open reasoning or message item.
   Kind open_ = Kind::None;
   int open_index_ = -1;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tollgate/core/error.hpp"
+#include "tollgate/dialects/chunk_feed.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::providers::anthropic_ingress {
@@ -57,8 +58,7 @@ class StreamConverter {
 
   std::string model_;
   std::string id_;
-  sse::Decoder decoder_;
-  std::vector<sse::Event> events_;
+  dialects::ChunkFeed chunks_;
   bool started_ = false;
   bool done_ = false;
   Block open_ = Block::None;

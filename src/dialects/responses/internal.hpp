@@ -22,8 +22,17 @@ inline std::string dump(const json& j) {
 inline constexpr std::string_view kSignaturePrefix = "tg.sig:";
 inline constexpr std::string_view kRedactedPrefix = "tg.redacted:";
 
-// The Response fields with OpenAI's defaults, overlaid with the request's echo.
-json response_skeleton(const ResponseInfo& info, std::string_view status);
+// A Response object is written as JSON text in two parts. The skeleton: "{" and the members that
+// do not change while it is answered (id, model, ..., the request's echo over OpenAI's
+// defaults), without the closing brace. Then the tail: status, output (the items' JSON text,
+// comma-separated), incomplete_details, error ({code, message} from the Error's code_str, else
+// rate_limit_exceeded for a 429, else server_error), usage (null when not given) and "}".
+void write_skeleton(std::string& out, const ResponseInfo& info);
+void write_response_tail(std::string& out, std::string_view status, std::string_view output,
+                         const char* incomplete, const Error* error,
+                         const providers::Usage* usage);
+// Responses usage as JSON text (see responses_usage).
+void write_usage(std::string& out, const providers::Usage& u);
 
 // info.tools, or when the caller left it empty the names of echo.tools (top-level tools only),
 // named as parse_request names them.

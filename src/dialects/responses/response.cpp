@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "internal.hpp"
+#include "json_text.hpp"
+#include "tollgate/providers/json_scan.hpp"
 #include "tollgate/providers/json_scan.hpp"
 
 namespace tg::dialects::responses {
@@ -11,37 +13,102 @@ using namespace detail;
 
 namespace detail {
 
-json response_skeleton(const ResponseInfo& info, std::string_view status) {
-  json r = {{"id", info.id},
-            {"object", "response"},
-            {"created_at", info.created_at},
-            {"status", status},
-            {"background", false},
-            {"error", nullptr},
-            {"incomplete_details", nullptr},
-            {"instructions", nullptr},
-            {"max_output_tokens", nullptr},
-            {"model", info.model},
-            {"output", json::array()},
-            {"parallel_tool_calls", true},
-            {"previous_response_id", info.previous_response_id.empty()
-                                         ? json(nullptr)
-                                         : json(info.previous_response_id)},
-            {"reasoning", {{"effort", nullptr}, {"summary", nullptr}}},
-            {"service_tier", "auto"},
-            {"store", info.store},
-            {"temperature", nullptr},
-            {"text", {{"format", {{"type", "text"}}}}},
-            {"tool_choice", "auto"},
-            {"tools", json::array()},
-            {"top_p", nullptr},
-            {"truncation", "disabled"},
-            {"usage", nullptr},
-            {"metadata", json::object()}};
-  if (info.echo.is_object()) {
-    for (const auto& [k, v] : info.echo.items()) r[k] = v;
+void write_skeleton(std::string& out, const ResponseInfo& info) {
+  // The members a request may set (its echo), with OpenAI's defaults, as JSON text.
+  static constexpr std::pair<std::string_view, std::string_view> kDefaults[] = {
+      {"background", "false"},
+      {"instructions", "null"},
+      {"max_output_tokens", "null"},
+      {"parallel_tool_calls", "true"},
+      {"reasoning", R"({"effort":null,"summary":null})"},
+      {"service_tier", R"("auto")"},
+      {"temperature", "null"},
+      {"text", R"({"format":{"type":"text"}})"},
+      {"tool_choice", R"("auto")"},
+      {"tools", "[]"},
+      {"top_p", "null"},
+      {"truncation", R"("disabled")"},
+      {"metadata", "{}"},
+  };
+  // Written by the caller or from ResponseInfo: never taken from the echo.
+  static constexpr std::string_view kOwn[] = {"id",     "object", "created_at",
+                                              "model",  "store",  "previous_response_id",
+                                              "status", "output", "usage",
+                                              "error",  "incomplete_details"};
+  ObjectWriter w(out);
+  w.str("id", info.id).word("object", "response").num("created_at", info.created_at);
+  w.str("model", info.model);
+  if (info.previous_response_id.empty()) {
+    w.null("previous_response_id");
+  } else {
+    w.str("previous_response_id", info.previous_response_id);
   }
-  return r;
+  w.boolean("store", info.store);
+  const bool echo = info.echo.is_object();
+  for (const auto& [key, fallback] : kDefaults) {
+    auto it = echo ? info.echo.find(key) : info.echo.end();
+    if (echo && it != info.echo.end()) {
+      w.key(key);
+      write_json(out, *it);
+    } else {
+      w.raw(key, fallback);
+    }
+  }
+  if (!echo) return;
+  for (const auto& [key, value] : info.echo.items()) {
+    auto known = [&](std::string_view k) { return k == key; };
+    if (std::any_of(std::begin(kOwn), std::end(kOwn), known)) continue;
+    if (std::any_of(std::begin(kDefaults), std::end(kDefaults),
+                    [&](const auto& d) { return d.first == key; })) {
+      continue;
+    }
+    out += ',';
+    append_json_string(out, key);
+    out += ':';
+    write_json(out, value);
+  }
+}
+
+void write_usage(std::string& out, const providers::Usage& u) {
+  ObjectWriter w(out);
+  w.num("input_tokens", u.input);
+  w.key("input_tokens_details");
+  ObjectWriter(out).num("cached_tokens", u.cached_read).close();
+  w.num("output_tokens", u.output);
+  w.key("output_tokens_details");
+  ObjectWriter(out).num("reasoning_tokens", u.reasoning).close();
+  w.num("total_tokens", u.input + u.output);
+  w.close();
+}
+
+void write_response_tail(std::string& out, std::string_view status, std::string_view output,
+                         const char* incomplete, const Error* error,
+                         const providers::Usage* usage) {
+  out += ",\"status\":";
+  append_json_string(out, status);
+  out += ",\"output\":[";
+  out += output;
+  out += "],\"incomplete_details\":";
+  if (incomplete) {
+    ObjectWriter(out).str("reason", incomplete).close();
+  } else {
+    out += "null";
+  }
+  out += ",\"error\":";
+  if (error) {
+    std::string code = error->code_str;
+    if (code.empty()) code = error->status == 429 ? "rate_limit_exceeded" : "server_error";
+    ObjectWriter(out).str("code", code).str("message", error->message).close();
+  } else {
+    out += "null";
+  }
+  out += ",\"usage\":";
+  if (usage) {
+    write_usage(out, *usage);
+  } else {
+    out += "null";
+  }
+  out += '}';
 }
 
 ToolNames tool_names(const ResponseInfo& info) {
@@ -103,14 +170,16 @@ providers::Usage usage_from_responses(const json& usage) {
   return out;
 }
 
-json build_response(std::string_view body, const ResponseInfo& info) {
+// Any chat completion, read as a DOM: the items, their finish and usage.
+void write_from_dom(std::string& out, std::string_view body, const ResponseInfo& info) {
   json j = json::parse(body, nullptr, false);
   const json* choices = member(j, "choices");
   if (!choices || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) {
-    json r = response_skeleton(info, "failed");
-    r["error"] = {{"code", "server_error"},
-                  {"message", "The upstream answer is not a chat completion."}};
-    return r;
+    Error e;
+    e.code_str = "server_error";
+    e.message = "The upstream answer is not a chat completion.";
+    write_response_tail(out, "failed", "", nullptr, &e, nullptr);
+    return;
   }
   const json& choice = (*choices)[0];
   const json* msg = member(choice, "message");
@@ -198,12 +267,165 @@ json build_response(std::string_view body, const ResponseInfo& info) {
     }
   }
 
-  json r = response_skeleton(info, incomplete ? "incomplete" : "completed");
-  if (incomplete) r["incomplete_details"] = {{"reason", incomplete}};
-  r["output"] = std::move(output);
+  std::string items = dump(output);
   const json* u = member(j, "usage");
-  r["usage"] = responses_usage(providers::Usage::from_openai(u ? *u : json()));
-  return r;
+  const providers::Usage usage = providers::Usage::from_openai(u ? *u : json());
+  write_response_tail(out, incomplete ? "incomplete" : "completed",
+                      std::string_view(items).substr(1, items.size() - 2), incomplete, nullptr,
+                      &usage);
+}
+
+
+namespace {
+
+namespace js = providers::json_scan;
+
+// The common answer: one choice whose message is plain text (no reasoning, refusal or tool
+// calls). Read by scanning; false for anything else (write_from_dom reads it then).
+struct PlainAnswer {
+  std::string_view text, finish;
+  std::string text_buf, finish_buf;  // when they needed decoding
+  std::string_view usage;            // raw JSON, "" when absent
+};
+
+bool read_plain_answer(std::string_view body, PlainAnswer& a) {
+  std::string_view choices, choice, message, content, finish;
+  bool plain = true;
+  auto walk = [&](std::string_view obj, auto&& on_member) {
+    bool ok = js::for_each_member(obj, [&](std::string_view key, size_t b, size_t e) {
+      if (key.find('\\') != std::string_view::npos) return plain = false;
+      std::string_view v = obj.substr(b, e - b);
+      if (v != "null") on_member(key, v);
+      return plain;
+    });
+    return ok && plain;
+  };
+  if (!walk(body, [&](std::string_view key, std::string_view v) {
+        if (key == "choices") choices = v;
+        else if (key == "usage") a.usage = v;
+      })) {
+    return false;
+  }
+  if (choices.empty() || choices.front() != '[') return false;
+  size_t i = js::skip_ws(choices, 1);
+  if (i >= choices.size() || choices[i] != '{') return false;
+  choice = choices.substr(i, js::skip_value(choices, i) - i);
+  if (!walk(choice, [&](std::string_view key, std::string_view v) {
+        if (key == "message") message = v;
+        else if (key == "finish_reason") finish = v;
+      })) {
+    return false;
+  }
+  if (message.empty() || message.front() != '{') return false;
+  if (!walk(message, [&](std::string_view key, std::string_view v) {
+        if (key == "content") content = v;
+        else if (key == "refusal" || key == "reasoning_content" || key == "reasoning" ||
+                 key == "thinking_blocks" || key == "tool_calls") {
+          plain = false;
+        }
+      })) {
+    return false;
+  }
+  if (!a.usage.empty() && a.usage.front() != '{') return false;
+  if (!content.empty()) {
+    auto t = json_string_value(content, a.text_buf);
+    if (!t) return false;
+    a.text = *t;
+  }
+  if (!finish.empty()) {
+    auto f = json_string_value(finish, a.finish_buf);
+    if (!f) return false;
+    a.finish = *f;
+  }
+  return true;
+}
+
+// Usage::from_openai of a chat usage object, read by scanning; false when a member it reads is
+// not a plain integer (or the object is malformed): then the parser reads it.
+bool scan_usage(std::string_view raw, providers::Usage& u) {
+  bool ok = true;
+  int64_t hit = 0;
+  auto number = [&](std::string_view v, int64_t& out) {
+    if (auto n = json_int(v)) out = *n;
+    else if (v != "null") ok = false;
+  };
+  auto details = [&](std::string_view v, auto&& on_member) {
+    if (v == "null") return;
+    if (v.empty() || v.front() != '{') return;  // not an object: from_openai ignores it
+    ok = js::for_each_member(v, [&](std::string_view key, size_t b, size_t e) {
+           if (key.find('\\') != std::string_view::npos) return ok = false;
+           on_member(key, v.substr(b, e - b));
+           return ok;
+         }) && ok;
+  };
+  bool walked = js::for_each_member(raw, [&](std::string_view key, size_t b, size_t e) {
+    std::string_view v = raw.substr(b, e - b);
+    if (key.find('\\') != std::string_view::npos) return ok = false;
+    if (key == "prompt_tokens") number(v, u.input);
+    else if (key == "completion_tokens") number(v, u.output);
+    else if (key == "prompt_cache_hit_tokens") number(v, hit);
+    else if (key == "prompt_tokens_details") {
+      details(v, [&](std::string_view k, std::string_view x) {
+        if (k == "cached_tokens") number(x, u.cached_read);
+        else if (k == "cache_write_tokens") number(x, u.cache_write);
+      });
+    } else if (key == "completion_tokens_details") {
+      details(v, [&](std::string_view k, std::string_view x) {
+        if (k == "reasoning_tokens") number(x, u.reasoning);
+      });
+    }
+    return ok;
+  });
+  if (!walked || !ok) {
+    u = providers::Usage();
+    return false;
+  }
+  u.present = true;
+  if (u.cached_read == 0) u.cached_read = hit;  // DeepSeek's name for cache hits
+  return true;
+}
+
+}  // namespace
+
+std::string build_response_text(std::string_view body, const ResponseInfo& info) {
+  std::string out;
+  out.reserve(1024 + body.size());
+  write_skeleton(out, info);
+  PlainAnswer a;
+  if (!read_plain_answer(body, a)) {
+    write_from_dom(out, body, info);
+    return out;
+  }
+  const char* incomplete = a.finish == "length"           ? "max_output_tokens"
+                           : a.finish == "content_filter" ? "content_filter"
+                                                          : nullptr;
+  std::string item;
+  if (!a.text.empty()) {
+    ObjectWriter w(item);
+    w.word("id", new_id("msg_", info.random)).word("type", "message");
+    w.word("status", incomplete ? "incomplete" : "completed").word("role", "assistant");
+    w.key("content");
+    item += '[';
+    ObjectWriter(item)
+        .word("type", "output_text")
+        .str("text", a.text)
+        .raw("annotations", "[]")
+        .raw("logprobs", "[]")
+        .close();
+    item += ']';
+    w.close();
+  }
+  providers::Usage usage;
+  if (!a.usage.empty() && !scan_usage(a.usage, usage)) {
+    usage = providers::Usage::from_openai(json::parse(a.usage, nullptr, false));
+  }
+  write_response_tail(out, incomplete ? "incomplete" : "completed", item, incomplete, nullptr,
+                      &usage);
+  return out;
+}
+
+json build_response(std::string_view body, const ResponseInfo& info) {
+  return json::parse(build_response_text(body, info), nullptr, false);
 }
 
 }  // namespace tg::dialects::responses

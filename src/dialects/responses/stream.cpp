@@ -1,40 +1,93 @@
-// Chat SSE chunks -> the Responses event stream, written as the chunks arrive.
+// Chat SSE chunks -> the Responses event stream, written as the chunks arrive. The events have
+// fixed shapes: they are written as JSON text (json_text.hpp), not built as DOMs and dumped. A
+// chunk that carries only text (nearly all of a stream) is read by scanning it; any other chunk
+// (usage, tool calls, reasoning, an error, anything unusual) is parsed whole.
 
 #include <algorithm>
 
 #include "internal.hpp"
+#include "json_text.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 namespace tg::dialects::responses {
 
 using namespace detail;
+namespace js = providers::json_scan;
+
+namespace {
+
+void end_event(ObjectWriter& w) {
+  w.close();
+  w.out() += "\n\n";
+}
+
+void write_text_part(std::string& out, bool refusal, std::string_view text) {
+  ObjectWriter p(out);
+  if (refusal) {
+    p.word("type", "refusal").str("refusal", text);
+  } else {
+    p.word("type", "output_text").str("text", text).raw("annotations", "[]").raw("logprobs", "[]");
+  }
+  p.close();
+}
+
+void write_summary_part(std::string& out, std::string_view text) {
+  ObjectWriter(out).word("type", "summary_text").str("text", text).close();
+}
+
+}  // namespace
 
 StreamConverter::StreamConverter(ResponseInfo info)
     : info_(std::move(info)), tools_(tool_names(info_)) {
-  response_ = response_skeleton(info_, "in_progress");
+  write_skeleton(skeleton_, info_);  // the members that never change during the stream, once
 }
 
-void StreamConverter::emit(std::string& out, std::string_view type, json data) {
-  data["type"] = type;
-  data["sequence_number"] = seq_++;
+ObjectWriter StreamConverter::event(std::string& out, std::string_view type) {
   out += "event: ";
   out += type;
   out += "\ndata: ";
-  out += dump(data);
-  out += "\n\n";
+  ObjectWriter w(out);
+  w.word("type", type).num("sequence_number", seq_++);
+  return w;
 }
 
-json StreamConverter::snapshot(std::string_view status) const {
-  json r = response_skeleton(info_, status);
-  r["output"] = output_;
-  return r;
+void StreamConverter::write_response(std::string& out, std::string_view status,
+                                     const char* incomplete, const Error* error,
+                                     bool with_usage) const {
+  out += skeleton_;
+  write_response_tail(out, status, output_, incomplete, error, with_usage ? &usage_ : nullptr);
+}
+
+void StreamConverter::terminal(std::string& out, std::string_view type, std::string_view status,
+                               const char* incomplete, const Error* error, bool with_usage) {
+  response_text_.clear();
+  write_response(response_text_, status, incomplete, error, with_usage);
+  parsed_.reset();
+  auto w = event(out, type);
+  w.raw("response", response_text_);
+  end_event(w);
+  done_ = true;
+}
+
+void StreamConverter::add_output(std::string& out, int index) {
+  auto w = event(out, "response.output_item.done");
+  w.num("output_index", index).raw("item", item_);
+  end_event(w);
+  if (!output_.empty()) output_ += ',';
+  output_ += item_;
 }
 
 void StreamConverter::start(std::string& out) {
   if (started_) return;
   started_ = true;
-  response_ = snapshot("in_progress");
-  emit(out, "response.created", {{"response", response_}});
-  emit(out, "response.in_progress", {{"response", response_}});
+  response_text_.clear();
+  write_response(response_text_, "in_progress", nullptr, nullptr, false);
+  parsed_.reset();
+  for (const char* type : {"response.created", "response.in_progress"}) {
+    auto w = event(out, type);
+    w.raw("response", response_text_);
+    end_event(w);
+  }
 }
 
 void StreamConverter::open_reasoning(std::string& out) {
@@ -44,14 +97,16 @@ void StreamConverter::open_reasoning(std::string& out) {
   open_index_ = next_index_++;
   open_id_ = new_id("rs_", info_.random);
   text_.clear();
-  emit(out, "response.output_item.added",
-       {{"output_index", open_index_},
-        {"item", {{"id", open_id_}, {"type", "reasoning"}, {"summary", json::array()}}}});
-  emit(out, "response.reasoning_summary_part.added",
-       {{"item_id", open_id_},
-        {"output_index", open_index_},
-        {"summary_index", 0},
-        {"part", {{"type", "summary_text"}, {"text", ""}}}});
+  {
+    auto w = event(out, "response.output_item.added");
+    w.num("output_index", open_index_).key("item");
+    ObjectWriter(out).word("id", open_id_).word("type", "reasoning").raw("summary", "[]").close();
+    end_event(w);
+  }
+  auto w = event(out, "response.reasoning_summary_part.added");
+  w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0).key("part");
+  write_summary_part(out, "");
+  end_event(w);
 }
 
 void StreamConverter::open_message(bool refusal, std::string& out) {
@@ -62,66 +117,90 @@ void StreamConverter::open_message(bool refusal, std::string& out) {
   open_index_ = next_index_++;
   open_id_ = new_id("msg_", info_.random);
   text_.clear();
-  emit(out, "response.output_item.added",
-       {{"output_index", open_index_},
-        {"item",
-         {{"id", open_id_},
-          {"type", "message"},
-          {"status", "in_progress"},
-          {"role", "assistant"},
-          {"content", json::array()}}}});
-  json part = refusal ? json{{"type", "refusal"}, {"refusal", ""}}
-                      : json{{"type", "output_text"},
-                             {"text", ""},
-                             {"annotations", json::array()},
-                             {"logprobs", json::array()}};
-  emit(out, "response.content_part.added",
-       {{"item_id", open_id_}, {"output_index", open_index_}, {"content_index", 0}, {"part", part}});
+  {
+    auto w = event(out, "response.output_item.added");
+    w.num("output_index", open_index_).key("item");
+    ObjectWriter(out)
+        .word("id", open_id_)
+        .word("type", "message")
+        .word("status", "in_progress")
+        .word("role", "assistant")
+        .raw("content", "[]")
+        .close();
+    end_event(w);
+  }
+  auto w = event(out, "response.content_part.added");
+  w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0).key("part");
+  write_text_part(out, refusal, "");
+  end_event(w);
 }
 
 void StreamConverter::close_current(std::string& out) {
   if (open_ == Kind::None) return;
-  json item;
+  item_.clear();
   if (open_ == Kind::Reasoning) {
-    json part = {{"type", "summary_text"}, {"text", text_}};
-    emit(out, "response.reasoning_summary_text.done",
-         {{"item_id", open_id_}, {"output_index", open_index_}, {"summary_index", 0}, {"text", text_}});
-    emit(out, "response.reasoning_summary_part.done",
-         {{"item_id", open_id_}, {"output_index", open_index_}, {"summary_index", 0}, {"part", part}});
-    item = {{"id", open_id_}, {"type", "reasoning"}, {"summary", json::array({part})}};
-    if (!signature_.empty()) item["encrypted_content"] = std::string(kSignaturePrefix) + signature_;
+    {
+      auto w = event(out, "response.reasoning_summary_text.done");
+      w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0);
+      w.str("text", text_);
+      end_event(w);
+    }
+    auto w = event(out, "response.reasoning_summary_part.done");
+    w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0).key("part");
+    write_summary_part(out, text_);
+    end_event(w);
+    ObjectWriter item(item_);
+    item.word("id", open_id_).word("type", "reasoning").key("summary");
+    item_ += '[';
+    write_summary_part(item_, text_);
+    item_ += ']';
+    if (!signature_.empty()) item.str("encrypted_content", std::string(kSignaturePrefix) + signature_);
+    item.close();
     signature_.clear();
   } else {
-    json part;
-    if (refusal_) {
-      part = {{"type", "refusal"}, {"refusal", text_}};
-      emit(out, "response.refusal.done",
-           {{"item_id", open_id_}, {"output_index", open_index_}, {"content_index", 0}, {"refusal", text_}});
-    } else {
-      part = {{"type", "output_text"},
-              {"text", text_},
-              {"annotations", json::array()},
-              {"logprobs", json::array()}};
-      emit(out, "response.output_text.done",
-           {{"item_id", open_id_},
-            {"output_index", open_index_},
-            {"content_index", 0},
-            {"text", text_},
-            {"logprobs", json::array()}});
+    {
+      auto w = event(out, refusal_ ? "response.refusal.done" : "response.output_text.done");
+      w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0);
+      if (refusal_) {
+        w.str("refusal", text_);
+      } else {
+        w.str("text", text_).raw("logprobs", "[]");
+      }
+      end_event(w);
     }
-    emit(out, "response.content_part.done",
-         {{"item_id", open_id_}, {"output_index", open_index_}, {"content_index", 0}, {"part", part}});
+    auto w = event(out, "response.content_part.done");
+    w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0).key("part");
+    write_text_part(out, refusal_, text_);
+    end_event(w);
     bool cut = finish_reason_ == "length" || finish_reason_ == "content_filter";
-    item = {{"id", open_id_},
-            {"type", "message"},
-            {"status", cut ? "incomplete" : "completed"},
-            {"role", "assistant"},
-            {"content", json::array({std::move(part)})}};
+    ObjectWriter item(item_);
+    item.word("id", open_id_)
+        .word("type", "message")
+        .word("status", cut ? "incomplete" : "completed")
+        .word("role", "assistant")
+        .key("content");
+    item_ += '[';
+    write_text_part(item_, refusal_, text_);
+    item_ += ']';
+    item.close();
   }
-  emit(out, "response.output_item.done", {{"output_index", open_index_}, {"item", item}});
-  output_.push_back(std::move(item));
+  add_output(out, open_index_);
   open_ = Kind::None;
   text_.clear();
+}
+
+void StreamConverter::write_call_item(const Call& c, std::string_view status,
+                                      std::string_view value) {
+  item_.clear();
+  ObjectWriter item(item_);
+  item.word("id", c.item_id)
+      .word("type", c.custom ? "custom_tool_call" : "function_call")
+      .word("status", status)
+      .str(c.custom ? "input" : "arguments", value)
+      .str("call_id", c.call_id)
+      .str("name", c.name);
+  if (!c.ns.empty()) item.str("namespace", c.ns);
+  item.close();
 }
 
 void StreamConverter::close_calls(std::string& out) {
@@ -136,36 +215,22 @@ void StreamConverter::close_calls(std::string& out) {
     if (c->custom) {
       std::string input = custom_input(c->arguments);
       if (!input.empty()) {
-        emit(out, "response.custom_tool_call_input.delta",
-             {{"item_id", c->item_id}, {"output_index", c->output_index}, {"delta", input}});
+        auto w = event(out, "response.custom_tool_call_input.delta");
+        w.word("item_id", c->item_id).num("output_index", c->output_index).str("delta", input);
+        end_event(w);
       }
-      emit(out, "response.custom_tool_call_input.done",
-           {{"item_id", c->item_id}, {"output_index", c->output_index}, {"input", input}});
-      json item = {{"id", c->item_id},
-                   {"type", "custom_tool_call"},
-                   {"status", "completed"},
-                   {"call_id", c->call_id},
-                   {"name", c->name},
-                   {"input", std::move(input)}};
-      if (!c->ns.empty()) item["namespace"] = c->ns;
-      emit(out, "response.output_item.done", {{"output_index", c->output_index}, {"item", item}});
-      output_.push_back(std::move(item));
-      continue;
+      auto w = event(out, "response.custom_tool_call_input.done");
+      w.word("item_id", c->item_id).num("output_index", c->output_index).str("input", input);
+      end_event(w);
+      write_call_item(*c, "completed", input);
+    } else {
+      auto w = event(out, "response.function_call_arguments.done");
+      w.word("item_id", c->item_id).num("output_index", c->output_index);
+      w.str("name", c->name).str("arguments", c->arguments);
+      end_event(w);
+      write_call_item(*c, "completed", c->arguments);
     }
-    emit(out, "response.function_call_arguments.done",
-         {{"item_id", c->item_id},
-          {"output_index", c->output_index},
-          {"name", c->name},
-          {"arguments", c->arguments}});
-    json item = {{"id", c->item_id},
-                 {"type", "function_call"},
-                 {"status", "completed"},
-                 {"arguments", c->arguments},
-                 {"call_id", c->call_id},
-                 {"name", c->name}};
-    if (!c->ns.empty()) item["namespace"] = c->ns;
-    emit(out, "response.output_item.done", {{"output_index", c->output_index}, {"item", item}});
-    output_.push_back(std::move(item));
+    add_output(out, c->output_index);
   }
 }
 
@@ -187,14 +252,10 @@ void StreamConverter::on_tool_call(const json& call, std::string& out) {
     c.item_id = new_id(c.custom ? "ctc_" : "fc_", info_.random);
     c.call_id = std::string(str_of(member(call, "id")));
     if (c.call_id.empty()) c.call_id = new_id("call_", info_.random);
-    json item = {{"id", c.item_id},
-                 {"type", c.custom ? "custom_tool_call" : "function_call"},
-                 {"status", "in_progress"},
-                 {c.custom ? "input" : "arguments", ""},
-                 {"call_id", c.call_id},
-                 {"name", c.name}};
-    if (!c.ns.empty()) item["namespace"] = c.ns;
-    emit(out, "response.output_item.added", {{"output_index", c.output_index}, {"item", std::move(item)}});
+    write_call_item(c, "in_progress", "");
+    auto w = event(out, "response.output_item.added");
+    w.num("output_index", c.output_index).raw("item", item_);
+    end_event(w);
     it = calls_.emplace(k, std::move(c)).first;
   }
   Call& c = it->second;
@@ -206,8 +267,25 @@ void StreamConverter::on_tool_call(const json& call, std::string& out) {
   if (piece.empty()) return;
   c.arguments += piece;
   if (c.custom) return;
-  emit(out, "response.function_call_arguments.delta",
-       {{"item_id", c.item_id}, {"output_index", c.output_index}, {"delta", std::move(piece)}});
+  auto w = event(out, "response.function_call_arguments.delta");
+  w.word("item_id", c.item_id).num("output_index", c.output_index).str("delta", piece);
+  end_event(w);
+}
+
+void StreamConverter::on_text(std::string_view text, bool refusal, std::string& out) {
+  if (open_ != Kind::Message || refusal_ != refusal) open_message(refusal, out);
+  text_ += text;
+  auto w = event(out, refusal ? "response.refusal.delta" : "response.output_text.delta");
+  w.word("item_id", open_id_).num("output_index", open_index_).num("content_index", 0);
+  w.str("delta", text);
+  if (!refusal) w.raw("logprobs", "[]");
+  end_event(w);
+}
+
+void StreamConverter::on_finish(std::string_view reason, std::string& out) {
+  finish_reason_ = std::string(reason);
+  close_current(out);
+  close_calls(out);
 }
 
 void StreamConverter::on_chunk(const json& chunk, std::string& out) {
@@ -239,11 +317,10 @@ void StreamConverter::on_chunk(const json& chunk, std::string& out) {
     if (!reasoning.empty()) {
       if (open_ != Kind::Reasoning) open_reasoning(out);
       text_ += reasoning;
-      emit(out, "response.reasoning_summary_text.delta",
-           {{"item_id", open_id_},
-            {"output_index", open_index_},
-            {"summary_index", 0},
-            {"delta", reasoning}});
+      auto w = event(out, "response.reasoning_summary_text.delta");
+      w.word("item_id", open_id_).num("output_index", open_index_).num("summary_index", 0);
+      w.str("delta", reasoning);
+      end_event(w);
     }
     if (const json* tb = member(d, "thinking_blocks"); tb && tb->is_array()) {
       for (const auto& b : *tb) {
@@ -254,56 +331,139 @@ void StreamConverter::on_chunk(const json& chunk, std::string& out) {
           // Nothing to show, but Claude needs it back: an item with no summary.
           close_current(out);
           close_calls(out);
-          json item = {{"id", new_id("rs_", info_.random)},
-                       {"type", "reasoning"},
-                       {"summary", json::array()},
-                       {"encrypted_content",
-                        std::string(kRedactedPrefix) + std::string(str_of(member(b, "data")))}};
+          item_.clear();
+          ObjectWriter(item_)
+              .word("id", new_id("rs_", info_.random))
+              .word("type", "reasoning")
+              .raw("summary", "[]")
+              .str("encrypted_content",
+                   std::string(kRedactedPrefix) + std::string(str_of(member(b, "data"))))
+              .close();
           int index = next_index_++;
-          emit(out, "response.output_item.added", {{"output_index", index}, {"item", item}});
-          emit(out, "response.output_item.done", {{"output_index", index}, {"item", item}});
-          output_.push_back(std::move(item));
+          auto w = event(out, "response.output_item.added");
+          w.num("output_index", index).raw("item", item_);
+          end_event(w);
+          add_output(out, index);
         }
       }
     }
     for (bool refusal : {false, true}) {
       std::string_view text = str_of(member(d, refusal ? "refusal" : "content"));
-      if (text.empty()) continue;
-      if (open_ != Kind::Message || refusal_ != refusal) open_message(refusal, out);
-      text_ += text;
-      emit(out, refusal ? "response.refusal.delta" : "response.output_text.delta",
-           refusal ? json{{"item_id", open_id_},
-                          {"output_index", open_index_},
-                          {"content_index", 0},
-                          {"delta", text}}
-                   : json{{"item_id", open_id_},
-                          {"output_index", open_index_},
-                          {"content_index", 0},
-                          {"delta", text},
-                          {"logprobs", json::array()}});
+      if (!text.empty()) on_text(text, refusal, out);
     }
     if (const json* calls = member(d, "tool_calls"); calls && calls->is_array()) {
       for (const auto& call : *calls) on_tool_call(call, out);
     }
     if (std::string_view finish = str_of(member(c, "finish_reason")); !finish.empty()) {
-      finish_reason_ = std::string(finish);
-      close_current(out);
-      close_calls(out);
+      on_finish(finish, out);
     }
   }
 }
 
-void StreamConverter::feed(std::string_view bytes, std::string& out) {
-  if (done_) return;
-  events_.clear();
-  decoder_.feed(bytes, events_);
-  for (const auto& ev : events_) {
-    if (done_) return;
-    if (ev.data == "[DONE]") continue;  // finish() ends the Response
-    json chunk = json::parse(ev.data, nullptr, false);
-    if (!chunk.is_object()) continue;
-    on_chunk(chunk, out);
+namespace {
+
+constexpr size_t kBad = std::string_view::npos;
+
+// Walks the object at s[i] in one pass: fn(key, value_begin) reads or skips the value itself and
+// returns the index after it (kBad to stop: not the expected shape). Returns the index after the
+// object, or kBad. Keys as written (escapes kept).
+template <class Fn>
+size_t walk_object(std::string_view s, size_t i, Fn&& fn) {
+  if (i >= s.size() || s[i] != '{') return kBad;
+  i = js::skip_ws(s, i + 1);
+  if (i < s.size() && s[i] == '}') return i + 1;
+  while (i < s.size()) {
+    if (s[i] != '"') return kBad;
+    size_t key_end = js::skip_string(s, i);
+    if (key_end >= s.size() || key_end < i + 2) return kBad;
+    std::string_view key = s.substr(i + 1, key_end - i - 2);
+    if (key.find('\\') != std::string_view::npos) return kBad;  // let the parser judge
+    i = js::skip_ws(s, key_end);
+    if (i >= s.size() || s[i] != ':') return kBad;
+    i = js::skip_ws(s, i + 1);
+    if (i >= s.size()) return kBad;
+    size_t e = fn(key, i);
+    if (e == kBad || e > s.size()) return kBad;
+    i = js::skip_ws(s, e);
+    if (i < s.size() && s[i] == '}') return i + 1;
+    if (i >= s.size() || s[i] != ',') return kBad;
+    i = js::skip_ws(s, i + 1);
   }
+  return kBad;
+}
+
+}  // namespace
+
+// The common chunk: {"choices":[{"index":0,"delta":{"content":"..."},"finish_reason":...}], ...}
+// with no usage, error, tool calls, reasoning or refusal. Read by scanning it once; false
+// (nothing done) for any other chunk, which on_chunk then reads whole. Members other than those
+// are skipped, not validated (as a pass-through does not validate them).
+bool StreamConverter::on_plain_chunk(std::string_view data, std::string& out) {
+  std::string_view content, finish;
+  auto skip = [&](size_t b) { return js::skip_value(data, b); };
+  auto null_or = [&](size_t b, std::string_view& raw) {  // a value, "" when null
+    size_t e = skip(b);
+    raw = data.substr(b, e - b);
+    if (raw == "null") raw = {};
+    return e;
+  };
+  auto on_delta = [&](std::string_view key, size_t b) -> size_t {
+    std::string_view raw;
+    size_t e = null_or(b, raw);
+    if (key == "content") {
+      content = raw;
+    } else if (!raw.empty() && (key == "refusal" || key == "reasoning_content" ||
+                                key == "reasoning" || key == "thinking_blocks" ||
+                                key == "tool_calls")) {
+      return kBad;
+    }
+    return e;
+  };
+  auto on_choice = [&](std::string_view key, size_t b) -> size_t {
+    if (key == "delta" && data[b] == '{') return walk_object(data, b, on_delta);
+    std::string_view raw;
+    size_t e = null_or(b, raw);
+    if (key == "index" && !raw.empty() && raw != "0") return kBad;  // another answer, or odd
+    if (key == "delta" && !raw.empty()) return kBad;
+    if (key == "finish_reason") finish = raw;
+    return e;
+  };
+  auto on_choices = [&](size_t b) -> size_t {
+    if (data[b] != '[') {
+      std::string_view raw;
+      size_t e = null_or(b, raw);
+      return raw.empty() ? e : kBad;
+    }
+    size_t i = js::skip_ws(data, b + 1);
+    if (i < data.size() && data[i] == ']') return i + 1;
+    i = walk_object(data, i, on_choice);
+    if (i == kBad) return kBad;
+    i = js::skip_ws(data, i);
+    return i < data.size() && data[i] == ']' ? i + 1 : kBad;  // one choice only
+  };
+  size_t end = walk_object(data, js::skip_ws(data, 0), [&](std::string_view key, size_t b) {
+    if (key == "choices") return on_choices(b);
+    std::string_view raw;
+    size_t e = null_or(b, raw);
+    return (key == "usage" || key == "error") && !raw.empty() ? kBad : e;
+  });
+  if (end == kBad || js::skip_ws(data, end) != data.size()) return false;
+  std::string content_buf, finish_buf;
+  std::optional<std::string_view> text, reason;
+  if (!content.empty() && !(text = json_string_value(content, content_buf))) return false;
+  if (!finish.empty() && !(reason = json_string_value(finish, finish_buf))) return false;
+  start(out);
+  if (text && !text->empty()) on_text(*text, false, out);
+  if (reason && !reason->empty()) on_finish(*reason, out);
+  return true;
+}
+
+void StreamConverter::feed(std::string_view bytes, std::string& out) {
+  chunks_.feed(bytes, done_, [&](std::string_view data) {
+    if (on_plain_chunk(data, out)) return;
+    json chunk = json::parse(data, nullptr, false);
+    if (chunk.is_object()) on_chunk(chunk, out);
+  });
 }
 
 void StreamConverter::finish(std::string& out) {
@@ -314,23 +474,27 @@ void StreamConverter::finish(std::string& out) {
   const char* incomplete = finish_reason_ == "length"           ? "max_output_tokens"
                            : finish_reason_ == "content_filter" ? "content_filter"
                                                                 : nullptr;
-  response_ = snapshot(incomplete ? "incomplete" : "completed");
-  if (incomplete) response_["incomplete_details"] = {{"reason", incomplete}};
-  response_["usage"] = responses_usage(usage_);
-  emit(out, incomplete ? "response.incomplete" : "response.completed", {{"response", response_}});
-  done_ = true;
+  terminal(out, incomplete ? "response.incomplete" : "response.completed",
+           incomplete ? "incomplete" : "completed", incomplete, nullptr, true);
 }
 
 void StreamConverter::fail(const Error& e, std::string& out) {
   if (done_) return;
   // What was cut short is not reported as finished items: only those already closed.
-  response_ = snapshot("failed");
-  std::string code = e.code_str;
-  if (code.empty()) code = e.status == 429 ? "rate_limit_exceeded" : "server_error";
-  response_["error"] = {{"code", code}, {"message", e.message}};
-  if (usage_.present) response_["usage"] = responses_usage(usage_);
-  emit(out, "response.failed", {{"response", response_}});
-  done_ = true;
+  terminal(out, "response.failed", "failed", nullptr, &e, usage_.present);
+}
+
+const json& StreamConverter::response() const {
+  if (!parsed_) {
+    if (response_text_.empty()) {  // not started: the Response as it would start
+      std::string text;
+      write_response(text, "in_progress", nullptr, nullptr, false);
+      parsed_ = json::parse(text, nullptr, false);
+    } else {
+      parsed_ = json::parse(response_text_, nullptr, false);
+    }
+  }
+  return *parsed_;
 }
 
 }  // namespace tg::dialects::responses

@@ -795,16 +795,10 @@ void StreamConverter::on_chunk(const json& chunk, std::string& out) {
 }
 
 void StreamConverter::feed(std::string_view bytes, std::string& out) {
-  if (done_) return;
-  events_.clear();
-  decoder_.feed(bytes, events_);
-  for (const auto& ev : events_) {
-    if (done_) return;
-    if (ev.data == "[DONE]") continue;  // finish() ends the Message
-    json chunk = json::parse(ev.data, nullptr, false);
-    if (!chunk.is_object()) continue;
-    on_chunk(chunk, out);
-  }
+  chunks_.feed(bytes, done_, [&](std::string_view data) {
+    json chunk = json::parse(data, nullptr, false);
+    if (chunk.is_object()) on_chunk(chunk, out);
+  });
 }
 
 void StreamConverter::finish(std::string& out) {
