@@ -28,6 +28,17 @@ constexpr Route kResponseItems{RouteId::ResponseInputItems, kGet | kHead, Access
                                false, Dialect::OpenAI};
 constexpr Route kModels{RouteId::Models, kGet | kHead, Access::Key, false, false,
                         Dialect::OpenAI};
+constexpr Route media(Endpoint e, bool upload = false) {
+  return Route{RouteId::Media, kPost, Access::Key, true, false, Dialect::Media, e, upload};
+}
+constexpr Route kTranscriptions = media(Endpoint::AudioTranscriptions, true);
+constexpr Route kTranslations = media(Endpoint::AudioTranslations, true);
+constexpr Route kSpeech = media(Endpoint::AudioSpeech);
+constexpr Route kImages = media(Endpoint::ImagesGenerations);
+constexpr Route kImageEdits = media(Endpoint::ImagesEdits, true);
+constexpr Route kImageVariations = media(Endpoint::ImagesVariations, true);
+constexpr Route kModerations = media(Endpoint::Moderations);
+constexpr Route kRerank = media(Endpoint::Rerank);
 constexpr Route kReload{RouteId::AdminReload, kPost, Access::Master, false, true};
 constexpr Route kLogs{RouteId::AdminLogs, kGet | kHead, Access::Master, false, true};
 constexpr Route kSpend{RouteId::AdminSpend, kGet | kHead, Access::Master, false, true};
@@ -62,6 +73,15 @@ constexpr std::array kExact{
     Exact{"/admin/providers", &kProviders}, Exact{"/admin/config", &kConfig},
     Exact{"/ui", &kUiFile},              Exact{"/ui/api/session", &kUiSession},
     Exact{"/ui/api/chat/completions", &kUiChat},
+    Exact{"/audio/transcriptions", &kTranscriptions},
+    Exact{"/audio/translations", &kTranslations},
+    Exact{"/audio/speech", &kSpeech},
+    Exact{"/images/generations", &kImages},
+    Exact{"/images/edits", &kImageEdits},
+    Exact{"/images/variations", &kImageVariations},
+    Exact{"/moderations", &kModerations},
+    Exact{"/rerank", &kRerank},
+    Exact{"/v2/rerank", &kRerank},
 };
 
 // One path segment: non-empty, no further '/'.
@@ -99,6 +119,11 @@ std::optional<Match> match(std::string_view path) {
     if (segment(rest)) return Match{&kResponseById, rest};
   }
   return std::nullopt;
+}
+
+bool takes_upload(std::string_view path) {
+  auto m = match(path);
+  return m && m->route->upload;
 }
 
 bool allows(const Route& r, std::string_view method) {

@@ -145,6 +145,21 @@ void decode_price(LoadState& st, const std::string& target, NodeRef node, PathRe
       {"cached_input", field(price.cached_input)},
       {"cache_write", field(price.cache_write)},
       {"reasoning", field(price.reasoning)},
+      {"image", [&](NodeRef v, PathRef p, int l) {
+         if (!v.IsMap()) {
+           price.image = d.number_value(v, p, l, 0);
+           return;
+         }
+         d.each_entry(v, p, l, [&](const std::string& variant, NodeRef pv, PathRef pp, int pl) {
+           if (auto usd = d.number_value(pv, pp, pl, 0)) {
+             if (variant == "default") price.image = usd;
+             else price.image_by[variant] = *usd;
+           }
+         });
+       }},
+      {"audio_minute", field(price.audio_minute)},
+      {"characters", field(price.characters)},
+      {"search_unit", field(price.search_unit)},
   });
   if (d.error_count() == before) st.cfg.pricing[target] = price;
 }

@@ -57,6 +57,9 @@ void decode_server(LoadState& st, NodeRef node, PathRef path, int line) {
       {"max_request_body", [&](NodeRef v, PathRef p, int l) {
          if (auto n = d.size_value(v, p, l)) s.max_request_body = *n;
        }},
+      {"max_upload_body", [&](NodeRef v, PathRef p, int l) {
+         if (auto n = d.size_value(v, p, l)) s.max_upload_body = *n;
+       }},
       {"max_header_size", [&](NodeRef v, PathRef p, int l) {
          if (auto n = d.size_value(v, p, l)) s.max_header_bytes = *n;
        }},

@@ -76,11 +76,10 @@ Error Error::request_timeout() {
   return make(ErrorCode::RequestTimeout, 408, "invalid_request_error", "request_timeout",
               "The request was not received in time");
 }
-Error Error::payload_too_large(unsigned long long limit) {
+Error Error::payload_too_large(unsigned long long limit, std::string_view setting) {
   return make(ErrorCode::PayloadTooLarge, 413, "invalid_request_error", "request_too_large",
-              fmt::format("Request body is larger than the limit of {} bytes "
-                          "(server.max_request_body)",
-                          limit));
+              fmt::format("Request body is larger than the limit of {} bytes (server.{})", limit,
+                          setting));
 }
 Error Error::header_too_large(unsigned long long limit) {
   return make(ErrorCode::HeaderTooLarge, 431, "invalid_request_error", "headers_too_large",

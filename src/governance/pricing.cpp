@@ -185,15 +185,55 @@ std::optional<PriceEntry> parse_entry(const std::string& key, const nlohmann::js
     }
     if (const FieldName* f = field_named(name)) {
       e.*(f->base) = price_value(val, where, errors);
+    } else if (name == "image" && val.is_object()) {
+      for (const auto& [variant, usd] : val.items()) {
+        auto v = price_value(usd, where + "." + variant, errors);
+        if (!v) continue;
+        if (variant == "default") e.image = v;
+        else e.image_by[lower(variant)] = *v;
+      }
+    } else if (name == "image") {
+      e.image = price_value(val, where, errors);
+    } else if (name == "audio_minute") {
+      e.audio_minute = price_value(val, where, errors);
+    } else if (name == "characters") {
+      e.characters = price_value(val, where, errors);
+    } else if (name == "search_unit") {
+      e.search_unit = price_value(val, where, errors);
     } else {
       errors.push_back(fmt::format(
           "{}: unknown field (expected input, output, cached_input, cache_write, reasoning, "
-          "above, _note)",
+          "above, image, audio_minute, characters, search_unit, _note)",
           where));
     }
   }
   if (errors.size() > before) return std::nullopt;
   return e;
+}
+
+// Media fields set in `over` replace the base's (image variants one by one).
+void merge_media(PriceEntry& base, const PriceEntry& over) {
+  for (auto f : {&PriceEntry::image, &PriceEntry::audio_minute, &PriceEntry::characters,
+                 &PriceEntry::search_unit}) {
+    if (over.*f) base.*f = over.*f;
+  }
+  for (const auto& [variant, usd] : over.image_by) base.image_by[variant] = usd;
+}
+
+MediaPrices media_prices(const PriceEntry& e, int uplift_pct) {
+  auto conv = [&](std::optional<double> v) -> std::optional<int64_t> {
+    if (!v) return std::nullopt;
+    int64_t pico = usd_per_million_to_pico(*v * 1e6);  // USD per unit -> pico per unit
+    if (uplift_pct != 100) pico = (sat_mul(pico, uplift_pct) + 50) / 100;
+    return pico;
+  };
+  MediaPrices m;
+  m.image = conv(e.image);
+  for (const auto& [variant, usd] : e.image_by) m.image_by.emplace_back(variant, *conv(usd));
+  m.audio_minute = conv(e.audio_minute);
+  if (e.characters) m.character = usd_per_million_to_pico(*e.characters);  // USD per 1M chars
+  m.search_unit = conv(e.search_unit);
+  return m;
 }
 
 // Per-field override: a field set in `over` replaces the base field and the tier's field (an
@@ -205,6 +245,15 @@ void merge_into(PriceEntry& base, const PriceEntry& over) {
       if (base.above) (*base.above).*(f.tier) = over.*(f.base);
     }
   }
+  merge_media(base, over);
+}
+
+void media_from_config(PriceEntry& e, const config::PriceConfig& pc) {
+  e.image = pc.image;
+  e.audio_minute = pc.audio_minute;
+  e.characters = pc.characters;
+  e.search_unit = pc.search_unit;
+  for (const auto& [variant, usd] : pc.image_by) e.image_by[lower(variant)] = usd;
 }
 
 const std::set<std::string, std::less<>>& known_namespaces() {
@@ -308,8 +357,63 @@ int64_t usd_per_million_to_pico(double usd_per_million) {
   return static_cast<int64_t>(std::llround(p));
 }
 
+std::optional<int64_t> MediaPrices::image_price(std::string_view variant) const {
+  std::string v = lower(variant);
+  size_t slash = v.find('/');
+  std::string_view quality = slash == std::string::npos ? std::string_view() : std::string_view(v).substr(0, slash);
+  std::string_view size = slash == std::string::npos ? std::string_view(v) : std::string_view(v).substr(slash + 1);
+  auto find = [&](std::string_view key) -> std::optional<int64_t> {
+    if (key.empty()) return std::nullopt;
+    for (const auto& [k, pico] : image_by) {
+      if (k == key) return pico;
+    }
+    return std::nullopt;
+  };
+  if (!quality.empty()) {
+    if (auto p = find(v)) return p;
+  }
+  if (auto p = find(size)) return p;
+  if (auto p = find(quality)) return p;
+  if (image) return image;
+  std::optional<int64_t> dearest;
+  for (const auto& [k, pico] : image_by) dearest = std::max(dearest.value_or(0), pico);
+  return dearest;
+}
+
+namespace {
+
+// The units of a media call at their unit prices; nullopt when one consumed has no price.
+std::optional<Nanos> unit_cost(const MediaPrices& m, const providers::Usage& u) {
+  int64_t pico = 0;
+  if (u.images > 0) {
+    auto p = m.image_price(u.image_variant);
+    if (!p) return std::nullopt;
+    pico = sat_add(pico, sat_mul(u.images, *p));
+  }
+  if (u.audio_ms > 0) {
+    if (!m.audio_minute) return std::nullopt;
+    int64_t per_ms_x60000 = sat_mul(u.audio_ms, *m.audio_minute);
+    pico = sat_add(pico, per_ms_x60000 == kI64Max ? kI64Max : (per_ms_x60000 + 30'000) / 60'000);
+  }
+  if (u.characters > 0) {
+    if (!m.character) return std::nullopt;
+    pico = sat_add(pico, sat_mul(u.characters, *m.character));
+  }
+  if (u.search_units > 0) {
+    if (!m.search_unit) return std::nullopt;
+    pico = sat_add(pico, sat_mul(u.search_units, *m.search_unit));
+  }
+  return pico_to_nanos_nearest(pico);
+}
+
+}  // namespace
+
 std::optional<Nanos> cost_of(const ModelPrice& price, const providers::Usage& u) {
   if (!u.present) return std::nullopt;
+  const bool has_tokens = u.input > 0 || u.output > 0;
+  if (price.free) return 0;
+  if (!(has_tokens && price.tokens) && u.has_units()) return unit_cost(price.media, u);
+  if (!price.tokens) return has_tokens ? std::nullopt : std::optional<Nanos>(0);
   const TokenPrices& p = (price.tier_above && u.input > *price.tier_above) ? price.tier : price.base;
   auto nn = [](int64_t v) { return v < 0 ? int64_t{0} : v; };
   int64_t cached = nn(u.cached_read), writes = nn(u.cache_write);
@@ -426,6 +530,7 @@ PriceCatalog::BuildResult PriceCatalog::build(
       PriceEntry def;
       def.note = "config.yaml pricing.default";
       for (const auto& f : kFields) def.*(f.base) = pc.*(f.cfg);
+      media_from_config(def, pc);
       if (!def.input || !def.output) {
         res.warnings.push_back("pricing.default: needs both input and output; ignored");
         continue;
@@ -441,6 +546,7 @@ PriceCatalog::BuildResult PriceCatalog::build(
     PriceEntry over;
     over.note = "config.yaml pricing";
     for (const auto& f : kFields) over.*(f.base) = pc.*(f.cfg);
+    media_from_config(over, pc);
     std::string lk = lower(key);
     std::string prefix = lk.substr(0, slash);
     if (!providers.empty() && !provider_names.contains(prefix) && !namespaces.contains(prefix)) {
@@ -549,9 +655,12 @@ std::optional<ModelPrice> PriceCatalog::lookup(std::string_view provider_name,
     }
     if (!fallback) return std::nullopt;
     auto b = finish(to_picos(*fallback, false, 100));
-    if (!b) return std::nullopt;
+    MediaPrices media = media_prices(*fallback, 100);
+    if (!b && !media.any()) return std::nullopt;
     ModelPrice out;
-    out.base = *b;
+    out.base = b.value_or(TokenPrices{});
+    out.tokens = b.has_value();
+    out.media = std::move(media);
     out.key = std::move(fallback_key);
     return out;
   }
@@ -578,10 +687,17 @@ std::optional<ModelPrice> PriceCatalog::lookup(std::string_view provider_name,
     }
     base = merge_picos(over, base);
   }
+  // Media unit prices: the catalog's, then the provider's override field by field.
+  PriceEntry media_entry;
+  if (ns_entry) merge_media(media_entry, *ns_entry);
+  if (name_entry) merge_media(media_entry, *name_entry);
+  MediaPrices media = media_prices(media_entry, name_entry ? 100 : uplift);
   auto b = finish(base);
-  if (!b) return std::nullopt;
+  if (!b && !media.any()) return std::nullopt;
   ModelPrice out;
-  out.base = *b;
+  out.base = b.value_or(TokenPrices{});
+  out.tokens = b.has_value();
+  out.media = std::move(media);
   out.key = name_entry ? name_key : ns_key;
   if (tier_above) {
     // Tier fields the data leaves out fall back within the tier, then to the base.

@@ -17,6 +17,14 @@ std::string_view to_string(Endpoint e) {
     case Endpoint::Completions: return "completions";
     case Endpoint::Embeddings: return "embeddings";
     case Endpoint::Responses: return "responses";
+    case Endpoint::AudioTranscriptions: return "audio.transcriptions";
+    case Endpoint::AudioTranslations: return "audio.translations";
+    case Endpoint::AudioSpeech: return "audio.speech";
+    case Endpoint::ImagesGenerations: return "images.generations";
+    case Endpoint::ImagesEdits: return "images.edits";
+    case Endpoint::ImagesVariations: return "images.variations";
+    case Endpoint::Moderations: return "moderations";
+    case Endpoint::Rerank: return "rerank";
   }
   return "?";
 }

@@ -371,6 +371,7 @@ const dialects::Codec& codec_of(const api::Route& r) {
   switch (r.dialect) {
     case api::Dialect::Anthropic: return dialects::anthropic_codec();
     case api::Dialect::Responses: return dialects::responses_codec();
+    case api::Dialect::Media: return dialects::media_codec(r.endpoint);
     default: return dialects::openai_codec(r.endpoint);
   }
 }
@@ -495,6 +496,7 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
     case api::RouteId::Completions:
     case api::RouteId::Embeddings:
     case api::RouteId::Messages:
+    case api::RouteId::Media:
     case api::RouteId::Responses: {
       if (!store_accepting(ctx)) {  // the store's backlog is full: back-pressure, never loss
         co_await out.send_error(store_unavailable());

@@ -64,12 +64,15 @@ class LlmCall {
       : ctx_(ctx), codec_(codec), endpoint_(endpoint) {}
 
   net::awaitable<void> run() {
-    auto parsed = providers::parse_client_json(ctx_.request.body());
-    if (auto* err = std::get_if<Error>(&parsed)) {
-      co_await ctx_.out.send_error(*err);
-      co_return;
+    json body = json::object();  // an upload (multipart) is read by its codec
+    if (codec_.reads_json()) {
+      auto parsed = providers::parse_client_json(ctx_.request.body());
+      if (auto* err = std::get_if<Error>(&parsed)) {
+        co_await ctx_.out.send_error(*err);
+        co_return;
+      }
+      body = std::move(std::get<json>(parsed));
     }
-    json body = std::move(std::get<json>(parsed));
     // A request that continues a stored conversation (Responses' previous_response_id) gets it
     // from the store, whatever provider answered it.
     json history;
@@ -97,6 +100,10 @@ class LlmCall {
       co_return;
     }
     plan_ = std::move(*plan);
+    if (auto refused = keep_capable_targets()) {
+      co_await ctx_.out.send_error(*refused);
+      co_return;
+    }
     if (const auto* entry = ctx_.snapshot->config.find_model(req().model)) strict_ = entry->strict;
     auto choices = governance::requested_choices(*req().body);
     if (auto* bad = std::get_if<Error>(&choices)) {
@@ -171,6 +178,7 @@ class LlmCall {
     in.body = ctx_.request.body();
     in.anthropic_beta = header(ctx_.request, "anthropic-beta");
     in.anthropic_version = header(ctx_.request, "anthropic-version");
+    in.content_type = header(ctx_.request, "content-type");
     auto parsed = codec_.parse(std::move(body), in);
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     call_ = std::move(std::get<std::unique_ptr<dialects::Call>>(parsed));
@@ -230,11 +238,16 @@ class LlmCall {
     if (budgeted) {
       if (auto refused = keep_priced_targets(key)) return refused;
     }
-    // The most this request can consume: every answer it asks for (n, best_of) at its cap.
-    const int64_t max_out = saturating_mul(
-        governance::requested_max_output(*req().body).value_or(governance::kDefaultMaxOutputTokens),
-        choices_);
-    const int64_t input_est = governance::estimate_input_tokens(ctx_.request.body().size());
+    // The most this request can consume: every answer it asks for (n, best_of) at its cap; for
+    // the media endpoints, the units they are billed by (an upload's bytes are not tokens).
+    const auto ceiling = call_->ceiling();
+    const int64_t max_out =
+        ceiling ? ceiling->output
+                : saturating_mul(governance::requested_max_output(*req().body)
+                                     .value_or(governance::kDefaultMaxOutputTokens),
+                                 choices_);
+    const int64_t input_est =
+        ceiling ? ceiling->input : governance::estimate_input_tokens(ctx_.request.body().size());
     bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
     if (limited) {
       auto acquired = gov.limiter.acquire(key.id, key.limits, saturating_add(input_est, max_out));
@@ -252,7 +265,8 @@ class LlmCall {
       auto consider = [&](const routing::Candidate& c) {
         const auto& p = ctx_.snapshot->providers[c.provider];
         if (auto price = prices->lookup(p.config, c.model)) {
-          estimate = std::max(estimate, governance::estimate_cost(*price, input_est, max_out));
+          estimate = std::max(estimate, ceiling ? governance::cost_of(*price, *ceiling).value_or(0)
+                                                : governance::estimate_cost(*price, input_est, max_out));
         }
       };
       for (const auto& c : plan_.targets) consider(c);
@@ -270,13 +284,43 @@ class LlmCall {
     return std::nullopt;
   }
 
+  // The media endpoints exist on OpenAI-style providers only: targets whose provider cannot
+  // serve the endpoint leave the plan; none left is the client's 400, naming the endpoint and
+  // the providers (not a 502 after pointless attempts).
+  std::optional<Error> keep_capable_targets() {
+    if (!providers::is_media(endpoint_)) return std::nullopt;
+    std::vector<std::string> refused;
+    auto keep = [&](std::vector<routing::Candidate>& list) {
+      std::erase_if(list, [&](const routing::Candidate& c) {
+        const auto& p = ctx_.snapshot->providers[c.provider];
+        if (p.adapter->supports(endpoint_)) return false;
+        refused.push_back(fmt::format("'{}' ({})", p.config.name, config::to_string(p.config.type)));
+        return true;
+      });
+    };
+    keep(plan_.targets);
+    keep(plan_.fallbacks);
+    keep(plan_.context_fallbacks);
+    if (!plan_.targets.empty() || !plan_.fallbacks.empty()) return std::nullopt;
+    Error e = Error::bad_request(
+        fmt::format("The {} endpoint is not available for model '{}': provider {} cannot serve "
+                    "it (openai, azure and openai-compatible providers can).",
+                    providers::to_string(endpoint_), req().model, fmt::join(refused, ", ")),
+        "model");
+    e.code_str = "unsupported_endpoint";
+    ctx_.record.error_code = e.code_str;
+    return e;
+  }
+
   // Drops the plan's targets that have no price; 403 model_not_priced when none is left.
   std::optional<Error> keep_priced_targets(const governance::KeyRecord& key) {
     const auto& prices = ctx_.snapshot->prices;
     std::vector<std::string> unpriced;
+    const auto ceiling = call_->ceiling();  // media: priced for what the call is billed by
     auto priced = [&](const routing::Candidate& c) {
       const auto& p = ctx_.snapshot->providers[c.provider];
-      if (prices && prices->lookup(p.config, c.model)) return true;
+      auto price = prices ? prices->lookup(p.config, c.model) : std::nullopt;
+      if (price && (!ceiling || governance::cost_of(*price, *ceiling))) return true;
       unpriced.push_back(p.config.name + "/" + c.model);
       return false;
     };
@@ -336,7 +380,8 @@ class LlmCall {
       rec.spend = std::move(s.deltas);
       shared.governance.add_total(rec.spend);
     }
-    if (!rec.provider.empty() && (rec.input_tokens > 0 || rec.output_tokens > 0)) {
+    if (!rec.provider.empty() &&
+        (rec.input_tokens > 0 || rec.output_tokens > 0 || rec.cost_nano.value_or(0) > 0)) {
       auto model = shared.metrics.model_label(rec.model);
       if (rec.cost_nano) {
         shared.metrics.add_cost(model, rec.provider, rec.team, governance::nanos_to_usd(*rec.cost_nano));
@@ -595,6 +640,9 @@ class LlmCall {
       co_return client_safe_upstream_error(
           p.adapter->map_error(p.config.name, status, body, retry_after), api_key);
     }
+    if (call_->relay() == dialects::Call::Relay::Bytes) {
+      co_return co_await relay_bytes(ex, p, d, now, min_tp(now + p.timeouts.first_token, total_by_));
+    }
     if (!creq.stream) co_return co_await relay_whole(ex, p, d, now, creq, native);
     co_return co_await relay_stream(ex, p, d, now, head_by, creq, native);
   }
@@ -624,12 +672,20 @@ class LlmCall {
       co_return std::nullopt;
     }
     if (err) co_return err;
-    if (!json::accept(body)) {  // never hand a broken body to the client as a success
+    const auto relay = call_->relay();
+    // Never hand a broken body to the client as a success (a text transcript is not JSON).
+    if (relay == dialects::Call::Relay::Json && !json::accept(body)) {
       co_return Error::upstream_protocol(p.config.name, "upstream answered 200 with malformed JSON");
     }
     answer_latency_ms_ = ms_since(started);
     answered_ok_ = true;
-    auto resp = p.adapter->translate_response(creq, std::move(body));
+    providers::Response resp;
+    if (providers::is_media(creq.endpoint)) {  // passed through; billed by its units
+      resp.body = std::move(body);
+      ctx_.record.usage_estimated = call_->meter(resp.body, resp.usage);
+    } else {
+      resp = p.adapter->translate_response(creq, std::move(body));
+    }
     if (resp.error) {
       answered_ok_ = false;
       co_return resp.error;
@@ -652,7 +708,87 @@ class LlmCall {
     }
     if (client_gone_) co_return std::nullopt;  // billed above; nobody to send it to
     persist_turn();  // before the client has it: its next turn may come at once, on any worker
-    co_await ctx_.out.send(200, "application/json", resp.body);
+    std::string content_type = "application/json";
+    if (relay == dialects::Call::Relay::Raw) content_type = upstream_content_type(ex, "text/plain; charset=utf-8");
+    co_await ctx_.out.send(200, content_type, resp.body);
+    co_return std::nullopt;
+  }
+
+  // The upstream's Content-Type for a body relayed as it is (audio, text), if it is sane.
+  static std::string upstream_content_type(upstream::Exchange& ex, std::string_view fallback) {
+    std::string_view ct = ex.header("content-type");
+    const bool sane = !ct.empty() && ct.size() < 200 &&
+                      std::none_of(ct.begin(), ct.end(), [](char c) {
+                        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                      });
+    return std::string(sane ? ct : fallback);
+  }
+
+  // A byte stream (speech audio, a streamed transcript): relayed to the client as it arrives,
+  // with the upstream's content type. The commit point is the first bytes (failover before
+  // them); a stream cut after it has no error event of its own, so the client's connection is
+  // closed without the body's last chunk: a truncated body, never a silent success.
+  net::awaitable<std::optional<Error>> relay_bytes(upstream::Exchange& ex,
+                                                   const routing::ProviderRuntime& p,
+                                                   const routing::Candidate& d,
+                                                   Clock::time_point started,
+                                                   Clock::time_point first_by) {
+    std::string in;
+    std::optional<Error> err;
+    bool more = true;
+    while (in.empty() && more) {
+      more = co_await ex.read_some(in, first_by, err, /*drain=*/false);
+      if (err) {
+        upstream_ms_ += ms_since(started);
+        co_return err;
+      }
+    }
+    answer_latency_ms_ = ms_since(started);
+    answered_ok_ = true;
+    set_route_headers(p, d);
+    add_overhead_header();
+    std::string tail;  // the last bytes, where a streamed transcript reports its usage
+    constexpr size_t kTail = 64 * 1024;
+    auto keep_tail = [&](std::string_view bytes) {
+      if (bytes.size() >= kTail) {
+        tail.assign(bytes.substr(bytes.size() - kTail));
+      } else {
+        if (tail.size() + bytes.size() > kTail) tail.erase(0, tail.size() + bytes.size() - kTail);
+        tail.append(bytes);
+      }
+    };
+    auto bill = [&] {
+      providers::Usage usage;
+      ctx_.record.usage_estimated = call_->meter(tail, usage);
+      record_usage(usage);
+      ctx_.record.cost_nano = cost_of(p, d, usage);
+    };
+    const std::string content_type = upstream_content_type(ex, "application/octet-stream");
+    bool ok = co_await ctx_.out.begin_stream(content_type);
+    if (ok) ctx_.record.ttft_ms = ms_since(ctx_.start);
+    keep_tail(in);
+    if (ok) ok = co_await ctx_.out.write_chunk(in);
+    const auto idle = p.timeouts.idle;
+    while (ok && more && !client_gone_) {
+      in.clear();
+      more = co_await ex.read_some(in, min_tp(Clock::now() + idle, total_by_), err);
+      if (err) break;
+      keep_tail(in);
+      if (!in.empty()) ok = co_await ctx_.out.write_chunk(in);
+    }
+    upstream_ms_ += ms_since(started);
+    bill();
+    if (!ok || client_gone_ || err) {
+      if (err && ok && !client_gone_) {
+        ctx_.record.error_code = err->code_str.empty() ? "upstream_error" : err->code_str;
+        spdlog::warn("{} {}/{} byte stream broke after its first bytes: {}", ctx_.request_id,
+                     p.config.name, log_safe(d.model), err->message);
+      }
+      ex.abort();
+      ctx_.out.set_keep_alive(false);  // no last chunk: the client sees a truncated body
+      co_return std::nullopt;
+    }
+    co_await ctx_.out.end_stream();
     co_return std::nullopt;
   }
 

@@ -111,10 +111,10 @@ net::awaitable<bool> ResponseWriter::send_error(const Error& e) {
   co_return co_await send(e.status, "application/json", body);
 }
 
-net::awaitable<bool> ResponseWriter::begin_stream() {
+net::awaitable<bool> ResponseWriter::begin_stream(std::string_view content_type) {
   status_ = 200;
   streaming_ = true;
-  std::string h = head(200, "text/event-stream; charset=utf-8", nullptr);
+  std::string h = head(200, content_type, nullptr);
   co_return co_await write(h);
 }
 

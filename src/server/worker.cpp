@@ -1,5 +1,6 @@
 #include "tollgate/server/worker.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "tollgate/api/routes.hpp"
 #include "tollgate/core/text.hpp"
 #include "tollgate/proxy/handlers.hpp"
 
@@ -228,7 +230,8 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
       const auto waiting = worker.snapshot();
       const auto& wcfg = waiting->config.server;
       parser.header_limit(static_cast<std::uint32_t>(wcfg.max_header_bytes));
-      parser.body_limit(wcfg.max_request_body);
+      // The larger of the two limits until the path is known (checked again below).
+      parser.body_limit(std::max(wcfg.max_request_body, wcfg.max_upload_body));
       stream.expires_after(first ? wcfg.header_timeout : wcfg.keepalive_timeout);
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
       hec = ec;
@@ -242,7 +245,9 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
         co_await reply_and_close(stream, Error::header_too_large(cfg.max_header_bytes),
                                  worker.next_request_id());
       } else if (hec == http::error::body_limit) {  // Content-Length already over the limit
-        co_await reply_and_close(stream, Error::payload_too_large(cfg.max_request_body),
+        co_await reply_and_close(stream,
+                                 Error::payload_too_large(std::max(cfg.max_request_body,
+                                                                   cfg.max_upload_body)),
                                  worker.next_request_id());
       } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
                  hec != net::error::operation_aborted && hec != net::error::eof &&
@@ -269,9 +274,15 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
     }
     if (request_id.empty()) request_id = worker.next_request_id();
 
-    // Refuse an oversized body before reading it (and before a 100-continue).
-    if (auto len = parser.content_length(); len && *len > cfg.max_request_body) {
-      co_await reply_and_close(stream, Error::payload_too_large(cfg.max_request_body), request_id);
+    // Refuse an oversized body before reading it (and before a 100-continue). Uploads
+    // (multipart audio and images) have their own limit.
+    const bool upload = api::takes_upload(
+        normalize_path(std::string_view(head.target().data(), head.target().size())));
+    const uint64_t body_limit = upload ? cfg.max_upload_body : cfg.max_request_body;
+    const std::string_view limit_name = upload ? "max_upload_body" : "max_request_body";
+    parser.body_limit(body_limit);
+    if (auto len = parser.content_length(); len && *len > body_limit) {
+      co_await reply_and_close(stream, Error::payload_too_large(body_limit, limit_name), request_id);
       break;
     }
     if (beast::iequals(header_value(head, http::field::expect), "100-continue")) {
@@ -286,7 +297,7 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
     stream.expires_never();
     if (bec) {
       if (bec == http::error::body_limit) {
-        co_await reply_and_close(stream, Error::payload_too_large(cfg.max_request_body),
+        co_await reply_and_close(stream, Error::payload_too_large(body_limit, limit_name),
                                  request_id);
       } else if (bec == beast::error::timeout) {
         co_await reply_and_close(stream, Error::request_timeout(), request_id);

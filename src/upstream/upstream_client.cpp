@@ -440,9 +440,9 @@ std::string serialize_request(const Url& base, const Url* http_proxy,
     head += value;
     head += "\r\n";
   }
-  if (req.method != "GET" || !req.body.empty()) {
+  if (req.method != "GET" || req.body_size() > 0) {
     head += "Content-Length: ";
-    head += std::to_string(req.body.size());
+    head += std::to_string(req.body_size());
     head += "\r\n";
   }
   head += "\r\n";
@@ -452,8 +452,16 @@ std::string serialize_request(const Url& base, const Url* http_proxy,
 template <class Stream>
 net::awaitable<boost::system::error_code> write_and_read_head(
     Stream& stream, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
-    const std::string& head, const std::string& body) {
-  std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+    const std::string& head, const providers::UpstreamRequest& req) {
+  // One gather write: the head, the body, and an upload's borrowed file bytes (never copied).
+  std::vector<net::const_buffer> bufs;
+  bufs.reserve(2 + 2 * req.body_pieces.size());
+  bufs.push_back(net::buffer(head));
+  bufs.push_back(net::buffer(req.body));
+  for (const auto& [borrowed, text] : req.body_pieces) {
+    bufs.push_back(net::buffer(borrowed.data(), borrowed.size()));
+    bufs.push_back(net::buffer(text));
+  }
   auto [wec, wn] = co_await net::async_write(stream, bufs, kTuple);
   if (wec) co_return wec;
   auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
@@ -500,9 +508,9 @@ net::awaitable<SendResult> UpstreamClient::send(const Target& target,
     conn->tcp().expires_at(head_by);
     boost::system::error_code ec;
     if (conn->is_tls()) {
-      ec = co_await write_and_read_head(*conn->tls_, conn->buffer_, state->parser, head, req.body);
+      ec = co_await write_and_read_head(*conn->tls_, conn->buffer_, state->parser, head, req);
     } else {
-      ec = co_await write_and_read_head(conn->plain_, conn->buffer_, state->parser, head, req.body);
+      ec = co_await write_and_read_head(conn->plain_, conn->buffer_, state->parser, head, req);
     }
     if (slot) slot->conn = nullptr;
     if (!ec) {

@@ -24,6 +24,7 @@ enum class RouteId {
   ResponseById,       // GET, DELETE /responses/{id}
   ResponseInputItems, // GET /responses/{id}/input_items
   Models,             // GET /models, /models/{id}
+  Media,              // audio, images, moderations, rerank (src/media/)
   AdminReload,
   AdminLogs,
   AdminSpend,
@@ -47,7 +48,7 @@ enum class Access {
 // Method bits.
 enum Method : uint8_t { kGet = 1, kHead = 2, kPost = 4, kPatch = 8, kDelete = 16 };
 
-enum class Dialect { None, OpenAI, Anthropic, Responses };
+enum class Dialect { None, OpenAI, Anthropic, Responses, Media };
 
 struct Route {
   RouteId id;
@@ -57,6 +58,7 @@ struct Route {
   bool admin_port = false;   // lives on server.admin_listen when that is set
   Dialect dialect = Dialect::None;  // the shape of the body and of its errors
   providers::Endpoint endpoint = providers::Endpoint::ChatCompletions;
+  bool upload = false;  // multipart uploads: server.max_upload_body instead of max_request_body
 };
 
 struct Match {
@@ -69,5 +71,8 @@ struct Match {
 std::optional<Match> match(std::string_view path);
 
 bool allows(const Route& r, std::string_view method);
+
+// Whether a normalised path takes uploads (its body limit is server.max_upload_body).
+bool takes_upload(std::string_view path);
 
 }  // namespace tg::api

@@ -32,6 +32,9 @@ struct ServerConfig {
   bool allow_unauthenticated = false;
   std::string metrics_key;                // empty = /metrics is public
   uint64_t max_request_body = 16ull << 20;  // bytes
+  // Uploads (audio transcriptions and translations, image edits and variations): OpenAI takes
+  // 25 MB files, and the form around them needs a little more.
+  uint64_t max_upload_body = 32ull << 20;  // bytes
   uint64_t max_header_bytes = 64ull << 10;  // bytes
   Millis header_timeout{10'000};          // whole request head must arrive within this
   Millis body_timeout{60'000};            // whole request body must arrive within this
@@ -159,6 +162,13 @@ struct PriceConfig {
   std::optional<double> cached_input;
   std::optional<double> cache_write;
   std::optional<double> reasoning;
+  // The media endpoints (docs/config.md): USD per image (one price, or by "<quality>/<size>",
+  // "<size>" or "<quality>"), per audio minute, per 1M characters, per search unit.
+  std::optional<double> image;
+  std::map<std::string, double> image_by;
+  std::optional<double> audio_minute;
+  std::optional<double> characters;
+  std::optional<double> search_unit;
 };
 
 struct LogsConfig {

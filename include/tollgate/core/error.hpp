@@ -51,7 +51,9 @@ struct Error {
   static Error method_not_allowed(std::string_view method, std::string_view path);
   static Error model_not_found(std::string_view model);
   static Error request_timeout();
-  static Error payload_too_large(unsigned long long limit);
+  // `setting`: the config key of the limit (uploads have their own).
+  static Error payload_too_large(unsigned long long limit,
+                                 std::string_view setting = "max_request_body");
   static Error header_too_large(unsigned long long limit);
   static Error too_many_header_fields(unsigned long long limit);  // 431 too
   static Error unavailable(std::string message);

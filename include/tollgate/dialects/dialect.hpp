@@ -25,6 +25,7 @@ struct ClientInput {
   std::string_view body;               // the client's bytes
   std::string_view anthropic_beta;     // the anthropic-beta header
   std::string_view anthropic_version;  // the anthropic-version header
+  std::string_view content_type;       // the Content-Type header (multipart uploads)
   // The stored conversation the request continues (Responses' previous_response_id), oldest
   // item first; null when it continues none.
   const nlohmann::json* history = nullptr;
@@ -87,6 +88,26 @@ class Call {
   // After a successful answer: what to persist, if anything.
   virtual std::optional<StoredTurn> turn() { return std::nullopt; }
 
+  // The media endpoints (src/dialects/openai_media.cpp) answer in other ways than JSON and are
+  // billed by units. Json: the whole 2xx body must be JSON (every other dialect). Raw: the whole
+  // body as the upstream sent it, with its content type (text, srt, vtt transcripts). Bytes:
+  // streamed to the client as the upstream sends it, with its content type (speech audio, a
+  // streamed transcript).
+  enum class Relay { Json, Raw, Bytes };
+  virtual Relay relay() const { return Relay::Json; }
+  // The most the request may consume, in the units it is billed by (images, audio, characters,
+  // search units, tokens): the rate limit's token estimate and the budget reservation. nullopt:
+  // the token estimate from the body size and max_tokens.
+  virtual std::optional<providers::Usage> ceiling() const { return std::nullopt; }
+  // What a successful answer consumed: fills the units into `usage` (which holds the tokens the
+  // provider reported, if any) from the answer (a whole body, or the last bytes of a stream).
+  // Returns true when the units are an estimate (e.g. audio length from the file's size).
+  virtual bool meter(std::string_view answer, providers::Usage& usage) const {
+    (void)answer;
+    (void)usage;
+    return false;
+  }
+
  protected:
   providers::ClientRequest req_;
 };
@@ -101,9 +122,12 @@ class Codec {
     (void)body;
     return std::nullopt;
   }
-  // The body must already be a depth-checked JSON object (parsed once by the proxy).
+  // The body must already be a depth-checked JSON object (parsed once by the proxy); for a
+  // codec that does not read JSON (multipart uploads), an empty object: it reads in.body.
   virtual std::variant<std::unique_ptr<Call>, Error> parse(nlohmann::json&& body,
                                                            const ClientInput& in) const = 0;
+  // False when the body is not JSON (multipart/form-data uploads).
+  virtual bool reads_json() const { return true; }
   // The error body in the client's shape.
   virtual std::string (*error_renderer() const)(const Error&) { return &render_error_body; }
 };
@@ -112,5 +136,7 @@ class Codec {
 const Codec& openai_codec(providers::Endpoint endpoint);
 const Codec& anthropic_codec();
 const Codec& responses_codec();
+// Audio, images, moderations, rerank: OpenAI's shapes (Cohere/Jina's for rerank), passed through.
+const Codec& media_codec(providers::Endpoint endpoint);
 
 }  // namespace tg::dialects

@@ -45,6 +45,19 @@ struct TokenPrices {  // pico-USD per token
   int64_t reasoning = 0;     // reasoning tokens (resolved: the output price when the data has none)
 };
 
+// The media endpoints' unit prices, pico-USD per unit; unset = not priced by that unit.
+struct MediaPrices {
+  std::optional<int64_t> image;  // per image, any variant without its own price
+  std::vector<std::pair<std::string, int64_t>> image_by;  // "<quality>/<size>", "<size>", "<quality>"
+  std::optional<int64_t> audio_minute;
+  std::optional<int64_t> character;  // per character (data: USD per 1M characters)
+  std::optional<int64_t> search_unit;
+  bool any() const { return image || !image_by.empty() || audio_minute || character || search_unit; }
+  // An image's price: its "<quality>/<size>", its size, its quality, the flat price, else the
+  // dearest variant (an unknown size never costs less than the known ones).
+  std::optional<int64_t> image_price(std::string_view variant) const;
+};
+
 // A resolved price: everything needed to cost a request, independent of the catalog.
 struct ModelPrice {
   TokenPrices base;
@@ -54,6 +67,8 @@ struct ModelPrice {
   TokenPrices tier;
   std::string key;    // the catalog key that matched, e.g. "openai/gpt-4o" (for logs/debugging)
   bool free = false;  // a local preset with no price: free by default
+  bool tokens = true;  // token prices known (false: an entry with unit prices only, e.g. whisper-1)
+  MediaPrices media;
 };
 
 // Cost of a finished request, rounded once to nUSD (half up). std::nullopt when the upstream
@@ -64,6 +79,9 @@ struct ModelPrice {
 //   + cache_write * cache_write + (output - reasoning) * output + reasoning * reasoning
 // (negative parts clamp at 0; an adapter whose provider excludes cache tokens from its input count,
 // e.g. Anthropic, must add them in).
+// Media units (images, audio, characters, search units): tokens where the provider reported them
+// and the model has token prices (gpt-image-1, gpt-4o-transcribe), else the units at their unit
+// prices; std::nullopt when a unit consumed has no price (cost unknown, never 0).
 std::optional<Nanos> cost_of(const ModelPrice& price, const providers::Usage& usage);
 
 // The reservation estimate: every input token at the uncached input price and max_output_tokens at
@@ -97,6 +115,9 @@ extern const char* const kBuiltinPrices;
 // One entry of prices.json or of a pricing: override, USD per 1M tokens; unset = not given.
 struct PriceEntry {
   std::optional<double> input, output, cached_input, cache_write, reasoning;
+  // Media: USD per image (flat and by variant), per audio minute, per 1M characters, per search unit.
+  std::optional<double> image, audio_minute, characters, search_unit;
+  std::map<std::string, double> image_by;
   struct Tier {
     int64_t above_tokens = 0;
     std::optional<double> input, output, cached_input, cache_write, reasoning;

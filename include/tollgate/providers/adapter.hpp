@@ -16,6 +16,7 @@
 
 #include "tollgate/config/config.hpp"
 #include "tollgate/core/error.hpp"
+#include "tollgate/core/multipart.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::providers {
@@ -23,8 +24,24 @@ namespace tg::providers {
 // Responses is OpenAI's /v1/responses as an upstream call: an adapter sees it only for a target
 // that serves it natively (native_responses); every other target gets the request translated to
 // ChatCompletions before it reaches its adapter.
-enum class Endpoint { ChatCompletions, Completions, Embeddings, Responses };
+enum class Endpoint {
+  ChatCompletions,
+  Completions,
+  Embeddings,
+  Responses,
+  // The media family (src/media/): passed through to OpenAI-style targets only.
+  AudioTranscriptions,  // multipart
+  AudioTranslations,    // multipart
+  AudioSpeech,          // JSON in, audio bytes out
+  ImagesGenerations,
+  ImagesEdits,          // multipart
+  ImagesVariations,     // multipart
+  Moderations,
+  Rerank,               // Cohere / Jina shape (/rerank; /v2/rerank is the same call)
+};
 std::string_view to_string(Endpoint e);
+// The media family: billed by units (images, audio, characters, search units) besides tokens.
+inline bool is_media(Endpoint e) { return e >= Endpoint::AudioTranscriptions; }
 
 // Token usage normalised to the kinds we bill and count.
 struct Usage {
@@ -34,6 +51,13 @@ struct Usage {
   int64_t cache_write = 0;
   int64_t reasoning = 0;    // subset of output
   bool present = false;     // the upstream reported usage
+  // Media units (0 when not applicable); billed unless the provider reported tokens for them.
+  int64_t images = 0;
+  std::string image_variant;  // "<quality>/<size>" as asked, e.g. "hd/1024x1024", "/1024x1024"
+  int64_t audio_ms = 0;       // transcribed audio
+  int64_t characters = 0;     // synthesised text
+  int64_t search_units = 0;   // rerank
+  bool has_units() const { return images || audio_ms || characters || search_units; }
 
   static Usage from_openai(const nlohmann::json& usage);
   // The Responses API's usage: input_tokens (cached included), input_tokens_details
@@ -66,6 +90,10 @@ struct ClientRequest {
   // For the Anthropic ingress: the client's `anthropic-version`. A native pass-through sends it
   // upstream (the body is in that version's shape) unless the provider configures its own.
   std::string_view anthropic_version;
+  // An upload (multipart/form-data) endpoint: the client's form, its file bytes in raw_body.
+  // The upstream gets it re-emitted with the model replaced (multipart::emit), the files
+  // borrowed from raw_body. `body` then holds the form's text fields.
+  const multipart::Form* form = nullptr;
 };
 
 // What an adapter needs to know about where the request goes.
@@ -83,6 +111,14 @@ struct UpstreamRequest {
   std::string path;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Sent after `body`, in order: bytes borrowed from the client's request (which outlives the
+  // call: an upload's file is never copied), each followed by owned text.
+  std::vector<std::pair<std::string_view, std::string>> body_pieces;
+  uint64_t body_size() const {
+    uint64_t n = body.size();
+    for (const auto& [borrowed, text] : body_pieces) n += borrowed.size() + text.size();
+    return n;
+  }
   // Parameters the provider cannot take and that were left out: logged with a warning and
   // counted, or refused with a 400 when the model entry sets strict: true. Never silent.
   std::vector<std::string> dropped_params;

@@ -36,7 +36,9 @@ class ResponseWriter {
   boost::asio::awaitable<bool> send(int status, std::string_view content_type,
                                     std::string_view body);
   boost::asio::awaitable<bool> send_error(const Error& e);
-  boost::asio::awaitable<bool> begin_stream();           // 200 text/event-stream, chunked
+  // 200, chunked: SSE by default; audio and other byte streams pass their own type.
+  boost::asio::awaitable<bool> begin_stream(
+      std::string_view content_type = "text/event-stream; charset=utf-8");
   boost::asio::awaitable<bool> write_chunk(std::string_view data);
   boost::asio::awaitable<bool> end_stream();
 

@@ -96,10 +96,11 @@ UpstreamRequest AzureAdapter::build_request(const ClientRequest& req,
     append_encoded(out.path, api_version);
   }
   out.headers.reserve(3 + p.headers.size());
-  out.headers.emplace_back("Content-Type", "application/json");
+  out.headers.emplace_back("Content-Type", openai_wire::content_type(req));
   if (!ctx.api_key.empty()) out.headers.emplace_back("api-key", std::string(ctx.api_key));
   if (req.stream) out.headers.emplace_back("Accept", "text/event-stream");
   for (const auto& [name, value] : p.headers) out.headers.emplace_back(name, value);
+  if (openai_wire::set_upload_body(req, deployment, out)) return out;
 
   if (req.endpoint == Endpoint::Responses) {  // reaches here on the v1 API only (native_responses)
     out.body = responses_wire::serialize_body(req, deployment);

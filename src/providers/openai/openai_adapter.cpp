@@ -42,6 +42,7 @@ UpstreamRequest OpenAiAdapter::build_request(const ClientRequest& req,
                                              std::string_view upstream_model,
                                              const BuildContext& ctx) const {
   UpstreamRequest out = openai_wire::base_request(req, ctx);
+  if (openai_wire::set_upload_body(req, upstream_model, out)) return out;
   out.body = req.endpoint == Endpoint::Responses
                  ? responses_wire::serialize_body(req, upstream_model)
                  : openai_wire::serialize_body(*req.body, req, upstream_model);
@@ -72,6 +73,7 @@ UpstreamRequest OpenAiCompatibleAdapter::build_request(const ClientRequest& req,
                                                        std::string_view upstream_model,
                                                        const BuildContext& ctx) const {
   UpstreamRequest out = openai_wire::base_request(req, ctx);
+  if (openai_wire::set_upload_body(req, upstream_model, out)) return out;
   if (req.endpoint == Endpoint::Responses) {  // the host's own Responses API: no chat quirks
     out.body = responses_wire::serialize_body(req, upstream_model);
     return out;

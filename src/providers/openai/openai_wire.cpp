@@ -333,6 +333,14 @@ std::string_view endpoint_path(Endpoint e) {
     case Endpoint::Completions: return "/completions";
     case Endpoint::Embeddings: return "/embeddings";
     case Endpoint::Responses: return "/responses";
+    case Endpoint::AudioTranscriptions: return "/audio/transcriptions";
+    case Endpoint::AudioTranslations: return "/audio/translations";
+    case Endpoint::AudioSpeech: return "/audio/speech";
+    case Endpoint::ImagesGenerations: return "/images/generations";
+    case Endpoint::ImagesEdits: return "/images/edits";
+    case Endpoint::ImagesVariations: return "/images/variations";
+    case Endpoint::Moderations: return "/moderations";
+    case Endpoint::Rerank: return "/rerank";
   }
   return "/chat/completions";
 }
@@ -342,7 +350,7 @@ UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx) 
   UpstreamRequest out;
   out.path = endpoint_path(req.endpoint);
   out.headers.reserve(3 + provider.headers.size());
-  out.headers.emplace_back("Content-Type", "application/json");
+  out.headers.emplace_back("Content-Type", content_type(req));
   if (!ctx.api_key.empty()) {
     out.headers.emplace_back("Authorization", "Bearer " + std::string(ctx.api_key));
   }
@@ -390,6 +398,24 @@ std::optional<std::string> splice_model(std::string_view raw, size_t members,
 }
 
 }  // namespace
+
+std::string content_type(const ClientRequest& req) {
+  if (!req.form) return "application/json";
+  return "multipart/form-data; boundary=" + req.form->boundary;
+}
+
+bool set_upload_body(const ClientRequest& req, std::string_view upstream_model,
+                     UpstreamRequest& out) {
+  if (!req.form) return false;
+  auto emitted = multipart::emit(*req.form, req.raw_body, {{"model", std::string(upstream_model)}});
+  if (!emitted) {  // the model would break the framing (the media codec refuses such names)
+    out.body.assign(req.raw_body);
+    return true;
+  }
+  out.body = std::move(emitted->head);
+  out.body_pieces = std::move(emitted->pieces);
+  return true;
+}
 
 std::string serialize_body(const json& body, const ClientRequest& req,
                            std::string_view upstream_model, bool ask_stream_usage) {

@@ -25,6 +25,14 @@ std::string_view endpoint_path(Endpoint e);
 // Bearer auth when there is a key, Accept for streams, the provider's extra headers.
 UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx);
 
+// "application/json", or the multipart type with the client's boundary for an upload.
+std::string content_type(const ClientRequest& req);
+
+// An upload (req.form): sets the body to the client's form with its model field replaced, the
+// files borrowed from the client's bytes (UpstreamRequest::body_pieces). False for JSON bodies.
+bool set_upload_body(const ClientRequest& req, std::string_view upstream_model,
+                     UpstreamRequest& out);
+
 // OpenAI's non-streamed answer: passed through as it is, usage read from its top-level member.
 Response pass_through_response(std::string&& body);
 
