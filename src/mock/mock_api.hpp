@@ -41,6 +41,9 @@ struct Reply {
   // error_mid_stream event(s), already framed, for a stream cut after `sent` events. Used
   // instead of mid_stream_error when set.
   std::function<std::string(std::size_t sent)> mid_stream_error_at;
+  // The pause between events when >= 0 (else --interval-ms / x-mock-interval-ms): audio is
+  // sent in paced chunks so that a client can see it arrive as a stream.
+  long long interval_ms = -1;
 };
 
 struct ParsedBody {

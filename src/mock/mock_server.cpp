@@ -496,7 +496,8 @@ class Session {
         std::chrono::duration_cast<milliseconds>(steady_clock::now() - t0).count();
     if (r.stream && !r.events.empty()) {
       const std::string head = build_head(r, true, seq, processing_ms, keep_alive, 0);
-      co_return co_await send_stream(r, head, fault, interval, keep_alive);
+      co_return co_await send_stream(r, head, fault, r.interval_ms >= 0 ? r.interval_ms : interval,
+                                     keep_alive);
     }
     r.stream = false;
     co_return co_await send_body(r, true, seq, processing_ms, fault, keep_alive);
