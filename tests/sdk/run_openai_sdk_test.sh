@@ -28,12 +28,23 @@ providers:
 models:
   - name: gpt-sdk
     targets: [mock/gpt-4o-mini]
+  - name: whisper-sdk
+    targets: [mock/whisper-1]
+  - name: voice-sdk
+    targets: [mock/tts-1]
+  - name: painter-sdk
+    targets: [mock/dall-e-3]
+  - name: omni-moderation-latest
+    targets: [mock/omni-moderation-latest]
 YAML
 "$gw_bin" --config "$work/config.yaml" --listen 127.0.0.1:0 --port-file "$work/gw.port" >"$work/gw.log" 2>&1 &
 gw_pid=$!
 for _ in $(seq 200); do [ -s "$work/gw.port" ] && break; sleep 0.05; done
 gw_port="$(cat "$work/gw.port")"
 if ! node "$here/openai_sdk_test.mjs" "http://127.0.0.1:${gw_port}/v1" sk-sdk-master gpt-sdk; then
+  echo "--- tollgate log ---"; cat "$work/gw.log"; exit 1
+fi
+if ! node "$here/openai_media_sdk_test.mjs" "http://127.0.0.1:${gw_port}/v1" sk-sdk-master; then
   echo "--- tollgate log ---"; cat "$work/gw.log"; exit 1
 fi
 if ! node "$here/anthropic_sdk_test.mjs" "http://127.0.0.1:${gw_port}" sk-sdk-master gpt-sdk; then
