@@ -356,3 +356,93 @@ TEST(MediaPricing, CatalogRejectsBadUnitPrices) {
   auto r = governance::PriceCatalog::build(R"({"x/m": {"image": {"1024x1024": "cheap"}}, "x/n": {"audio_minute": -1}})");
   EXPECT_EQ(r.errors.size(), 2u);
 }
+
+// ---- what the adapters send ----------------------------------------------------------------
+
+namespace {
+
+std::string header_of(const providers::UpstreamRequest& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "<absent>";
+}
+
+std::string body_of(const providers::UpstreamRequest& r) {
+  std::string out = r.body;
+  for (const auto& [borrowed, text] : r.body_pieces) {
+    out.append(borrowed);
+    out.append(text);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(MediaAdapters, UploadsGoOutAsAFormWithTheTargetModelAndTheFileBorrowed) {
+  const std::string audio = wav(8000, 4000);
+  const std::string body = form({{"model", "whisper"}, {"language", "fr"}}, "file", audio);
+  auto p = parse(Endpoint::AudioTranscriptions, body, kCt);
+  ASSERT_TRUE(p.call);
+  const auto& creq = p.call->request();
+
+  config::ProviderConfig openai;
+  openai.type = config::ProviderType::OpenAI;
+  openai.base_url = "https://api.openai.com/v1";
+  auto up = providers::adapter_for(config::ProviderType::OpenAI)
+                ->build_request(creq, "whisper-1", providers::BuildContext{openai, "sk-up", "h", "/v1"});
+  EXPECT_EQ(up.path, "/audio/transcriptions");
+  EXPECT_EQ(header_of(up, "Content-Type"), kCt);
+  EXPECT_EQ(header_of(up, "Authorization"), "Bearer sk-up");
+  ASSERT_EQ(up.body_pieces.size(), 1u);
+  EXPECT_EQ(up.body_pieces[0].first.data(), body.data() + body.find("RIFF"));  // not copied
+  EXPECT_EQ(up.body_size(), body_of(up).size());
+  auto sent = multipart::parse(kCt, body_of(up));
+  ASSERT_TRUE(sent.form) << sent.error;
+  EXPECT_EQ(sent.form->field("model").value_or(""), "whisper-1");
+  EXPECT_EQ(sent.form->field("language").value_or(""), "fr");
+  EXPECT_EQ(multipart::Form::content(*sent.form->find("file"), body_of(up)), audio);
+
+  config::ProviderConfig azure;
+  azure.type = config::ProviderType::Azure;
+  azure.base_url = "https://contoso.openai.azure.com";
+  azure.api_version = "2024-10-21";
+  azure.deployments = {{"whisper-1", "my-whisper"}};
+  auto az = providers::adapter_for(config::ProviderType::Azure)
+                ->build_request(creq, "whisper-1", providers::BuildContext{azure, "az-key", "h", ""});
+  EXPECT_EQ(az.path, "/openai/deployments/my-whisper/audio/transcriptions?api-version=2024-10-21");
+  EXPECT_EQ(header_of(az, "Content-Type"), kCt);
+  EXPECT_EQ(header_of(az, "api-key"), "az-key");
+  auto az_form = multipart::parse(kCt, body_of(az));
+  ASSERT_TRUE(az_form.form);
+  EXPECT_EQ(az_form.form->field("model").value_or(""), "my-whisper");
+
+  config::ProviderConfig compat;
+  compat.type = config::ProviderType::OpenAICompatible;
+  compat.base_url = "http://speaches:8000/v1";
+  auto local = providers::adapter_for(config::ProviderType::OpenAICompatible)
+                   ->build_request(creq, "Systran/faster-whisper-small",
+                                   providers::BuildContext{compat, "", "speaches", "/v1"});
+  EXPECT_EQ(header_of(local, "Authorization"), "<absent>");
+  EXPECT_NE(body_of(local).find("name=\"model\"\r\n\r\nSystran/faster-whisper-small\r\n"), std::string::npos);
+}
+
+TEST(MediaAdapters, JsonEndpointsKeepTheClientBytesButTheModel) {
+  const std::string body = R"({"model":"voice","input":"hi","voice":"alloy","speed":1.25})";
+  auto p = parse(Endpoint::AudioSpeech, body);
+  ASSERT_TRUE(p.call);
+  config::ProviderConfig openai;
+  openai.type = config::ProviderType::OpenAI;
+  auto up = providers::adapter_for(config::ProviderType::OpenAI)
+                ->build_request(p.call->request(), "tts-1", providers::BuildContext{openai, "k", "h", "/v1"});
+  EXPECT_EQ(up.path, "/audio/speech");
+  EXPECT_EQ(header_of(up, "Content-Type"), "application/json");
+  EXPECT_EQ(up.body, R"({"model":"tts-1","input":"hi","voice":"alloy","speed":1.25})");
+  EXPECT_TRUE(up.body_pieces.empty());
+  // Targets that cannot serve the media endpoints say so (the proxy leaves them out).
+  for (auto type : {config::ProviderType::Anthropic, config::ProviderType::Gemini,
+                    config::ProviderType::Bedrock}) {
+    EXPECT_FALSE(providers::adapter_for(type)->supports(Endpoint::AudioSpeech));
+    EXPECT_FALSE(providers::adapter_for(type)->supports(Endpoint::Rerank));
+  }
+}
