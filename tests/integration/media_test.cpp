@@ -15,6 +15,7 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kKey = "sk-tg-media-0123456789abcdef0123456789ab";
 const std::string kB = "----tollgateTestBoundary";
+const std::string kSlowKey = "sk-tg-slow-0123456789abcdef0123456789abcd";
 
 std::string media_config(const Mock& mock, const std::string& db, const std::string& server_extra = "") {
   return "server:\n"
@@ -61,7 +62,11 @@ std::string media_config(const Mock& mock, const std::string& db, const std::str
          "keys:\n"
          "  - name: media\n"
          "    key: " + kKey + "\n"
-         "    budget: {usd: 5, period: monthly}\n";
+         "    budget: {usd: 5, period: monthly}\n"
+         "  - name: slow\n"
+         "    key: " + kSlowKey + "\n"
+         "    models: [ranker]\n"
+         "    limits: {rpm: 1}\n";
 }
 
 // 8 kHz 8-bit mono WAV of `seconds`.
@@ -271,6 +276,32 @@ TEST_F(Media, SpeechStreamsTheAudioAsItArrives) {
   EXPECT_TRUE(eventually([&] { return std::abs(spend(*gw_) - expected) < 1e-9; })) << spend(*gw_);
 }
 
+TEST_F(Media, SpeechCutAfterItsFirstBytesIsATruncatedBodyNeverASuccess) {
+  mock_.add_fault({{"mode", "drop_mid_stream"}, {"match_model", "tts-1"}, {"after_events", 2}});
+  json body = {{"model", "voice"}, {"input", "a long answer read aloud"}, {"voice", "alloy"},
+               {"response_format", "wav"}};
+  std::string audio;
+  auto r = http_stream(gw_->port(), "/v1/audio/speech", body.dump(),
+                       {{"authorization", "Bearer " + kKey}, {"content-type", "application/json"}},
+                       [&](const std::string& chunk) {
+                         audio += chunk;
+                         return true;
+                       });
+  EXPECT_EQ(r.status, 200);  // the head went out with the first bytes
+  EXPECT_FALSE(r.error.empty()) << "a cut stream must not end like a whole one";
+  EXPECT_EQ(audio.substr(0, 4), "RIFF");
+  json rows;
+  ASSERT_TRUE(eventually([&] {
+    rows = gw_->get("/admin/logs?limit=1").json_body()["data"];
+    return rows.size() == 1;
+  }));
+  EXPECT_NE(rows[0]["error_code"], "") << rows[0].dump();
+  // The characters were spoken (in part) and are billed.
+  EXPECT_GT(rows[0]["cost_usd"].get<double>(), 0.0);
+  // The gateway keeps serving.
+  EXPECT_EQ(gw_->post("/v1/audio/speech", body, kKey).status, 200);
+}
+
 TEST_F(Media, SpeechFailsOverBeforeTheFirstByteAndIsRefusedWhenMalformed) {
   mock_.add_fault({{"mode", "status"}, {"status", 500}, {"match_model", "tts-1"}, {"count", 1}});
   json body = {{"model", "voice"}, {"input", "hi"}, {"voice", "alloy"}};
@@ -357,6 +388,21 @@ TEST_F(Media, RerankOnBothPathsIsBilledBySearchUnits) {
     EXPECT_EQ(results[1]["index"], 1);
     EXPECT_NEAR(cost(r), 0.002, 1e-12) << path;
   }
+}
+
+TEST_F(Media, VirtualKeysModelListsAndRateLimitsApply) {
+  json body = {{"model", "ranker"}, {"query", "q"}, {"documents", {"q"}}};
+  auto first = gw_->post("/v1/rerank", body, kSlowKey);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-ratelimit-limit-requests"), "1");
+  auto second = gw_->post("/v1/rerank", body, kSlowKey);
+  EXPECT_EQ(second.status, 429);
+  EXPECT_EQ(second.json_body()["error"]["code"], "rate_limit_exceeded");
+  EXPECT_FALSE(second.header("retry-after").empty());
+  auto other = gw_->post("/v1/moderations", {{"model", "mod"}, {"input", "x"}}, kSlowKey);
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(other.json_body()["error"]["code"], "model_not_allowed");
+  EXPECT_EQ(mock_.requests().size(), 1u);
 }
 
 TEST_F(Media, BudgetedKeysNeedAPriceForWhatTheEndpointBillsBy) {
