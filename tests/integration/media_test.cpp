@@ -329,6 +329,13 @@ TEST_F(Media, ImagesAreBilledPerImageBySizeAndQuality) {
   EXPECT_TRUE(url.json_body()["data"][0].contains("url"));
   EXPECT_NEAR(cost(url), 0.04, 1e-12);
   EXPECT_TRUE(eventually([&] { return std::abs(spend(*gw_) - 0.20) < 1e-9; })) << spend(*gw_);
+  // Counted and costed in the metrics like any call.
+  const std::string metrics = gw_->get("/metrics", "").body;
+  EXPECT_NE(metrics.find("tollgate_cost_usd_total{model=\"painter\",provider=\"mock\",team=\"\"} 0.2"),
+            std::string::npos)
+      << metrics.substr(0, 4000);
+  EXPECT_NE(metrics.find("tollgate_requests_total{model=\"painter\",provider=\"mock\",status=\"200\"} 2"),
+            std::string::npos);
   // Failover on a 5xx is the same as for chat: one target here, so a 502 naming the attempt.
   mock_.add_fault({{"mode", "status"}, {"status", 500}, {"match_model", "dall-e-3"}, {"count", 1}});
   EXPECT_EQ(gw_->post("/v1/images/generations", body, kKey).status, 502);
