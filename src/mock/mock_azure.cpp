@@ -1,4 +1,5 @@
 #include "mock_azure.hpp"
+#include "mock_media.hpp"
 
 #include <cctype>
 #include <string>
@@ -82,7 +83,7 @@ Target parse_target(std::string_view path) {
     t.v1 = true;
     std::string_view op = path.substr(kV1Prefix.size() - 1);
     if (op == "/chat/completions" || op == "/completions" || op == "/embeddings" ||
-        op == "/models" || op == "/responses") {
+        op == "/models" || op == "/responses" || is_media_route(op)) {
       t.ok = true;
       t.route = std::string(op);
     }
@@ -94,7 +95,8 @@ Target parse_target(std::string_view path) {
   if (slash == std::string_view::npos || slash == 0) return t;
   t.deployment = percent_decode(rest.substr(0, slash));
   std::string_view op = rest.substr(slash);
-  if (op == "/chat/completions" || op == "/completions" || op == "/embeddings") {
+  if (op == "/chat/completions" || op == "/completions" || op == "/embeddings" ||
+      is_media_route(op)) {
     t.ok = true;
     t.route = std::string(op);
   }
@@ -251,6 +253,8 @@ Reply handle(const ProviderRequest& req) {
     }
     if (t.route != "/models" && deployment.substr(0, 7) == "missing") {
       r = deployment_not_found();
+    } else if (is_media_route(t.route)) {  // audio, images, moderations: OpenAI's shapes
+      r = handle_media(req, t.route);
     } else if (t.route == "/responses") {  // OpenAI's Responses API, as the v1 API serves it
       r = handle_responses(responses_request(req));
     } else {

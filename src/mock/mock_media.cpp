@@ -19,6 +19,7 @@
 
 #include "mock_api.hpp"
 #include "mock_faults.hpp"
+#include "mock_media.hpp"
 #include "mock_util.hpp"
 #include "tollgate/core/multipart.hpp"
 
@@ -401,7 +402,22 @@ std::string media_model_of(const ProviderRequest& req) {
 
 Reply handle(const ProviderRequest& req) {
   if (auto denied = check_auth(req.header("authorization"), req.api_key)) return *denied;
-  const std::string_view route = route_of(req.path);
+  return handle_media(req, route_of(req.path));
+}
+
+const bool kRegistered = register_provider_mock(ProviderMock{
+    "media",
+    [](std::string_view path) { return media_route(route_of(path)); },
+    media_model_of,
+    handle,
+    [](const Fault& f, std::string_view model) { return fault_status_reply(f, model); },
+});
+
+}  // namespace
+
+bool is_media_route(std::string_view route) { return media_route(route); }
+
+Reply handle_media(const ProviderRequest& req, std::string_view route) {
   if (req.method != "POST") {
     return error_reply(405, "Invalid method for URL (" + std::string(req.method) + " " +
                                 std::string(req.path) + ")",
@@ -415,15 +431,5 @@ Reply handle(const ProviderRequest& req) {
   if (route == "/rerank") return rerank(req);
   return images(req, route);
 }
-
-const bool kRegistered = register_provider_mock(ProviderMock{
-    "media",
-    [](std::string_view path) { return media_route(route_of(path)); },
-    media_model_of,
-    handle,
-    [](const Fault& f, std::string_view model) { return fault_status_reply(f, model); },
-});
-
-}  // namespace
 
 }  // namespace tollgate::mock

@@ -431,3 +431,36 @@ TEST_F(Media, BudgetedKeysNeedAPriceForWhatTheEndpointBillsBy) {
 
 }  // namespace
 }  // namespace tg::it
+
+namespace tg::it {
+namespace {
+
+TEST(MediaAzure, UploadsAndSpeechGoToTheDeploymentPath) {
+  Mock mock({"--api-key", "az-key"});
+  Gateway gw("server:\n  master_key: sk-test-master\n  workers: 1\n"
+             "providers:\n  az:\n    type: azure\n    base_url: http://127.0.0.1:" +
+             std::to_string(mock.port()) +
+             "\n    api_key: az-key\n    api_version: 2024-10-21\n"
+             "    deployments: {whisper-1: my-whisper, tts-1: my-voice}\n");
+  auto r = upload(gw, "/v1/audio/transcriptions",
+                  form({{"model", "az/whisper-1"}}, "file", "note.wav", wav(2)), "sk-test-master");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json_body()["text"], "Transcript of note.wav (" + std::to_string(wav(2).size()) + " bytes).");
+  auto reqs = mock.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0]["path"],
+            "/openai/deployments/my-whisper/audio/transcriptions?api-version=2024-10-21");
+  EXPECT_EQ(reqs[0]["headers"]["api-key"], "az-key");
+  EXPECT_NE(reqs[0]["body"].get<std::string>().find("name=\"model\"\r\n\r\nmy-whisper\r\n"),
+            std::string::npos);
+  auto s = gw.post("/v1/audio/speech", {{"model", "az/tts-1"}, {"input", "hi"}, {"voice", "alloy"},
+                                        {"response_format", "wav"}});
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(s.header("content-type"), "audio/wav");
+  EXPECT_EQ(s.body.substr(0, 4), "RIFF");
+  EXPECT_EQ(mock.requests().back()["path"],
+            "/openai/deployments/my-voice/audio/speech?api-version=2024-10-21");
+}
+
+}  // namespace
+}  // namespace tg::it
