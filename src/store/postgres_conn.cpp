@@ -157,17 +157,25 @@ int64_t Result::affected() const {
   return n && *n ? std::atoll(n) : 0;
 }
 bool Result::is_null(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+// A cell out of range reads as "" (libpq answers NULL for it).
 std::string Result::text(int row, int col) const {
-  return std::string(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+  const char* v = PQgetvalue(r_, row, col);
+  return v ? std::string(v, static_cast<size_t>(PQgetlength(r_, row, col))) : std::string();
 }
 int64_t Result::i64(int row, int col) const {
   const char* v = PQgetvalue(r_, row, col);
   int64_t out = 0;
-  std::from_chars(v, v + PQgetlength(r_, row, col), out);
+  if (v) std::from_chars(v, v + PQgetlength(r_, row, col), out);
   return out;
 }
-double Result::f64(int row, int col) const { return std::strtod(PQgetvalue(r_, row, col), nullptr); }
-bool Result::boolean(int row, int col) const { return PQgetvalue(r_, row, col)[0] == 't'; }
+double Result::f64(int row, int col) const {
+  const char* v = PQgetvalue(r_, row, col);
+  return v ? std::strtod(v, nullptr) : 0.0;
+}
+bool Result::boolean(int row, int col) const {
+  const char* v = PQgetvalue(r_, row, col);
+  return v && v[0] == 't';
+}
 
 Conn::~Conn() { close(); }
 
