@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -316,6 +317,39 @@ TEST(PostgresStore, AnOutageQueuesRowsAppliesBackPressureAndLosesNothing) {
   s->flush();
   EXPECT_EQ(scalar(url, "SELECT count(*) FROM requests"), 60);
   EXPECT_EQ(scalar(url, "SELECT spent_nano FROM spend_total WHERE holder = 'key:k'"), 60 * 7);
+}
+
+// A change notified while another store's listener is disconnected is not lost: the listener
+// re-reads every key and team when it reconnects (NOTIFY reaches only those listening).
+TEST(PostgresStore, AChangeMadeWhileTheListenerWasDownArrivesAfterItReconnects) {
+  REQUIRE_POSTGRES();
+  PostgresServer server;
+  const std::string url = server.create_database();
+  auto b = open(url);
+  ASSERT_TRUE(b);
+  std::mutex m;
+  std::set<std::string> seen;
+  b->on_change([&](StoreChange c) {
+    std::lock_guard lock(m);
+    if (c.key && !c.key->revoked) seen.insert(c.id);
+  });
+  pg::Conn c;
+  std::string err;
+  ASSERT_TRUE(c.connect(url, 5, &err)) << err;
+  // The listener's connection is cut; a change is committed and notified at once, while the
+  // listener waits out its reconnect backoff.
+  auto cut = c.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = "
+                    "'LISTEN tollgate_changes'");
+  ASSERT_EQ(cut.rows(), 1);
+  c.transaction([&] {
+    c.exec("INSERT INTO keys (id, hash, record) VALUES ('key_quiet', 'hq', '{\"id\":\"key_quiet\"}')");
+    c.exec("SELECT pg_notify('tollgate_changes', 'key:key_quiet')");
+  });
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    return seen.count("key_quiet") == 1;
+  }, std::chrono::seconds(5)));
+  EXPECT_TRUE(eventually([&] { return b->reachable(); }, std::chrono::seconds(5)));
 }
 
 TEST(PostgresStore, OpeningAnUnreachableServerFailsWithAClearError) {
