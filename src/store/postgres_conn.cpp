@@ -99,6 +99,43 @@ const char* const kMigrations[] = {
       created_ms BIGINT NOT NULL
     );
     )sql",
+    // 2: usage by minute, hour and day (res in seconds) for /admin/stats, with latency and
+    // time-to-first-token histograms (bins: latency_bin), as SQLite's migration 6.
+    R"sql(
+    CREATE TABLE usage_buckets (
+      res BIGINT NOT NULL,
+      t_ms BIGINT NOT NULL,
+      key_id TEXT NOT NULL,
+      team TEXT NOT NULL,
+      model TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      upstream_model TEXT NOT NULL,
+      requests BIGINT NOT NULL DEFAULT 0,
+      errors BIGINT NOT NULL DEFAULT 0,
+      input_tokens BIGINT NOT NULL DEFAULT 0,
+      output_tokens BIGINT NOT NULL DEFAULT 0,
+      cost_nano BIGINT NOT NULL DEFAULT 0,
+      PRIMARY KEY (res, t_ms, key_id, team, model, provider, upstream_model)
+    );
+    CREATE TABLE usage_latency (
+      res BIGINT NOT NULL,
+      t_ms BIGINT NOT NULL,
+      key_id TEXT NOT NULL,
+      team TEXT NOT NULL,
+      model TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      upstream_model TEXT NOT NULL,
+      kind INTEGER NOT NULL,
+      bin INTEGER NOT NULL,
+      n BIGINT NOT NULL DEFAULT 0,
+      PRIMARY KEY (res, t_ms, key_id, team, model, provider, upstream_model, kind, bin)
+    );
+    INSERT INTO usage_buckets SELECT r.res, (ts_ms / (r.res * 1000)) * (r.res * 1000), key_id,
+      team, model, provider, upstream_model, COUNT(*), SUM((status >= 400)::int),
+      SUM(input_tokens), SUM(output_tokens), SUM(COALESCE(cost_nano, 0))
+      FROM requests, (VALUES (60::bigint), (3600), (86400)) AS r (res)
+      GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    )sql",
 };
 
 // Any constant: the advisory lock that serialises migrations across instances.

@@ -78,6 +78,48 @@ std::string sat_sum(std::string_view table, std::string_view col) {
                      table, col);
 }
 
+// The request log's columns, in the order log_row reads them.
+constexpr const char* kLogColumns =
+    "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
+    "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
+    "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
+    "cost_nano, request_body, response_body, usage_estimated FROM requests";
+
+// One request log row as the admin API shows it (as SqliteStore's log_row).
+json log_row(const pg::Result& s, int i) {
+  json r = {{"id", s.i64(i, 0)},
+            {"ts_ms", s.i64(i, 1)},
+            {"request_id", s.text(i, 2)},
+            {"key_id", s.text(i, 3)},
+            {"key_name", s.text(i, 4)},
+            {"team", s.text(i, 5)},
+            {"model", s.text(i, 6)},
+            {"provider", s.text(i, 7)},
+            {"upstream_model", s.text(i, 8)},
+            {"attempts", s.i64(i, 9)},
+            {"status", s.i64(i, 10)},
+            {"error_code", s.text(i, 11)},
+            {"stream", s.boolean(i, 12)},
+            {"latency_ms", s.f64(i, 13)},
+            {"ttft_ms", s.is_null(i, 14) ? json() : json(s.f64(i, 14))},
+            {"tokens",
+             {{"input", s.i64(i, 15)},
+              {"output", s.i64(i, 16)},
+              {"cached", s.i64(i, 17)},
+              {"cache_write", s.i64(i, 18)},
+              {"reasoning", s.i64(i, 19)}}},
+            {"cost_usd", s.is_null(i, 20) ? json() : json(double(s.i64(i, 20)) / 1e9)},
+            {"cost_nano_usd", s.is_null(i, 20) ? json() : json(s.i64(i, 20))}};
+  r["usage_estimated"] = s.boolean(i, 23);
+  if (!s.is_null(i, 21)) r["request_body"] = s.text(i, 21);
+  if (!s.is_null(i, 22)) r["response_body"] = s.text(i, 22);
+  return r;
+}
+
+// The rollup resolutions (seconds) for /admin/stats, and how long minute rows are kept.
+constexpr int64_t kResolutions[] = {60, 3600, 86400};
+constexpr int64_t kMinuteRollupDays = 8;
+
 ResponseRow response_of(const pg::Result& r, int i) {
   return ResponseRow{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.i64(i, 3),
                      r.text(i, 4), r.text(i, 5), r.text(i, 6)};
@@ -278,11 +320,7 @@ class PostgresStore final : public Store {
     read_job([q = std::move(q), done = std::move(done)](Conn& c) {
       json rows = json::array();
       run_logged("query_logs", [&] {
-        std::string sql =
-            "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
-            "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
-            "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-            "cost_nano, request_body, response_body, usage_estimated FROM requests WHERE true";
+        std::string sql = std::string(kLogColumns) + " WHERE true";
         std::vector<Param> params;
         auto where = [&](const char* cond, Param v) {
           params.push_back(std::move(v));
@@ -290,6 +328,8 @@ class PostgresStore final : public Store {
         };
         if (!q.key_id.empty()) where("key_id =", p(clean_text(q.key_id)));
         if (!q.model.empty()) where("model =", p(clean_text(q.model)));
+        if (!q.team.empty()) where("team =", p(clean_text(q.team)));
+        if (!q.provider.empty()) where("provider =", p(clean_text(q.provider)));
         if (q.status) where("status =", p(int64_t(*q.status)));
         if (q.since_ms) where("ts_ms >=", p(*q.since_ms));
         if (q.until_ms) where("ts_ms <", p(*q.until_ms));
@@ -297,37 +337,76 @@ class PostgresStore final : public Store {
         params.push_back(p(int64_t(std::clamp(q.limit, 1, 1000))));
         sql += fmt::format(" ORDER BY id DESC LIMIT ${}", params.size());
         auto s = c.exec(sql, params);
-        for (int i = 0; i < s.rows(); ++i) {
-          json r = {{"id", s.i64(i, 0)},
-                    {"ts_ms", s.i64(i, 1)},
-                    {"request_id", s.text(i, 2)},
-                    {"key_id", s.text(i, 3)},
-                    {"key_name", s.text(i, 4)},
-                    {"team", s.text(i, 5)},
-                    {"model", s.text(i, 6)},
-                    {"provider", s.text(i, 7)},
-                    {"upstream_model", s.text(i, 8)},
-                    {"attempts", s.i64(i, 9)},
-                    {"status", s.i64(i, 10)},
-                    {"error_code", s.text(i, 11)},
-                    {"stream", s.boolean(i, 12)},
-                    {"latency_ms", s.f64(i, 13)},
-                    {"ttft_ms", s.is_null(i, 14) ? json() : json(s.f64(i, 14))},
-                    {"tokens",
-                     {{"input", s.i64(i, 15)},
-                      {"output", s.i64(i, 16)},
-                      {"cached", s.i64(i, 17)},
-                      {"cache_write", s.i64(i, 18)},
-                      {"reasoning", s.i64(i, 19)}}},
-                    {"cost_usd", s.is_null(i, 20) ? json() : json(double(s.i64(i, 20)) / 1e9)},
-                    {"cost_nano_usd", s.is_null(i, 20) ? json() : json(s.i64(i, 20))}};
-          r["usage_estimated"] = s.boolean(i, 23);
-          if (!s.is_null(i, 21)) r["request_body"] = s.text(i, 21);
-          if (!s.is_null(i, 22)) r["response_body"] = s.text(i, 22);
-          rows.push_back(std::move(r));
-        }
+        for (int i = 0; i < s.rows(); ++i) rows.push_back(log_row(s, i));
       });
       done(std::move(rows));
+    });
+  }
+
+  void get_log(int64_t id, std::function<void(json)> done) override {
+    read_job([id, done = std::move(done)](Conn& c) {
+      json row;
+      run_logged("get_log", [&] {
+        auto s = c.exec(std::string(kLogColumns) + " WHERE id = $1", {p(id)});
+        if (s.rows() > 0) row = log_row(s, 0);
+      });
+      done(std::move(row));
+    });
+  }
+
+  void keys_last_used(std::vector<std::string> ids, std::function<void(json)> done) override {
+    read_job([ids = std::move(ids), done = std::move(done)](Conn& c) {
+      json by_id = json::object();
+      run_logged("keys_last_used", [&] {
+        for (const auto& id : ids) {  // one index probe per key (requests_key_id)
+          auto s = c.exec("SELECT MAX(ts_ms) FROM requests WHERE key_id = $1", {p(clean_text(id))});
+          if (s.rows() > 0 && !s.is_null(0, 0)) by_id[id] = s.i64(0, 0);
+        }
+      });
+      done(std::move(by_id));
+    });
+  }
+
+  void query_stats(StatsQuery q, std::function<void(json)> done) override {
+    read_job([q = std::move(q), done = std::move(done)](Conn& c) {
+      json out = {{"counts", json::array()}, {"latency", json::array()}};
+      run_logged("query_stats", [&] {
+        static const std::map<std::string, std::string> kColumns = {
+            {"none", "''"}, {"model", "model"}, {"provider", "provider"}, {"key", "key_id"},
+            {"team", "team"}, {"deployment", "provider || '/' || upstream_model"}};
+        auto it = kColumns.find(q.group_by);
+        const std::string col = it == kColumns.end() ? "''" : it->second;
+        int64_t res = 60;  // the coarsest rollup that the step is a multiple of
+        for (int64_t r : kResolutions) {
+          if (q.step_s % r == 0) res = r;
+        }
+        const std::vector<Param> ps = {p(res), p(q.from_ms), p(q.step_s * 1000), p(q.to_ms)};
+        auto sum = [](const char* x) {
+          return fmt::format("LEAST(SUM({}), 9223372036854775807)::bigint", x);
+        };
+        auto counts = c.exec(
+            fmt::format("SELECT {0}, (t_ms / $3) * $3, {1}, {2}, {3}, {4}, {5} FROM usage_buckets "
+                        "WHERE res = $1 AND t_ms >= $2 AND t_ms < $4 GROUP BY 1, 2",
+                        col, sum("requests"), sum("errors"), sum("input_tokens"),
+                        sum("output_tokens"), sum("cost_nano")),
+            ps);
+        for (int i = 0; i < counts.rows(); ++i) {
+          out["counts"].push_back(json::array({counts.text(i, 0), counts.i64(i, 1),
+                                               counts.i64(i, 2), counts.i64(i, 3),
+                                               counts.i64(i, 4), counts.i64(i, 5),
+                                               counts.i64(i, 6)}));
+        }
+        auto lat = c.exec(
+            fmt::format("SELECT {0}, (t_ms / $3) * $3, kind, bin, {1} FROM usage_latency "
+                        "WHERE res = $1 AND t_ms >= $2 AND t_ms < $4 GROUP BY 1, 2, 3, 4",
+                        col, sum("n")),
+            ps);
+        for (int i = 0; i < lat.rows(); ++i) {
+          out["latency"].push_back(json::array({lat.text(i, 0), lat.i64(i, 1), lat.i64(i, 2),
+                                                lat.i64(i, 3), lat.i64(i, 4)}));
+        }
+      });
+      done(std::move(out));
     });
   }
 
@@ -487,8 +566,11 @@ class PostgresStore final : public Store {
       days = opts_.retention_days;
     }
     const int64_t now = opts_.now_ms();
-    // The batch ledger only has to outlive a retried commit.
+    // The batch ledger only has to outlive a retried commit; minute rollups serve recent stats.
     c.exec("DELETE FROM store_batches WHERE created_ms < $1", {p(now - 86'400'000)});
+    const int64_t minute_cutoff = now - kMinuteRollupDays * 86'400'000;
+    c.exec("DELETE FROM usage_buckets WHERE res = 60 AND t_ms < $1", {p(minute_cutoff)});
+    c.exec("DELETE FROM usage_latency WHERE res = 60 AND t_ms < $1", {p(minute_cutoff)});
     if (days <= 0) return 0;
     int64_t cutoff = now - int64_t(days) * 86'400'000;
     int64_t total = 0;
@@ -668,6 +750,7 @@ class PostgresStore final : public Store {
                {p(b.attempt_id), p(opts_.now_ms())});
         insert_rows(c, b.rows);
         upsert_rollups(c, b.rows);
+        upsert_buckets(c, b.rows);
         upsert_spend(c, b.deltas);
       });
       return true;
@@ -766,6 +849,72 @@ class PostgresStore final : public Store {
         sql += fmt::format("{}{} = {}", first ? "" : ", ", col, sat_sum("u", col));
         first = false;
       }
+      c.exec(sql, ps);
+    }
+  }
+
+  // The minute, hour and day rollups of /admin/stats (counts and latency histograms), summed in
+  // memory per bucket first, upserted in key order.
+  static void upsert_buckets(Conn& c, const std::vector<RequestRow>& rows) {
+    using Key = std::tuple<int64_t, int64_t, std::string, std::string, std::string, std::string,
+                           std::string>;
+    struct Sums {
+      int64_t requests = 0, errors = 0, in = 0, out = 0, cost = 0;
+    };
+    std::map<Key, Sums> buckets;
+    std::map<std::tuple<Key, int, int>, int64_t> latency;  // (bucket, kind, bin) -> count
+    for (const auto& r : rows) {
+      for (int64_t res : kResolutions) {
+        const int64_t w = res * 1000;
+        const int64_t t = r.ts_ms - ((r.ts_ms % w) + w) % w;
+        Key k{res, t, clean_text(r.key_id), clean_text(r.team), clean_text(r.model),
+              clean_text(r.provider), clean_text(r.upstream_model)};
+        Sums& x = buckets[k];
+        x.requests += 1;
+        x.errors += r.status >= 400;
+        x.in = sat_add(x.in, r.input_tokens);
+        x.out = sat_add(x.out, r.output_tokens);
+        x.cost = sat_add(x.cost, r.cost_nano.value_or(0));
+        latency[{k, 0, latency_bin(r.latency_ms)}] += 1;
+        if (r.ttft_ms >= 0) latency[{k, 1, latency_bin(r.ttft_ms)}] += 1;
+      }
+    }
+    const char* kCols = "res, t_ms, key_id, team, model, provider, upstream_model";
+    for (auto it = buckets.begin(); it != buckets.end();) {
+      std::string sql = fmt::format("INSERT INTO usage_buckets AS u ({}, requests, errors, "
+                                    "input_tokens, output_tokens, cost_nano) VALUES ",
+                                    kCols);
+      std::vector<Param> ps;
+      for (size_t n = 0; it != buckets.end() && n < kRowsPerInsert; ++it, ++n) {
+        placeholders(sql, n, 12);
+        const auto& [k, x] = *it;
+        ps.insert(ps.end(), {p(std::get<0>(k)), p(std::get<1>(k)), p(std::get<2>(k)),
+                             p(std::get<3>(k)), p(std::get<4>(k)), p(std::get<5>(k)),
+                             p(std::get<6>(k)), p(x.requests), p(x.errors), p(x.in), p(x.out),
+                             p(x.cost)});
+      }
+      sql += fmt::format(" ON CONFLICT ({}) DO UPDATE SET requests = {}, errors = {}, "
+                         "input_tokens = {}, output_tokens = {}, cost_nano = {}",
+                         kCols, sat_sum("u", "requests"), sat_sum("u", "errors"),
+                         sat_sum("u", "input_tokens"), sat_sum("u", "output_tokens"),
+                         sat_sum("u", "cost_nano"));
+      c.exec(sql, ps);
+    }
+    for (auto it = latency.begin(); it != latency.end();) {
+      std::string sql =
+          fmt::format("INSERT INTO usage_latency AS u ({}, kind, bin, n) VALUES ", kCols);
+      std::vector<Param> ps;
+      for (size_t n = 0; it != latency.end() && n < kRowsPerInsert; ++it, ++n) {
+        placeholders(sql, n, 10);
+        const auto& [kb, count] = *it;
+        const auto& k = std::get<0>(kb);
+        ps.insert(ps.end(), {p(std::get<0>(k)), p(std::get<1>(k)), p(std::get<2>(k)),
+                             p(std::get<3>(k)), p(std::get<4>(k)), p(std::get<5>(k)),
+                             p(std::get<6>(k)), p(int64_t(std::get<1>(kb))),
+                             p(int64_t(std::get<2>(kb))), p(count)});
+      }
+      sql += fmt::format(" ON CONFLICT ({}, kind, bin) DO UPDATE SET n = {}", kCols,
+                         sat_sum("u", "n"));
       c.exec(sql, ps);
     }
   }

@@ -149,6 +149,31 @@ TEST(PostgresStore, EverythingIsQueryableAndSurvivesARestart) {
     EXPECT_EQ(spend[0]["requests"], 2);
     EXPECT_EQ(spend[1]["unknown_cost_requests"], 1);
     EXPECT_EQ(spend[1]["errors"], 2);
+    // The UI's queries: one row by id, keys' last use, stats by hour.
+    EXPECT_EQ(wait_for<json>([&](auto cb) { s->get_log(logs[1]["id"].get<int64_t>(), cb); }), logs[1]);
+    EXPECT_TRUE(wait_for<json>([&](auto cb) { s->get_log(999999, cb); }).is_null());
+    EXPECT_EQ(wait_for<json>([&](auto cb) { s->keys_last_used({"key_a", "key_b", "nope"}, cb); }),
+              (json{{"key_a", t0 + 1}, {"key_b", t0 + 3}}));
+    LogQuery by_provider;
+    by_provider.provider = "openai";
+    by_provider.team = "nope";
+    EXPECT_EQ(wait_for<json>([&](auto cb) { s->query_logs(by_provider, cb); }).size(), 0u);
+    StatsQuery sq;
+    sq.from_ms = t0 - t0 % 3'600'000;
+    sq.to_ms = sq.from_ms + 3'600'000;
+    sq.step_s = 3600;
+    sq.group_by = "model";
+    auto stats = wait_for<json>([&](auto cb) { s->query_stats(sq, cb); });
+    ASSERT_EQ(stats["counts"].size(), 2u) << stats.dump();
+    for (const auto& r : stats["counts"]) {  // [group, t_ms, requests, errors, in, out, cost]
+      EXPECT_EQ(r[1], sq.from_ms);
+      EXPECT_EQ(r[2], 2);
+      if (r[0] == "gpt-4o") EXPECT_EQ(r[6], 4000);
+      else EXPECT_EQ(r[3], 2);  // claude: both errors
+    }
+    int64_t latency_rows = 0;
+    for (const auto& r : stats["latency"]) latency_rows += r[4].get<int64_t>();
+    EXPECT_EQ(latency_rows, 5);  // four latencies and one time to first token
   }
   auto s = open(url);
   ASSERT_TRUE(s);
@@ -403,6 +428,8 @@ TEST(PostgresMigrate, CopiesEverySqliteRowAndRefusesANonEmptyTarget) {
   EXPECT_EQ(scalar(url, "SELECT SUM(spent_nano) FROM spend"), total);
   EXPECT_EQ(scalar(url, "SELECT SUM(spent_nano) FROM spend_total"), total);
   EXPECT_EQ(scalar(url, "SELECT SUM(cost_nano) FROM usage_daily"), total);
+  EXPECT_EQ(scalar(url, "SELECT SUM(cost_nano) FROM usage_buckets WHERE res = 3600"), total);
+  EXPECT_EQ(scalar(url, "SELECT SUM(n) FROM usage_latency WHERE res = 3600 AND kind = 0"), 1234);
   {  // the copy is a working store: loaded as the SQLite one, new rows numbered after the old
     auto s = open(url);
     ASSERT_TRUE(s);
