@@ -62,6 +62,8 @@ TEST(Postgres, TwoInstancesShareKeysTeamsLogsAndSpend) {
   Gateway b(pg_config(mock, url));
   EXPECT_EQ(send(a, "GET", "/ready").status, 200);
 
+  const int64_t from_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count() - 60'000;
   // Created on A: works on B within a second.
   auto created = send(a, "POST", "/admin/keys", {{"name", "shared"}, {"team", "eng"}});
   ASSERT_EQ(created.status, 200) << created.body;
@@ -122,6 +124,14 @@ TEST(Postgres, TwoInstancesShareKeysTeamsLogsAndSpend) {
       if (r["key"] == id) spent = r["spend_nano_usd"];
     }
     EXPECT_EQ(spent, nano) << spend.dump();
+    // The UI's charts (minute rollups) count both instances' requests too.
+    auto stats = send(*gw, "GET", fmt::format("/admin/stats?from={}&to={}&step=60&group_by=key",
+                                              from_ms, from_ms + 180'000)).json_body();
+    int64_t charted = -1;
+    for (const auto& series : stats["series"]) {
+      if (series["group"] == id) charted = series["total"]["cost_nano_usd"];
+    }
+    EXPECT_EQ(charted, nano) << stats.dump();
   }
   EXPECT_EQ(scalar(url, fmt::format("SELECT spent_nano FROM spend_total WHERE holder = 'key:{}'", id)),
             scalar(url, fmt::format("SELECT SUM(cost_nano) FROM requests WHERE key_id = '{}'", id)));
