@@ -241,26 +241,16 @@ class PostgresStore final : public Store {
     });
   }
 
+  // Written with the request rows, in the same transaction (group commit), and retried with
+  // them; until then reads find it in the pending map. Shared, not copied, by the map and batch.
   void save_response(ResponseRow row) override {
+    auto shared = std::make_shared<const ResponseRow>(std::move(row));
     {
       std::lock_guard lock(pending_mu_);
-      pending_responses_[row.id] = row;
+      pending_responses_[shared->id] = shared;
     }
-    write_job([this, row = std::move(row)](Conn& c) {
-      run_logged("save_response", [&] {
-        c.exec("INSERT INTO responses (id, scope, previous_id, created_ms, response, "
-               "input_items, output_items) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-               "ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, previous_id = "
-               "excluded.previous_id, created_ms = excluded.created_ms, response = "
-               "excluded.response, input_items = excluded.input_items, output_items = "
-               "excluded.output_items",
-               {p(clean_text(row.id)), p(clean_text(row.scope)), p(clean_text(row.previous_id)),
-                p(row.created_ms), p(clean_text(row.response)), p(clean_text(row.input_items)),
-                p(clean_text(row.output_items))});
-      });
-      std::lock_guard lock(pending_mu_);
-      pending_responses_.erase(row.id);
-    });
+    std::lock_guard lock(mu_);
+    responses_.push_back(std::move(shared));
   }
 
   void get_response(std::string id, std::string scope,
@@ -276,12 +266,23 @@ class PostgresStore final : public Store {
   void delete_response(std::string id, std::string scope,
                        std::function<void(bool)> done) override {
     // On the writer, in order behind any pending save of the same id.
-    write_job([id = std::move(id), scope = std::move(scope), done = std::move(done)](Conn& c) {
+    write_job([this, id = std::move(id), scope = std::move(scope),
+               done = std::move(done)](Conn& c) {
       bool deleted = false;
+      {  // a save still waiting (its batch failed to commit) is dropped too
+        std::lock_guard lock(pending_mu_);
+        auto it = pending_responses_.find(id);
+        if (it != pending_responses_.end() && it->second->scope == scope) {
+          pending_responses_.erase(it);
+          deleted = true;
+        }
+      }
+      std::erase_if(batch_.responses,
+                    [&](const auto& r) { return r->id == id && r->scope == scope; });
       run_logged("delete_response", [&] {
         deleted = c.exec("DELETE FROM responses WHERE id = $1 AND scope = $2",
                          {p(clean_text(id)), p(clean_text(scope))})
-                      .affected() > 0;
+                      .affected() > 0 || deleted;
       });
       done(deleted);
     });
@@ -548,8 +549,8 @@ class PostgresStore final : public Store {
       std::lock_guard lock(pending_mu_);
       auto it = pending_responses_.find(id);
       if (it != pending_responses_.end()) {
-        if (it->second.scope != scope) return std::nullopt;
-        return it->second;
+        if (it->second->scope != scope) return std::nullopt;
+        return *it->second;
       }
     }
     auto r = c.exec("SELECT id, scope, previous_id, created_ms, response, input_items, "
@@ -619,7 +620,7 @@ class PostgresStore final : public Store {
     };
     retention();
     auto next_retention = std::chrono::steady_clock::now() + std::chrono::hours(1);
-    Batch batch;
+    Batch& batch = batch_;
     Ms backoff{0};
     bool writer_down = false;
     std::unique_lock lock(mu_);
@@ -634,8 +635,10 @@ class PostgresStore final : public Store {
       std::deque<Job> jobs;
       std::move(rows_.begin(), rows_.end(), std::back_inserter(batch.rows));
       std::move(spend_.begin(), spend_.end(), std::back_inserter(batch.deltas));
+      std::move(responses_.begin(), responses_.end(), std::back_inserter(batch.responses));
       rows_.clear();
       spend_.clear();
+      responses_.clear();
       jobs.swap(jobs_);
       retrying_rows_ = batch.rows.size();
       bool stop = stopping_;
@@ -643,12 +646,12 @@ class PostgresStore final : public Store {
       bool connected = ensure(c, url_, pgo_.connect_timeout_s, "writer", writer_down);
       if (connected) writer_pid_ = c.backend_pid();
       bool failed = !connected;
-      if (connected && (!batch.rows.empty() || !batch.deltas.empty())) {
+      if (connected && !batch.empty()) {
         if (commit_batch(c, batch)) {
           if (backoff.count() > 0) {
             spdlog::info("store: writes recovered; {} row(s) committed", batch.rows.size());
           }
-          batch = Batch{};
+          written(batch);
         } else {
           failed = true;
         }
@@ -666,19 +669,18 @@ class PostgresStore final : public Store {
       }
       set_writer_ok(!failed && c.ok());
       if (failed) {
-        commit_failures_.fetch_add(batch.rows.empty() && batch.deltas.empty() ? 0 : 1,
-                                   std::memory_order_relaxed);
+        commit_failures_.fetch_add(batch.empty() ? 0 : 1, std::memory_order_relaxed);
         backoff = std::clamp(backoff * 2, Ms{50}, Ms{2000});
-        if (stop && ++stop_retries_ > kStopRetries &&
-            (!batch.rows.empty() || !batch.deltas.empty())) {
+        if (stop && ++stop_retries_ > kStopRetries && !batch.empty()) {
           int64_t lost = 0;
           for (const auto& d : batch.deltas) lost = sat_add(lost, d.nano_usd);
-          spdlog::critical("store: giving up at shutdown after {} retries: {} request row(s) and "
-                           "{} nUSD of spend were not written to PostgreSQL",
-                           kStopRetries, batch.rows.size(), lost);
-          batch = Batch{};
+          spdlog::critical("store: giving up at shutdown after {} retries: {} request row(s), {} "
+                           "stored response(s) and {} nUSD of spend were not written to "
+                           "PostgreSQL",
+                           kStopRetries, batch.rows.size(), batch.responses.size(), lost);
+          written(batch);
         }
-        if (stop && batch.rows.empty() && batch.deltas.empty()) backoff = Ms{0};
+        if (stop && batch.empty()) backoff = Ms{0};
       } else {
         backoff = Ms{0};
       }
@@ -689,8 +691,8 @@ class PostgresStore final : public Store {
       lock.lock();
       retrying_rows_ = batch.rows.size();
       note_backlog(rows_.size() + retrying_rows_);
-      if (stop && jobs_.empty() && rows_.empty() && spend_.empty() && batch.rows.empty() &&
-          batch.deltas.empty()) {
+      if (stop && jobs_.empty() && rows_.empty() && spend_.empty() && responses_.empty() &&
+          batch.empty()) {
         return;
       }
     }
@@ -722,9 +724,24 @@ class PostgresStore final : public Store {
   struct Batch {
     std::vector<RequestRow> rows;
     std::vector<SpendDelta> deltas;
+    std::vector<std::shared_ptr<const ResponseRow>> responses;  // upserts: safe to repeat
     std::string attempt_id;  // "" until a commit was attempted
     size_t attempt_rows = 0, attempt_deltas = 0;
+    bool empty() const { return rows.empty() && deltas.empty() && responses.empty(); }
   };
+
+  // The batch is committed (or given up): its responses leave the pending map (reads go to the
+  // database again; a newer save of the same id stays), and it starts empty.
+  void written(Batch& b) {
+    {
+      std::lock_guard lock(pending_mu_);
+      for (const auto& r : b.responses) {
+        auto it = pending_responses_.find(r->id);
+        if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+      }
+    }
+    b = Batch{};
+  }
 
   // One transaction for the batch; false (kept for a retry) when it failed.
   bool commit_batch(Conn& c, Batch& b) {
@@ -736,10 +753,8 @@ class PostgresStore final : public Store {
                        b.attempt_rows);
           b.rows.erase(b.rows.begin(), b.rows.begin() + long(b.attempt_rows));
           b.deltas.erase(b.deltas.begin(), b.deltas.begin() + long(b.attempt_deltas));
-          if (b.rows.empty() && b.deltas.empty()) {
-            b = Batch{};
-            return true;
-          }
+          b.attempt_rows = b.attempt_deltas = 0;
+          if (b.rows.empty() && b.deltas.empty() && b.responses.empty()) return true;
         }
       }
       b.attempt_id = random_id();
@@ -751,6 +766,17 @@ class PostgresStore final : public Store {
         insert_rows(c, b.rows);
         upsert_rollups(c, b.rows);
         upsert_buckets(c, b.rows);
+        for (const auto& r : b.responses) {
+          c.exec("INSERT INTO responses (id, scope, previous_id, created_ms, response, "
+                 "input_items, output_items) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                 "ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, previous_id = "
+                 "excluded.previous_id, created_ms = excluded.created_ms, response = "
+                 "excluded.response, input_items = excluded.input_items, output_items = "
+                 "excluded.output_items",
+                 {p(clean_text(r->id)), p(clean_text(r->scope)), p(clean_text(r->previous_id)),
+                  p(r->created_ms), p(clean_text(r->response)), p(clean_text(r->input_items)),
+                  p(clean_text(r->output_items))});
+        }
         upsert_spend(c, b.deltas);
       });
       return true;
@@ -1094,6 +1120,7 @@ class PostgresStore final : public Store {
   PostgresOptions pgo_;
   Conn writer_conn_;    // the writer thread's (and the constructor's, before it starts)
   Conn listener_conn_;  // the listener thread's, LISTENing from the constructor on
+  Batch batch_;         // the writer thread's (its jobs too): what waits for a commit
   std::atomic<int> writer_pid_{0};
   std::atomic<bool> writer_ok_{true}, listener_ok_{true};
   std::chrono::steady_clock::time_point next_probe_{};
@@ -1115,7 +1142,8 @@ class PostgresStore final : public Store {
   std::mutex change_mu_;
   std::function<void(StoreChange)> on_change_;
   std::mutex pending_mu_;
-  std::unordered_map<std::string, ResponseRow> pending_responses_;
+  std::unordered_map<std::string, std::shared_ptr<const ResponseRow>> pending_responses_;
+  std::vector<std::shared_ptr<const ResponseRow>> responses_;  // saved, not yet batched (mu_)
   std::thread writer_;
   std::vector<std::thread> readers_;
   std::thread listener_;

@@ -334,6 +334,10 @@ TEST(PostgresStore, AnOutageQueuesRowsAppliesBackPressureAndLosesNothing) {
   server.stop();
   ASSERT_TRUE(eventually([&] { return !s->reachable(); }, std::chrono::seconds(5)));
   for (int i = 1; i < 60; ++i) s->record(row(t0 + i, "k", "m", 200, 7), {{"key:k", 0, 7}});
+  // A Responses turn stored during the outage: readable at once, written once the server is back.
+  s->save_response(ResponseRow{"resp_down", "master", "", t0, "{}", "[]", "[]"});
+  EXPECT_TRUE(wait_for<std::optional<ResponseRow>>(
+      [&](auto cb) { s->get_response("resp_down", "master", cb); }));
   EXPECT_FALSE(s->accepting());
   EXPECT_GE(s->health().backlog_rows, 50u);
   server.start();
@@ -342,6 +346,7 @@ TEST(PostgresStore, AnOutageQueuesRowsAppliesBackPressureAndLosesNothing) {
   s->flush();
   EXPECT_EQ(scalar(url, "SELECT count(*) FROM requests"), 60);
   EXPECT_EQ(scalar(url, "SELECT spent_nano FROM spend_total WHERE holder = 'key:k'"), 60 * 7);
+  EXPECT_EQ(scalar(url, "SELECT count(*) FROM responses WHERE id = 'resp_down'"), 1);
 }
 
 // A change notified while another store's listener is disconnected is not lost: the listener
