@@ -8,3 +8,4 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(prometheus-cpp REQUIRED)      # link prometheus-cpp::core only; /metrics is served by us
 find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)         # libpq-dev: the store.postgres backend (libpq only)

@@ -4,7 +4,7 @@
 #   1. build/       the normal build: unit, integration, SDK tests and the fuzz corpora replayed
 #   2. build-asan/  ASan+UBSan (-O1 -g1): the unit and integration tests (the daemon and the mock
 #                   they start are ASan builds too)
-#   3. build-tsan/  TSan: the threaded parts of the core (the store's writer and reader threads,
+#   3. build-tsan/  TSan: the threaded parts of the core (the SQLite and PostgreSQL stores' threads,
 #                   the ledger, the rate limiter, the key index, the health table, the cache)
 #                   through their unit tests
 # (CI's budget is 45 minutes on 2 cores: three builds fit, a third full one for TSan would not.)
@@ -68,7 +68,7 @@ if [[ " $SANITIZERS " == *" tsan "* ]]; then
   reports="$PWD/build-tsan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
   timed "tsan build" sanitizer_build build-tsan TOLLGATE_TSAN tg_unit_tests
-  threaded='^(Store|GovLedger|GovRateLimit|GovKeys|HealthTable|ResponseCache)'
+  threaded='^(Store|PostgresStore|GovLedger|GovRateLimit|GovKeys|HealthTable|ResponseCache)'
   (cd build-tsan &&
    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan" \
    timed "tsan tests" ctest --output-on-failure -j"$TEST_JOBS" --timeout 600 -R "$threaded" "$@")

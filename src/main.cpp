@@ -8,8 +8,33 @@
 
 #include "tollgate/app/app.hpp"
 #include "tollgate/app/keys_cli.hpp"
+#include "tollgate/store/postgres_store.hpp"
 
 namespace {
+
+// tollgate store migrate --from FILE --to URL (docs/scaling.md).
+int store_cli(int argc, char** argv) {
+  std::string from, to;
+  if (argc < 1 || std::string(argv[0]) != "migrate") {
+    std::cerr << "usage: tollgate store migrate --from ./data/tollgate.db --to postgresql://...\n";
+    return 2;
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if ((arg == "--from" || arg == "--to") && i + 1 < argc) {
+      (arg == "--from" ? from : to) = argv[++i];
+    } else {
+      std::cerr << "error: unknown argument '" << arg << "'\n";
+      return 2;
+    }
+  }
+  if (from.empty() || to.empty()) {
+    std::cerr << "usage: tollgate store migrate --from ./data/tollgate.db --to postgresql://...\n"
+                 "(the password may come from PGPASSWORD instead of the URL)\n";
+    return 2;
+  }
+  return tg::store::migrate_sqlite_to_postgres(from, to, std::cout, std::cerr);
+}
 
 constexpr const char* kUsage = R"(tollgate - a fast AI gateway (OpenAI-compatible LLM proxy)
 
@@ -17,6 +42,7 @@ Usage:
   tollgate [--config FILE] [--listen HOST:PORT] [--workers N] [--port-file FILE]
   tollgate --check-config FILE
   tollgate keys create|list|revoke ...   (manage virtual keys of the running daemon)
+  tollgate store migrate --from FILE.db --to postgresql://...   (SQLite -> PostgreSQL, once)
   tollgate --version | --help
 
 Config: --config FILE, else $TOLLGATE_CONFIG, else a zero-config start that creates providers
@@ -28,6 +54,7 @@ Docs: README.md and docs/config.md.
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "keys") return tg::app::keys_cli(argc - 2, argv + 2);
+  if (argc >= 2 && std::string(argv[1]) == "store") return store_cli(argc - 2, argv + 2);
   tg::app::Options options;
   if (const char* env = std::getenv("TOLLGATE_CONFIG"); env && *env) options.config_path = env;
   for (int i = 1; i < argc; ++i) {

@@ -271,6 +271,19 @@ AdminResponse bad_field(const FieldError& e) {
   return error(400, e.message, e.code, "invalid_request_error", e.param);
 }
 
+Team team_from_row(const store::TeamRow& row) {
+  Team t;
+  t.id = row.id;
+  if (row.record.contains("budget") && row.record["budget"].is_object()) {
+    config::BudgetConfig b;
+    b.usd = row.record["budget"].value("usd", 0.0);
+    b.period = parse_period(row.record["budget"].value("period", "monthly")).value_or(config::BudgetPeriod::Monthly);
+    t.budget = b;
+  }
+  t.created_at = std::chrono::sys_seconds(std::chrono::seconds(row.record.value("created_at", int64_t{0})));
+  return t;
+}
+
 }  // namespace
 
 json stored_key_json(const KeyRecord& r) {
@@ -338,18 +351,7 @@ std::vector<std::string> GovernanceState::load(const store::LoadedState& stored,
   }
   size_t refused = keys.load(std::move(admin_keys));
   if (refused) warnings.push_back(fmt::format("store: {} key(s) clash with others; skipped", refused));
-  for (const auto& row : stored.teams) {
-    Team t;
-    t.id = row.id;
-    if (row.record.contains("budget") && row.record["budget"].is_object()) {
-      config::BudgetConfig b;
-      b.usd = row.record["budget"].value("usd", 0.0);
-      b.period = parse_period(row.record["budget"].value("period", "monthly")).value_or(config::BudgetPeriod::Monthly);
-      t.budget = b;
-    }
-    t.created_at = std::chrono::sys_seconds(std::chrono::seconds(row.record.value("created_at", int64_t{0})));
-    put_team(t);
-  }
+  for (const auto& row : stored.teams) put_team(team_from_row(row));
   auto w = apply_config(config);
   warnings.insert(warnings.end(), w.begin(), w.end());
   for (const auto& d : stored.spend) {
@@ -360,6 +362,28 @@ std::vector<std::string> GovernanceState::load(const store::LoadedState& stored,
     for (const auto& [holder, nanos] : stored.spend_total) totals_[holder] = nanos;
   }
   return warnings;
+}
+
+void GovernanceState::apply_change(const store::StoreChange& ch) {
+  if (ch.kind == store::StoreChange::Kind::Key) {
+    auto current = keys.snapshot()->get(ch.id);
+    if (current && current->source == governance::KeySource::Config) return;  // the file's
+    std::optional<KeyRecord> rec;
+    if (ch.key && !ch.key->revoked) rec = key_from_stored_json(ch.key->record);
+    if (!rec) {  // deleted (or unreadable): refused from now on, as a DELETE here does
+      if (current) {
+        keys.remove(ch.id);
+        limiter.forget(ch.id);
+      }
+      return;
+    }
+    if (keys.upsert(*rec)) set_key_budget(*rec);
+    return;
+  }
+  auto current = team(ch.id);
+  if (current && current->source == governance::KeySource::Config) return;
+  if (ch.team) put_team(team_from_row(*ch.team));
+  else if (current) remove_team(ch.id);
 }
 
 std::vector<std::string> GovernanceState::apply_config(const config::Config& config) {

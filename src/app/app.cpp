@@ -24,6 +24,8 @@
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
 #include "tollgate/server/worker.hpp"
+#include "tollgate/store/postgres_conn.hpp"
+#include "tollgate/store/postgres_store.hpp"
 
 namespace tg::app {
 
@@ -152,20 +154,34 @@ class App {
     opts.max_queued_rows = static_cast<size_t>(c.store.max_queued_rows);
     opts.busy_timeout = c.store.busy_timeout;
     std::string err;
-    store_ = store::open_sqlite_store(c.store.sqlite, opts, &err);
+    const bool pg = !c.store.postgres.empty();
+    const std::string where = pg ? store::pg::redact_url(c.store.postgres) : c.store.sqlite;
+    store_ = pg ? store::open_postgres_store(c.store.postgres, opts, &err)
+                : store::open_sqlite_store(c.store.sqlite, opts, &err);
     if (!store_) {
-      spdlog::critical("cannot open the store {}: {}", c.store.sqlite, err);
+      spdlog::critical("cannot open the store {}: {}", where, err);
       flush_logs();
       return false;
     }
     shared_.store = store_.get();
-    spdlog::info("store: {} (request log retention {} day(s))", c.store.sqlite,
-                 c.logs.retention_days);
+    spdlog::info("store: {} (request log retention {} day(s))", where, c.logs.retention_days);
     // Keys, teams and spend: in memory from here on; the request path never reads the disk.
-    auto stored = store_->load();
+    store::LoadedState stored;
+    try {
+      stored = store_->load();
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot load keys and teams from the store {}: {}", where, e.what());
+      flush_logs();
+      return false;
+    }
     for (const auto& w : shared_.governance.load(stored, c)) spdlog::warn("keys: {}", w);
     spdlog::info("keys: {} virtual key(s), {} team(s)",
                  shared_.governance.keys.snapshot()->size(), shared_.governance.teams().size());
+    // Other instances' key and team changes (store.postgres), on the store's listener thread.
+    store_->on_change([this](store::StoreChange change) {
+      shared_.governance.apply_change(change);
+      shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
+    });
     return true;
   }
 
@@ -259,8 +275,9 @@ class App {
                    "only after a restart");
     }
     setup_logging(result.config->server.log_format, result.config->server.log_level);
-    if (result.config->store.sqlite != current_->config.store.sqlite) {
-      spdlog::warn("reload: store.sqlite takes effect only after a restart");
+    if (result.config->store.sqlite != current_->config.store.sqlite ||
+        result.config->store.postgres != current_->config.store.postgres) {
+      spdlog::warn("reload: store.sqlite and store.postgres take effect only after a restart");
     }
     store_->set_retention_days(result.config->logs.retention_days);
     for (const auto& w : shared_.governance.apply_config(*result.config)) spdlog::warn("keys: {}", w);

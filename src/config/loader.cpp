@@ -90,6 +90,19 @@ void decode_store(LoadState& st, NodeRef node, PathRef path, int line) {
          if (s && s->empty()) d.error(p, l, "must not be empty");
          else if (s) st.cfg.store.sqlite = *s;
        }},
+      {"postgres", [&](NodeRef v, PathRef p, int l) {
+         // The value is never echoed: it holds a password.
+         auto s = d.string_value(v, p, l);
+         if (!s) return;
+         std::string_view url = *s;
+         auto scheme = url.find("://");
+         std::string_view name = scheme == std::string_view::npos ? "" : url.substr(0, scheme);
+         if ((name != "postgresql" && name != "postgres") || url.size() == scheme + 3) {
+           d.error(p, l, "must be a PostgreSQL URL: postgresql://user:password@host:5432/database");
+         } else {
+           st.cfg.store.postgres = *s;
+         }
+       }},
       {"flush_interval", [&](NodeRef v, PathRef p, int l) {
          auto ms = d.duration_value(v, p, l, true);
          if (ms && (*ms < Millis{10} || *ms > Millis{5'000})) d.error(p, l, "must be from 10ms to 5s");

@@ -488,6 +488,11 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
                           R"({"status":"not ready","reason":"store_backlog"})");
         co_return;
       }
+      if (ready && store && !store->reachable()) {  // store.postgres down: rows queue meanwhile
+        co_await out.send(503, "application/json",
+                          R"({"status":"not ready","reason":"store_unreachable"})");
+        co_return;
+      }
       co_await out.send(ready ? 200 : 503, "application/json",
                         ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
       co_return;

@@ -40,6 +40,9 @@ class GovernanceState {
   // Start-up: admin keys and teams from the store, then the config's, then spend.
   // Returns warnings to log.
   std::vector<std::string> load(const store::LoadedState& stored, const config::Config& config);
+  // A key or team another instance changed (store.postgres), applied as a local admin change
+  // would be: upserted, or removed when deleted. Config-declared ones are left alone.
+  void apply_change(const store::StoreChange& change);
   // Reload: the config's keys and teams replace the previous config's (admin ones stay).
   std::vector<std::string> apply_config(const config::Config& config);
 

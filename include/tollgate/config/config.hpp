@@ -51,6 +51,9 @@ struct ServerConfig {
 
 struct StoreConfig {
   std::string sqlite = "./data/tollgate.db";
+  // postgresql://user:password@host:5432/db: several instances share keys, teams, spend and the
+  // request log through this server instead of `sqlite` (docs/scaling.md). Empty: SQLite.
+  std::string postgres;
   // Settled usage reaches the disk within this (what a kill -9 can lose; docs/durability).
   Millis flush_interval{100};
   // Rows waiting for the disk beyond this: new API requests get 503 store_unavailable until the

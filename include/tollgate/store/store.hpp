@@ -123,6 +123,15 @@ struct StoreOptions {
   std::function<int64_t()> now_ms;  // injectable clock (unix ms); default system clock
 };
 
+// A key or team changed in the database by another instance (store.postgres: LISTEN/NOTIFY), to
+// apply to the in-memory index. `key`/`team` hold the row as it is now; nullopt when it is gone.
+struct StoreChange {
+  enum class Kind { Key, Team } kind = Kind::Key;
+  std::string id;
+  std::optional<KeyRow> key;    // Kind::Key (revoked = true once deleted)
+  std::optional<TeamRow> team;  // Kind::Team
+};
+
 // The write path's health, for /ready, /metrics and admission.
 struct StoreHealth {
   size_t backlog_rows = 0;        // queued plus being (re)tried
@@ -141,6 +150,12 @@ class Store {
   // rather than grow memory without limit. Thread-safe, lock-free.
   virtual bool accepting() const = 0;
   virtual StoreHealth health() const = 0;
+  // False while the database server cannot be reached (/ready answers 503). An embedded store
+  // is always reachable. Thread-safe, lock-free.
+  virtual bool reachable() const { return true; }
+  // Changes made by other instances sharing the database, delivered on a store thread (the
+  // callback must be thread-safe and quick). Set once, before serving; a no-op for SQLite.
+  virtual void on_change(std::function<void(StoreChange)> callback) { (void)callback; }
 
   // Admin writes and queries: `done` is called on a store thread (post back to your executor).
   virtual void save_key(KeyRow row, std::function<void(bool ok)> done) = 0;
