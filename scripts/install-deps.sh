@@ -8,6 +8,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates curl
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  libhiredis-dev redis-server  # store.redis: the client's parser; a real server for its tests
   prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
   chromium    # the admin web UI's browser test (tests/sdk/browser_ui_test.mjs, playwright-core)
 )
