@@ -115,6 +115,11 @@ class LlmCall {
     if (cache_store_) {
       std::shared_ptr<const cache::CachedAnswer> hit;
       if (cache_read) hit = ctx_.worker.shared().cache.get(cache_key_, Clock::now());
+      if (auto* shared_cache = ctx_.worker.shared().redis; !hit && cache_read && shared_cache) {
+        // Another instance may have it (store.redis); kept here too once found.
+        hit = co_await shared_cache->cache_get(ctx_.worker.index(), cache_key_);
+        if (hit) ctx_.worker.shared().cache.put(cache_key_, *hit, Clock::now());
+      }
       ctx_.worker.shared().metrics.cache_lookup(hit != nullptr);
       if (hit) {
         co_await serve_cached(*hit);
@@ -693,7 +698,12 @@ class LlmCall {
     set_route_headers(p, d);
     add_overhead_header();
     if (cache_store_) {
-      ctx_.worker.shared().cache.put(cache_key_, {resp.body, p.config.name, d.model}, Clock::now());
+      cache::CachedAnswer answer{resp.body, p.config.name, d.model};
+      if (auto* shared_cache = ctx_.worker.shared().redis) {
+        shared_cache->cache_put(ctx_.worker.index(), ctx_.worker.io(), cache_key_, answer,
+                                ctx_.snapshot->config.cache.ttl);
+      }
+      ctx_.worker.shared().cache.put(cache_key_, std::move(answer), Clock::now());
     }
     if (ctx_.snapshot->config.logs.bodies) {
       ctx_.record.response_body =

@@ -216,6 +216,44 @@ std::string Keys::spent(std::string_view h, int64_t period_start) const {
   return fmt::format("{}b:{}:spent:{}", prefix, sized(h), period_start);
 }
 
+std::string Keys::cached(std::string_view k) const { return prefix + "c:" + sized(k); }
+
+std::string encode_answer(const cache::CachedAnswer& a) {
+  std::string out = fmt::format("tg1 {} {}\n", a.provider.size(), a.upstream_model.size());
+  out.reserve(out.size() + a.provider.size() + a.upstream_model.size() + a.body.size());
+  out += a.provider;
+  out += a.upstream_model;
+  out += a.body;
+  return out;
+}
+
+std::optional<cache::CachedAnswer> decode_answer(std::string_view v) {
+  if (!v.starts_with("tg1 ") || v.size() > kMaxSharedAnswer + 1024) return std::nullopt;
+  auto nl = v.find('\n');
+  if (nl == std::string_view::npos || nl > 32) return std::nullopt;
+  std::string_view head = v.substr(4, nl - 4);
+  auto space = head.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view d) -> std::optional<size_t> {
+    if (d.empty() || d.size() > 6) return std::nullopt;
+    size_t n = 0;
+    for (char c : d) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<size_t>(c - '0');
+    }
+    return n;
+  };
+  auto plen = number(head.substr(0, space)), mlen = number(head.substr(space + 1));
+  std::string_view rest = v.substr(nl + 1);
+  if (!plen || !mlen || *plen + *mlen > rest.size()) return std::nullopt;
+  cache::CachedAnswer a;
+  a.provider = std::string(rest.substr(0, *plen));
+  a.upstream_model = std::string(rest.substr(*plen, *mlen));
+  a.body = std::string(rest.substr(*plen + *mlen));
+  if (a.body.empty()) return std::nullopt;
+  return a;
+}
+
 std::string_view admit_script() { return kAdmit; }
 std::string_view finish_script() { return kFinish; }
 

@@ -307,5 +307,33 @@ TEST(RedisShared, FailClosedRefusesQuicklyWhileRedisIsDownAndRecovers) {
   EXPECT_EQ(a.post("/v1/chat/completions", small_chat("back"), kKey).status, 200);
 }
 
+TEST(RedisShared, TheResponseCacheIsSharedAcrossInstances) {
+  Mock mock;
+  RedisServer redis;
+  const std::string cfg = mock_config(mock) + "store:\n  sqlite: " + temp_dir() +
+                          "/t.db\n  redis: " + redis.url() + "\ncache:\n  enabled: true\n  ttl: 1m\n";
+  Gateway a(cfg), b(cfg);
+  ASSERT_TRUE(redis_up(a));
+  ASSERT_TRUE(redis_up(b));
+  auto first = a.post("/v1/chat/completions", small_chat("cache me"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-tollgate-cache"), "miss");
+  // B never saw this request: its answer comes from Redis, byte for byte, without the upstream.
+  ASSERT_TRUE(eventually([&] {
+    auto n = redis.command({"DBSIZE"});
+    return n && n->integer >= 1;
+  }));
+  auto second = b.post("/v1/chat/completions", small_chat("cache me"));
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(second.header("x-tollgate-cache"), "hit");
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(mock.requests().size(), 1u);
+  // With Redis gone a lookup is a plain miss, not an error.
+  redis.kill(SIGKILL);
+  auto third = b.post("/v1/chat/completions", small_chat("not cached yet"));
+  EXPECT_EQ(third.status, 200);
+  EXPECT_EQ(third.header("x-tollgate-cache"), "miss");
+}
+
 }  // namespace
 }  // namespace tg::it

@@ -325,3 +325,20 @@ TEST(RedisConfig, StoreRedisSettingsAndFailModes) {
   for (const auto& e : bad.errors) EXPECT_EQ(e.to_string().find("hunter2"), std::string::npos) << e.to_string();
   EXPECT_EQ(bad.errors[0].line, 2);
 }
+
+TEST(RedisCache, AnswersRoundTripAndForeignValuesAreRefused) {
+  tg::cache::CachedAnswer a{std::string("{\"id\":\"x\"}\n\0tail", 16), "mock", "gpt-4o-mini"};
+  auto v = encode_answer(a);
+  auto back = decode_answer(v);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->body, a.body);
+  EXPECT_EQ(back->provider, "mock");
+  EXPECT_EQ(back->upstream_model, "gpt-4o-mini");
+  for (std::string bad : {std::string(), std::string("tg1"), std::string("tg1 4 11\nmock"),
+                          std::string("tg1 99999999 1\nx"), std::string("tg1 -1 2\nabc"),
+                          std::string("tg2 1 1\nabc"), std::string("tg1 4 11\nmockgpt-4o-mini"),
+                          "tg1 1 1" + std::string(100, ' ') + "\nabc"}) {
+    EXPECT_FALSE(decode_answer(bad)) << bad;
+  }
+  EXPECT_EQ(Keys{}.cached("ab12"), "tg:c:4:ab12");
+}

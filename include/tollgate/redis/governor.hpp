@@ -77,6 +77,14 @@ class Governor {
                                 Hold&& hold, std::optional<int64_t> actual_tokens,
                                 std::optional<governance::Nanos> cost);
 
+  // The shared response cache: an answer another instance stored (nullptr: none, or Redis did
+  // not answer in time, which counts as a miss), and storing one (in the background, SET with
+  // the cache's TTL; answers over kMaxSharedAnswer stay local).
+  net::awaitable<std::shared_ptr<const cache::CachedAnswer>> cache_get(int worker,
+                                                                       const std::string& key);
+  void cache_put(int worker, net::io_context& io, const std::string& key,
+                 const cache::CachedAnswer& answer, std::chrono::milliseconds ttl);
+
   bool fail_open_limits() const { return fail_open_limits_; }
   bool fail_open_budgets() const { return fail_open_budgets_; }
   bool up() const { return stats_.connected.load() > 0; }

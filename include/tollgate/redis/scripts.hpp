@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "tollgate/cache/response_cache.hpp"
 #include "tollgate/config/config.hpp"
 #include "tollgate/governance/ledger.hpp"
 #include "tollgate/governance/money.hpp"
@@ -48,7 +49,15 @@ struct Keys {
   std::string reservations(std::string_view holder) const;  // zset: reservation id -> expiry (ms)
   std::string amounts(std::string_view holder) const;       // hash: reservation id -> nUSD
   std::string spent(std::string_view holder, int64_t period_start) const;  // string: nUSD
+  std::string cached(std::string_view cache_key) const;     // string: encode_answer()
 };
+
+// The response cache shared through Redis (store.redis with cache.enabled): an answer as one
+// string value, "tg1 <provider length> <model length>\n<provider><model><body>".
+constexpr size_t kMaxSharedAnswer = 512 * 1024;  // under the reader's limit, with room to spare
+std::string encode_answer(const cache::CachedAnswer& a);
+// nullopt for anything that is not exactly such a value (a foreign or damaged key).
+std::optional<cache::CachedAnswer> decode_answer(std::string_view v);
 
 std::string_view admit_script();
 std::string_view finish_script();

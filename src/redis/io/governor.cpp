@@ -143,6 +143,37 @@ net::awaitable<Outcome> Governor::admit(int worker, const admin::GovernanceState
                                                 ok.reset_requests_ms, ok.reset_tokens_ms)};
 }
 
+net::awaitable<std::shared_ptr<const cache::CachedAnswer>> Governor::cache_get(
+    int worker, const std::string& key) {
+  auto client = clients_.at(static_cast<size_t>(worker));
+  if (!client || !client->connected()) co_return nullptr;
+  Command get;
+  get.push_back("GET");
+  get.push_back(keys_.cached(key));
+  auto replies = co_await client->exec(one(std::move(get)), Clock::now() + timeout_);
+  auto* v = std::get_if<std::vector<Value>>(&replies);
+  if (!v || v->at(0).type != Value::Type::String) co_return nullptr;
+  auto a = decode_answer(v->at(0).str);
+  if (!a) co_return nullptr;
+  co_return std::make_shared<const cache::CachedAnswer>(std::move(*a));
+}
+
+void Governor::cache_put(int worker, net::io_context& io, const std::string& key,
+                         const cache::CachedAnswer& answer, std::chrono::milliseconds ttl) {
+  auto client = clients_.at(static_cast<size_t>(worker));
+  if (!client || !client->connected()) return;
+  std::string value = encode_answer(answer);
+  if (value.size() > kMaxSharedAnswer) return;
+  Command set = {"SET", keys_.cached(key), std::move(value), "PX",
+                 std::to_string(std::max<int64_t>(ttl.count(), 1))};
+  net::co_spawn(
+      io,
+      [client, set = std::move(set), timeout = timeout_]() mutable -> net::awaitable<void> {
+        co_await client->exec(one(std::move(set)), Clock::now() + timeout);
+      },
+      net::detached);
+}
+
 governance::Settlement Governor::settle(int worker, net::io_context& io,
                                         admin::GovernanceState& gov, Hold&& hold,
                                         std::optional<int64_t> actual_tokens,
