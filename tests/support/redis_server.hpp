@@ -31,8 +31,12 @@ class RedisServer {
     char tmpl[] = "/tmp/tg-redis-XXXXXX";
     if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
-    port_ = pick_port();
-    start();
+    // A port picked free may be taken before redis binds it (tests run in parallel): try again.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = pick_port();
+      if (try_start()) return;
+    }
+    throw std::runtime_error("redis-server did not start (see " + dir_ + "/redis.log)");
   }
   ~RedisServer() {
     kill(SIGKILL);
@@ -48,7 +52,12 @@ class RedisServer {
   }
 
   void start() {
-    if (pid_ > 0) return;
+    if (!try_start()) throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  }
+
+  // Starts it on port_; false when it exited or did not answer PING within 10 s.
+  bool try_start() {
+    if (pid_ > 0) return true;
     std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_),
                                      "--bind", "127.0.0.1", "--dir", dir_, "--save", "",
                                      "--appendonly", "no", "--daemonize", "no",
@@ -69,11 +78,21 @@ class RedisServer {
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < until) {
-      auto r = command({"PING"});
-      if (r && r->type == redis::Value::Type::Status && r->str == "PONG") return;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: the port was taken
+        pid_ = -1;
+        return false;
+      }
+      // Ours, not another test's server on a port that was taken meanwhile.
+      auto r = command({"INFO", "server"});
+      if (r && r->type == redis::Value::Type::String &&
+          r->str.find("process_id:" + std::to_string(pid_) + "\r\n") != std::string::npos) {
+        return true;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+    kill(SIGKILL);
+    return false;
   }
 
   // SIGKILL (no save: the data is gone) or SIGSTOP/SIGCONT to freeze it.
