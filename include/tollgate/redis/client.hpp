@@ -46,7 +46,10 @@ class Client : public std::enable_shared_from_this<Client> {
   void start();  // begins connecting (call once, on any thread before the loop runs or on it)
   void stop();   // worker thread: closes the connection, fails what is pending
 
-  net::awaitable<Replies> exec(std::vector<Command> batch, Clock::time_point deadline);
+  // `lazy`: nobody waits on it soon (a settlement), so it is not written at once but with the
+  // next batch, or within 2 ms: one write and one wake-up fewer under load.
+  net::awaitable<Replies> exec(std::vector<Command> batch, Clock::time_point deadline,
+                               bool lazy = false);
   bool connected() const { return connected_; }
 
  private:
@@ -64,6 +67,8 @@ class Client : public std::enable_shared_from_this<Client> {
   net::ip::tcp::socket socket_;
   std::vector<Command> hello_;
   net::steady_timer write_wake_;  // wakes the writer when there is data
+  net::steady_timer flush_;       // writes lazy commands that found no batch to ride with
+  bool flush_armed_ = false;
   std::unique_ptr<Reader> reader_;
   std::deque<std::shared_ptr<Pending>> pending_;  // in send order, each waiting for its replies
   std::string out_;        // encoded commands not yet written

@@ -40,7 +40,8 @@ Client::Client(net::io_context& io, config::RedisUrl url, std::chrono::milliseco
       stats_(stats),
       socket_(io),
       hello_(std::move(hello)),
-      write_wake_(io) {}
+      write_wake_(io),
+      flush_(io) {}
 
 Client::~Client() = default;
 
@@ -201,7 +202,8 @@ net::awaitable<void> Client::run() {
   }
 }
 
-net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_point deadline) {
+net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_point deadline,
+                                     bool lazy) {
   if (!connected_ || batch.empty()) {
     stats_.errors.fetch_add(1);
     co_return std::string(batch.empty() ? "empty batch" : "not connected");
@@ -210,7 +212,16 @@ net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_poi
   p->expect = batch.size();
   for (const auto& c : batch) encode_command(out_, c);
   pending_.push_back(p);
-  write_wake_.cancel();
+  if (!lazy) {
+    write_wake_.cancel();
+  } else if (!flush_armed_) {
+    flush_armed_ = true;
+    flush_.expires_after(std::chrono::milliseconds(2));
+    flush_.async_wait([self = shared_from_this()](boost::system::error_code) {
+      self->flush_armed_ = false;
+      if (!self->out_.empty()) self->write_wake_.cancel();
+    });
+  }
   p->timer.expires_at(deadline);
   co_await p->timer.async_wait(kTuple);
   if (p->done) {

@@ -209,7 +209,8 @@ net::awaitable<void> Governor::send_finish(std::shared_ptr<Client> client, net::
   net::steady_timer wait(io);
   auto backoff = std::chrono::milliseconds(200);
   for (int attempt = 1; attempt <= kFinishAttempts; ++attempt) {
-    auto replies = co_await client->exec(one(finish_command(keys_, args, true)), Clock::now() + timeout_);
+    auto replies = co_await client->exec(one(finish_command(keys_, args, true)),
+                                         Clock::now() + timeout_, /*lazy=*/attempt == 1);
     if (auto* v = std::get_if<std::vector<Value>>(&replies)) {
       const Value& r = v->at(0);
       if (!r.is_error()) co_return;
