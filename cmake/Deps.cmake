@@ -9,3 +9,9 @@ find_package(spdlog REQUIRED)
 find_package(prometheus-cpp REQUIRED)      # link prometheus-cpp::core only; /metrics is served by us
 find_package(SQLite3 REQUIRED)
 find_package(PostgreSQL REQUIRED)         # libpq-dev: the store.postgres backend (libpq only)
+# libhiredis-dev (0.14): the reply parser of the Redis client (src/redis; store.redis).
+find_path(HIREDIS_INCLUDE_DIR hiredis/read.h REQUIRED)
+find_library(HIREDIS_LIBRARY hiredis REQUIRED)
+add_library(hiredis::hiredis UNKNOWN IMPORTED)
+set_target_properties(hiredis::hiredis PROPERTIES IMPORTED_LOCATION "${HIREDIS_LIBRARY}"
+                                                  INTERFACE_INCLUDE_DIRECTORIES "${HIREDIS_INCLUDE_DIR}")

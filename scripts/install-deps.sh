@@ -9,6 +9,7 @@ PKGS=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libpq-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   postgresql-15  # a real server for the store.postgres tests (tests/support/postgres_server.hpp)
+  libhiredis-dev redis-server  # store.redis: the client's parser; a real server for its tests
   prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
   chromium    # the admin web UI's browser test (tests/sdk/browser_ui_test.mjs, playwright-core)
 )

@@ -23,6 +23,7 @@
 #include "tollgate/admin/config_view.hpp"
 #include "tollgate/app/logging.hpp"
 #include "tollgate/core/secure.hpp"
+#include "tollgate/redis/governor.hpp"
 #include "tollgate/server/worker.hpp"
 #include "tollgate/store/postgres_conn.hpp"
 #include "tollgate/store/postgres_store.hpp"
@@ -119,6 +120,7 @@ class App {
     }
     current_ = snapshot;
     note_loaded(snapshot->config);
+    start_redis(snapshot->config);
     for (auto& w : workers_) w->start();
     shared_.ready = true;
     if (!options_.port_file.empty()) write_port_file(endpoint.port());
@@ -136,6 +138,7 @@ class App {
     main_.run();
 
     for (auto& w : workers_) w->join();
+    if (redis_) redis_->stop();
     workers_.clear();
     if (store_) {
       store_->flush();  // every request answered is on disk before we exit
@@ -183,6 +186,21 @@ class App {
       shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     });
     return true;
+  }
+
+  // store.redis: one connection per worker, made in the background (requests before it is up get
+  // the fail mode).
+  void start_redis(const config::Config& c) {
+    if (c.store.redis.empty()) return;
+    // A hold outlives no request: the longest one can take (router.timeouts.total) plus a margin.
+    auto ttl = c.router.timeouts.total + std::chrono::seconds(2);
+    redis_ = std::make_unique<redis::Governor>(c.store, static_cast<int>(workers_.size()), ttl);
+    for (size_t i = 0; i < workers_.size(); ++i) redis_->start(static_cast<int>(i), workers_[i]->io());
+    shared_.redis = redis_.get();
+    spdlog::info("store.redis: {}:{} db {} (limits fail {}, budgets fail {}; timeout {} ms)",
+                 c.store.redis_url.host, c.store.redis_url.port, c.store.redis_url.db,
+                 c.store.redis_fail_open_limits ? "open" : "closed",
+                 c.store.redis_fail_open_budgets ? "open" : "closed", c.store.redis_timeout.count());
   }
 
   // Builds and checks a snapshot; logs its warnings. Runs on the control thread.
@@ -278,6 +296,9 @@ class App {
     if (result.config->store.sqlite != current_->config.store.sqlite ||
         result.config->store.postgres != current_->config.store.postgres) {
       spdlog::warn("reload: store.sqlite and store.postgres take effect only after a restart");
+    }
+    if (result.config->store.redis != current_->config.store.redis) {
+      spdlog::warn("reload: store.redis takes effect only after a restart");
     }
     store_->set_retention_days(result.config->logs.retention_days);
     for (const auto& w : shared_.governance.apply_config(*result.config)) spdlog::warn("keys: {}", w);
@@ -401,6 +422,7 @@ class App {
   Options options_;
   net::io_context main_{1};
   server::Shared shared_;
+  std::unique_ptr<redis::Governor> redis_;  // outlives the workers (their loops hold its clients)
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::shared_ptr<const routing::Snapshot> current_;
   std::unique_ptr<net::posix::stream_descriptor> inotify_;

@@ -116,6 +116,40 @@ void decode_store(LoadState& st, NodeRef node, PathRef path, int line) {
          if (ms && *ms > Millis{60'000}) d.error(p, l, "must be at most 60s");
          else if (ms) st.cfg.store.busy_timeout = *ms;
        }},
+      {"redis", [&](NodeRef v, PathRef p, int l) {
+         auto s = d.string_value(v, p, l);
+         if (!s || s->empty()) return;
+         std::string err;
+         if (auto u = parse_redis_url(*s, &err)) {
+           st.cfg.store.redis = *s;
+           st.cfg.store.redis_url = *u;
+         } else {
+           d.error(p, l, err);
+         }
+       }},
+      {"redis_timeout", [&](NodeRef v, PathRef p, int l) {
+         auto ms = d.duration_value(v, p, l, true);
+         if (ms && (*ms < Millis{1} || *ms > Millis{10'000})) d.error(p, l, "must be from 1ms to 10s");
+         else if (ms) st.cfg.store.redis_timeout = *ms;
+       }},
+      {"redis_fail", [&](NodeRef v, PathRef p, int l) {
+         // open | closed, or {limits: open|closed, budgets: open|closed}
+         auto mode = [&](NodeRef n, PathRef pp, int ll, bool& out) {
+           if (auto e = d.enum_value(n, pp, ll, {"open", "closed"})) out = *e == "open";
+         };
+         if (v.IsMap()) {
+           d.walk_map(v, p, l, {
+               {"limits", [&](NodeRef n, PathRef pp, int ll) { mode(n, pp, ll, st.cfg.store.redis_fail_open_limits); }},
+               {"budgets", [&](NodeRef n, PathRef pp, int ll) { mode(n, pp, ll, st.cfg.store.redis_fail_open_budgets); }},
+           });
+           return;
+         }
+         bool open = true;
+         if (auto e = d.enum_value(v, p, l, {"open", "closed"})) {
+           open = *e == "open";
+           st.cfg.store.redis_fail_open_limits = st.cfg.store.redis_fail_open_budgets = open;
+         }
+       }},
   });
 }
 

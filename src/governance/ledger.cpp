@@ -293,6 +293,15 @@ Settlement BudgetLedger::settle(Reservation&& r, std::optional<Nanos> actual) {
   return out;
 }
 
+Settlement BudgetLedger::charge(std::string_view key_holder, std::string_view team_holder,
+                                std::optional<Nanos> actual) {
+  Reservation r;  // holds nothing (no Held flag set): finish() only charges
+  r.state_ = state_;
+  r.key_ = std::string(key_holder);
+  if (team_holder != key_holder) r.team_ = std::string(team_holder);
+  return settle(std::move(r), actual);
+}
+
 void BudgetLedger::release(Reservation&& r) {
   if (!r.state_) return;
   r.state_->finish(r, std::nullopt, nullptr);

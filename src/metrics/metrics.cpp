@@ -251,6 +251,25 @@ void Metrics::set_store(const store::StoreHealth& h) {
 
 void Metrics::store_refused() { store_refused_->Increment(); }
 
+void Metrics::set_redis(uint64_t errors, bool up) {
+  std::lock_guard lock(store_mu_);
+  if (!redis_errors_) {  // registered only when store.redis is set
+    redis_errors_ = &prometheus::BuildCounter()
+                         .Name("tollgate_redis_errors_total")
+                         .Help("Redis round trips that failed (timeout, lost connection, bad reply)")
+                         .Register(*registry_)
+                         .Add({});
+    redis_up_ = &prometheus::BuildGauge()
+                     .Name("tollgate_redis_up")
+                     .Help("1 while at least one worker is connected to store.redis")
+                     .Register(*registry_)
+                     .Add({});
+  }
+  double seen = redis_errors_->Value();
+  if (static_cast<double>(errors) > seen) redis_errors_->Increment(static_cast<double>(errors) - seen);
+  redis_up_->Set(up ? 1 : 0);
+}
+
 std::string Metrics::serialize() const {
   prometheus::TextSerializer serializer;
   return serializer.Serialize(registry_->Collect());

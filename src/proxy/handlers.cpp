@@ -1,6 +1,7 @@
 #include "tollgate/proxy/handlers.hpp"
 
 #include "llm_call.hpp"
+#include "tollgate/redis/governor.hpp"
 #include "proxy_util.hpp"
 #include "request_record.hpp"
 
@@ -399,6 +400,7 @@ net::awaitable<void> metrics_handler(RequestContext& ctx) {
   }
   shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
   if (shared.store) shared.metrics.set_store(shared.store->health());
+  if (shared.redis) shared.metrics.set_redis(shared.redis->errors(), shared.redis->up());
   std::string text = shared.metrics.serialize();
   co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
@@ -491,6 +493,15 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       if (ready && store && !store->reachable()) {  // store.postgres down: rows queue meanwhile
         co_await out.send(503, "application/json",
                           R"({"status":"not ready","reason":"store_unreachable"})");
+        co_return;
+      }
+      if (auto* r = ctx.worker.shared().redis; ready && r && !r->up()) {
+        // Down and a fail mode closed: this instance refuses limited keys, so it is not ready.
+        // Fail open: it serves (on its own figures) and says so.
+        const bool closed = !r->fail_open_limits() || !r->fail_open_budgets();
+        co_await out.send(closed ? 503 : 200, "application/json",
+                          closed ? R"({"status":"not ready","reason":"redis_down"})"
+                                 : R"({"status":"ready","redis":"down"})");
         co_return;
       }
       co_await out.send(ready ? 200 : 503, "application/json",

@@ -23,6 +23,7 @@
 #include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/client_json.hpp"
 #include "tollgate/providers/output_meter.hpp"
+#include "tollgate/redis/governor.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
@@ -112,7 +113,7 @@ class LlmCall {
     }
     choices_ = std::get<int64_t>(choices);
     if (ctx_.key) {
-      if (auto refused = admit()) {
+      if (auto refused = co_await admit()) {
         co_await ctx_.out.send_error(*refused);
         co_return;
       }
@@ -121,6 +122,11 @@ class LlmCall {
     if (cache_store_) {
       std::shared_ptr<const cache::CachedAnswer> hit;
       if (cache_read) hit = ctx_.worker.shared().cache.get(cache_key_, Clock::now());
+      if (auto* shared_cache = ctx_.worker.shared().redis; !hit && cache_read && shared_cache) {
+        // Another instance may have it (store.redis); kept here too once found.
+        hit = co_await shared_cache->cache_get(ctx_.worker.index(), cache_key_);
+        if (hit) ctx_.worker.shared().cache.put(cache_key_, *hit, Clock::now());
+      }
       ctx_.worker.shared().metrics.cache_lookup(hit != nullptr);
       if (hit) {
         co_await serve_cached(*hit);
@@ -226,17 +232,17 @@ class LlmCall {
   }
 
   // Virtual keys: allowed model, rate limits, budget reservation. Returns the refusal, if any.
-  std::optional<Error> admit() {
+  net::awaitable<std::optional<Error>> admit() {
     auto& gov = ctx_.worker.shared().governance;
     const auto& key = *ctx_.key;
-    if (auto e = governance::check(key, req().model, std::chrono::system_clock::now())) return e;
+    if (auto e = governance::check(key, req().model, std::chrono::system_clock::now())) co_return e;
     auto team = key.team.empty() ? std::string() : governance::team_holder(key.team);
     const bool budgeted = key.budget || (!team.empty() && gov.ledger.spend(team).has_value());
     // A budget is only as good as the prices behind it: a budgeted key never reaches a target
     // with no price (it would be free and unmetered). Such targets leave the plan; with none
     // left, the model is refused.
     if (budgeted) {
-      if (auto refused = keep_priced_targets(key)) return refused;
+      if (auto refused = keep_priced_targets(key)) co_return refused;
     }
     // The most this request can consume: every answer it asks for (n, best_of) at its cap; for
     // the media endpoints, the units they are billed by (an upload's bytes are not tokens).
@@ -248,17 +254,6 @@ class LlmCall {
                                  choices_);
     const int64_t input_est =
         ceiling ? ceiling->input : governance::estimate_input_tokens(ctx_.request.body().size());
-    bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
-    if (limited) {
-      auto acquired = gov.limiter.acquire(key.id, key.limits, saturating_add(input_est, max_out));
-      if (auto* l = std::get_if<governance::Limited>(&acquired)) {
-        add_rate_headers();
-        ctx_.record.error_code = "rate_limit_exceeded";
-        return governance::rate_limit_error(*l, key.name);
-      }
-      permit_ = std::move(std::get<governance::Permit>(acquired));
-      add_rate_headers();
-    }
     // Reserve what this request may cost at most: the dearest of its targets.
     governance::Nanos estimate = 0;
     if (const auto& prices = ctx_.snapshot->prices) {
@@ -273,15 +268,63 @@ class LlmCall {
       for (const auto& c : plan_.fallbacks) consider(c);
       for (const auto& c : plan_.context_fallbacks) consider(c);
     }
+    const int64_t token_estimate = saturating_add(input_est, max_out);
+    bool limited = key.limits.rpm || key.limits.tpm || key.limits.parallel;
+    // Several instances (store.redis): one round trip checks and counts across all of them.
+    if (auto* shared_gov = ctx_.worker.shared().redis; shared_gov && shared_gov->involves(gov, key)) {
+      auto outcome = co_await shared_gov->admit(ctx_.worker.index(), gov, key, token_estimate, estimate);
+      if (auto* g = std::get_if<redis::Granted>(&outcome)) {
+        shared_hold_ = std::move(g->hold);
+        add_headers(g->headers);
+        co_return std::nullopt;
+      }
+      if (auto* l = std::get_if<redis::RateLimited>(&outcome)) {
+        add_headers(l->headers);
+        ctx_.record.error_code = "rate_limit_exceeded";
+        co_return governance::rate_limit_error(l->limited, key.name);
+      }
+      if (auto* r = std::get_if<governance::Refusal>(&outcome)) {
+        ctx_.out.add_header("x-should-retry", "false");
+        ctx_.record.error_code = "budget_exceeded";
+        co_return governance::budget_exceeded_error(*r);
+      }
+      // Redis did not answer in time: the fail mode decides (open: this instance's own view).
+      spdlog::debug("{} redis unavailable ({}): fail {}", ctx_.request_id,
+                    std::get<redis::Unavailable>(outcome).why,
+                    (limited && !shared_gov->fail_open_limits()) ||
+                            (budgeted && !shared_gov->fail_open_budgets())
+                        ? "closed"
+                        : "open");
+      if ((limited && !shared_gov->fail_open_limits()) ||
+          (budgeted && !shared_gov->fail_open_budgets())) {
+        ctx_.record.error_code = "limits_unavailable";
+        Error e = Error::unavailable(
+            "Rate limits and budgets cannot be checked right now (shared state unavailable); "
+            "retry shortly.");
+        e.code_str = "limits_unavailable";
+        e.retry_after = "1";
+        co_return e;
+      }
+    }
+    if (limited) {
+      auto acquired = gov.limiter.acquire(key.id, key.limits, token_estimate);
+      if (auto* l = std::get_if<governance::Limited>(&acquired)) {
+        add_rate_headers();
+        ctx_.record.error_code = "rate_limit_exceeded";
+        co_return governance::rate_limit_error(*l, key.name);
+      }
+      permit_ = std::move(std::get<governance::Permit>(acquired));
+      add_rate_headers();
+    }
     auto reserved = gov.ledger.reserve(governance::key_holder(key.id), team, estimate);
     if (auto* refusal = std::get_if<governance::Refusal>(&reserved)) {
       permit_.refund();
       ctx_.out.add_header("x-should-retry", "false");
       ctx_.record.error_code = "budget_exceeded";
-      return governance::budget_exceeded_error(*refusal);
+      co_return governance::budget_exceeded_error(*refusal);
     }
     reservation_ = std::move(std::get<governance::Reservation>(reserved));
-    return std::nullopt;
+    co_return std::nullopt;
   }
 
   // The media endpoints exist on OpenAI-style providers only: targets whose provider cannot
@@ -351,7 +394,9 @@ class LlmCall {
 
   void add_rate_headers() {
     const auto& key = *ctx_.key;
-    auto h = ctx_.worker.shared().governance.limiter.headers(key.id, key.limits);
+    add_headers(ctx_.worker.shared().governance.limiter.headers(key.id, key.limits));
+  }
+  void add_headers(const governance::RateLimitHeaders& h) {
     for (auto& [name, value] : h.to_headers()) ctx_.out.add_header(std::move(name), std::move(value));
   }
 
@@ -377,6 +422,15 @@ class LlmCall {
     permit_.release();
     if (reservation_.active()) {
       auto s = shared.governance.ledger.settle(std::move(reservation_), rec.cost_nano);
+      rec.spend = std::move(s.deltas);
+      shared.governance.add_total(rec.spend);
+    }
+    if (shared_hold_.active) {
+      std::optional<int64_t> tokens;
+      if (rec.input_tokens > 0 || rec.output_tokens > 0) tokens = rec.input_tokens + rec.output_tokens;
+      if (ctx_.record.provider == "cache") tokens = 0;
+      auto s = shared.redis->settle(ctx_.worker.index(), ctx_.worker.io(), shared.governance,
+                                    std::move(shared_hold_), tokens, rec.cost_nano);
       rec.spend = std::move(s.deltas);
       shared.governance.add_total(rec.spend);
     }
@@ -700,7 +754,12 @@ class LlmCall {
     set_route_headers(p, d);
     add_overhead_header();
     if (cache_store_) {
-      ctx_.worker.shared().cache.put(cache_key_, {resp.body, p.config.name, d.model}, Clock::now());
+      cache::CachedAnswer answer{resp.body, p.config.name, d.model};
+      if (auto* shared_cache = ctx_.worker.shared().redis) {
+        shared_cache->cache_put(ctx_.worker.index(), ctx_.worker.io(), cache_key_, answer,
+                                ctx_.snapshot->config.cache.ttl);
+      }
+      ctx_.worker.shared().cache.put(cache_key_, std::move(answer), Clock::now());
     }
     if (ctx_.snapshot->config.logs.bodies) {
       ctx_.record.response_body =
@@ -1028,6 +1087,7 @@ class LlmCall {
   upstream::AbortSlot slot_;
   governance::Permit permit_;            // rate-limit slot of a virtual key
   governance::Reservation reservation_;  // budget reserved for this request
+  redis::Hold shared_hold_;  // or both, held across instances (store.redis)
   std::unique_ptr<dialects::Egress> egress_;  // the client side of a committed stream
   std::string converted_;
   std::string cache_key_;     // the response cache's key for this request

@@ -49,6 +49,15 @@ struct ServerConfig {
   uint16_t admin_port = 0;
 };
 
+struct RedisUrl {
+  std::string host;
+  uint16_t port = 6379;
+  int db = 0;
+  std::string username, password;  // AUTH, when given
+};
+// redis://[[user]:password@]host[:port][/db] -> parts; nullopt (and *error) when malformed.
+std::optional<RedisUrl> parse_redis_url(std::string_view url, std::string* error);
+
 struct StoreConfig {
   std::string sqlite = "./data/tollgate.db";
   // postgresql://user:password@host:5432/db: several instances share keys, teams, spend and the
@@ -60,6 +69,15 @@ struct StoreConfig {
   // backlog is down to half (back-pressure; no row is dropped).
   int64_t max_queued_rows = 100'000;
   Millis busy_timeout{5'000};  // a commit waiting longer on a lock fails and is retried
+  // Several instances: rate limits and budget reservations shared through Redis (docs/scaling.md).
+  // redis://[:password@]host[:port][/db]; empty = in-process only.
+  std::string redis;
+  RedisUrl redis_url;             // parsed from `redis`
+  Millis redis_timeout{250};      // one round trip; past it the fail mode applies
+  // When Redis cannot answer in time: open = this instance's own in-memory limits and budgets
+  // apply; closed = 503 (refused). Per feature.
+  bool redis_fail_open_limits = true;
+  bool redis_fail_open_budgets = true;
 };
 
 enum class ProviderType { OpenAI, OpenAICompatible, Anthropic, Gemini, Azure, Bedrock };

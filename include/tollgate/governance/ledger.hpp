@@ -156,6 +156,11 @@ class BudgetLedger {
   // Ends the reservation without charging (the request failed before any upstream spend).
   void release(Reservation&& r);
 
+  // Charges `actual` to the holders' current periods with no reservation here (it was held in
+  // the shared ledger, store.redis), exactly as settle() charges. Returns what to persist.
+  Settlement charge(std::string_view key_holder, std::string_view team_holder,
+                    std::optional<Nanos> actual);
+
   // Current-period view of a holder with a budget (rolls the period over if due); nullopt when the
   // holder has no budget.
   std::optional<HolderSpend> spend(std::string_view holder) const;

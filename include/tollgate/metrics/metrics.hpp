@@ -61,6 +61,8 @@ class Metrics {
   // (set at scrape time) and tollgate_store_refused_requests_total (503 store_unavailable).
   void set_store(const store::StoreHealth& h);
   void store_refused();
+  // store.redis: errors so far (timeouts, lost connections, bad replies) and whether it is up.
+  void set_redis(uint64_t errors, bool up);
   std::string serialize() const;  // Prometheus text format
 
  private:
@@ -88,6 +90,8 @@ class Metrics {
   prometheus::Counter* store_commit_failures_;  // mirrors the store's count (under store_mu_)
   std::mutex store_mu_;
   prometheus::Counter* store_refused_;
+  prometheus::Counter* redis_errors_ = nullptr;
+  prometheus::Gauge* redis_up_ = nullptr;
   mutable std::mutex known_mu_;
   std::mutex budgets_mu_;
   std::unordered_set<std::string> budget_keys_;  // key names with a budget series

@@ -25,6 +25,10 @@
 #include "tollgate/store/store.hpp"
 #include "tollgate/upstream/upstream_client.hpp"
 
+namespace tg::redis {
+class Governor;
+}
+
 namespace tg::server {
 
 namespace net = boost::asio;
@@ -41,6 +45,7 @@ struct Shared {
   routing::HealthTable health;  // cooldowns, in-flight counts and latency per deployment
   store::Store* store = nullptr;  // request log, spend, admin keys (thread-safe, never blocks)
   admin::GovernanceState governance;  // virtual keys, teams, budgets, rate limits
+  redis::Governor* redis = nullptr;   // store.redis: limits and budgets shared across instances
   cache::ResponseCache cache;         // cache: (answers to repeated non-streamed requests)
   admin::UiSessions ui_sessions;      // the web UI's sign-in sessions (in memory)
   std::atomic<int64_t> connections{0};

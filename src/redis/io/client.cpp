@@ -1,0 +1,242 @@
+// One pipelined Redis connection per worker, with deadlines and reconnection.
+
+#include "tollgate/redis/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace tg::redis {
+
+using namespace net::experimental::awaitable_operators;
+namespace {
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+constexpr std::chrono::milliseconds kBackoffMin{100}, kBackoffMax{5'000};
+constexpr int kStuckAfter = 16;  // timeouts in a row without any reply
+}  // namespace
+
+struct Client::Pending {
+  explicit Pending(net::io_context& io) : timer(io) {}
+  net::steady_timer timer;  // the deadline; cancelled when the replies are in
+  size_t expect = 0;
+  std::vector<Value> replies;
+  std::string error;
+  bool done = false;
+};
+
+Client::Client(net::io_context& io, config::RedisUrl url, std::chrono::milliseconds timeout,
+               std::vector<Command> hello, ClientStats& stats)
+    : io_(io),
+      url_(std::move(url)),
+      timeout_(timeout),
+      stats_(stats),
+      socket_(io),
+      hello_(std::move(hello)),
+      write_wake_(io),
+      flush_(io) {}
+
+Client::~Client() = default;
+
+void Client::start() {
+  net::co_spawn(io_, [self = shared_from_this()]() { return self->run(); }, net::detached);
+}
+
+void Client::stop() {
+  stopped_ = true;
+  boost::system::error_code ec;
+  socket_.close(ec);
+  write_wake_.cancel();
+}
+
+void Client::fail_all(const std::string& why) {
+  for (auto& p : pending_) {
+    if (p->done) continue;
+    p->done = true;
+    p->error = why;
+    p->timer.cancel();
+  }
+  pending_.clear();
+  out_.clear();
+}
+
+net::awaitable<bool> Client::connect_once() {
+  reader_ = std::make_unique<Reader>();
+  boost::system::error_code ec;
+  socket_.close(ec);
+  socket_ = net::ip::tcp::socket(io_);
+  net::steady_timer timer(io_);
+  timer.expires_after(std::max(timeout_, std::chrono::milliseconds(1000)));
+  net::ip::tcp::resolver resolver(io_);
+  auto connect = [&]() -> net::awaitable<boost::system::error_code> {
+    auto [rec, results] = co_await resolver.async_resolve(url_.host, std::to_string(url_.port), kTuple);
+    if (rec) co_return rec;
+    auto [cec, ep] = co_await net::async_connect(socket_, results, kTuple);
+    co_return cec;
+  };
+  auto r = co_await (connect() || timer.async_wait(kTuple));
+  if (r.index() == 1) {
+    spdlog::debug("redis: connecting to {}:{} timed out", url_.host, url_.port);
+    co_return false;
+  }
+  if (auto cec = std::get<0>(r)) {
+    spdlog::debug("redis: cannot connect to {}:{}: {}", url_.host, url_.port, cec.message());
+    co_return false;
+  }
+  socket_.set_option(net::ip::tcp::no_delay(true), ec);
+  std::vector<Command> hello;
+  if (!url_.password.empty()) {
+    hello.push_back(url_.username.empty() ? Command{"AUTH", url_.password}
+                                          : Command{"AUTH", url_.username, url_.password});
+  }
+  if (url_.db != 0) hello.push_back({"SELECT", std::to_string(url_.db)});
+  hello.insert(hello.end(), hello_.begin(), hello_.end());
+  if (hello.empty()) co_return true;
+  std::string out;
+  for (const auto& c : hello) encode_command(out, c);
+  auto handshake = [&]() -> net::awaitable<std::string> {
+    auto [wec, n] = co_await net::async_write(socket_, net::buffer(out), kTuple);
+    if (wec) co_return wec.message();
+    size_t got = 0;
+    char buf[4096];
+    while (got < hello.size()) {
+      while (auto v = reader_->next()) {
+        if (v->is_error()) co_return "refused: " + v->str.substr(0, 200);
+        ++got;
+        if (got == hello.size()) co_return "";
+      }
+      if (!reader_->error().empty()) co_return reader_->error();
+      auto [rec, m] = co_await socket_.async_read_some(net::buffer(buf), kTuple);
+      if (rec) co_return rec.message();
+      reader_->feed(buf, m);
+    }
+    co_return "";
+  };
+  timer.expires_after(std::max(timeout_, std::chrono::milliseconds(1000)));
+  auto h = co_await (handshake() || timer.async_wait(kTuple));
+  std::string err = h.index() == 1 ? std::string("handshake timed out") : std::get<0>(h);
+  if (!err.empty()) {
+    // The password is in `hello`, never in this message.
+    spdlog::warn("redis: {}:{}: {}", url_.host, url_.port, err);
+    co_return false;
+  }
+  co_return true;
+}
+
+net::awaitable<void> Client::read_loop() {
+  char buf[16384];
+  for (;;) {
+    auto [ec, n] = co_await socket_.async_read_some(net::buffer(buf), kTuple);
+    if (ec) co_return;
+    if (!reader_->feed(buf, n)) co_return;
+    while (auto v = reader_->next()) {
+      if (pending_.empty()) {
+        spdlog::warn("redis: a reply nobody asked for; reconnecting");
+        co_return;
+      }
+      timeouts_in_a_row_ = 0;
+      auto& p = pending_.front();
+      p->replies.push_back(std::move(*v));
+      if (p->replies.size() == p->expect) {
+        p->done = true;
+        p->timer.cancel();
+        pending_.pop_front();
+      }
+    }
+    if (!reader_->error().empty()) {
+      spdlog::warn("redis: bad reply ({}); reconnecting", reader_->error());
+      co_return;
+    }
+  }
+}
+
+net::awaitable<void> Client::write_loop() {
+  for (;;) {
+    if (out_.empty()) {
+      write_wake_.expires_at(Clock::time_point::max());
+      co_await write_wake_.async_wait(kTuple);
+      if (stopped_) co_return;
+      continue;
+    }
+    std::string buf;
+    buf.swap(out_);
+    auto [ec, n] = co_await net::async_write(socket_, net::buffer(buf), kTuple);
+    if (ec) co_return;
+  }
+}
+
+net::awaitable<void> Client::run() {
+  auto backoff = kBackoffMin;
+  net::steady_timer sleep(io_);
+  bool was_up = false;
+  while (!stopped_) {
+    if (co_await connect_once()) {
+      if (was_up || backoff > kBackoffMin) spdlog::info("redis: connected to {}:{}", url_.host, url_.port);
+      backoff = kBackoffMin;
+      connected_ = was_up = true;
+      timeouts_in_a_row_ = 0;
+      stats_.connected.fetch_add(1);
+      co_await (read_loop() || write_loop());
+      connected_ = false;
+      stats_.connected.fetch_sub(1);
+      stats_.errors.fetch_add(1);
+      boost::system::error_code ec;
+      socket_.close(ec);
+      fail_all("connection lost");
+      if (stopped_) break;
+      spdlog::warn("redis: connection to {}:{} lost; reconnecting", url_.host, url_.port);
+    } else {
+      stats_.errors.fetch_add(1);
+      if (stopped_) break;
+    }
+    sleep.expires_after(backoff);
+    co_await sleep.async_wait(kTuple);
+    backoff = std::min(backoff * 2, kBackoffMax);
+  }
+}
+
+net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_point deadline,
+                                     bool lazy) {
+  if (!connected_ || batch.empty()) {
+    stats_.errors.fetch_add(1);
+    co_return std::string(batch.empty() ? "empty batch" : "not connected");
+  }
+  auto p = std::make_shared<Pending>(io_);
+  p->expect = batch.size();
+  for (const auto& c : batch) encode_command(out_, c);
+  pending_.push_back(p);
+  if (!lazy) {
+    write_wake_.cancel();
+  } else if (!flush_armed_) {
+    flush_armed_ = true;
+    flush_.expires_after(std::chrono::milliseconds(2));
+    flush_.async_wait([self = shared_from_this()](boost::system::error_code) {
+      self->flush_armed_ = false;
+      if (!self->out_.empty()) self->write_wake_.cancel();
+    });
+  }
+  p->timer.expires_at(deadline);
+  co_await p->timer.async_wait(kTuple);
+  if (p->done) {
+    if (!p->error.empty()) co_return p->error;
+    co_return std::move(p->replies);
+  }
+  // Past the deadline: the replies, when they come, are read and dropped (the entry stays in
+  // the queue so later replies still match their requests).
+  stats_.errors.fetch_add(1);
+  if (++timeouts_in_a_row_ >= kStuckAfter && connected_) {
+    spdlog::warn("redis: {} requests in a row timed out; reconnecting", timeouts_in_a_row_);
+    boost::system::error_code ec;
+    socket_.close(ec);  // the read loop ends, run() reconnects
+  }
+  co_return std::string("timeout");
+}
+
+}  // namespace tg::redis

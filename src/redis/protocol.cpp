@@ -1,0 +1,119 @@
+// RESP2 encoding, and hiredis's reply parser with our own (bounded) reply objects.
+
+#include "tollgate/redis/protocol.hpp"
+
+#include <hiredis/read.h>
+
+#include <fmt/format.h>
+
+namespace tg::redis {
+
+void encode_command(std::string& out, std::span<const std::string> args) {
+  fmt::format_to(std::back_inserter(out), "*{}\r\n", args.size());
+  for (const auto& a : args) {
+    fmt::format_to(std::back_inserter(out), "${}\r\n", a.size());
+    out.append(a);
+    out.append("\r\n");
+  }
+}
+
+namespace {
+
+// hiredis builds the reply tree through these callbacks. A child is a slot in its parent's
+// vector (allocated by createArray), so only a root is ever freed; returning nullptr makes
+// hiredis stop with an error (used for arrays over the limit).
+Value* place(const redisReadTask* task, Value v) {
+  if (task->parent) {
+    auto* parent = static_cast<Value*>(task->parent->obj);
+    if (!parent || task->idx < 0 || static_cast<size_t>(task->idx) >= parent->elements.size()) {
+      return nullptr;
+    }
+    Value* slot = &parent->elements[static_cast<size_t>(task->idx)];
+    *slot = std::move(v);
+    return slot;
+  }
+  return new Value(std::move(v));
+}
+
+void* create_string(const redisReadTask* task, char* str, size_t len) {
+  Value v;
+  v.type = task->type == REDIS_REPLY_ERROR    ? Value::Type::Error
+           : task->type == REDIS_REPLY_STATUS ? Value::Type::Status
+                                              : Value::Type::String;
+  v.str.assign(str, len);
+  return place(task, std::move(v));
+}
+
+void* create_array(const redisReadTask* task, int elements) {
+  const auto* limits = static_cast<const ReaderLimits*>(task->privdata);
+  if (elements < 0 || !limits || static_cast<size_t>(elements) > limits->max_elements) return nullptr;
+  Value v;
+  v.type = Value::Type::Array;
+  v.elements.resize(static_cast<size_t>(elements));
+  return place(task, std::move(v));
+}
+
+void* create_integer(const redisReadTask* task, long long value) {
+  Value v;
+  v.type = Value::Type::Integer;
+  v.integer = value;
+  return place(task, std::move(v));
+}
+
+void* create_nil(const redisReadTask* task) { return place(task, Value{}); }
+
+void free_object(void* obj) { delete static_cast<Value*>(obj); }
+
+redisReplyObjectFunctions kFunctions = {create_string, create_array, create_integer, create_nil,
+                                        free_object};
+
+}  // namespace
+
+struct Reader::Impl {
+  ReaderLimits limits;
+  redisReader* reader = nullptr;
+};
+
+Reader::Reader(ReaderLimits limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+  impl_->reader = redisReaderCreateWithFunctions(&kFunctions);
+  if (impl_->reader) impl_->reader->privdata = &impl_->limits;
+}
+
+Reader::~Reader() {
+  if (impl_->reader) redisReaderFree(impl_->reader);
+}
+
+bool Reader::feed(const char* data, size_t n) {
+  if (!error_.empty()) return false;
+  if (!impl_->reader) {
+    error_ = "out of memory";
+    return false;
+  }
+  if (redisReaderFeed(impl_->reader, data, n) != 0) {
+    error_ = impl_->reader->errstr;
+    return false;
+  }
+  return true;
+}
+
+std::optional<Value> Reader::next() {
+  if (!error_.empty() || !impl_->reader) return std::nullopt;
+  void* reply = nullptr;
+  if (redisReaderGetReply(impl_->reader, &reply) != 0) {
+    error_ = impl_->reader->err == REDIS_ERR_OOM ? "reply over the reader's limits"
+                                                  : std::string(impl_->reader->errstr);
+    return std::nullopt;
+  }
+  if (!reply) {
+    // Incomplete: bound what may wait for the rest of it.
+    if (impl_->reader->len - impl_->reader->pos > impl_->limits.max_pending) {
+      error_ = fmt::format("reply over {} bytes", impl_->limits.max_pending);
+    }
+    return std::nullopt;
+  }
+  std::unique_ptr<Value> root(static_cast<Value*>(reply));
+  return std::move(*root);
+}
+
+}  // namespace tg::redis

@@ -1,0 +1,385 @@
+// The Lua scripts for shared rate limits and budgets, their arguments and replies.
+
+#include "tollgate/redis/scripts.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace tg::redis {
+
+namespace {
+
+int64_t clamp_count(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxCount); }
+int64_t clamp_nanos(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxNanos); }
+std::string limit_arg(const std::optional<uint64_t>& v) {
+  return v ? std::to_string(std::min<uint64_t>(*v, static_cast<uint64_t>(kMaxCount))) : "0";
+}
+
+// The window of the in-memory limiter: a request admitted in second s counts while now < s + 61.
+constexpr std::string_view kAdmit = R"lua(
+local t = redis.call('TIME')
+local now_s = tonumber(t[1])
+local now_ms = now_s * 1000 + math.floor(tonumber(t[2]) / 1000)
+local W = 61
+local rpm, tpm, par = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local test = tonumber(ARGV[4])
+local hold_ttl = tonumber(ARGV[6])
+local est = tonumber(ARGV[7])
+local nb = tonumber(ARGV[8])
+local windowed = rpm > 0 or tpm > 0
+local buckets, order = {}, {}
+local req_used, tok_used = 0, 0
+local function scan(key, which)
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    local s = tonumber(flat[i])
+    local v = tonumber(flat[i + 1]) or 0
+    if s == nil or s <= now_s - W then
+      redis.call('HDEL', key, flat[i])
+    elseif s <= now_s then
+      local b = buckets[s]
+      if not b then
+        b = {0, 0}
+        buckets[s] = b
+        order[#order + 1] = s
+      end
+      b[which] = b[which] + v
+    end
+  end
+end
+local function until_at_most(total, target, which)
+  if total <= target then return 0 end
+  for _, s in ipairs(order) do
+    total = total - buckets[s][which]
+    if total <= target then return (s + W) * 1000 - now_ms end
+  end
+  return W * 1000
+end
+local function until_empty(which)
+  for i = #order, 1, -1 do
+    local s = order[i]
+    if buckets[s][which] > 0 then return (s + W) * 1000 - now_ms end
+  end
+  return 0
+end
+if windowed then
+  scan(KEYS[1], 1)
+  scan(KEYS[2], 2)
+  table.sort(order)
+  for _, s in ipairs(order) do
+    req_used = req_used + buckets[s][1]
+    tok_used = tok_used + buckets[s][2]
+  end
+end
+local hit = nil
+local function note(which, limit, remaining, retry, reset)
+  if not hit then
+    hit = {which, limit, remaining, retry, reset}
+  elseif retry > hit[4] then
+    hit[4] = retry
+  end
+end
+if rpm > 0 and req_used >= rpm then
+  note(1, rpm, 0, until_at_most(req_used, rpm - 1, 1), until_empty(1))
+end
+if tpm > 0 then
+  local need = math.max(1, math.min(test, tpm))
+  if tok_used + need > tpm then
+    note(2, tpm, math.max(0, tpm - tok_used), until_at_most(tok_used, tpm - need, 2), until_empty(2))
+  end
+end
+if par > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now_ms)
+  if redis.call('ZCARD', KEYS[3]) >= par then note(3, par, 0, 1000, 0) end
+end
+if hit then
+  return {1, hit[1], hit[2], hit[3], hit[4], hit[5], req_used, tok_used, until_empty(1), until_empty(2)}
+end
+for b = 1, nb do
+  local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
+  local limit = tonumber(ARGV[8 + 3 * b - 2])
+  local seed = ARGV[8 + 3 * b - 1]
+  local spent_ttl = tonumber(ARGV[8 + 3 * b])
+  local expired = redis.call('ZRANGEBYSCORE', kres, '-inf', now_ms)
+  for _, id in ipairs(expired) do redis.call('HDEL', kamt, id) end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', kres, '-inf', now_ms) end
+  local reserved = 0
+  for _, v in ipairs(redis.call('HVALS', kamt)) do reserved = reserved + (tonumber(v) or 0) end
+  local spent = redis.call('GET', kspent)
+  if not spent then
+    redis.call('SET', kspent, seed)
+    if spent_ttl > 0 then redis.call('PEXPIRE', kspent, spent_ttl) end
+    spent = seed
+  end
+  spent = tonumber(spent) or 0
+  local used = spent + reserved
+  if not (used < limit and used + est <= limit) then
+    return {2, b, spent, reserved}
+  end
+end
+if windowed then
+  redis.call('HINCRBY', KEYS[1], now_s, 1)
+  redis.call('HINCRBY', KEYS[2], now_s, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], (W + 1) * 1000)
+  redis.call('PEXPIRE', KEYS[2], (W + 1) * 1000)
+  local b = buckets[now_s]
+  if not b then
+    b = {0, 0}
+    buckets[now_s] = b
+    order[#order + 1] = now_s
+  end
+  b[1] = b[1] + 1
+  b[2] = b[2] + test
+  req_used = req_used + 1
+  tok_used = tok_used + test
+end
+if par > 0 then
+  redis.call('ZADD', KEYS[3], now_ms + hold_ttl, ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], hold_ttl + 1000)
+end
+for b = 1, nb do
+  local kres, kamt = KEYS[3 * b + 1], KEYS[3 * b + 2]
+  redis.call('ZADD', kres, now_ms + hold_ttl, ARGV[5])
+  redis.call('HSET', kamt, ARGV[5], ARGV[7])
+  redis.call('PEXPIRE', kres, hold_ttl + 1000)
+  redis.call('PEXPIRE', kamt, hold_ttl + 1000)
+end
+return {0, now_s, req_used, tok_used, until_empty(1), until_empty(2)}
+)lua";
+
+constexpr std::string_view kFinish = R"lua(
+local now_s = tonumber(redis.call('TIME')[1])
+local sec = tonumber(ARGV[1])
+local est = tonumber(ARGV[2])
+local actual = tonumber(ARGV[3])
+local nb = tonumber(ARGV[7])
+if sec > 0 and actual >= 0 then
+  local diff = actual - est
+  if sec > now_s - 61 and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+    if redis.call('HINCRBY', KEYS[2], ARGV[1], diff) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
+  elseif diff > 0 then
+    redis.call('HINCRBY', KEYS[2], now_s, diff)
+    redis.call('PEXPIRE', KEYS[2], 62000)
+  end
+end
+if ARGV[4] ~= '' then redis.call('ZREM', KEYS[3], ARGV[4]) end
+for b = 1, nb do
+  local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
+  redis.call('ZREM', kres, ARGV[5])
+  redis.call('HDEL', kamt, ARGV[5])
+  if ARGV[6] ~= '-1' then
+    if redis.call('EXISTS', kspent) == 0 then
+      redis.call('SET', kspent, ARGV[7 + 2 * b - 1])
+      local ttl = tonumber(ARGV[7 + 2 * b])
+      if ttl > 0 then redis.call('PEXPIRE', kspent, ttl) end
+    end
+    redis.call('INCRBY', kspent, ARGV[6])
+  end
+end
+return 1
+)lua";
+
+std::string sized(std::string_view s) { return fmt::format("{}:{}", s.size(), s); }
+
+void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
+                      std::vector<std::string>& out) {
+  for (const auto& b : budgets) {
+    out.push_back(keys.reservations(b.holder));
+    out.push_back(keys.amounts(b.holder));
+    out.push_back(keys.spent(b.holder, b.period_start));
+  }
+}
+
+// Integer fields of a reply array, or nullopt when a field is missing or not an integer.
+std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t max) {
+  if (!v.is_array() || v.elements.size() < min || v.elements.size() > max) return std::nullopt;
+  std::vector<int64_t> out;
+  out.reserve(v.elements.size());
+  for (const auto& e : v.elements) {
+    if (e.type != Value::Type::Integer) return std::nullopt;
+    out.push_back(e.integer);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Keys::requests(std::string_view id) const { return prefix + "rl:" + sized(id) + ":req"; }
+std::string Keys::tokens(std::string_view id) const { return prefix + "rl:" + sized(id) + ":tok"; }
+std::string Keys::parallel(std::string_view id) const { return prefix + "rl:" + sized(id) + ":par"; }
+std::string Keys::reservations(std::string_view h) const { return prefix + "b:" + sized(h) + ":res"; }
+std::string Keys::amounts(std::string_view h) const { return prefix + "b:" + sized(h) + ":amt"; }
+std::string Keys::spent(std::string_view h, int64_t period_start) const {
+  return fmt::format("{}b:{}:spent:{}", prefix, sized(h), period_start);
+}
+
+std::string Keys::cached(std::string_view k) const { return prefix + "c:" + sized(k); }
+
+std::string encode_answer(const cache::CachedAnswer& a) {
+  std::string out = fmt::format("tg1 {} {}\n", a.provider.size(), a.upstream_model.size());
+  out.reserve(out.size() + a.provider.size() + a.upstream_model.size() + a.body.size());
+  out += a.provider;
+  out += a.upstream_model;
+  out += a.body;
+  return out;
+}
+
+std::optional<cache::CachedAnswer> decode_answer(std::string_view v) {
+  if (!v.starts_with("tg1 ") || v.size() > kMaxSharedAnswer + 1024) return std::nullopt;
+  auto nl = v.find('\n');
+  if (nl == std::string_view::npos || nl > 32) return std::nullopt;
+  std::string_view head = v.substr(4, nl - 4);
+  auto space = head.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view d) -> std::optional<size_t> {
+    if (d.empty() || d.size() > 6) return std::nullopt;
+    size_t n = 0;
+    for (char c : d) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<size_t>(c - '0');
+    }
+    return n;
+  };
+  auto plen = number(head.substr(0, space)), mlen = number(head.substr(space + 1));
+  std::string_view rest = v.substr(nl + 1);
+  if (!plen || !mlen || *plen + *mlen > rest.size()) return std::nullopt;
+  cache::CachedAnswer a;
+  a.provider = std::string(rest.substr(0, *plen));
+  a.upstream_model = std::string(rest.substr(*plen, *mlen));
+  a.body = std::string(rest.substr(*plen + *mlen));
+  if (a.body.empty()) return std::nullopt;
+  return a;
+}
+
+std::string_view admit_script() { return kAdmit; }
+std::string_view finish_script() { return kFinish; }
+
+namespace {
+const std::string& admit_sha() {
+  static const std::string sha = sha1_hex(kAdmit);
+  return sha;
+}
+const std::string& finish_sha() {
+  static const std::string sha = sha1_hex(kFinish);
+  return sha;
+}
+}  // namespace
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) fmt::format_to(std::back_inserter(out), "{:02x}", md[i]);
+  return out;
+}
+
+std::vector<std::string> admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha) {
+  std::vector<std::string> c;
+  c.reserve(3 + 3 + 3 * a.budgets.size() + 8 + 3 * a.budgets.size());
+  c.push_back(by_sha ? "EVALSHA" : "EVAL");
+  c.push_back(by_sha ? admit_sha() : std::string(kAdmit));
+  c.push_back(std::to_string(3 + 3 * a.budgets.size()));
+  c.push_back(keys.requests(a.key_id));
+  c.push_back(keys.tokens(a.key_id));
+  c.push_back(keys.parallel(a.key_id));
+  push_budget_keys(keys, a.budgets, c);
+  c.push_back(limit_arg(a.limits.rpm));
+  c.push_back(limit_arg(a.limits.tpm));
+  c.push_back(a.limits.parallel ? std::to_string(*a.limits.parallel) : "0");
+  c.push_back(std::to_string(clamp_count(a.token_estimate)));
+  c.push_back(a.hold_id);
+  c.push_back(std::to_string(std::max<int64_t>(a.hold_ttl_ms, 1000)));
+  c.push_back(std::to_string(clamp_nanos(a.estimate)));
+  c.push_back(std::to_string(a.budgets.size()));
+  for (const auto& b : a.budgets) {
+    c.push_back(std::to_string(clamp_nanos(b.limit)));
+    c.push_back(std::to_string(clamp_nanos(b.seed)));
+    c.push_back(std::to_string(std::max<int64_t>(b.spent_ttl_ms, 0)));
+  }
+  return c;
+}
+
+AdmitReply parse_admit_reply(const Value& v, size_t budgets) {
+  if (v.is_error()) return BadReply{v.str.substr(0, 200)};
+  auto f = integers(v, 1, 10);
+  if (!f) return BadReply{"unexpected reply to the admit script"};
+  const auto& n = *f;
+  auto nonneg = [](int64_t x) { return std::max<int64_t>(x, 0); };
+  switch (n[0]) {
+    case 0: {
+      if (n.size() != 6) break;
+      return Admitted{n[1], 0, static_cast<uint64_t>(nonneg(n[2])), nonneg(n[3]), nonneg(n[4]),
+                      nonneg(n[5])};
+    }
+    case 1: {
+      if (n.size() != 10 || n[1] < 1 || n[1] > 3) break;
+      LimitedReply l;
+      l.limited.which = n[1] == 1 ? governance::LimitKind::Rpm
+                        : n[1] == 2 ? governance::LimitKind::Tpm
+                                    : governance::LimitKind::Parallel;
+      l.limited.limit = static_cast<uint64_t>(nonneg(n[2]));
+      l.limited.remaining = static_cast<uint64_t>(nonneg(n[3]));
+      const int64_t retry_ms = std::clamp<int64_t>(n[4], 0, 3'600'000);
+      l.limited.retry_after_seconds = std::max<int64_t>(1, (retry_ms + 999) / 1000);
+      l.limited.reset = std::chrono::milliseconds{std::clamp<int64_t>(n[5], 0, 3'600'000)};
+      l.requests = static_cast<uint64_t>(nonneg(n[6]));
+      l.tokens = nonneg(n[7]);
+      l.reset_requests_ms = std::clamp<int64_t>(n[8], 0, 3'600'000);
+      l.reset_tokens_ms = std::clamp<int64_t>(n[9], 0, 3'600'000);
+      return l;
+    }
+    case 2: {
+      if (n.size() != 4 || n[1] < 1 || static_cast<uint64_t>(n[1]) > budgets) break;
+      return BudgetRefused{static_cast<size_t>(n[1] - 1), nonneg(n[2]), nonneg(n[3])};
+    }
+    default: break;
+  }
+  return BadReply{"unexpected reply to the admit script"};
+}
+
+governance::RateLimitHeaders headers_of(const config::LimitsConfig& limits, uint64_t requests,
+                                        int64_t tokens, int64_t reset_requests_ms,
+                                        int64_t reset_tokens_ms) {
+  governance::RateLimitHeaders h;
+  if (limits.rpm) {
+    h.limit_requests = *limits.rpm;
+    h.remaining_requests = requests >= *limits.rpm ? 0 : *limits.rpm - requests;
+    h.reset_requests = std::chrono::milliseconds{reset_requests_ms};
+  }
+  if (limits.tpm) {
+    h.limit_tokens = *limits.tpm;
+    const auto used = static_cast<uint64_t>(std::max<int64_t>(tokens, 0));
+    h.remaining_tokens = used >= *limits.tpm ? 0 : *limits.tpm - used;
+    h.reset_tokens = std::chrono::milliseconds{reset_tokens_ms};
+  }
+  return h;
+}
+
+std::vector<std::string> finish_command(const Keys& keys, const FinishArgs& a, bool by_sha) {
+  std::vector<std::string> c;
+  c.push_back(by_sha ? "EVALSHA" : "EVAL");
+  c.push_back(by_sha ? finish_sha() : std::string(kFinish));
+  c.push_back(std::to_string(3 + 3 * a.budgets.size()));
+  c.push_back(keys.requests(a.key_id));
+  c.push_back(keys.tokens(a.key_id));
+  c.push_back(keys.parallel(a.key_id));
+  push_budget_keys(keys, a.budgets, c);
+  c.push_back(std::to_string(a.windowed ? a.second : 0));
+  c.push_back(std::to_string(clamp_count(a.token_estimate)));
+  c.push_back(a.actual_tokens ? std::to_string(clamp_count(*a.actual_tokens)) : "-1");
+  c.push_back(a.parallel ? a.hold_id : std::string());
+  c.push_back(a.hold_id);
+  c.push_back(a.cost ? std::to_string(clamp_nanos(*a.cost)) : "-1");
+  c.push_back(std::to_string(a.budgets.size()));
+  for (const auto& b : a.budgets) {
+    c.push_back(std::to_string(clamp_nanos(b.seed)));
+    c.push_back(std::to_string(std::max<int64_t>(b.spent_ttl_ms, 0)));
+  }
+  return c;
+}
+
+}  // namespace tg::redis
