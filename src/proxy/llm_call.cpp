@@ -148,9 +148,11 @@ class LlmCall {
   }
 
   // After a successful answer: what the dialect keeps (a stored Response) goes to the store.
+  // Called before the last bytes of a successful answer go out (a client may continue the
+  // conversation the moment it has them, on another worker), and again at settle (a no-op then).
   void persist_turn() {
     auto* store = ctx_.worker.shared().store;
-    if (!store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
+    if (turn_saved_ || !store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
     auto turn = call_->turn();
     if (!turn) return;
     store::ResponseRow row;
@@ -163,6 +165,7 @@ class LlmCall {
     row.input_items = dump(turn->input_items);
     row.output_items = dump(turn->output_items);
     store->save_response(std::move(row));
+    turn_saved_ = true;
   }
 
   // The client's body, read by its dialect into the canonical request.
@@ -654,6 +657,7 @@ class LlmCall {
           resp.body.substr(0, ctx_.snapshot->config.logs.max_body_bytes);
     }
     if (client_gone_) co_return std::nullopt;  // billed above; nobody to send it to
+    persist_turn();
     co_await ctx_.out.send(200, "application/json", resp.body);
     co_return std::nullopt;
   }
@@ -770,6 +774,7 @@ class LlmCall {
         if (!co_await ex.read_some(rest, drain_by, drain_err)) break;
       }
       std::string tail = stream_tail();
+      persist_turn();
       if (co_await ctx_.out.write_chunk(tail)) co_await ctx_.out.end_stream();
       co_return std::nullopt;
     }
@@ -893,6 +898,7 @@ class LlmCall {
   governance::Permit permit_;            // rate-limit slot of a virtual key
   governance::Reservation reservation_;  // budget reserved for this request
   std::unique_ptr<dialects::Egress> egress_;  // the client side of a committed stream
+  bool turn_saved_ = false;                    // persist_turn has stored this answer
   std::string converted_;
   std::string cache_key_;     // the response cache's key for this request
   bool cache_store_ = false;  // store a successful answer under cache_key_
