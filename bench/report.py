@@ -23,14 +23,22 @@ FAILOVER_TARGETS = ["tollgate_failover", "tollgate_refused"]
 RESP_TARGETS = ["tollgate_resp_translate", "tollgate_resp_native", "tollgate_resp_stored"]
 RESP_GATED = ["tollgate_resp_translate", "tollgate_resp_native"]  # the ≤ 1.2× chat target
 RESP_LIMIT = 1.2
-EXTRA_TARGETS = FAILOVER_TARGETS + RESP_TARGETS
+# The governed path (a virtual key with a budget and limits) and an HTTPS upstream (a TLS front
+# before the mock), beside nginx through the same TLS front.
+GOV_TLS_TARGETS = ["tollgate_governed", "nginx_tls", "tollgate_tls"]
+GOVERNED_LIMIT = 1.10  # ≤ 10 % more CPU than the master-key path
+SAT_TARGETS = ["nginx", "tollgate", "tollgate_governed", "nginx_tls", "tollgate_tls"]
+SAT_LIMIT = 2.0        # saturation: CPU per non-streamed request ≤ 2× nginx's
+EXTRA_TARGETS = FAILOVER_TARGETS + RESP_TARGETS + GOV_TLS_TARGETS
 LABELS = {"direct": "direct", "nginx": "nginx", "tollgate": "Tollgate",
           "tollgate_nolog": "Tollgate, no access log",
           "tollgate_failover": "Tollgate, primary answers 503",
           "tollgate_refused": "Tollgate, primary refuses connections",
           "tollgate_resp_translate": "Responses, translated",
           "tollgate_resp_native": "Responses, native",
-          "tollgate_resp_stored": "Responses, translated, store: true"}
+          "tollgate_resp_stored": "Responses, translated, store: true",
+          "tollgate_governed": "Tollgate, virtual key (budget + limits)",
+          "nginx_tls": "nginx, HTTPS upstream", "tollgate_tls": "Tollgate, HTTPS upstream"}
 
 
 def load_cases(path):
@@ -102,6 +110,21 @@ def summarize(cases):
             row["hold_ok"] = hl.get("ok")
             row["hold_errors"] = hl.get("errors")
             row["hold_max_open_streams"] = hl.get("max_open_streams")
+        sat = tc.get("sat")
+        if sat:
+            lg = sat.get("loadgen") or {}
+            ok = lg.get("ok") or 0
+            row["sat_rps"] = lg.get("achieved_rps")
+            row["sat_cpu_us"], row["sat_cpu_us_schedstat"] = cpu_us(sat)
+            row["sat_other_cpu_pct"] = sat.get("other_cpu_pct")
+            perf = (tc.get("sat_perf") or {}).get("perf") or {}
+            if ok and perf:
+                if "task-clock" in perf:
+                    row["sat_task_clock_us"] = perf["task-clock"] * 1e3 / ok  # perf gives msec
+                if "context-switches" in perf:
+                    row["sat_cs_per_req"] = perf["context-switches"] / ok
+                if "raw_syscalls:sys_enter" in perf:
+                    row["sat_syscalls_per_req"] = perf["raw_syscalls:sys_enter"] / ok
         row["errors"] = sum((c.get("loadgen") or {}).get("errors", 0) for c in tc.values())
         s[t] = row
     return s
@@ -261,6 +284,76 @@ def responses_md(s):
     return out
 
 
+def sat_rows(s):
+    """Rows of (target label, cells, verdict) for the saturation case."""
+    ng, tg = s.get("nginx", {}), s.get("tollgate", {})
+    ref = {"tollgate": ng, "tollgate_governed": tg, "tollgate_tls": s.get("nginx_tls", {})}
+    limit = {"tollgate": SAT_LIMIT, "tollgate_governed": GOVERNED_LIMIT, "tollgate_tls": SAT_LIMIT}
+    rows = []
+    for t in SAT_TARGETS:
+        r = s.get(t, {})
+        if r.get("sat_rps") is None:
+            continue
+        cpu = r.get("sat_task_clock_us") or r.get("sat_cpu_us_schedstat")
+        base = None
+        if t in ref:
+            base = ref[t].get("sat_task_clock_us") or ref[t].get("sat_cpu_us_schedstat")
+        ratio = cpu / base if cpu and base else None
+        verdict = "" if t not in limit else ("–" if ratio is None else ("PASS" if ratio <= limit[t] else "MISS"))
+        rtext = "–" if ratio is None else f"{ratio:.2f}× " + {"tollgate": "nginx", "tollgate_governed": "Tollgate",
+                                                          "tollgate_tls": "nginx HTTPS"}[t]
+        cells = [fmt(r.get("sat_rps"), 0), fmt(r.get("sat_cpu_us"), 1), fmt(r.get("sat_cpu_us_schedstat"), 1),
+                 fmt(r.get("sat_task_clock_us"), 1), fmt(r.get("sat_cs_per_req"), 3),
+                 fmt(r.get("sat_syscalls_per_req"), 2), rtext,
+                 "" if t not in limit else f"≤ {limit[t]:g}×"]
+        rows.append((LABELS[t], cells, verdict))
+    return rows
+
+
+def sat_md(s):
+    rows = sat_rows(s)
+    if not rows:
+        return []
+    head = ["target", "req/s", "CPU µs/req (stat)", "CPU µs/req (schedstat)", "task-clock µs/req (perf)",
+            "context switches/req", "syscalls/req", "CPU ratio", "target", "result"]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|"]
+    for label, cells, vd in rows:
+        out.append("| " + " | ".join([label] + cells + [f"**{vd}**" if vd in ("PASS", "MISS") else vd]) + " |")
+    return out
+
+
+def gov_tls_rows(s):
+    """Open-loop CPU of the governed path (÷ Tollgate's master-key case) and of an HTTPS upstream
+    (Tollgate ÷ nginx through the same TLS front)."""
+    tg, ngt, tgt = s.get("tollgate", {}), s.get("nginx_tls", {}), s.get("tollgate_tls", {})
+    gov = s.get("tollgate_governed", {})
+    rows = []
+    for key, label, tls_limit in (("cpu_plain_us", "CPU per request, non-streamed (µs)", 1.5),
+                                  ("cpu_stream_us", "CPU per request, streamed (µs)", 2.0)):
+        g, b = gov.get(key), tg.get(key)
+        gr = g / b if g and b else None
+        n, t = ngt.get(key), tgt.get(key)
+        tr = t / n if t and n else None
+        rows.append((label, fmt(b, 1), fmt(g, 1) + ("" if gr is None else f" ({gr:.2f}×)"),
+                     "–" if gr is None else ("PASS" if gr <= GOVERNED_LIMIT else "MISS"),
+                     fmt(n, 1), fmt(t, 1) + ("" if tr is None else f" ({tr:.2f}×)"),
+                     "–" if tr is None else ("PASS" if tr <= tls_limit else "MISS"), tls_limit))
+    return rows
+
+
+def gov_tls_md(s):
+    rows = gov_tls_rows(s)
+    if all(r[2] == "–" and r[5] == "–" for r in rows):
+        return []
+    head = ["metric", "Tollgate, master key", LABELS["tollgate_governed"],
+            f"≤ {GOVERNED_LIMIT:.2f}×", LABELS["nginx_tls"], LABELS["tollgate_tls"], "target"]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|"]
+    for m, b, g, gv, n, t, tv, lim in rows:
+        out.append("| " + " | ".join([m, b, g, f"**{gv}**" if gv != "–" else gv, n, t,
+                                       (f"≤ {lim:g}× nginx: **{tv}**" if tv != "–" else "–")]) + " |")
+    return out
+
+
 def text_table(rows):
     head = ["metric"] + [LABELS[t] for t in TARGETS] + ["Tollgate ÷ nginx", "target", ""]
     body = [[m] + [v[t] for t in TARGETS] + [r, tt, vd] for m, v, r, tt, vd in rows]
@@ -354,6 +447,26 @@ def markdown(meta, cases, rows, s):
                   f"(≤ {RESP_LIMIT:g}× chat) applies to (a) and (b). A streamed answer has more events "
                   "than chat's (the Responses event sequence), so the streamed ratio includes them.",
                   ""] + rs
+    sat = sat_md(s)
+    if sat:
+        lines += ["", "#### Saturation: one core, closed loop", "",
+                  f"Same run: {st.get('sat_requests', '?')} non-streamed requests per target, all due at once, "
+                  f"over {st.get('connections')} keep-alive connections (each sends its next request as soon as "
+                  "its answer is in), the proxy's one worker pinned to core 0 and the load generator and "
+                  "upstream(s) on core 1. req/s is the load generator's; CPU is the proxy's (utime+stime and "
+                  "schedstat; perf stat's task-clock over the same run), with perf stat's context switches "
+                  "and system calls (raw_syscalls:sys_enter) per request. Targets: Tollgate ≤ 2× nginx's CPU "
+                  "per request (and over HTTPS ≤ 2× nginx's over the same TLS front); the governed path "
+                  f"≤ {GOVERNED_LIMIT:.2f}× the master-key path.", ""] + sat
+    gt = gov_tls_md(s)
+    if gt:
+        lines += ["", "#### The governed path and an HTTPS upstream (open loop)", "",
+                  "Same run, same CPU rounds as the table above (median over the rounds): Tollgate with "
+                  "a virtual key that has a budget and rpm/tpm/parallel limits (each request priced, "
+                  "reserved, settled and rate-counted) beside the master key; and through a TLS front "
+                  "(a second nginx on core 1 terminating TLS before the mock, certificate verified), "
+                  "Tollgate (pooled connections, TLS sessions resumed on reconnect) beside nginx "
+                  "(`proxy_pass https://`, keep-alive, `proxy_ssl_session_reuse on`).", ""] + gt
     hold = s.get("tollgate", {})
     if hold.get("hold_ok") is not None:
         lines += ["", f"Memory run: {hold.get('hold_ok')} of {st.get('hold_streams')} streams completed, "
@@ -416,6 +529,13 @@ def main():
         for m, base, cells in fo:
             print(f"  {m}: healthy {base}; " + "; ".join(
                 f"{LABELS[t]} {c}" for t, c in zip(FAILOVER_TARGETS, cells)))
+    sr = sat_rows(s)
+    if sr:
+        print("\nSaturation (closed loop, one core): req/s, CPU µs/req stat/schedstat/perf, cs/req, syscalls/req, ratio:")
+        for label, cells, vd in sr:
+            print(f"  {label}: " + "  ".join(cells) + (f"  {vd}" if vd else ""))
+    for m, b, g, gv, n, t, tv, lim in gov_tls_rows(s):
+        print(f"  {m}: master {b}, governed {g} {gv}; HTTPS: nginx {n}, Tollgate {t} {tv}")
     rs = responses_rows(s)
     if rs:
         print(f"\nThe Responses API beside chat (target ≤ {RESP_LIMIT:g}× chat for translated and native):")
@@ -433,6 +553,7 @@ def main():
         with open(a.json, "w") as f:
             verdicts = {m: vd for m, _, _, _, vd in rows if vd in ("PASS", "MISS")}
             verdicts.update({"Responses: " + m: vd for m, _, _, vd in rs if vd in ("PASS", "MISS")})
+            verdicts.update({"Saturation: " + label: vd for label, _, vd in sr if vd in ("PASS", "MISS")})
             json.dump({"meta": meta, "summary": s, "verdicts": verdicts,
                        "cases": cases}, f, indent=1)
     if a.markdown:

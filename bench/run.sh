@@ -13,7 +13,10 @@
 #                 root): on a shared machine, other processes then cannot preempt them
 #
 # The proxy under test runs pinned to core 0 (taskset -c 0); the load generator (bench/loadgen.cpp,
-# open loop) and the mock run pinned to core 1. One proxy is loaded at a time. Every case is
+# open loop) and the mock run pinned to core 1. Besides the open-loop cases: a saturation case
+# (closed loop: 16 connections, each sending its next request as soon as the answer is in) with
+# perf stat per request; a governed case (a virtual key with a budget and rpm/tpm limits); and an
+# HTTPS upstream (a second nginx terminating TLS in front of the mock, on core 1). One proxy is loaded at a time. Every case is
 # bounded (at most 10 s of load; the CPU runs are split into rounds taken in turn across targets). Output: a table on stdout, bench/results/latest.json, and
 # bench/results/latest.md (the markdown that --write-docs puts into docs/benchmarks.md).
 #
@@ -64,6 +67,7 @@ if [[ $QUICK == 1 ]]; then
   HOLD_N=1000
   VARIANT_LAT=0                      # Tollgate with access_log: false: CPU runs only
   NGINX_HOLD=0                       # skip nginx's memory run
+  SAT_N=6000                         # saturation: requests per target (closed loop)
 else
   MODE=full
   WARM_N=1000
@@ -74,13 +78,15 @@ else
   HOLD_N=1000
   VARIANT_LAT=1
   NGINX_HOLD=1
+  SAT_N=30000
 fi
 CONNS=16               # keep-alive client connections for the rate runs
 EVENTS=20              # content events per stream (mock --events)
 HOLD_INTERVAL_MS=100   # slow streams for the RSS test: 20 events, 100 ms apart = 2 s each
 MASTER_KEY=sk-bench-master
+GOVERNED_KEY=sk-bench-governed   # a virtual key with a budget and rpm/tpm/parallel limits
 [[ $(nproc) -ge 2 ]] || die "needs at least 2 cores (the proxy on core 0, load and upstream on core 1)"
-for t in taskset nginx python3; do command -v "$t" >/dev/null || die "missing '$t'"; done
+for t in taskset nginx python3 openssl; do command -v "$t" >/dev/null || die "missing '$t'"; done
 
 # ------------------------------------------------------------------------------------------------
 # Build: Tollgate (Release) and the load generator (cached by source hash).
@@ -208,6 +214,14 @@ for t in $RESP_TARGETS; do
   printf '{"model":"%s","stream":true,"input":"%s","store":%s}' "${RESP_MODEL[$t]}" "$PROMPT" "${RESP_STORE[$t]}" >"$TMP/$t.stream.json"
 done
 
+# The governed path (same body, a virtual key) and the HTTPS upstream (Tollgate's provider
+# "secure"; nginx's /tls/ location), through the same processes as the plain cases.
+cp "$TMP/plain.json" "$TMP/tollgate_governed.plain.json"; cp "$TMP/stream.json" "$TMP/tollgate_governed.stream.json"
+cp "$TMP/plain.json" "$TMP/nginx_tls.plain.json"; cp "$TMP/stream.json" "$TMP/nginx_tls.stream.json"
+sed 's#"mock/#"secure/#' "$TMP/plain.json" >"$TMP/tollgate_tls.plain.json"
+sed 's#"mock/#"secure/#' "$TMP/stream.json" >"$TMP/tollgate_tls.stream.json"
+declare -A KEY=([tollgate_governed]=$GOVERNED_KEY)
+
 CASES="$TMP/cases.jsonl"
 : >"$CASES"
 
@@ -227,11 +241,11 @@ run_case() {
   shift 4
   local t0 n0 t1 n1 out m0 m1 b0 b1 w0 w1 ours
   ours="$pids"; [[ " $pids " == *" $MOCK_PID "* ]] || ours="$pids $MOCK_PID"
-  ours="$ours $SLOW_PID $FAIL_PID"
+  ours="$ours $SLOW_PID $FAIL_PID ${TLSF_PIDS:-}"
   # shellcheck disable=SC2086
   t0=$(cpu_ticks $pids); n0=$(cpu_ns $pids); m0=$(cpu_ticks $ours); b0=$(machine_busy_ticks); w0=${EPOCHREALTIME/./}
   out=$(timeout 40 "${RT[@]}" taskset -c 1 "$LOADGEN" --url "$url" --connections "$CONNS" \
-          --header "Authorization: Bearer $MASTER_KEY" --timeout 5 "$@") || true
+          --header "Authorization: Bearer ${KEY[$target]:-$MASTER_KEY}" --timeout 5 "$@") || true
   # shellcheck disable=SC2086
   t1=$(cpu_ticks $pids); n1=$(cpu_ns $pids); m1=$(cpu_ticks $ours); b1=$(machine_busy_ticks); w1=${EPOCHREALTIME/./}
   [[ -n $out ]] || out='{"sent":0,"ok":0,"errors":1}'
@@ -303,6 +317,60 @@ FAIL_PID=$!; PIDS+=("$FAIL_PID")
 FAIL_PORT=$(wait_port_file "$TMP/failmock.port" "$FAIL_PID") || die "the failing mock did not start"
 # ... and a port where nothing listens (connection refused).
 DEAD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+NGX_USER=""
+[[ $(id -u) == 0 ]] && NGX_USER="user nobody nogroup;"  # as root, nginx's worker drops to nobody
+
+# The HTTPS upstream: a second nginx on core 1 terminating TLS (TLS 1.3, session tickets) in front
+# of the mock, as every cloud provider is HTTPS. Its CPU is the upstream's and is not counted.
+TLSF="$TMP/tlsfront"
+mkdir -p "$TLSF/logs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TLSF/key.pem" -out "$TLSF/cert.pem" >/dev/null 2>&1 ||
+  die "openssl could not make the TLS front's certificate"
+chmod 644 "$TLSF/key.pem"
+TLS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$TLSF/nginx.conf" <<EOF
+# generated by bench/run.sh: TLS termination in front of the mock
+$NGX_USER
+worker_processes 1;
+daemon off;
+pid $TLSF/nginx.pid;
+error_log $TLSF/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $TLSF/tmp_body;
+  proxy_temp_path $TLSF/tmp_proxy;
+  fastcgi_temp_path $TLSF/tmp_fastcgi;
+  uwsgi_temp_path $TLSF/tmp_uwsgi;
+  scgi_temp_path $TLSF/tmp_scgi;
+  upstream mock {
+    server 127.0.0.1:$MOCK_PORT;
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$TLS_PORT ssl backlog=4096;
+    ssl_certificate $TLSF/cert.pem;
+    ssl_certificate_key $TLSF/key.pem;
+    ssl_session_cache shared:tls:1m;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+EOF
+chmod 755 "$TMP" "$TLSF"
+"${RT[@]}" taskset -c 1 nginx -p "$TLSF" -c "$TLSF/nginx.conf" -e "$TLSF/logs/error.log" >"$TLSF/stdout.log" 2>&1 &
+TLSF_PID=$!; PIDS+=("$TLSF_PID")
+for _ in $(seq 100); do
+  curl -s -o /dev/null --max-time 1 --cacert "$TLSF/cert.pem" "https://127.0.0.1:$TLS_PORT/" && break
+  sleep 0.05
+done
+TLSF_PIDS="$TLSF_PID $(ps -o pid= --ppid "$TLSF_PID" | tr -s ' \n' ' ')"
 
 # --- Tollgate's memory, on a fresh process -----------------------------------------------------
 start_tollgate() {  # NAME ACCESS_LOG(true|false) -> sets TG_PID, TG_PORT
@@ -338,6 +406,21 @@ providers:
     type: openai-compatible
     base_url: http://127.0.0.1:$DEAD_PORT/v1
     api_key: mock-key
+  secure:
+    type: openai-compatible
+    base_url: https://127.0.0.1:$TLS_PORT/v1
+    api_key: mock-key
+    ca_file: $TLSF/cert.pem
+# The governed case: a virtual key with a budget and limits it never reaches (every request is
+# priced, reserved, settled and rate-counted, none refused).
+keys:
+  - name: bench-governed
+    key: $GOVERNED_KEY
+    budget: { usd: 1000000000, period: total }
+    limits: { rpm: 100000000, tpm: 100000000000, parallel: 100000 }
+pricing:
+  mock/gpt-4o-mini: { input: 0.15, output: 0.60 }
+  secure/gpt-4o-mini: { input: 0.15, output: 0.60 }
 models:
   - name: failover-503
     targets: [failing/gpt-4o-mini, mock/gpt-4o-mini]
@@ -387,8 +470,6 @@ stop_pid "$TG_PID"
 NGX="$TMP/nginx"
 mkdir -p "$NGX/logs"
 NGX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-NGX_USER=""
-[[ $(id -u) == 0 ]] && NGX_USER="user nobody nogroup;"  # as root, nginx's worker drops to nobody
 cat >"$NGX/nginx.conf" <<EOF
 # generated by bench/run.sh: a plain keep-alive reverse proxy, no buffering
 $NGX_USER
@@ -412,6 +493,10 @@ http {
     server 127.0.0.1:$SLOW_PORT;
     keepalive 64;
   }
+  upstream tlsfront {
+    server 127.0.0.1:$TLS_PORT;
+    keepalive 64;
+  }
   server {
     listen 127.0.0.1:$NGX_PORT backlog=4096;
     keepalive_requests 1000000;
@@ -426,6 +511,16 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;
+    }
+    location /tls/ {
+      proxy_pass https://tlsfront/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_ssl_verify on;
+      proxy_ssl_name localhost;
+      proxy_ssl_trusted_certificate $TLSF/cert.pem;
+      proxy_ssl_session_reuse on;
     }
   }
 }
@@ -455,7 +550,11 @@ declare -A PROCS=([direct]="$MOCK_PID" [nginx]="$NGX_PIDS" [tollgate]="$TG_PIDS"
 ALL="direct nginx tollgate tollgate_nolog"
 for t in $FO_TARGETS; do URL[$t]=${URL[tollgate]}; PROCS[$t]=$TG_PIDS; done
 for t in $RESP_TARGETS; do URL[$t]="http://127.0.0.1:$TG_PORT/v1/responses"; PROCS[$t]=$TG_PIDS; done
-EXTRA_TARGETS="$FO_TARGETS $RESP_TARGETS"  # Tollgate with its own request bodies ($TMP/TARGET.*)
+URL[tollgate_governed]=${URL[tollgate]}; PROCS[tollgate_governed]=$TG_PIDS
+URL[tollgate_tls]=${URL[tollgate]}; PROCS[tollgate_tls]=$TG_PIDS
+URL[nginx_tls]="http://127.0.0.1:$NGX_PORT/tls/v1/chat/completions"; PROCS[nginx_tls]=$NGX_PIDS
+GOV_TLS_TARGETS="tollgate_governed nginx_tls tollgate_tls"
+EXTRA_TARGETS="$FO_TARGETS $RESP_TARGETS $GOV_TLS_TARGETS"  # with their own bodies ($TMP/TARGET.*)
 
 log "warm-up"
 for t in $ALL; do warm_up "$t" "${URL[$t]}" "${PROCS[$t]}"; done
@@ -495,6 +594,38 @@ for rate in 100 500 2000; do
   fi
 done
 
+# Saturation: closed loop (every request due at once; each of the 16 connections sends its next as
+# soon as its answer is in), one worker on one core. The proxy's CPU per request and req/s, and
+# perf stat's task-clock, context switches and system calls per request beside them.
+SAT_TARGETS="nginx tollgate tollgate_governed nginx_tls tollgate_tls"
+PERF_EVENTS=task-clock,context-switches
+# (grep reads all of perf list's output: with -q, pipefail would see perf list's SIGPIPE)
+if perf list 2>/dev/null | grep 'raw_syscalls:sys_enter' >/dev/null; then PERF_EVENTS+=,raw_syscalls:sys_enter; fi
+log "saturation: $SAT_N requests per target, closed loop over $CONNS connections"
+for t in $SAT_TARGETS; do
+  b="$TMP/plain.json"; [[ -f $TMP/$t.plain.json ]] && b="$TMP/$t.plain.json"
+  perf_out=""
+  if command -v perf >/dev/null; then
+    # shellcheck disable=SC2086
+    perf stat -x, -e "$PERF_EVENTS" -p "$(echo ${PROCS[$t]} | tr ' ' ',')" -o "$TMP/perf.$t.txt" &
+    perf_out=$!
+    sleep 0.3
+  fi
+  run_case "$t" sat "${URL[$t]}" "${PROCS[$t]}" --rate 10000000 --requests "$SAT_N" --body-file "$b"
+  if [[ -n $perf_out ]]; then
+    kill -INT "$perf_out" 2>/dev/null || true; wait "$perf_out" 2>/dev/null || true
+    python3 - "$TMP/perf.$t.txt" "$t" >>"$CASES" <<'PY'
+import json, sys
+vals = {}
+for line in open(sys.argv[1]):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[2] and f[0] and f[0][0].isdigit():
+        vals[f[2]] = float(f[0])
+print(json.dumps({"target": sys.argv[2], "case": "sat_perf", "perf": vals}))
+PY
+  fi
+done
+
 stop_pid "$TG_PIDS"
 stop_pid "$NL_PIDS"
 NGX_HWM0=0; for p in $NGX_PIDS; do NGX_HWM0=$((NGX_HWM0 + $(proc_kb "$p" VmHWM))); done
@@ -529,7 +660,7 @@ print(json.dumps({
   "binary_time": "$(date -u -r "$TOLLGATE" +%Y-%m-%dT%H:%M:%SZ)", "busy_before_pct": $BUSY, "busy_after_pct": $BUSY_END, "wall_s": $((END_TS - START_TS)),
   "settings": {"connections": $CONNS, "events": $EVENTS, "rounds": $ROUNDS, "cpu_rate": $CPU_RATE, "cpu_requests": $CPU_N,
                "stream_cpu_rate": $SCPU_RATE, "stream_cpu_requests": $SCPU_N, "latency_seconds": $LAT_SECS,
-               "hold_streams": $HOLD_N, "hold_interval_ms": $HOLD_INTERVAL_MS},
+               "hold_streams": $HOLD_N, "hold_interval_ms": $HOLD_INTERVAL_MS, "sat_requests": $SAT_N},
 }))
 PY
 )

@@ -85,21 +85,29 @@ std::unique_ptr<spdlog::formatter> make_formatter(bool json) {
 }
 
 // "2026-12-05T14:42:45.123Z" (digits = 3) or with microseconds (digits = 6), UTC.
+// The date and time are formatted once per second per thread (a line per request at thousands
+// a second would otherwise pay gmtime_r and strftime each); the fraction is written by hand.
 void append_timestamp(std::string& out, int digits) {
   auto now = std::chrono::system_clock::now();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  long frac = static_cast<long>(us % 1'000'000);
-  if (digits == 3) {
-    n += static_cast<size_t>(std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", frac / 1000));
-  } else {
-    n += static_cast<size_t>(std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", frac));
+  thread_local std::time_t cached_secs = -1;
+  thread_local char cached[32];
+  thread_local size_t cached_len = 0;
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    cached_len = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_secs = secs;
   }
-  out.append(buf, n);
+  out.append(cached, cached_len);
+  long frac = static_cast<long>(us % 1'000'000);
+  if (digits == 3) frac /= 1000;
+  char buf[8];
+  buf[0] = '.';
+  for (int i = digits; i >= 1; --i, frac /= 10) buf[i] = static_cast<char>('0' + frac % 10);
+  buf[digits + 1] = 'Z';
+  out.append(buf, static_cast<size_t>(digits) + 2);
 }
 
 // Per-thread access-log buffers and the thread that writes them out. An event loop thread only

@@ -1,6 +1,10 @@
 #include "tollgate/metrics/metrics.hpp"
 
+#include <array>
+#include <atomic>
 #include <map>
+#include <unordered_map>
+#include <utility>
 
 #include <prometheus/text_serializer.h>
 
@@ -39,9 +43,65 @@ std::string_view param_label(std::string_view param) {
   return "other";
 }
 
+std::atomic<uint64_t> next_instance{1};
+
+enum TokenKind { kInput, kOutput, kCached, kReasoning, kCacheWrite, kTokenKinds };
+constexpr const char* kTokenKindNames[kTokenKinds] = {"input", "output", "cached", "reasoning",
+                                                      "cache_write"};
+
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 }  // namespace
 
-Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+// Family::Add takes the family's mutex, builds a label map and hashes it: ten of them per
+// request were measurable. A series' children never go away (these families have no Remove),
+// so each worker thread resolves them once per (registry, model, provider) and keeps the
+// pointers. Labels are bounded (configured models or "other", configured providers), and so is
+// this cache. Children created lazily (a status, a token kind, a team) keep the old behaviour:
+// a series appears on its first observation.
+struct Metrics::Series {
+  prometheus::Histogram* duration = nullptr;
+  prometheus::Histogram* overhead = nullptr;
+  prometheus::Histogram* ttft = nullptr;
+  prometheus::Histogram* upstream = nullptr;
+  std::array<prometheus::Counter*, kTokenKinds> tokens{};
+  prometheus::Counter* failovers = nullptr;
+  prometheus::Counter* cost_unknown = nullptr;
+  std::vector<std::pair<int, prometheus::Counter*>> requests;                 // by status
+  std::unordered_map<std::string, prometheus::Counter*, TransparentHash, std::equal_to<>>
+      cost_by_team;
+  std::string model, provider;  // the labels, for the children created later
+};
+
+namespace {
+prometheus::Histogram* child(prometheus::Histogram*& slot,
+                             prometheus::Family<prometheus::Histogram>* family,
+                             const std::string& model, const std::string& provider,
+                             const prometheus::Histogram::BucketBoundaries& buckets) {
+  if (!slot) slot = &family->Add({{"model", model}, {"provider", provider}}, buckets);
+  return slot;
+}
+}  // namespace
+
+Metrics::Series& Metrics::series(std::string_view model, std::string_view provider) {
+  thread_local std::unordered_map<std::string, Series, TransparentHash, std::equal_to<>> cache;
+  thread_local std::string key;
+  key.assign(reinterpret_cast<const char*>(&id_), sizeof id_);
+  key.append(model).push_back('\x1f');
+  key.append(provider);
+  if (auto it = cache.find(std::string_view(key)); it != cache.end()) return it->second;
+  Series& s = cache[key];
+  s.model = model;
+  s.provider = provider;
+  return s;
+}
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      id_(next_instance.fetch_add(1, std::memory_order_relaxed)) {
   using namespace prometheus;
   requests_ = &BuildCounter()
                    .Name("tollgate_requests_total")
@@ -145,50 +205,57 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
       .Add({{"version", TOLLGATE_VERSION}})
       .Set(1);
   // Label-less series exist from the start (a rate() over them needs no first event).
-  retries_->Add({});
-  known_models_ = std::make_shared<const std::unordered_set<std::string>>();
+  retries_total_ = &retries_->Add({});
+  known_models_.store(std::make_shared<const NameSet>());
 }
 
 void Metrics::set_known_models(std::unordered_set<std::string> names) {
   for (const auto& name : names) failovers_->Add({{"model", name}});
   failovers_->Add({{"model", "other"}});
-  auto p = std::make_shared<const std::unordered_set<std::string>>(std::move(names));
-  std::lock_guard lock(known_mu_);
-  known_models_ = std::move(p);
+  known_models_.store(std::make_shared<const NameSet>(names.begin(), names.end()));
 }
 
 std::string_view Metrics::model_label(std::string_view requested) const {
-  std::shared_ptr<const std::unordered_set<std::string>> known;
-  {
-    std::lock_guard lock(known_mu_);
-    known = known_models_;
-  }
-  if (known->count(std::string(requested))) return requested;
+  auto known = known_models_.load();
+  if (known->find(requested) != known->end()) return requested;
   return "other";
 }
 
 void Metrics::observe(const RequestSample& s) {
-  std::string model(s.model), provider(s.provider.empty() ? "none" : s.provider);
-  requests_->Add({{"model", model}, {"provider", provider}, {"status", status_label(s.status)}})
-      .Increment();
-  const std::map<std::string, std::string> labels = {{"model", model}, {"provider", provider}};
-  duration_->Add(labels, kLatencyBuckets).Observe(s.duration_s);
-  if (s.overhead_s >= 0) overhead_->Add(labels, kOverheadBuckets).Observe(s.overhead_s);
-  if (s.ttft_s >= 0) ttft_->Add(labels, kLatencyBuckets).Observe(s.ttft_s);
-  if (s.upstream_s >= 0) upstream_->Add(labels, kLatencyBuckets).Observe(s.upstream_s);
-  auto add_tokens = [&](const char* kind, int64_t n) {
-    if (n > 0) {
-      tokens_->Add({{"model", model}, {"provider", provider}, {"kind", kind}})
-          .Increment(static_cast<double>(n));
+  std::string_view provider = s.provider.empty() ? std::string_view("none") : s.provider;
+  Series& series = this->series(s.model, provider);
+  prometheus::Counter* requests = nullptr;
+  for (auto& [status, counter] : series.requests) {
+    if (status == s.status) requests = counter;
+  }
+  if (!requests) {
+    requests = &requests_->Add({{"model", series.model},
+                                {"provider", series.provider},
+                                {"status", status_label(s.status)}});
+    series.requests.emplace_back(s.status, requests);
+  }
+  requests->Increment();
+  const auto& m = series.model;
+  const auto& p = series.provider;
+  child(series.duration, duration_, m, p, kLatencyBuckets)->Observe(s.duration_s);
+  if (s.overhead_s >= 0) child(series.overhead, overhead_, m, p, kOverheadBuckets)->Observe(s.overhead_s);
+  if (s.ttft_s >= 0) child(series.ttft, ttft_, m, p, kLatencyBuckets)->Observe(s.ttft_s);
+  if (s.upstream_s >= 0) child(series.upstream, upstream_, m, p, kLatencyBuckets)->Observe(s.upstream_s);
+  const int64_t tokens[kTokenKinds] = {s.input_tokens, s.output_tokens, s.cached_tokens,
+                                       s.reasoning_tokens, s.cache_write_tokens};
+  for (int k = 0; k < kTokenKinds; ++k) {
+    if (tokens[k] <= 0) continue;
+    auto*& counter = series.tokens[k];
+    if (!counter) {
+      counter = &tokens_->Add({{"model", m}, {"provider", p}, {"kind", kTokenKindNames[k]}});
     }
-  };
-  add_tokens("input", s.input_tokens);
-  add_tokens("output", s.output_tokens);
-  add_tokens("cached", s.cached_tokens);
-  add_tokens("reasoning", s.reasoning_tokens);
-  add_tokens("cache_write", s.cache_write_tokens);
-  if (s.attempts > 1) retries_->Add({}).Increment(s.attempts - 1);
-  if (s.failover && s.status < 400) failovers_->Add({{"model", model}}).Increment();
+    counter->Increment(static_cast<double>(tokens[k]));
+  }
+  if (s.attempts > 1) retries_total_->Increment(s.attempts - 1);
+  if (s.failover && s.status < 400) {
+    if (!series.failovers) series.failovers = &failovers_->Add({{"model", m}});
+    series.failovers->Increment();
+  }
 }
 
 void Metrics::set_deployments(const std::vector<std::string>& labels,
@@ -209,13 +276,23 @@ void Metrics::dropped_param(std::string_view provider, std::string_view param) {
 
 void Metrics::add_cost(std::string_view model, std::string_view provider, std::string_view team,
                        double usd) {
-  cost_->Add({{"model", std::string(model)}, {"provider", std::string(provider)},
-              {"team", std::string(team)}})
-      .Increment(usd);
+  Series& series = this->series(model, provider);
+  auto it = series.cost_by_team.find(team);
+  if (it == series.cost_by_team.end()) {
+    auto* counter = &cost_->Add(
+        {{"model", series.model}, {"provider", series.provider}, {"team", std::string(team)}});
+    it = series.cost_by_team.emplace(std::string(team), counter).first;
+  }
+  it->second->Increment(usd);
 }
 
 void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
-  cost_unknown_->Add({{"model", std::string(model)}, {"provider", std::string(provider)}}).Increment();
+  Series& series = this->series(model, provider);
+  if (!series.cost_unknown) {
+    series.cost_unknown =
+        &cost_unknown_->Add({{"model", series.model}, {"provider", series.provider}});
+  }
+  series.cost_unknown->Increment();
 }
 
 void Metrics::set_budget_remaining(std::string_view key_name, double usd) {

@@ -22,6 +22,7 @@
 #include "tollgate/governance/money.hpp"
 #include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/client_json.hpp"
+#include "tollgate/providers/json_scan.hpp"
 #include "tollgate/providers/output_meter.hpp"
 #include "tollgate/redis/governor.hpp"
 #include "tollgate/sse/sse.hpp"
@@ -163,7 +164,7 @@ class LlmCall {
   // Once: called before the answer's last bytes go out, and again by settle() (a no-op then).
   void persist_turn() {
     auto* store = ctx_.worker.shared().store;
-    if (!store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
+    if (turn_saved_ || !store || !answered_ok_ || !ctx_.record.error_code.empty()) return;
     auto turn = call_->turn();
     if (!turn) return;
     store::ResponseRow row;
@@ -175,6 +176,7 @@ class LlmCall {
     row.input_items = std::move(turn->input_items);
     row.output_items = std::move(turn->output_items);
     store->save_response(std::move(row));
+    turn_saved_ = true;
   }
 
   // The client's body, read by its dialect into the canonical request.
@@ -728,7 +730,8 @@ class LlmCall {
     if (err) co_return err;
     const auto relay = call_->relay();
     // Never hand a broken body to the client as a success (a text transcript is not JSON).
-    if (relay == dialects::Call::Relay::Json && !json::accept(body)) {
+    // The validator decides as the parser would, at a fraction of its cost.
+    if (relay == dialects::Call::Relay::Json && !providers::json_scan::valid(body)) {
       co_return Error::upstream_protocol(p.config.name, "upstream answered 200 with malformed JSON");
     }
     answer_latency_ms_ = ms_since(started);
@@ -1089,6 +1092,7 @@ class LlmCall {
   governance::Reservation reservation_;  // budget reserved for this request
   redis::Hold shared_hold_;  // or both, held across instances (store.redis)
   std::unique_ptr<dialects::Egress> egress_;  // the client side of a committed stream
+  bool turn_saved_ = false;                    // persist_turn has stored this answer
   std::string converted_;
   std::string cache_key_;     // the response cache's key for this request
   bool cache_store_ = false;  // store a successful answer under cache_key_

@@ -4,6 +4,8 @@
 #include "request_record.hpp"
 
 #include <cmath>
+#include <iterator>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -79,18 +81,35 @@ void log_access(const RequestContext& ctx, double duration_ms) {
     tg::app::access_log(std::string_view(text).substr(1, text.size() - 2));
     return;
   }
-  // Client-chosen strings (model, path, request id) are escaped: one request, one line.
-  auto text = [](const std::string& s) { return log_safe(s.empty() ? std::string_view("-") : s); };
-  tg::app::access_log(fmt::format(
-      "id={} {} {} status={} dur_ms={:.3f} model={} provider={} upstream_model={} "
-      "attempts={} stream={} ttft_ms={} tokens_in={} tokens_out={}{}{}",
-      log_safe(ctx.request_id),
-      log_safe(std::string_view(ctx.request.method_string().data(),
-                                ctx.request.method_string().size())),
-      log_safe(ctx.path), status, duration_ms, text(r.model), text(r.provider),
-      text(r.upstream_model), r.attempts, r.stream,
-      r.ttft_ms >= 0 ? fmt::format("{:.3f}", r.ttft_ms) : "-", r.input_tokens, r.output_tokens,
-      r.error_code.empty() ? "" : " error=", log_safe(r.error_code)));
+  // Client-chosen strings (model, path, request id) are escaped: one request, one line. Built in
+  // one buffer per thread, reused (no string per field, no allocation once it has grown).
+  thread_local std::string line;
+  line.clear();
+  auto out = std::back_inserter(line);
+  auto text = [&](std::string_view name, std::string_view s) {
+    line += name;
+    log_escape_into(line, s.empty() ? std::string_view("-") : s);
+  };
+  line += "id=";
+  log_escape_into(line, ctx.request_id);
+  line += ' ';
+  log_escape_into(line, std::string_view(ctx.request.method_string().data(),
+                                         ctx.request.method_string().size()));
+  line += ' ';
+  log_escape_into(line, ctx.path);
+  fmt::format_to(out, " status={} dur_ms={:.3f}", status, duration_ms);
+  text(" model=", r.model);
+  text(" provider=", r.provider);
+  text(" upstream_model=", r.upstream_model);
+  fmt::format_to(out, " attempts={} stream={} ttft_ms=", r.attempts, r.stream);
+  if (r.ttft_ms >= 0) fmt::format_to(out, "{:.3f}", r.ttft_ms);
+  else line += '-';
+  fmt::format_to(out, " tokens_in={} tokens_out={}", r.input_tokens, r.output_tokens);
+  if (!r.error_code.empty()) {
+    line += " error=";
+    log_escape_into(line, r.error_code);
+  }
+  tg::app::access_log(line);
 }
 
 metrics::RequestSample sample_of(const RequestContext& ctx, int status, double duration_ms) {

@@ -21,10 +21,10 @@ std::string deployment_id(std::string_view provider, std::string_view key_id,
 HealthTable::HealthTable(NowFn now) : now_(std::move(now)) {}
 
 HealthTable::Entry& HealthTable::entry(std::string_view id) {
-  auto it = entries_.find(std::string(id));
+  auto it = entries_.find(id);
   if (it != entries_.end()) return it->second;
   if (entries_.size() >= kMaxEntries) trim();
-  return entries_[std::string(id)];
+  return entries_.emplace(std::string(id), Entry{}).first->second;
 }
 
 void HealthTable::trim() {
@@ -38,7 +38,7 @@ void HealthTable::trim() {
 
 HealthView HealthTable::view(std::string_view id) const {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(std::string(id));
+  auto it = entries_.find(id);
   if (it == entries_.end()) return {};
   const Entry& e = it->second;
   HealthView v;

@@ -83,6 +83,7 @@ class Connection {
   std::string pool_key_;
   Clock::time_point idle_since_{};
   uint32_t uses_ = 0;
+  bool session_saved_ = false;  // its TLS session is the pool's to resume
 };
 
 void AbortSlot::fire() {
@@ -103,6 +104,15 @@ struct UpstreamClient::Pool {
   };
 
   explicit Pool(net::io_context& ioc) : resolver(ioc) {}
+
+  // The last resumable TLS session per pool key: a new connection to the same origin resumes it
+  // (an abbreviated handshake, no certificate chain sent or verified again). Saved when a
+  // connection first goes back to the pool, by which time a TLS 1.3 server's tickets have been
+  // read. Keys come from the config, so this stays small.
+  struct SessionFree {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> sessions;
 
   // An idle keep-alive connection the server has closed (its keep-alive timeout, a restart)
   // shows as readable: EOF, a reset, or bytes nobody asked for (a TLS close_notify). One
@@ -283,6 +293,17 @@ void UpstreamClient::close_idle() {
 }
 
 void UpstreamClient::release(std::unique_ptr<Connection> conn) {
+  if (conn->tls_ && !conn->session_saved_) {
+    conn->session_saved_ = true;
+    // A copy: OpenSSL marks a connection's own session not resumable when that connection is
+    // freed without a TLS shutdown (how pooled connections end), which would spoil a shared one.
+    if (SSL_SESSION* live = SSL_get1_session(conn->tls_->native_handle())) {
+      if (SSL_SESSION_is_resumable(live)) {
+        if (SSL_SESSION* copy = SSL_SESSION_dup(live)) pool_->sessions[conn->pool_key_].reset(copy);
+      }
+      SSL_SESSION_free(live);
+    }
+  }
   auto& list = pool_->idle[conn->pool_key_];
   if (list.size() >= Pool::kMaxIdlePerKey) {
     conn->close();
@@ -404,6 +425,13 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
       SSL_set_tlsext_host_name(s.native_handle(), base.host.c_str());
     }
     if (target.tls.verify) s.set_verify_callback(ssl::host_name_verification(base.host));
+    if (auto it = pool_->sessions.find(conn->pool_key_); it != pool_->sessions.end()) {
+      // A copy again (see release); a session the server refuses costs a full handshake.
+      if (SSL_SESSION* copy = SSL_SESSION_dup(it->second.get())) {
+        SSL_set_session(s.native_handle(), copy);
+        SSL_SESSION_free(copy);
+      }
+    }
     s.next_layer().expires_at(connect_by);
     auto [hec] = co_await s.async_handshake(ssl::stream_base::client, kTuple);
     if (hec) {
@@ -417,6 +445,7 @@ net::awaitable<std::unique_ptr<Connection>> UpstreamClient::connect(const Target
     }
   }
   ++stats_.connects;
+  if (conn->tls_ && SSL_session_reused(conn->tls_->native_handle())) ++stats_.tls_resumed;
   co_return conn;
 }
 

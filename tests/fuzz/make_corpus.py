@@ -122,6 +122,23 @@ def main():
     write("sse", streams)
     write("bedrock_eventstream", bedrock_streams)
     write("json_scan", requests + answers)
+    usages = [x for pr in all_providers for p in json_files(pr) for x in members(load(p), {"usage"})]
+    write("json_validate", answers + usages + [s.encode() for s in [
+        '{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}',
+        '{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":'
+        '{"cached_tokens":3,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":4}}',
+        '{"prompt_tokens":5,"completion_tokens":3,"total_tokens":10,'
+        '"completion_tokens_details":{"reasoning_tokens":2}}',                    # xAI
+        '{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8,"prompt_cache_hit_tokens":4}',
+        '{"prompt_tokens":5,"completion_tokens":3}',                               # no total
+        '{"prompt_tokens":5,"prompt_tokens":7,"completion_tokens":1,"total_tokens":8}',
+        '{"prompt\\u005ftokens":5,"completion_tokens":1,"total_tokens":6}',
+        '{"prompt_tokens":9223372036854775808,"completion_tokens":1,"total_tokens":1}',
+        '{"prompt_tokens":-1,"completion_tokens":1.5,"total_tokens":1e2}',
+        '\ufeff{"a":[1,-0,0.5,1E+3,true,false,null,"\\ud83d\\ude00 \\n \u00e9"]}',
+        '{"a":"\\ud800"}', '{"a":"\\udc00x"}', '[01]', '[1.]', '{"a":1,}', '"\x7f"',
+        '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]',
+    ]])
     anthropic_in = [(FIX / "anthropic" / "ingress_request_claude_code.json").read_bytes(),
                     (FIX / "anthropic" / "ingress_response.json").read_bytes()]
     anthropic_in += list(members(load(FIX / "anthropic" / "ingress_response.json"), {"openai"}))

@@ -263,7 +263,7 @@ Pki make_pki(const std::vector<std::string>& dns_names, const std::vector<std::s
 
 struct TlsForwarder::Impl {
   // Destroyed last: connection frames (which may die with the io_context) point at these.
-  std::atomic<int> accepted{0}, handshakes{0}, failed{0}, open{0};
+  std::atomic<int> accepted{0}, handshakes{0}, resumed{0}, failed{0}, open{0};
   mutable std::mutex mu;
   std::vector<std::string> sni;
   ssl::context ctx{ssl::context::tls_server};
@@ -316,6 +316,7 @@ struct TlsForwarder::Impl {
       sni.emplace_back(name ? name : "");
     }
     ++handshakes;
+    if (SSL_session_reused(c->tls.native_handle())) ++resumed;
     auto [cec] = co_await c->up.async_connect(target, kTuple);
     if (cec) {
       c->close();
@@ -351,6 +352,7 @@ TlsForwarder::~TlsForwarder() {
 uint16_t TlsForwarder::port() const { return impl_->port; }
 int TlsForwarder::accepted() const { return impl_->accepted; }
 int TlsForwarder::handshakes() const { return impl_->handshakes; }
+int TlsForwarder::resumed_handshakes() const { return impl_->resumed; }
 int TlsForwarder::failed_handshakes() const { return impl_->failed; }
 std::vector<std::string> TlsForwarder::sni() const {
   std::lock_guard lock(impl_->mu);

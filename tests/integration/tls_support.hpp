@@ -36,6 +36,7 @@ class TlsForwarder {
   uint16_t port() const;
   int accepted() const;           // TCP connections accepted
   int handshakes() const;         // TLS handshakes completed
+  int resumed_handshakes() const; // of those, how many resumed an earlier session
   int failed_handshakes() const;  // TLS handshakes that failed (e.g. the client refused the cert)
   std::vector<std::string> sni() const;  // the SNI of each completed handshake ("" for none)
   int open_connections() const;          // client connections currently open

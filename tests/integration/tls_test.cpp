@@ -307,6 +307,22 @@ TEST_F(TlsUpstream, PooledConnectionDroppedByTheServerIsReplacedTransparently) {
   EXPECT_EQ(fwd.handshakes(), 2);
 }
 
+// A new connection to an origin resumes the TLS session of the last one (an abbreviated
+// handshake: what a reconnect to a cloud provider costs after its keep-alive timeout).
+TEST_F(TlsUpstream, ReconnectResumesTheTlsSession) {
+  Gateway gw(config(mock, provider("secure", https_url("localhost", fwd.port()), ca_line(pki))),
+             kNoProxy);
+  for (int i = 0; i < 3; ++i) {
+    auto r = gw.post("/v1/chat/completions", chat("secure/gpt-4o-mini", "hello"));
+    ASSERT_EQ(r.status, 200) << i << ": " << r.body;
+    ASSERT_EQ(r.json_body()["choices"][0]["message"]["content"], "mock: hello") << i;
+    ASSERT_EQ(fwd.drop_connections(), 1) << i;
+    ASSERT_TRUE(eventually([&] { return fwd.open_connections() == 0; })) << i;
+  }
+  EXPECT_EQ(fwd.handshakes(), 3);
+  EXPECT_EQ(fwd.resumed_handshakes(), 2);
+}
+
 // A streamed response's connection goes back to the pool: after [DONE] the relay reads the
 // chunked terminator, so 20 streams need one TLS handshake.
 TEST_F(TlsUpstream, SequentialStreamedRequestsReuseOneTlsConnection) {

@@ -2,7 +2,9 @@
 // Prometheus metrics (prometheus-cpp core; /metrics is served by our own server). Thread-safe.
 // Labels are bounded: model names come from the config or are folded into "other".
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,11 +68,15 @@ class Metrics {
   std::string serialize() const;  // Prometheus text format
 
  private:
+  struct Series;  // the children of one (model, provider), resolved once per thread
+  Series& series(std::string_view model, std::string_view provider);
+  const uint64_t id_;  // tells this registry's cached children from another instance's
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Counter>* tokens_;
   prometheus::Family<prometheus::Counter>* failovers_;
   prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Counter* retries_total_;
   prometheus::Family<prometheus::Gauge>* deployment_up_;
   prometheus::Family<prometheus::Counter>* dropped_params_;
   prometheus::Family<prometheus::Counter>* cost_;
@@ -92,10 +98,14 @@ class Metrics {
   prometheus::Counter* store_refused_;
   prometheus::Counter* redis_errors_ = nullptr;
   prometheus::Gauge* redis_up_ = nullptr;
-  mutable std::mutex known_mu_;
   std::mutex budgets_mu_;
   std::unordered_set<std::string> budget_keys_;  // key names with a budget series
-  std::shared_ptr<const std::unordered_set<std::string>> known_models_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using NameSet = std::unordered_set<std::string, NameHash, std::equal_to<>>;
+  std::atomic<std::shared_ptr<const NameSet>> known_models_;  // read per request, without a lock
 };
 
 }  // namespace tg::metrics

@@ -17,6 +17,13 @@ size_t skip_value(std::string_view s, size_t i);   // any value: string, object,
 // it goes (the parser refuses it afterwards).
 size_t nesting_depth(std::string_view s, size_t limit);
 
+// Whether s is one JSON value and nothing else, exactly as nlohmann::json::accept decides it
+// (UTF-8 and \u surrogate pairs checked, a leading BOM skipped, text after a NUL byte ignored),
+// with arrays and objects nested at most max_depth (capped at kMaxValidDepth) deep. One pass, no
+// allocation (src/providers/json_validate.cpp).
+inline constexpr size_t kMaxValidDepth = 1024;
+bool valid(std::string_view s, size_t max_depth = kMaxValidDepth);
+
 // Calls fn(key, value_begin, value_end) for each member of the top-level object, in order: the
 // key as written (without its quotes, escapes kept), the value as [begin, end) of s. fn returns
 // false to stop. Returns false when s is not an object or is malformed before the walk ended.

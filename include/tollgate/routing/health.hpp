@@ -64,9 +64,14 @@ class HealthTable {
   Entry& entry(std::string_view id);  // mu_ held
   void trim();                        // mu_ held: bounds the table
 
+  struct IdHash {  // lookups by string_view: no std::string built per call
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
   NowFn now_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, Entry, IdHash, std::equal_to<>> entries_;
 };
 
 // "provider\x1fkey-id\x1fmodel": the id of one deployment.

@@ -103,6 +103,7 @@ struct PoolStats {
   uint64_t connects = 0;
   uint64_t reuses = 0;
   uint64_t idle = 0;
+  uint64_t tls_resumed = 0;  // connects whose TLS handshake resumed a saved session
 };
 
 class UpstreamClient {

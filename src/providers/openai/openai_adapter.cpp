@@ -104,9 +104,13 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
   json usage;
   bool usage_fixed = false;
   if (!usage_text.empty()) {
-    usage = json::parse(usage_text, nullptr, false);
-    usage_fixed = compat::fix_usage(usage);
-    r.usage = Usage::from_openai(usage);
+    if (auto scanned = openai_wire::scan_usage(usage_text, /*compat=*/true)) {
+      r.usage = *scanned;  // read by scanning: nothing to repair
+    } else {
+      usage = json::parse(usage_text, nullptr, false);
+      usage_fixed = compat::fix_usage(usage);
+      r.usage = Usage::from_openai(usage);
+    }
   }
 
   bool tools = false;

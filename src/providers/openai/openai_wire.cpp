@@ -1,6 +1,8 @@
 #include "openai_wire.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <initializer_list>
 #include <vector>
 
 #include "compat_quirks.hpp"
@@ -42,7 +44,7 @@ class ChunkStream final : public StreamTranslator {
   StreamStatus on_event(const sse::Event& event, std::string& out) override {
     std::string_view data = event.data;
     if (data == "[DONE]") return o_.compat ? compat_finish(out) : StreamStatus::Done;
-    if (events_out_ == 0 && !json::accept(data)) return StreamStatus::Malformed;
+    if (events_out_ == 0 && !json_scan::valid(data)) return StreamStatus::Malformed;
     if (o_.azure && azure_annotation_only(data)) return StreamStatus::Continue;
     if (o_.compat) return compat_event(data, out);
     return plain(data, out);
@@ -359,11 +361,83 @@ UpstreamRequest base_request(const ClientRequest& req, const BuildContext& ctx) 
   return out;
 }
 
+namespace {
+
+// An integer member as nlohmann sees it: present only when the value is an integer literal.
+struct IntMember {
+  bool present = false;
+  int64_t v = 0;
+};
+
+// false when only the parser can tell (an integer beyond int64: unsigned or floating there).
+bool read_int(std::string_view v, IntMember& into) {
+  into = {};
+  if (v.empty() || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))) return true;  // not a number
+  if (v.find_first_of(".eE") != std::string_view::npos) return true;               // floating
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), into.v);
+  if (ec != std::errc() || end != v.data() + v.size()) return false;
+  into.present = true;
+  return true;
+}
+
+bool add(int64_t a, int64_t b, int64_t& out) { return !__builtin_add_overflow(a, b, &out); }
+
+}  // namespace
+
+std::optional<Usage> scan_usage(std::string_view text, bool compat) {
+  if (!json_scan::valid(text)) return Usage{};
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a BOM, as the parser skips it
+  size_t at = skip_ws(text, 0);
+  if (at >= text.size() || text[at] != '{') return Usage{};
+  text.remove_prefix(at);
+  IntMember p, c, t, hit, cached, cache_write, reasoning;
+  bool exact = true;
+  // A repeated key: the last one counts, as in the parser's document.
+  auto details = [&](std::string_view v, std::initializer_list<std::pair<std::string_view, IntMember*>> want) {
+    for (auto& [name, m] : want) *m = {};
+    json_scan::for_each_member(v, [&](std::string_view key, size_t b, size_t e) {
+      if (key.find('\\') != std::string_view::npos) exact = false;
+      for (auto& [name, m] : want) {
+        if (key == name && !read_int(v.substr(b, e - b), *m)) exact = false;
+      }
+      return exact;
+    });
+  };
+  json_scan::for_each_member(text, [&](std::string_view key, size_t b, size_t e) {
+    std::string_view v = text.substr(b, e - b);
+    if (key.find('\\') != std::string_view::npos) exact = false;
+    else if (key == "prompt_tokens") exact = read_int(v, p);
+    else if (key == "completion_tokens") exact = read_int(v, c);
+    else if (key == "total_tokens") exact = read_int(v, t);
+    else if (key == "prompt_cache_hit_tokens") exact = read_int(v, hit);
+    else if (key == "prompt_tokens_details") details(v, {{"cached_tokens", &cached}, {"cache_write_tokens", &cache_write}});
+    else if (key == "completion_tokens_details") details(v, {{"reasoning_tokens", &reasoning}});
+    return exact;
+  });
+  if (!exact) return std::nullopt;
+  if (compat) {  // compat::fix_usage's three repairs: leave them to it
+    int64_t pc = 0, pcr = 0;
+    if (!add(p.v, c.v, pc) || !add(pc, reasoning.v, pcr)) return std::nullopt;
+    if (reasoning.v > 0 && p.present && c.present && t.present && t.v == pcr) return std::nullopt;
+    if (hit.present && hit.v > 0 && cached.v == 0) return std::nullopt;
+    if ((p.present || c.present) && (!t.present || t.v < pc)) return std::nullopt;
+  }
+  Usage u;
+  u.present = true;
+  u.input = p.v;
+  u.output = c.v;
+  u.cached_read = cached.v != 0 ? cached.v : hit.v;
+  u.cache_write = cache_write.v;
+  u.reasoning = reasoning.v;
+  return u;
+}
+
 Response pass_through_response(std::string&& body) {
   Response r;
   std::string_view usage_text = find_top_level_member(body, "usage");
   if (!usage_text.empty()) {
-    r.usage = Usage::from_openai(json::parse(usage_text, nullptr, false));
+    auto scanned = scan_usage(usage_text, false);
+    r.usage = scanned ? *scanned : Usage::from_openai(json::parse(usage_text, nullptr, false));
   }
   r.body = std::move(body);
   return r;

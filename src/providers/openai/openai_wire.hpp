@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,13 @@ bool set_upload_body(const ClientRequest& req, std::string_view upstream_model,
 
 // OpenAI's non-streamed answer: passed through as it is, usage read from its top-level member.
 Response pass_through_response(std::string&& body);
+
+// Usage read from its JSON text (a `usage` member's value) without building a document: the same
+// figures Usage::from_openai gives for the parsed text (nothing present when it is not valid JSON
+// or not an object). nullopt when only the parser can tell exactly (an escaped key, an integer
+// beyond int64, a sum that overflows) or, with `compat`, when compat::fix_usage would repair it:
+// then parse it.
+std::optional<Usage> scan_usage(std::string_view text, bool compat);
 
 // Serialises `body` (the client's OpenAI body, or an edited copy of it) with "model" set to
 // `upstream_model` and, for streams when `ask_stream_usage`, stream_options.include_usage: true

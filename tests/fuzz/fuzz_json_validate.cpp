@@ -1,0 +1,46 @@
+// json_scan::valid and openai_wire::scan_usage, against the parser they stand in for on the
+// pass-through path. Invariants: valid() accepts exactly what nlohmann::json::accept accepts
+// (within the depth bound); scan_usage, when it answers, gives the figures the parser path
+// (parse, compat::fix_usage, Usage::from_openai) gives, and never answers where fix_usage would
+// repair the usage.
+
+#include <nlohmann/json.hpp>
+
+#include "fuzz_support.hpp"
+#include "providers/openai/compat_quirks.hpp"
+#include "providers/openai/openai_wire.hpp"
+#include "tollgate/providers/adapter.hpp"
+#include "tollgate/providers/json_scan.hpp"
+
+using namespace tg::providers;
+using json = nlohmann::json;
+
+namespace {
+
+bool same(const Usage& a, const Usage& b) {
+  return a.present == b.present && a.input == b.input && a.output == b.output &&
+         a.cached_read == b.cached_read && a.cache_write == b.cache_write &&
+         a.reasoning == b.reasoning;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view s = tg::fuzz::bytes(data, size);
+
+  const bool accepted = json::accept(s);
+  const std::string_view text = s.substr(0, s.find('\0'));  // the parser stops at a NUL
+  for (size_t limit : {size_t{2}, size_t{64}, json_scan::kMaxValidDepth}) {
+    const bool want = accepted && json_scan::nesting_depth(text, limit) <= limit;
+    TG_FUZZ_CHECK(json_scan::valid(s, limit) == want);
+  }
+
+  for (bool compat : {false, true}) {
+    auto scanned = openai_wire::scan_usage(s, compat);
+    if (!scanned) continue;
+    json u = json::parse(s, nullptr, /*allow_exceptions=*/false);
+    if (compat) TG_FUZZ_CHECK(!compat::fix_usage(u));
+    TG_FUZZ_CHECK(same(*scanned, Usage::from_openai(u)));
+  }
+  return 0;
+}
