@@ -76,11 +76,13 @@ std::optional<std::pair<std::string, std::string>> probe_address(std::string_vie
   return std::make_pair(host, port);
 }
 
-// The command to run: none or flags only -> the daemon; for the daemon, --listen LISTEN in front
-// unless --listen is given (TOLLGATE_LISTEN overrides the config's server.listen).
+// The command to run: none or flags only -> the daemon; for the daemon (not a subcommand such as
+// `tollgate keys list`), --listen LISTEN in front unless --listen is given (TOLLGATE_LISTEN
+// overrides the config's server.listen).
 std::vector<std::string> command_line(std::vector<std::string> args, const std::string& listen) {
   if (args.empty() || args.front().starts_with("-")) args.insert(args.begin(), "tollgate");
   if (args.front() != "tollgate" || listen.empty()) return args;
+  if (args.size() > 1 && !args[1].starts_with("-")) return args;  // a subcommand
   for (const auto& a : args)
     if (a == "--listen") return args;
   args.insert(args.begin() + 1, {"--listen", listen});
