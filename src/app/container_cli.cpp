@@ -30,7 +30,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "tollgate/app/app.hpp"
+#include "tollgate/config/config.hpp"
 
 namespace tg::app {
 namespace {
@@ -253,13 +253,12 @@ int backup_cli(int argc, char** argv) {
       "usage: tollgate backup [--config FILE | --db FILE] DEST\n"
       "Copies the SQLite store (the config's store.sqlite; --config defaults to $TOLLGATE_CONFIG)\n"
       "to DEST with SQLite's online backup API: consistent and safe while tollgate runs.\n";
-  Options options;
-  options.config_path = env_or("TOLLGATE_CONFIG", "");
+  std::string config_path = env_or("TOLLGATE_CONFIG", "");
   std::string db, dest;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "--db" || a == "--config") && i + 1 < argc) {
-      (a == "--db" ? db : options.config_path) = argv[++i];
+      (a == "--db" ? db : config_path) = argv[++i];
     } else if (a == "-h" || a == "--help") {
       std::cout << kUsage;
       return 0;
@@ -275,9 +274,18 @@ int backup_cli(int argc, char** argv) {
     return 2;
   }
   if (db.empty()) {
-    auto cfg = load_initial(options);
-    if (!cfg) return 1;
-    db = cfg->store.sqlite;
+    // Only store.sqlite is wanted: errors matter, warnings (a provider key not set) do not.
+    config::StoreConfig store;
+    if (!config_path.empty()) {
+      auto loaded = config::load_config_file(config_path, config::process_env());
+      if (!loaded.errors.empty() || !loaded.config) {
+        std::cerr << "backup: " << config_path << " has errors (tollgate --check-config "
+                  << config_path << ")\n";
+        return 1;
+      }
+      store = loaded.config->store;
+    }
+    db = store.sqlite;
     if (db.empty()) {
       std::cerr << "backup: the config has no SQLite store (store.sqlite)\n";
       return 1;
