@@ -156,6 +156,17 @@ stage() {
     return 1
   fi
 
+  # Licences: each Debian package a staged library comes from keeps its copyright file.
+  local lib cand pkg
+  while read -r lib; do
+    for cand in "$lib" "$(readlink -f "$lib")" "/usr$lib" "${lib#/usr}"; do
+      pkg=$(dpkg -S "$cand" 2>/dev/null | grep -v '^diversion' | head -n1 | cut -d: -f1) || true
+      [ -z "$pkg" ] || break
+    done
+    [ -n "$pkg" ] || { echo "build-stage: no Debian package ships $lib" >&2; return 1; }
+    install -D -m 0644 "/usr/share/doc/$pkg/copyright" "$root/usr/share/doc/$pkg/copyright"
+  done < <(lib_closure "$root/usr/local/bin/tollgate")
+
   # HTTPS: the static libcrypto looks where Debian's does (OPENSSLDIR=/usr/lib/ssl); its default
   # file points at the bundle, as Debian's openssl package does with its certs/ link.
   install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
