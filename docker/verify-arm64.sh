@@ -231,7 +231,7 @@ printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$R
 cp /etc/resolv.conf "$RUNTIME/etc/resolv.conf"
 elves=0
 while IFS= read -r f; do
-  machine=$(readelf -h "$f" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+  machine=$(readelf -h "$f" 2>/dev/null | sed -n 's/^ *Machine: *//p' || true)  # "" if not ELF
   [ -n "$machine" ] || continue
   [ "$machine" = AArch64 ] || die "$f is $machine, not AArch64"
   elves=$((elves + 1))
