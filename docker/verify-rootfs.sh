@@ -23,7 +23,8 @@
 #               PUID=abc refused (64); first start (config created, runs as tollgate), HEALTHCHECK
 #               (`tollgate healthcheck`), /health, chat (plain and streamed), /metrics,
 #               /data/tollgate.db and a `tollgate backup` of it while running (as docker exec -u
-#               tollgate would), SIGTERM -> exit 0, then the HEALTHCHECK fails (exit 1); then with
+#               tollgate would), SIGTERM with a request in flight -> it is answered, exit 0,
+#               then the HEALTHCHECK fails (exit 1); then with
 #               PUID/PGID (chown of /data, config kept) and the mock behind TLS (socat): refused
 #               while its test CA is not in the image's CA bundle, answered once it is (the static
 #               OpenSSL finds the bundle and verifies); SIGTERM.
@@ -401,7 +402,18 @@ tables=$(sqlite3 "$RUNTIME/data/backup.db" "SELECT count(*) FROM sqlite_schema W
 [ "$(stat -c %u "$RUNTIME/data/backup.db")" = 10001 ] || die "the backup does not belong to tollgate"
 echo "store: /data/tollgate.db; tollgate backup while running -> /data/backup.db, integrity ok, $tables tables"
 rm -f "$RUNTIME/data/backup.db"
+# docker stop with a request in flight (the provider takes 1.5 s): answered before the exit.
+curl -sS -o /dev/null -X POST "http://127.0.0.1:$MOCK_PORT/__mock/faults" \
+  -d '{"mode":"delay","delay_ms":1500,"count":1}' || die "the mock refused the delay fault"
+chat '{"model":"mock-gpt","messages":[{"role":"user","content":"In flight at SIGTERM"}]}' \
+  > "$LOGS/inflight.json" 2>&1 &
+INFLIGHT=$!
+sleep 0.5
 stop_and_check "$UP" "$INIT" "$LOGS/tollgate-1.log"
+wait "$INFLIGHT" || die "the request in flight at SIGTERM failed: $(cat "$LOGS/inflight.json")"
+grep -q '"content":"mock: In flight at SIGTERM"' "$LOGS/inflight.json" ||
+  die "the request in flight at SIGTERM was not answered: $(cat "$LOGS/inflight.json")"
+echo "the request in flight at SIGTERM (provider delay 1.5 s) -> answered before the exit"
 rc=0
 in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN="127.0.0.1:$PORT" "${HEALTHCHECK[@]}" \
   > "$LOGS/healthcheck-stopped.log" 2>&1 || rc=$?
