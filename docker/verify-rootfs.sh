@@ -7,24 +7,30 @@
 #   --keep       keep the build and runtime roots under the work dir (default: removed at the end)
 #   --no-cache   rebuild the debootstrap base and the build-deps layer
 #   --reuse-build  skip the build stage, use the one a --keep run left (for work on steps 3-4)
+#   --binaries DIR  skip the compile: stage tollgate and tollgate-mock from DIR (e.g. ./build, a
+#                  build of this tree for this machine) with build-stage.sh stage; checks the
+#                  image's assembly and behaviour in minutes, not the Dockerfile's compile
 #
 # Steps, as Docker would run them:
 #   1. base     debootstrap --variant=minbase bookworm (~ debian:bookworm; cached as a tarball)
 #   2. build    FROM debian:bookworm: build-stage.sh deps (cached like a layer, keyed by the
 #               script), COPY . /src (with Dockerfile.dockerignore's exclusions), build-stage.sh build
-#   3. runtime  FROM debian:bookworm-slim (the base, slimmed as Docker's -slim images are), COPY
-#               --from=build /out/rootfs/ /, runtime-setup.sh; its size and what it added are reported
+#   3. runtime  FROM scratch: an empty root, COPY --from=build /out/rootfs/ /; its size, its
+#               libraries and its largest parts are reported; no shell may be in it
 #   4. run      tollgate-mock copied in (as the Dockerfile's mock stage does), then the image's
 #               ENTRYPOINT/CMD/ENV run in a chroot with their own PID and mount namespaces (so the
-#               daemon is PID 1, as in a container) on the host network: first start (config created,
-#               runs as tollgate), HEALTHCHECK, /health, chat (plain and streamed), /metrics,
-#               /data/tollgate.db and a sqlite3 .backup of it while running,
-#               SIGTERM -> exit 0; then with PUID/PGID (chown of /data, config kept) and the mock
-#               behind TLS (socat): refused while its test CA is not in the image's CA bundle,
-#               answered once it is (the static OpenSSL finds the bundle and verifies); SIGTERM.
+#               daemon is PID 1, as in a container; Docker's /dev bound in) on the host network:
+#               PUID=abc refused (64); first start (config created, runs as tollgate), HEALTHCHECK
+#               (`tollgate healthcheck`), /health, chat (plain and streamed), /metrics,
+#               /data/tollgate.db and a `tollgate backup` of it while running (as docker exec -u
+#               tollgate would), SIGTERM with a request in flight -> it is answered, exit 0,
+#               then the HEALTHCHECK fails (exit 1); then with
+#               PUID/PGID (chown of /data, config kept) and the mock behind TLS (socat): refused
+#               while its test CA is not in the image's CA bundle, answered once it is (the static
+#               OpenSSL finds the bundle and verifies); SIGTERM.
 #
 # Needs root and Debian's mirror; installs debootstrap, curl, socat and openssl on the host if
-# missing. Environment: TOLLGATE_DEBOOTSTRAP_CACHE (default /var/cache/tollgate-debootstrap),
+# missing (sqlite3 checks the backup from outside). Environment: TOLLGATE_DEBOOTSTRAP_CACHE (default /var/cache/tollgate-debootstrap),
 # TOLLGATE_VERIFY_WORK (default build-docker/ in the repo, gitignored), DEBIAN_MIRROR,
 # DEBIAN_SECURITY_MIRROR, BUILD_JOBS (default 2).
 set -euo pipefail
@@ -32,8 +38,12 @@ set -euo pipefail
 KEEP=0
 NO_CACHE=0
 REUSE=0
-for arg in "$@"; do
+BINARIES=""
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
   case "$arg" in
+    --binaries) BINARIES=$(cd "${1:?--binaries DIR}" && pwd); shift ;;
     --keep) KEEP=1 ;;
     --no-cache) NO_CACHE=1 ;;
     --reuse-build) REUSE=1 ;;
@@ -63,7 +73,8 @@ bytes() { du -s --apparent-size -B1 -x "$1" | cut -f1; }
 
 # --- host tools ------------------------------------------------------------------------------
 missing=()
-for tool in debootstrap:debootstrap curl:curl socat:socat openssl:openssl unshare:util-linux; do
+for tool in debootstrap:debootstrap curl:curl socat:socat openssl:openssl unshare:util-linux \
+            sqlite3:sqlite3; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -97,15 +108,21 @@ cleanup() {
 trap cleanup EXIT
 
 # Runs a command in ROOT the way a container does: its own mount and PID namespaces (a private
-# /proc, gone with the namespace: nothing stays mounted on the host), a clean environment.
-# The first process is PID 1 there. Extra environment as NAME=VALUE words before the command.
+# /proc and Docker's /dev, gone with the namespace: nothing stays mounted on the host), a clean
+# environment. The first process is PID 1 there. Extra environment as NAME=VALUE words before the
+# command. A root without a shell or env (the runtime image): env and chroot are the host's.
+# IN_ROOT_USER=UID:GID runs the command as that user (docker exec -u).
+CHROOT=$(command -v chroot)  # by path: the command's own PATH may be the image's
 in_root() {
-  local root="$1"
+  local root="$1" envs=()
   shift
+  while [ $# -gt 0 ] && [[ "$1" == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
+  mkdir -p "$root/proc" "$root/dev"
   unshare --mount --pid --fork --mount-proc="$root/proc" \
-    chroot "$root" /usr/bin/env -i \
-      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      HOME=/root HOSTNAME=tollgate "$@"
+    /bin/sh -c 'mount --rbind /dev "$0/dev" && exec "$@"' "$root" \
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      HOME=/root HOSTNAME=tollgate "${envs[@]}" \
+      "$CHROOT" ${IN_ROOT_USER:+--userspec="$IN_ROOT_USER" --groups=} "$root" "$@"
 }
 
 # Waits for FILE to hold a port number; prints it.
@@ -204,7 +221,9 @@ BUILD_SECONDS=0
 if [ "$REUSE" = 1 ]; then
   say "build stage: reused from $BUILD (--reuse-build)"
 else
-  key=$( { sha256sum < "$REPO/docker/build-stage.sh"; stat -c '%s %Y' "$BASE_TAR"; } | sha256sum | cut -c1-16)
+  # Keyed like a layer, by what it installs: build-stage.sh's deps section and the base.
+  key=$( { sed -n '/^# >>> deps/,/^# <<< deps/p' "$REPO/docker/build-stage.sh" | sha256sum
+           stat -c '%s %Y' "$BASE_TAR"; } | sha256sum | cut -c1-16)
   DEPS_TAR=$CACHE/build-deps-$ARCH-$key.tar
   if [ "$NO_CACHE" = 0 ] && [ -s "$DEPS_TAR" ]; then
     say "build stage: build-stage.sh deps from cache ($DEPS_TAR)"
@@ -219,77 +238,77 @@ else
     tar -C "$BUILD" -cf "$DEPS_TAR.part" . && mv "$DEPS_TAR.part" "$DEPS_TAR"
   fi
 
-  say "build stage: COPY . /src; build-stage.sh build /src /out (BUILD_JOBS=$JOBS)"
+  if [ -n "$BINARIES" ]; then
+    say "build stage: COPY . /src; build-stage.sh stage /src /prebuilt /out (--binaries $BINARIES)"
+  else
+    say "build stage: COPY . /src; build-stage.sh build /src /out (BUILD_JOBS=$JOBS)"
+  fi
   excludes=()
   while IFS= read -r pat; do
     case "$pat" in ''|'#'*) continue ;; esac
     excludes+=("--exclude=./$pat")
   done < "$REPO/docker/Dockerfile.dockerignore"
+  # The deps layer is keyed by the deps section only: the build step runs today's script.
+  install -D -m 0755 "$REPO/docker/build-stage.sh" "$BUILD/usr/local/sbin/build-stage.sh"
   mkdir -p "$BUILD/src"
   tar -C "$REPO" --anchored --no-wildcards-match-slash "${excludes[@]}" -cf - . | tar -C "$BUILD/src" -xf -
   t=$SECONDS
-  in_root "$BUILD" BUILD_JOBS="$JOBS" TOLLGATE_STATIC_OPENSSL=1 \
-    /usr/local/sbin/build-stage.sh build /src /out > "$LOGS/build.log" 2>&1 ||
-    { tail -n 40 "$LOGS/build.log" >&2; die "build-stage.sh build failed"; }
+  if [ -n "$BINARIES" ]; then
+    install -D -m 0755 "$BINARIES/tollgate" "$BUILD/prebuilt/tollgate"
+    install -D -m 0755 "$BINARIES/tollgate-mock" "$BUILD/prebuilt/tollgate-mock"
+    in_root "$BUILD" /usr/local/sbin/build-stage.sh stage /src /prebuilt /out > "$LOGS/build.log" 2>&1 ||
+      { tail -n 40 "$LOGS/build.log" >&2; die "build-stage.sh stage failed"; }
+  else
+    in_root "$BUILD" BUILD_JOBS="$JOBS" TOLLGATE_STATIC_OPENSSL=1 \
+      /usr/local/sbin/build-stage.sh build /src /out > "$LOGS/build.log" 2>&1 ||
+      { tail -n 40 "$LOGS/build.log" >&2; die "build-stage.sh build failed"; }
+  fi
   BUILD_SECONDS=$(( SECONDS - t ))
   grep '^build-stage:' "$LOGS/build.log" || true
   echo "compile + stage: ${BUILD_SECONDS} s"
 fi
 
 # --- 3. runtime stage -------------------------------------------------------------------------
-say "runtime stage: debian:bookworm-slim stand-in, COPY --from=build, runtime-setup.sh"
-prepare_root "$RUNTIME" "$BASE_TAR"
-# What makes -slim slim (Docker's debuerreotype --slimify): no docs, man pages, locales.
-cat > "$RUNTIME/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/groff/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/linda/*
-path-exclude /usr/share/lintian/overrides/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-path-exclude /usr/share/man/*
-EOF
-find "$RUNTIME/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
-find "$RUNTIME/usr/share/doc" -mindepth 1 -type d -empty -delete
-rm -rf "$RUNTIME"/usr/share/{groff,info,linda,lintian/overrides,man}/*
-find "$RUNTIME/usr/share/locale" -mindepth 1 ! -name locale.alias -delete 2>/dev/null || true
-in_root "$RUNTIME" dpkg-query -W -f '${Package}\n' | sort > "$LOGS/packages-base.txt"
-SLIM_BYTES=$(bytes "$RUNTIME")
-
+say "runtime stage: FROM scratch, COPY --from=build /out/rootfs/ /"
+mkdir -p "$RUNTIME"
 cp -a "$BUILD/out/rootfs/." "$RUNTIME/"
-in_root "$RUNTIME" TOLLGATE_SQLITE3_CLI=1 /usr/local/lib/tollgate/runtime-setup.sh \
-  > "$LOGS/runtime-setup.log" 2>&1 ||
-  { tail -n 30 "$LOGS/runtime-setup.log" >&2; die "runtime-setup.sh failed"; }
-tail -n 1 "$LOGS/runtime-setup.log"
-in_root "$RUNTIME" dpkg-query -W -f '${Package}\n' | sort > "$LOGS/packages-runtime.txt"
 RUNTIME_BYTES=$(bytes "$RUNTIME")
 BIN_BYTES=$(stat -c %s "$RUNTIME/usr/local/bin/tollgate")
+LIB_BYTES=$(du -s --apparent-size -B1 -x "$RUNTIME/usr/lib" "$RUNTIME/usr/lib64" 2>/dev/null |
+            awk '{s += $1} END {print s}')
 GZ_BYTES=$(tar -C "$RUNTIME" -cf - . | gzip -6 | wc -c)
-
-echo "ldd /usr/local/bin/tollgate (in the runtime root):"
-in_root "$RUNTIME" ldd /usr/local/bin/tollgate | sed 's/^/  /'
-echo "runtime packages (from ldd): $(tr '\n' ' ' < "$RUNTIME/usr/local/lib/tollgate/runtime-packages.txt")"
-echo "packages the runtime stage added to the slim base:"
-comm -13 "$LOGS/packages-base.txt" "$LOGS/packages-runtime.txt" | while read -r p; do
-  printf '  %-28s %6s KiB installed\n' "$p" \
-    "$(in_root "$RUNTIME" dpkg-query -W -f '${Installed-Size}' "$p" </dev/null)"
+# Docker mounts /etc/hosts and /etc/resolv.conf into every container (not part of the image).
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$RUNTIME/etc/hosts"
+cp /etc/resolv.conf "$RUNTIME/etc/resolv.conf"
+for sh in bin/sh bin/bash usr/bin/sh usr/bin/env; do
+  [ ! -e "$RUNTIME/$sh" ] || die "the runtime image has /$sh: it should hold no shell or tools"
 done
+in_root "$RUNTIME" /usr/local/bin/tollgate --version || die "tollgate does not start in the runtime root"
+echo "shared libraries (the build stage's ELF closure; the loader resolves them in the root):"
+(cd "$RUNTIME" && find usr/lib usr/lib64 -type f -name '*.so*' -printf '/%p %s\n' 2>/dev/null | sort |
+  awk '{printf "  %-48s %5.0f KiB\n", $1, $2 / 1024}')
+echo "largest parts:"
+(cd "$RUNTIME" && du -s --apparent-size -B1 usr/local/bin/tollgate usr/lib usr/share/zoneinfo etc/ssl \
+  2>/dev/null | awk '{printf "  /%-40s %6.1f MiB\n", $2, $1 / 1048576}')
 
 # --- 4. run it as the image would ---------------------------------------------------------------
 say "run: tollgate-mock + tollgate via the entrypoint, in the runtime root"
 install -m 0755 "$BUILD/out/tollgate-mock" "$RUNTIME/usr/local/bin/tollgate-mock"
-IMAGE_ENV=(TOLLGATE_CONFIG=/data/config.yaml TOLLGATE_LISTEN=0.0.0.0:8080)  # the Dockerfile's ENV
-grep -q '^ENV TOLLGATE_CONFIG=/data/config.yaml' "$REPO/docker/Dockerfile" &&
-  grep -q 'TOLLGATE_LISTEN=0.0.0.0:8080$' "$REPO/docker/Dockerfile" &&
-  grep -q '^ENTRYPOINT \["/usr/local/bin/docker-entrypoint.sh"\]$' "$REPO/docker/Dockerfile" ||
-  die "the Dockerfile's ENV/ENTRYPOINT changed: update verify-rootfs.sh to match"
+# The Dockerfile's ENV (PATH replaces in_root's), ENTRYPOINT and HEALTHCHECK.
+IMAGE_ENV=(PATH=/usr/local/bin TOLLGATE_CONFIG=/data/config.yaml TOLLGATE_LISTEN=0.0.0.0:8080)
+ENTRYPOINT=(/usr/local/bin/tollgate entrypoint)
+HEALTHCHECK=(/usr/local/bin/tollgate healthcheck)
+grep -q '^ENV PATH=/usr/local/bin \\$' "$REPO/docker/Dockerfile" &&
+  grep -q '^    TOLLGATE_CONFIG=/data/config.yaml \\$' "$REPO/docker/Dockerfile" &&
+  grep -q '^    TOLLGATE_LISTEN=0.0.0.0:8080$' "$REPO/docker/Dockerfile" &&
+  grep -q '^ENTRYPOINT \["/usr/local/bin/tollgate", "entrypoint"\]$' "$REPO/docker/Dockerfile" &&
+  grep -q '^    CMD \["/usr/local/bin/tollgate", "healthcheck"\]$' "$REPO/docker/Dockerfile" ||
+  die "the Dockerfile's ENV/ENTRYPOINT/HEALTHCHECK changed: update verify-rootfs.sh to match"
 KEY=sk-verify-master
 
 # The mock, run as the Dockerfile's mock stage runs it (through the entrypoint, as tollgate).
 rm -f "$RUNTIME/tmp/"*.port
-in_root "$RUNTIME" "${IMAGE_ENV[@]}" /usr/local/bin/docker-entrypoint.sh \
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" "${ENTRYPOINT[@]}" \
   tollgate-mock --listen 127.0.0.1:0 --port-file /tmp/mock.port > "$LOGS/mock.log" 2>&1 &
 MOCK_UP=$!
 PIDS+=("$MOCK_UP")
@@ -308,7 +327,7 @@ start_tollgate() {
   shift
   rm -f "$RUNTIME/tmp/tollgate.port"
   in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN=127.0.0.1:0 TOLLGATE_MASTER_KEY=$KEY \
-    "${envs[@]}" /usr/local/bin/docker-entrypoint.sh "$@" --port-file /tmp/tollgate.port \
+    "${envs[@]}" "${ENTRYPOINT[@]}" "$@" --port-file /tmp/tollgate.port \
     > "$log" 2>&1 &
   UP=$!
   PIDS+=("$UP")
@@ -322,6 +341,14 @@ chat() {
   curl -sS --max-time 10 -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     "$base/v1/chat/completions" -d "$1"
 }
+
+# A PUID that is not a number: refused before anything is touched.
+rc=0
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" PUID=abc "${ENTRYPOINT[@]}" > "$LOGS/puid-abc.log" 2>&1 || rc=$?
+[ "$rc" = 64 ] && grep -q 'PUID and PGID must be numbers' "$LOGS/puid-abc.log" ||
+  die "PUID=abc: exit $rc, not 64 with a message (see $LOGS/puid-abc.log)"
+[ ! -e "$RUNTIME/data/config.yaml" ] || die "PUID=abc: /data/config.yaml was created anyway"
+echo "PUID=abc -> exit 64: $(cat "$LOGS/puid-abc.log")"
 
 # First start, an empty /data: docker run -e TOLLGATE_MASTER_KEY=... IMAGE --port-file FILE
 # (flags alone: the entrypoint puts tollgate in front, as for the image's CMD).
@@ -340,9 +367,9 @@ cmp -s "$RUNTIME/data/config.yaml" "$RUNTIME/etc/tollgate/config.yaml" ||
 echo "first start: /data/config.yaml created, owner $(stat -c %u:%g "$RUNTIME/data/config.yaml")"
 grep 'entrypoint:' "$LOGS/tollgate-1.log" | sed 's/^/  /'
 
-in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN="127.0.0.1:$PORT" /usr/local/bin/tollgate-healthcheck ||
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN="127.0.0.1:$PORT" "${HEALTHCHECK[@]}" ||
   die "HEALTHCHECK command failed"
-echo "HEALTHCHECK (tollgate-healthcheck): exit 0"
+echo "HEALTHCHECK (tollgate healthcheck): exit 0"
 
 health=$(curl -sS -w ' HTTP %{http_code}' "$base/health")
 echo "GET /health -> $health"
@@ -361,21 +388,37 @@ echo "without the master key -> 401"
 metrics=$(curl -sS "$base/metrics" | grep '^tollgate_requests_total' | head -n 3)
 [ -n "$metrics" ] || die "/metrics has no tollgate_requests_total"
 echo "GET /metrics ->"; sed 's/^/  /' <<<"$metrics"
-# The store (once the daemon has one): ./data/tollgate.db from WORKDIR / is /data/tollgate.db, and
-# docs/nas.md's online backup works while tollgate runs (docker exec -u tollgate ... sqlite3).
-if grep -q 'store: ' "$LOGS/tollgate-1.log"; then
-  [ -f "$RUNTIME/data/tollgate.db" ] || die "the store is not at /data/tollgate.db"
-  in_root "$RUNTIME" setpriv --reuid=10001 --regid=10001 --clear-groups \
-    sqlite3 /data/tollgate.db ".backup /data/backup.db" || die "sqlite3 .backup failed"
-  check=$(in_root "$RUNTIME" sqlite3 /data/backup.db "PRAGMA integrity_check" 2>&1)
-  [ "$check" = ok ] || die "the backup is not a sound database: $check"
-  tables=$(in_root "$RUNTIME" sqlite3 /data/backup.db "SELECT count(*) FROM sqlite_schema WHERE type='table'")
-  echo "store: /data/tollgate.db; sqlite3 .backup while running -> /data/backup.db, integrity ok, $tables tables"
-  rm -f "$RUNTIME/data/backup.db"
-else
-  echo "store: none in this build (no 'store:' log line); backup check skipped"
-fi
+# The store: ./data/tollgate.db from WORKDIR / is /data/tollgate.db, and docs/nas.md's online
+# backup works while tollgate runs (docker exec -u tollgate tollgate tollgate backup FILE: the
+# image's environment, WORKDIR /); the copy is checked with the host's sqlite3.
+[ -f "$RUNTIME/data/tollgate.db" ] || die "the store is not at /data/tollgate.db"
+IN_ROOT_USER=10001:10001 in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_MASTER_KEY=$KEY \
+  /usr/local/bin/tollgate backup /data/backup.db > "$LOGS/backup.log" 2>&1 ||
+  { cat "$LOGS/backup.log" >&2; die "tollgate backup failed"; }
+sed 's/^/  /' "$LOGS/backup.log"
+check=$(sqlite3 "$RUNTIME/data/backup.db" "PRAGMA integrity_check" 2>&1)
+[ "$check" = ok ] || die "the backup is not a sound database: $check"
+tables=$(sqlite3 "$RUNTIME/data/backup.db" "SELECT count(*) FROM sqlite_schema WHERE type='table'")
+[ "$(stat -c %u "$RUNTIME/data/backup.db")" = 10001 ] || die "the backup does not belong to tollgate"
+echo "store: /data/tollgate.db; tollgate backup while running -> /data/backup.db, integrity ok, $tables tables"
+rm -f "$RUNTIME/data/backup.db"
+# docker stop with a request in flight (the provider takes 1.5 s): answered before the exit.
+curl -sS -o /dev/null -X POST "http://127.0.0.1:$MOCK_PORT/__mock/faults" \
+  -d '{"mode":"delay","delay_ms":1500,"count":1}' || die "the mock refused the delay fault"
+chat '{"model":"mock-gpt","messages":[{"role":"user","content":"In flight at SIGTERM"}]}' \
+  > "$LOGS/inflight.json" 2>&1 &
+INFLIGHT=$!
+sleep 0.5
 stop_and_check "$UP" "$INIT" "$LOGS/tollgate-1.log"
+wait "$INFLIGHT" || die "the request in flight at SIGTERM failed: $(cat "$LOGS/inflight.json")"
+grep -q '"content":"mock: In flight at SIGTERM"' "$LOGS/inflight.json" ||
+  die "the request in flight at SIGTERM was not answered: $(cat "$LOGS/inflight.json")"
+echo "the request in flight at SIGTERM (provider delay 1.5 s) -> answered before the exit"
+rc=0
+in_root "$RUNTIME" "${IMAGE_ENV[@]}" TOLLGATE_LISTEN="127.0.0.1:$PORT" "${HEALTHCHECK[@]}" \
+  > "$LOGS/healthcheck-stopped.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || die "HEALTHCHECK with tollgate stopped: exit $rc, not 1"
+echo "HEALTHCHECK with tollgate stopped: exit 1 ($(cat "$LOGS/healthcheck-stopped.log"))"
 
 # Second and third starts: PUID/PGID (chown of /data), the user's config kept, the mock behind TLS
 # with a test CA: refused while the CA is not in the image's bundle, accepted once it is.
@@ -431,9 +474,9 @@ stop_and_check "$UP" "$INIT" "$LOGS/tollgate-3.log"
 
 # --- report -----------------------------------------------------------------------------------
 say "report"
-echo "runtime root (the image, uncompressed):        $(mib "$RUNTIME_BYTES")  [before tollgate-mock was copied in]"
-echo "slim base (debootstrap minbase, slimmed):       $(mib "$SLIM_BYTES")  (debian:bookworm-slim: ~74.8 MB)"
-echo "added by the runtime stage:                     $(mib $(( RUNTIME_BYTES - SLIM_BYTES )))  (tollgate binary: $(mib "$BIN_BYTES"))"
-echo "runtime root as one gzip'ed tar (~ pull size):  $(mib "$GZ_BYTES")"
+echo "runtime image (FROM scratch, uncompressed):     $(mib "$RUNTIME_BYTES")  [before tollgate-mock was copied in]"
+echo "  tollgate binary (stripped):                   $(mib "$BIN_BYTES")"
+echo "  shared libraries and the loader:              $(mib "$LIB_BYTES")"
+echo "runtime image as one gzip'ed tar (~ pull size): $(mib "$GZ_BYTES")"
 echo "compile: ${BUILD_SECONDS} s with -j$JOBS; total: $(( $(date +%s) - T0 )) s; logs: $LOGS"
 echo "verify-rootfs: OK"

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tollgate/app/app.hpp"
+#include "tollgate/app/container_cli.hpp"
 #include "tollgate/app/keys_cli.hpp"
 #include "tollgate/store/postgres_store.hpp"
 
@@ -43,6 +44,9 @@ Usage:
   tollgate --check-config FILE
   tollgate keys create|list|revoke ...   (manage virtual keys of the running daemon)
   tollgate store migrate --from FILE.db --to postgresql://...   (SQLite -> PostgreSQL, once)
+  tollgate backup [--config FILE | --db FILE] DEST   (online copy of the SQLite store)
+  tollgate healthcheck [PORT | HOST:PORT]  (GET /health on $TOLLGATE_LISTEN: exit 0 when healthy)
+  tollgate entrypoint [CMD ARGS...]       (the container image's entrypoint: docs/nas.md)
   tollgate --version | --help
 
 Config: --config FILE, else $TOLLGATE_CONFIG, else a zero-config start that creates providers
@@ -53,8 +57,12 @@ Docs: README.md and docs/config.md.
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "keys") return tg::app::keys_cli(argc - 2, argv + 2);
-  if (argc >= 2 && std::string(argv[1]) == "store") return store_cli(argc - 2, argv + 2);
+  const std::string sub = argc >= 2 ? argv[1] : "";
+  if (sub == "keys") return tg::app::keys_cli(argc - 2, argv + 2);
+  if (sub == "backup") return tg::app::backup_cli(argc - 2, argv + 2);
+  if (sub == "healthcheck") return tg::app::healthcheck_cli(argc - 2, argv + 2);
+  if (sub == "entrypoint") return tg::app::entrypoint_cli(argc - 2, argv + 2);
+  if (sub == "store") return store_cli(argc - 2, argv + 2);
   tg::app::Options options;
   if (const char* env = std::getenv("TOLLGATE_CONFIG"); env && *env) options.config_path = env;
   for (int i = 1; i < argc; ++i) {
