@@ -285,6 +285,10 @@ int backup_cli(int argc, char** argv) {
       }
       store = loaded.config->store;
     }
+    if (!store.postgres.empty()) {  // store.sqlite may still name a file: a stale one
+      std::cerr << "backup: the store is PostgreSQL (store.postgres): back it up with pg_dump\n";
+      return 1;
+    }
     db = store.sqlite;
     if (db.empty()) {
       std::cerr << "backup: the config has no SQLite store (store.sqlite)\n";

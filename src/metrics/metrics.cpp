@@ -100,8 +100,8 @@ Metrics::Series& Metrics::series(std::string_view model, std::string_view provid
 }
 
 Metrics::Metrics()
-    : registry_(std::make_shared<prometheus::Registry>()),
-      id_(next_instance.fetch_add(1, std::memory_order_relaxed)) {
+    : id_(next_instance.fetch_add(1, std::memory_order_relaxed)),
+      registry_(std::make_shared<prometheus::Registry>()) {
   using namespace prometheus;
   requests_ = &BuildCounter()
                    .Name("tollgate_requests_total")

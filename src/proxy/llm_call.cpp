@@ -64,6 +64,18 @@ class LlmCall {
  public:
   LlmCall(RequestContext& ctx, const dialects::Codec& codec, providers::Endpoint endpoint)
       : ctx_(ctx), codec_(codec), endpoint_(endpoint) {}
+  // The in-process permit and reservation release themselves; a Redis hold must be finished, or
+  // its slot and reservation stay taken across instances until their TTL. settle() does it on
+  // every normal path; this covers an exception that skipped it (released, nothing charged).
+  ~LlmCall() {
+    auto& shared = ctx_.worker.shared();
+    if (shared_hold_.active && shared.redis && !ctx_.worker.io().stopped()) {
+      shared.redis->settle(ctx_.worker.index(), ctx_.worker.io(), shared.governance,
+                           std::move(shared_hold_), std::nullopt, std::nullopt);
+    }
+  }
+  LlmCall(const LlmCall&) = delete;
+  LlmCall& operator=(const LlmCall&) = delete;
 
   net::awaitable<void> run() {
     json body = json::object();  // an upload (multipart) is read by its codec
@@ -719,9 +731,13 @@ class LlmCall {
     if (err && client_gone_) {
       // Cut off by the deadline with nobody waiting: charge the estimate of what came.
       providers::Usage usage;
+      if (auto units = call_->ceiling()) {
+        usage = *units;  // a media call is billed by its units (images, minutes), not tokens
+      } else {
+        usage.input = governance::estimate_input_tokens(ctx_.request.body().size());
+        usage.output = governance::estimate_input_tokens(body.size());
+      }
       usage.present = true;
-      usage.input = governance::estimate_input_tokens(ctx_.request.body().size());
-      usage.output = governance::estimate_input_tokens(body.size());
       record_usage(usage);
       ctx_.record.usage_estimated = true;
       ctx_.record.cost_nano = cost_of(p, d, usage);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -98,6 +99,26 @@ TEST(ContainerCli, BackupOfAMissingDatabaseFailsAndWritesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/backup.db"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/backup.db.part"));
   EXPECT_EQ(run({TG_TOLLGATE_BIN, "backup"}, {}, &out), 2);
+}
+
+// After `tollgate store migrate`, store.sqlite may still name the old file: copying it would be a
+// "backup" of data that is no longer the store. Refused, and pg_dump named.
+TEST(ContainerCli, BackupRefusesAPostgresStoreInsteadOfCopyingAStaleSqliteFile) {
+  const std::string dir = temp_dir();
+  sqlite3* old = nullptr;  // the file the SQLite store left behind
+  ASSERT_EQ(sqlite3_open((dir + "/old.db").c_str(), &old), SQLITE_OK);
+  sqlite3_exec(old, "CREATE TABLE requests (id TEXT)", nullptr, nullptr, nullptr);
+  sqlite3_close(old);
+  const std::string config = dir + "/config.yaml";
+  {
+    std::ofstream f(config);
+    f << "store:\n  sqlite: " << dir << "/old.db\n"
+      << "  postgres: postgresql://tollgate@127.0.0.1:1/tollgate\n";
+  }
+  std::string out;
+  EXPECT_EQ(run({TG_TOLLGATE_BIN, "backup", "--config", config, dir + "/backup.db"}, {}, &out), 1);
+  EXPECT_NE(out.find("pg_dump"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/backup.db"));
 }
 
 TEST(ContainerCli, EntrypointRefusesAPuidThatIsNotANumberBeforeTouchingAnything) {
