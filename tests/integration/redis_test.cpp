@@ -307,6 +307,31 @@ TEST(RedisShared, FailClosedRefusesQuicklyWhileRedisIsDownAndRecovers) {
   EXPECT_EQ(a.post("/v1/chat/completions", small_chat("back"), kKey).status, 200);
 }
 
+// Just after start a worker may still be making its first connection to Redis: a request that
+// reaches it then waits for that connection (within store.redis_timeout) instead of being
+// refused as if Redis were down (it was: a 503 when failing closed, on whichever worker lost).
+TEST(RedisShared, FailClosedServesTheFirstRequestsAfterStart) {
+  Mock mock;
+  RedisServer redis;
+  std::string cfg = shared_config(mock, redis, "    limits: {rpm: 1000}\n", "  redis_fail: closed\n");
+  cfg.replace(cfg.find("redis_timeout: 200ms"), 20, "redis_timeout: 3s");
+  // A frozen Redis accepts the connections (the kernel does) but answers nothing: each worker's
+  // first connection stays in its handshake until the server is thawed.
+  redis.kill(SIGSTOP);
+  Gateway a(cfg);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (a.post("/v1/chat/completions", small_chat("first"), kKey).status == 200) ++ok;
+    });
+  }
+  std::this_thread::sleep_for(Ms(300));  // the requests are in while the connections are not
+  redis.kill(SIGCONT);
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 4);
+}
+
 TEST(RedisShared, TheResponseCacheIsSharedAcrossInstances) {
   Mock mock;
   RedisServer redis;

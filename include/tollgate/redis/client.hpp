@@ -68,6 +68,11 @@ class Client : public std::enable_shared_from_this<Client> {
   std::vector<Command> hello_;
   net::steady_timer write_wake_;  // wakes the writer when there is data
   net::steady_timer flush_;       // writes lazy commands that found no batch to ride with
+  // Cancelled when the first connection attempt ends: a request arriving while the worker is
+  // still making its first connection (just after start) waits for it, within its deadline,
+  // instead of being told "not connected" (a 503 when failing closed).
+  net::steady_timer first_attempt_;
+  bool first_attempt_done_ = false;
   bool flush_armed_ = false;
   std::unique_ptr<Reader> reader_;
   std::deque<std::shared_ptr<Pending>> pending_;  // in send order, each waiting for its replies

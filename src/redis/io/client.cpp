@@ -41,7 +41,8 @@ Client::Client(net::io_context& io, config::RedisUrl url, std::chrono::milliseco
       socket_(io),
       hello_(std::move(hello)),
       write_wake_(io),
-      flush_(io) {}
+      flush_(io),
+      first_attempt_(io, Clock::time_point::max()) {}
 
 Client::~Client() = default;
 
@@ -54,6 +55,8 @@ void Client::stop() {
   boost::system::error_code ec;
   socket_.close(ec);
   write_wake_.cancel();
+  first_attempt_done_ = true;
+  first_attempt_.cancel();
 }
 
 void Client::fail_all(const std::string& why) {
@@ -177,7 +180,12 @@ net::awaitable<void> Client::run() {
   net::steady_timer sleep(io_);
   bool was_up = false;
   while (!stopped_) {
-    if (co_await connect_once()) {
+    const bool up = co_await connect_once();
+    if (!first_attempt_done_) {
+      first_attempt_done_ = true;
+      first_attempt_.cancel();
+    }
+    if (up) {
       if (was_up || backoff > kBackoffMin) spdlog::info("redis: connected to {}:{}", url_.host, url_.port);
       backoff = kBackoffMin;
       connected_ = was_up = true;
@@ -204,6 +212,10 @@ net::awaitable<void> Client::run() {
 
 net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_point deadline,
                                      bool lazy) {
+  if (!connected_ && !first_attempt_done_ && !batch.empty()) {
+    net::steady_timer by(io_, deadline);
+    co_await (first_attempt_.async_wait(kTuple) || by.async_wait(kTuple));
+  }
   if (!connected_ || batch.empty()) {
     stats_.errors.fetch_add(1);
     co_return std::string(batch.empty() ? "empty batch" : "not connected");
