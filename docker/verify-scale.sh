@@ -83,8 +83,9 @@ start_instance() {  # start_instance NAME PORT
 }
 start_instance a "$A_PORT"
 start_instance b "$B_PORT"
-wait_for "instance a" curl -sf "http://127.0.0.1:$A_PORT/ready"
-wait_for "instance b" curl -sf "http://127.0.0.1:$B_PORT/ready"
+# As compose's healthcheck asks it.
+wait_for "instance a" "$BUILD/tollgate" healthcheck --ready "127.0.0.1:$A_PORT"
+wait_for "instance b" "$BUILD/tollgate" healthcheck --ready "127.0.0.1:$B_PORT"
 
 # nginx: nginx.conf with the upstreams, its port and its files rewritten.
 mkdir -p "$WORK/nginx/logs"
