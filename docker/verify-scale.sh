@@ -63,7 +63,7 @@ psql_q() { PGPASSWORD="$POSTGRES_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_P
 
 # Redis, as compose.scale.yaml starts it.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --requirepass "$REDIS_PASSWORD" --save '' \
-  --appendonly no --maxmemory-policy noeviction --dir "$WORK" --logfile "$WORK/redis.log" &
+  --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --dir "$WORK" --logfile "$WORK/redis.log" &
 PIDS+=($!)
 wait_for redis env REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping
 

@@ -363,12 +363,71 @@ TEST(Scale, KilledInstanceUnderLoadHoldsExpireAndSpendSurvivesARestart) {
     EXPECT_EQ(t["spend_nano_usd"].get<int64_t>(), team.total) << t.dump();
     EXPECT_EQ(t["budget"]["spend_nano_usd"].get<int64_t>(), team.total) << t.dump();
   }
+  const int64_t served = rows_count(url, "team = 'eng' AND status = 200");
   EXPECT_EQ(a2.post("/v1/chat/completions", small_chat("again"), load_a.key).status, 200);
   EXPECT_EQ(b2.post("/v1/chat/completions", small_chat("again"), load_b.key).status, 200);
   EXPECT_TRUE(eventually([&] {
-    return books(url, "team:eng").total == rows_cost(url, "team = 'eng'") &&
-           rows_cost(url, "team = 'eng'") > team.total;
+    return rows_count(url, "team = 'eng' AND status = 200") == served + 2 &&
+           books(url, "team:eng").total == rows_cost(url, "team = 'eng'");
   }));
+}
+
+// Redis losing its data (a restart without persistence) while both instances run, budgets fail
+// closed: the shared spend counter is seeded again from the first admitting instance's own view,
+// PostgreSQL's figure at ITS start plus what IT settled since. B spent about half the budget
+// before the loss, A then spends the whole budget again: 1.37 to 1.41 M nUSD of a 1 M budget.
+// KNOWN GAP, disabled until fixed: the seed should be the current shared figure (PostgreSQL's,
+// plus what is still queued), not one instance's.
+TEST(Scale, DISABLED_RedisLosingItsDataKeepsTheBudgetExact) {
+  REQUIRE_POSTGRES();
+  PostgresServer pg;
+  const std::string url = pg.create_database();
+  RedisServer redis;
+  Mock mock;
+  // Budgets fail closed: no request is admitted on an instance's own view while Redis is away.
+  std::string cfg = scale_config(mock, url, redis);
+  cfg.replace(cfg.find("  redis_timeout:"), 0, "  redis_fail: {limits: open, budgets: closed}\n");
+  Gateway a(cfg), b(cfg);
+  ASSERT_TRUE(redis_up(a));
+  ASSERT_TRUE(redis_up(b));
+  const double usd = 0.001;
+  const auto key = create_key(a, {{"name", "k"}, {"budget", {{"usd", usd}}}});
+  ASSERT_TRUE(knows_key(b, "k"));
+  // B spends about two thirds of the budget; A none.
+  for (int i = 0; i < 22; ++i) {
+    ASSERT_EQ(b.post("/v1/chat/completions", small_chat("b " + std::to_string(i)), key.key).status, 200);
+  }
+  // Every settlement of B's has reached Redis (and PostgreSQL) before Redis loses it all.
+  ASSERT_TRUE(eventually([&] {
+    const int64_t rows = rows_cost(url, fmt::format("key_id = '{}'", key.id));
+    return rows > 0 && books(url, "key:" + key.id).total == rows &&
+           redis_spent(url, redis, "key:" + key.id) == rows;
+  }));
+  redis.restart();  // back empty
+  ASSERT_TRUE(redis_up(a));
+  ASSERT_TRUE(redis_up(b));
+  // A spends until its budget check refuses (503 limits_unavailable until it has reconnected).
+  int unavailable = 0, a_ok = 0;
+  for (int i = 0; i < 60;) {
+    auto r = a.post("/v1/chat/completions", small_chat("a " + std::to_string(i)), key.key);
+    if (r.status == 429) break;
+    if (r.status == 503 && ++unavailable < 1000) {
+      std::this_thread::sleep_for(Ms(10));
+      continue;
+    }
+    a_ok += r.status == 200;
+    ++i;
+  }
+  const std::string of_key = fmt::format("key_id = '{}'", key.id);
+  ASSERT_TRUE(eventually([&] {
+    return rows_count(url, of_key + " AND status = 200") == 22 + a_ok &&
+           books(url, "key:" + key.id).total == rows_cost(url, of_key);
+  }));
+  const int64_t spent = books(url, "key:" + key.id).total;
+  std::printf("[ figures  ] budget %lld nUSD, spent %lld after Redis lost its data (%d answered "
+              "503 while A reconnected)\n", static_cast<long long>(governance::usd_to_nanos(usd)),
+              static_cast<long long>(spent), unavailable);
+  EXPECT_LE(spent, governance::usd_to_nanos(usd) + reservation_of(small_chat("a 00")));
 }
 
 }  // namespace
