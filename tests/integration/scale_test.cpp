@@ -441,5 +441,61 @@ TEST(Scale, RedisLosingItsDataKeepsTheBudgetExact) {
   EXPECT_GT(spent, budget - 2 * reservation);
 }
 
+// PostgreSQL not answering during a reseed (a transaction holds the spend table, so the writer's
+// read of it waits): the admission waits no longer than store.redis_timeout (500 ms here), then
+// seeds the counter from the instance's own figure, the SQLite rule (B's spend is missing from
+// it). Nothing hangs, and the store's late answer changes nothing.
+TEST(Scale, AReseedPostgresDoesNotAnswerFallsBackToTheOwnFigureWithinTheRedisTimeout) {
+  REQUIRE_POSTGRES();
+  PostgresServer pg;
+  const std::string url = pg.create_database();
+  RedisServer redis;
+  Mock mock;
+  std::string cfg = scale_config(mock, url, redis);
+  cfg.replace(cfg.find("  redis_timeout:"), 0, "  redis_fail: {limits: open, budgets: closed}\n");
+  Gateway a(cfg), b(cfg);
+  ASSERT_TRUE(redis_up(a));
+  ASSERT_TRUE(redis_up(b));
+  const auto key = create_key(a, {{"name", "k"}, {"budget", {{"usd", 0.001}}}});
+  ASSERT_TRUE(knows_key(b, "k"));
+  const std::string holder = "key:" + key.id, of_key = fmt::format("key_id = '{}'", key.id);
+  ASSERT_EQ(b.post("/v1/chat/completions", small_chat("b"), key.key).status, 200);
+  int64_t b_spent = 0;
+  ASSERT_TRUE(eventually([&] {
+    b_spent = rows_cost(url, of_key);
+    return b_spent > 0 && books(url, holder).total == b_spent &&
+           redis_spent(url, redis, holder) == b_spent;
+  }));
+  store::pg::Conn locker;
+  std::string err;
+  ASSERT_TRUE(locker.connect(url, 5, &err)) << err;
+  locker.exec("BEGIN");
+  locker.exec("LOCK TABLE spend IN ACCESS EXCLUSIVE MODE");
+  redis.restart();  // back empty
+  ASSERT_TRUE(redis_up(a));
+  HttpResponse r;
+  int64_t ms = 0;
+  for (int unavailable = 0; unavailable < 100; ++unavailable) {  // 503 until A has reconnected
+    const auto t0 = std::chrono::steady_clock::now();
+    r = a.post("/v1/chat/completions", small_chat("a"), key.key);
+    ms = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0).count();
+    if (r.status != 503) break;
+    std::this_thread::sleep_for(Ms(10));
+  }
+  locker.exec("ROLLBACK");
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::printf("[ figures  ] admission with PostgreSQL not answering the reseed: %lld ms\n",
+              static_cast<long long>(ms));
+  EXPECT_GE(ms, 450);   // it did wait for the store's figure...
+  EXPECT_LT(ms, 1500);  // ...no longer than the timeout (plus the two admit round trips)
+  // Seeded from A's own figure (it had spent nothing), then A's cost added: B's is missing.
+  EXPECT_TRUE(eventually([&] {
+    const int64_t all = rows_cost(url, of_key);
+    return all > b_spent && books(url, holder).total == all &&
+           redis_spent(url, redis, holder) == all - b_spent;
+  })) << redis_spent(url, redis, holder) << " in Redis, " << b_spent << " spent by B";
+  EXPECT_EQ(a.post("/v1/chat/completions", small_chat("again"), key.key).status, 200);
+}
+
 }  // namespace
 }  // namespace tg::it
