@@ -45,7 +45,7 @@ Usage:
   tollgate keys create|list|revoke ...   (manage virtual keys of the running daemon)
   tollgate store migrate --from FILE.db --to postgresql://...   (SQLite -> PostgreSQL, once)
   tollgate backup [--config FILE | --db FILE] DEST   (online copy of the SQLite store; not store.postgres)
-  tollgate healthcheck [PORT | HOST:PORT]  (GET /health on $TOLLGATE_LISTEN: exit 0 when healthy)
+  tollgate healthcheck [--ready] [PORT | HOST:PORT]   (GET /health or /ready: exit 0 on HTTP 200)
   tollgate entrypoint [CMD ARGS...]       (the container image's entrypoint: docs/nas.md)
   tollgate --version | --help
 

@@ -194,7 +194,10 @@ class App {
     if (c.store.redis.empty()) return;
     // A hold outlives no request: the longest one can take (router.timeouts.total) plus a margin.
     auto ttl = c.router.timeouts.total + std::chrono::seconds(2);
-    redis_ = std::make_unique<redis::Governor>(c.store, static_cast<int>(workers_.size()), ttl);
+    // With PostgreSQL, a missing spend counter is seeded from every instance's spend, not ours.
+    store::Store* shared_spend = c.store.postgres.empty() ? nullptr : store_.get();
+    redis_ = std::make_unique<redis::Governor>(c.store, static_cast<int>(workers_.size()), ttl,
+                                               shared_spend);
     for (size_t i = 0; i < workers_.size(); ++i) redis_->start(static_cast<int>(i), workers_[i]->io());
     shared_.redis = redis_.get();
     spdlog::info("store.redis: {}:{} db {} (limits fail {}, budgets fail {}; timeout {} ms)",

@@ -217,6 +217,14 @@ int healthcheck_cli(int argc, char** argv) {
   namespace http = beast::http;
   std::string listen = env_or("TOLLGATE_LISTEN", "");
   if (listen.empty()) listen = "0.0.0.0:8080";
+  // --ready asks /ready (serving and its stores reachable) instead of /health (serving): for a
+  // healthcheck that a load balancer or `depends_on: service_healthy` should act on.
+  const char* path = "/health";
+  if (argc >= 1 && std::string_view(argv[0]) == "--ready") {
+    path = "/ready";
+    --argc;
+    ++argv;
+  }
   if (argc >= 1) listen = all_digits(argv[0]) ? listen.substr(0, listen.rfind(':') + 1) + argv[0] : argv[0];
   auto addr = probe_address(listen);
   if (!addr) {
@@ -229,7 +237,7 @@ int healthcheck_cli(int argc, char** argv) {
     beast::tcp_stream stream(ioc);
     stream.expires_after(std::chrono::seconds(4));
     stream.connect(resolver.resolve(addr->first, addr->second));
-    http::request<http::empty_body> req{http::verb::get, "/health", 11};
+    http::request<http::empty_body> req{http::verb::get, path, 11};
     req.set(http::field::host, addr->first);
     req.set(http::field::connection, "close");
     http::write(stream, req);

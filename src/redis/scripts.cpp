@@ -98,6 +98,13 @@ end
 if hit then
   return {1, hit[1], hit[2], hit[3], hit[4], hit[5], req_used, tok_used, until_empty(1), until_empty(2)}
 end
+local unseeded = {3}
+for b = 1, nb do
+  if ARGV[8 + 3 * b - 1] == '-1' and redis.call('EXISTS', KEYS[3 * b + 3]) == 0 then
+    unseeded[#unseeded + 1] = b
+  end
+end
+if #unseeded > 1 then return unseeded end
 for b = 1, nb do
   local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
   local limit = tonumber(ARGV[8 + 3 * b - 2])
@@ -170,8 +177,9 @@ for b = 1, nb do
   local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
   redis.call('ZREM', kres, ARGV[5])
   redis.call('HDEL', kamt, ARGV[5])
-  if ARGV[6] ~= '-1' then
-    if redis.call('EXISTS', kspent) == 0 then
+  local exists = redis.call('EXISTS', kspent) == 1
+  if ARGV[6] ~= '-1' and (exists or ARGV[7 + 2 * b - 1] ~= '-1') then
+    if not exists then
       redis.call('SET', kspent, ARGV[7 + 2 * b - 1])
       local ttl = tonumber(ARGV[7 + 2 * b])
       if ttl > 0 then redis.call('PEXPIRE', kspent, ttl) end
@@ -181,6 +189,11 @@ for b = 1, nb do
 end
 return 1
 )lua";
+
+// "-1": no seed here (the admit script asks for one, the finish script leaves a missing counter).
+std::string seed_arg(const std::optional<governance::Nanos>& seed) {
+  return seed ? std::to_string(clamp_nanos(*seed)) : "-1";
+}
 
 std::string sized(std::string_view s) { return fmt::format("{}:{}", s.size(), s); }
 
@@ -297,7 +310,7 @@ std::vector<std::string> admit_command(const Keys& keys, const AdmitArgs& a, boo
   c.push_back(std::to_string(a.budgets.size()));
   for (const auto& b : a.budgets) {
     c.push_back(std::to_string(clamp_nanos(b.limit)));
-    c.push_back(std::to_string(clamp_nanos(b.seed)));
+    c.push_back(seed_arg(b.seed));
     c.push_back(std::to_string(std::max<int64_t>(b.spent_ttl_ms, 0)));
   }
   return c;
@@ -335,6 +348,17 @@ AdmitReply parse_admit_reply(const Value& v, size_t budgets) {
     case 2: {
       if (n.size() != 4 || n[1] < 1 || static_cast<uint64_t>(n[1]) > budgets) break;
       return BudgetRefused{static_cast<size_t>(n[1] - 1), nonneg(n[2]), nonneg(n[3])};
+    }
+    case 3: {
+      if (n.size() < 2 || n.size() - 1 > budgets) break;
+      SeedNeeded need;
+      for (size_t i = 1; i < n.size(); ++i) {
+        if (n[i] < 1 || static_cast<uint64_t>(n[i]) > budgets) {
+          return BadReply{"unexpected reply to the admit script"};
+        }
+        need.budgets.push_back(static_cast<size_t>(n[i] - 1));
+      }
+      return need;
     }
     default: break;
   }
@@ -376,7 +400,7 @@ std::vector<std::string> finish_command(const Keys& keys, const FinishArgs& a, b
   c.push_back(a.cost ? std::to_string(clamp_nanos(*a.cost)) : "-1");
   c.push_back(std::to_string(a.budgets.size()));
   for (const auto& b : a.budgets) {
-    c.push_back(std::to_string(clamp_nanos(b.seed)));
+    c.push_back(seed_arg(b.seed));
     c.push_back(std::to_string(std::max<int64_t>(b.spent_ttl_ms, 0)));
   }
   return c;

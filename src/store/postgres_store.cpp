@@ -317,6 +317,31 @@ class PostgresStore final : public Store {
     });
   }
 
+  // On the writer thread, between commits: what this instance has not committed then is exactly
+  // the batch being retried plus what was queued since, so its own spend counts once (twice only
+  // if the last commit's answer was lost: on the safe side).
+  void shared_spend(std::string holder, int64_t period_start,
+                    std::function<void(std::optional<int64_t>)> done) override {
+    write_job([this, holder = std::move(holder), period_start, done = std::move(done)](Conn& c) {
+      std::optional<int64_t> spent;
+      run_logged("shared_spend", [&] {
+        auto r = c.exec("SELECT spent_nano FROM spend WHERE holder = $1 AND period_start = $2",
+                        {p(clean_text(holder)), p(period_start)});
+        int64_t v = r.rows() > 0 ? r.i64(0, 0) : 0;
+        auto add = [&](const std::vector<SpendDelta>& deltas) {
+          for (const auto& d : deltas) {
+            if (d.period_start == period_start && d.holder == holder) v = sat_add(v, d.nano_usd);
+          }
+        };
+        add(batch_.deltas);
+        std::lock_guard lock(mu_);
+        add(spend_);
+        spent = v;
+      });
+      done(spent);
+    });
+  }
+
   void query_logs(LogQuery q, std::function<void(json)> done) override {
     read_job([q = std::move(q), done = std::move(done)](Conn& c) {
       json rows = json::array();

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/redis_server.hpp"
 #include "harness.hpp"
 
 namespace tg::it {
@@ -64,6 +65,26 @@ TEST(ContainerCli, HealthcheckIsOneOnAnAnswerOtherThan200) {
   std::string out;
   EXPECT_EQ(run({TG_TOLLGATE_BIN, "healthcheck", "127.0.0.1:" + std::to_string(mock.port())}, {}, &out), 1);
   EXPECT_NE(out.find("unhealthy: HTTP "), std::string::npos) << out;
+}
+
+TEST(ContainerCli, HealthcheckReadyFollowsReadyNotHealth) {
+  // Fail-closed Redis gone: still serving (/health 200), not ready (/ready 503 redis_down).
+  Mock mock;
+  testing::RedisServer redis;
+  Gateway gw(mock_config(mock, "store:\n  redis: " + redis.url() +
+                                   "\n  redis_timeout: 100ms\n  redis_fail: closed\n"));
+  const std::string at = "127.0.0.1:" + std::to_string(gw.port());
+  ASSERT_TRUE(eventually([&] { return gw.get("/ready").status == 200; }));
+  EXPECT_EQ(run({TG_TOLLGATE_BIN, "healthcheck", "--ready", at}, {}), 0);
+  redis.kill(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return gw.get("/ready").status == 503; }));
+  EXPECT_EQ(run({TG_TOLLGATE_BIN, "healthcheck", at}, {}), 0);
+  std::string out;
+  EXPECT_EQ(run({TG_TOLLGATE_BIN, "healthcheck", "--ready", at}, {}, &out), 1);
+  EXPECT_NE(out.find("unhealthy: HTTP 503"), std::string::npos) << out;
+  // The port alone, as the image runs it (TOLLGATE_LISTEN's host is probed on loopback).
+  EXPECT_EQ(run({TG_TOLLGATE_BIN, "healthcheck", "--ready"},
+                {{"TOLLGATE_LISTEN", "0.0.0.0:" + std::to_string(gw.port())}}), 1);
 }
 
 TEST(ContainerCli, BackupWhileServingHoldsEveryLoggedRequest) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/postgres_server.hpp"
+#include "../support/shared_store.hpp"
 #include "harness.hpp"
 
 namespace tg::it {
@@ -18,11 +19,6 @@ namespace {
 
 using test::PostgresServer;
 const std::string kMaster = "sk-test-master";
-
-#define REQUIRE_POSTGRES()                                                              \
-  if (!PostgresServer::available())                                                     \
-  GTEST_SKIP() << "PostgreSQL 15 binaries not found in " << PostgresServer::bin_dir() \
-               << " (apt-get install postgresql-15)"
 
 // gpt-test -> mock/gpt-4o-mini at 75 and 300 nUSD per token.
 std::string pg_config(const Mock& mock, const std::string& url, const std::string& store_extra = "") {
@@ -34,13 +30,6 @@ HttpResponse send(Gateway& gw, const std::string& method, const std::string& pat
                   const json& body = nullptr, const std::string& key = kMaster) {
   return http(gw.port(), method, path, body.is_null() ? "" : body.dump(),
               {{"Authorization", "Bearer " + key}}, std::chrono::seconds(10));
-}
-
-int64_t scalar(const std::string& url, const std::string& sql) {
-  store::pg::Conn c;
-  std::string err;
-  if (!c.connect(url, 5, &err)) throw std::runtime_error(err);
-  return c.exec(sql).i64(0, 0);
 }
 
 // The time from a change on one instance until the other acts on it.
@@ -133,8 +122,8 @@ TEST(Postgres, TwoInstancesShareKeysTeamsLogsAndSpend) {
     }
     EXPECT_EQ(charted, nano) << stats.dump();
   }
-  EXPECT_EQ(scalar(url, fmt::format("SELECT spent_nano FROM spend_total WHERE holder = 'key:{}'", id)),
-            scalar(url, fmt::format("SELECT SUM(cost_nano) FROM requests WHERE key_id = '{}'", id)));
+  EXPECT_EQ(pg_scalar(url, fmt::format("SELECT spent_nano FROM spend_total WHERE holder = 'key:{}'", id)),
+            pg_scalar(url, fmt::format("SELECT SUM(cost_nano) FROM requests WHERE key_id = '{}'", id)));
 }
 
 // PostgreSQL stopped under load: every request is answered (served while the backlog fits, then
@@ -179,8 +168,8 @@ TEST(Postgres, StoppedUnderLoadNoHungRequestThen503AndNothingLost) {
   ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "after")).status, 200);
   ++served;
   EXPECT_TRUE(eventually([&] {
-    return scalar(url, "SELECT count(*) FROM requests WHERE status = 200") == served;
-  }, std::chrono::seconds(10))) << scalar(url, "SELECT count(*) FROM requests") << " rows, "
+    return pg_scalar(url, "SELECT count(*) FROM requests WHERE status = 200") == served;
+  }, std::chrono::seconds(10))) << pg_scalar(url, "SELECT count(*) FROM requests") << " rows, "
                                 << served << " served";
 }
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/redis_server.hpp"
+#include "../support/shared_store.hpp"
 #include "harness.hpp"
 
 namespace tg::it {
@@ -22,12 +23,6 @@ using Ms = std::chrono::milliseconds;
 
 const std::string kKey = "sk-tg-shared-0123456789abcdef0123456789ab";
 
-json small_chat(const std::string& text) {
-  return {{"model", "gpt-test"},
-          {"messages", {{{"role", "user"}, {"content", text}}}},
-          {"max_tokens", 20}};
-}
-
 // Both instances read the same file (each with its own SQLite file until the shared store lands).
 std::string shared_config(const Mock& mock, const RedisServer& redis, const std::string& key_extra,
                           const std::string& store_extra = "") {
@@ -36,21 +31,6 @@ std::string shared_config(const Mock& mock, const RedisServer& redis, const std:
          "router:\n  retries: 0\n  timeouts: {connect: 1s, first_token: 3s, idle: 3s, total: 3s}\n"
          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"
          "keys:\n  - name: shared\n    key: " + kKey + "\n" + key_extra;
-}
-
-json find_key(Gateway& gw, const std::string& name) {
-  json all = gw.get("/admin/keys").json_body();
-  for (const auto& k : all["data"]) {
-    if (k["name"] == name) return k;
-  }
-  return nullptr;
-}
-
-// Waits until the instance's workers are connected (/metrics tollgate_redis_up 1).
-bool redis_up(Gateway& gw) {
-  return eventually([&] {
-    return gw.get("/metrics").body.find("tollgate_redis_up 1") != std::string::npos;
-  });
 }
 
 TEST(RedisShared, RpmIsExactAcrossTwoInstances) {

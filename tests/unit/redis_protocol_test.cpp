@@ -144,6 +144,9 @@ TEST(RedisScripts, AdmitArgumentsAreLaidOutAndClamped) {
   auto e = admit_command(k, a, false);
   EXPECT_EQ(e[0], "EVAL");
   EXPECT_EQ(e[1], admit_script());
+  // No seed (store.postgres: the script asks for one when the counter is missing).
+  a.budgets[0].seed.reset();
+  EXPECT_EQ(admit_command(k, a, true)[21], "-1");
 }
 
 TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
@@ -174,6 +177,8 @@ TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
   EXPECT_EQ(c[11], "-1");
   EXPECT_EQ(c[12], "h1");
   EXPECT_EQ(c[14], "12");
+  f.budgets[0].seed.reset();  // store.postgres: a missing counter is left to the next admission
+  EXPECT_EQ(finish_command(k, f, true)[16], "-1");
 }
 
 namespace {
@@ -212,6 +217,10 @@ TEST(RedisScripts, ParsesEveryAdmitOutcome) {
   ASSERT_TRUE(std::holds_alternative<BudgetRefused>(ref));
   EXPECT_EQ(std::get<BudgetRefused>(ref).budget, 1u);
   EXPECT_EQ(std::get<BudgetRefused>(ref).spent, 900);
+
+  auto need = parse_admit_reply(ints({3, 1, 2}), 2);
+  ASSERT_TRUE(std::holds_alternative<SeedNeeded>(need));
+  EXPECT_EQ(std::get<SeedNeeded>(need).budgets, (std::vector<size_t>{0, 1}));
 }
 
 TEST(RedisScripts, HostileAdmitRepliesAreBadRepliesNeverACrashOrAGrant) {
@@ -233,6 +242,10 @@ TEST(RedisScripts, HostileAdmitRepliesAreBadRepliesNeverACrashOrAGrant) {
   EXPECT_TRUE(bad(ints({2, 2, 0, 0}), 1));                       // budget index out of range
   EXPECT_TRUE(bad(ints({2, 0, 0, 0}), 1));
   EXPECT_TRUE(bad(ints({9, 0, 0, 0})));
+  EXPECT_TRUE(bad(ints({3})));                                   // a seed for nothing
+  EXPECT_TRUE(bad(ints({3, 2}), 1));                             // for a budget not sent
+  EXPECT_TRUE(bad(ints({3, 0}), 1));
+  EXPECT_TRUE(bad(ints({3, 1, 1}), 1));                          // more than were sent
   Value mixed = ints({0, 1, 2, 3, 4, 5});
   mixed.elements[3].type = Value::Type::String;
   EXPECT_TRUE(bad(mixed));

@@ -9,7 +9,8 @@ namespace tg::app {
 // /data, then drops to the user and execs CMD (default: the daemon). docs/nas.md section 3.
 int entrypoint_cli(int argc, char** argv);
 
-// `tollgate healthcheck [PORT | HOST:PORT]`: GET /health on $TOLLGATE_LISTEN; 0 on HTTP 200.
+// `tollgate healthcheck [--ready] [PORT | HOST:PORT]`: GET /health (or /ready) on
+// $TOLLGATE_LISTEN; 0 on HTTP 200.
 int healthcheck_cli(int argc, char** argv);
 
 // `tollgate backup [--config FILE | --db FILE] DEST`: SQLite's online backup API (WAL-safe).

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -21,6 +22,10 @@
 #include "tollgate/config/config.hpp"
 #include "tollgate/redis/client.hpp"
 #include "tollgate/redis/scripts.hpp"
+
+namespace tg::store {
+class Store;
+}
 
 namespace tg::redis {
 
@@ -54,12 +59,15 @@ class Governor {
  public:
   // hold_ttl: how long a parallel slot or a reservation outlives a request that never finished
   // (a crashed instance): the longest a request can take, plus a margin.
-  Governor(const config::StoreConfig& store, int workers, std::chrono::milliseconds hold_ttl);
+  // shared_spend: the store whose figure seeds a missing spend counter (store.postgres: every
+  // instance's spend); nullptr seeds it from this instance's own view (SQLite).
+  Governor(const config::StoreConfig& store, int workers, std::chrono::milliseconds hold_ttl,
+           store::Store* shared_spend = nullptr);
   ~Governor();
 
   // Creates and starts worker `index`'s connection on its io_context (before the loop runs).
   void start(int index, net::io_context& io);
-  void stop();  // after the workers stopped
+  void stop();  // after the workers stopped, before their io_contexts go
 
   // Whether a key needs Redis at all (limits or a budget on the key or its team).
   bool involves(const admin::GovernanceState& gov, const governance::KeyRecord& key) const;
@@ -91,6 +99,14 @@ class Governor {
   uint64_t errors() const { return stats_.errors.load(); }
 
  private:
+  // One admit round trip (once more with the script's text after NOSCRIPT); the string when Redis
+  // did not answer by the deadline.
+  net::awaitable<std::variant<AdmitReply, std::string>> eval_admit(std::shared_ptr<Client> client,
+                                                                   const AdmitArgs& a);
+  // Sets the seeds of `which` budgets from the shared store, waited for off this loop up to the
+  // timeout; a figure that does not come in time falls back to this instance's (`own`).
+  net::awaitable<void> fetch_seeds(AdmitArgs& a, const std::vector<size_t>& which,
+                                   const std::vector<governance::Nanos>& own);
   net::awaitable<void> send_finish(std::shared_ptr<Client> client, net::io_context& io,
                                    FinishArgs args);
 
@@ -103,6 +119,13 @@ class Governor {
   std::string instance_;  // random, names this instance's holds
   std::atomic<uint64_t> next_hold_{0};
   std::vector<std::shared_ptr<Client>> clients_;  // one per worker, used on that worker only
+  store::Store* shared_spend_ = nullptr;
+  // Closed by stop(): a store callback arriving later posts to no worker (its loop may be gone).
+  struct Gate {
+    std::mutex mu;
+    bool open = true;
+  };
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
 };
 
 }  // namespace tg::redis

@@ -12,9 +12,12 @@
 // finish: replaces the token estimate with the actual tokens, frees the parallel slot, drops the
 // reservation and charges the actual cost to each budget's spend counter of the current period.
 //
-// Spend counters (one per holder and period) are created from a seed, the instance's own figure
-// (the store's at start plus what it settled since), when missing (SET NX semantics): at first
-// use, and again after Redis lost its data.
+// Spend counters (one per holder and period) are created from a seed when missing (SET NX
+// semantics): at first use, and again after Redis lost its data. With store.postgres the seed is
+// the shared figure (PostgreSQL's committed spend plus this instance's not yet committed): admit
+// is sent without seeds first and answers SeedNeeded when a counter is missing, then again with
+// them; finish leaves a missing counter to that next admission. With SQLite the seed is the
+// instance's own figure (the store's at start plus what it settled since), sent every time.
 //
 // Numbers: Lua holds them as doubles, so nUSD are exact up to 2^53 (about $9M per period), and
 // token estimates and limits are clamped to 2^40 so no client-sent max_tokens can overflow a
@@ -69,7 +72,9 @@ struct BudgetArg {
   governance::Nanos limit = 0;
   int64_t period_start = 0;      // unix seconds; 0 for total
   int64_t spent_ttl_ms = 0;      // the spend counter's lifetime (0: none, for total)
-  governance::Nanos seed = 0;    // this instance's figure, used when Redis has none
+  // Used when Redis has no counter. nullopt: none sent (admit answers SeedNeeded, finish leaves
+  // the counter missing).
+  std::optional<governance::Nanos> seed = 0;
 };
 
 struct AdmitArgs {
@@ -105,11 +110,16 @@ struct LimitedReply {
   int64_t reset_requests_ms = 0;
   int64_t reset_tokens_ms = 0;
 };
+// Budgets (indexes into AdmitArgs::budgets) sent without a seed whose counter is missing:
+// nothing was counted or reserved; send again with their seeds.
+struct SeedNeeded {
+  std::vector<size_t> budgets;
+};
 // A reply that is not what the script returns (or Redis's error): the message.
 struct BadReply {
   std::string message;
 };
-using AdmitReply = std::variant<Admitted, LimitedReply, BudgetRefused, BadReply>;
+using AdmitReply = std::variant<Admitted, LimitedReply, BudgetRefused, SeedNeeded, BadReply>;
 AdmitReply parse_admit_reply(const Value& v, size_t budgets);
 
 // x-ratelimit-* values from what the script saw (the same rules as RateLimiter::headers).

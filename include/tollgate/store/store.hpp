@@ -183,6 +183,17 @@ class Store {
   virtual void conversation(std::string id, std::string scope,
                             std::function<void(std::optional<nlohmann::json>)> done) = 0;
 
+  // A budget holder's spend in the period starting at `period_start` (0: total) across every
+  // instance sharing the database: its committed figure plus this instance's spend not committed
+  // yet (the shared Redis counter's seed). nullopt when the database did not answer, or when there
+  // is no shared figure (SQLite: one instance's own). `done` is called on a store thread.
+  virtual void shared_spend(std::string holder, int64_t period_start,
+                            std::function<void(std::optional<int64_t>)> done) {
+    (void)holder;
+    (void)period_start;
+    done(std::nullopt);
+  }
+
   // Start-up (synchronous, before serving).
   virtual LoadedState load() = 0;
   // Writes everything queued and waits for it (graceful shutdown). Thread-safe.

@@ -8,11 +8,15 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "tollgate/store/store.hpp"
 
 namespace tg::redis {
 
@@ -55,13 +59,15 @@ std::vector<BudgetArg> budgets_of(const admin::GovernanceState& gov, const Hold&
 
 }  // namespace
 
-Governor::Governor(const config::StoreConfig& store, int workers, std::chrono::milliseconds hold_ttl)
+Governor::Governor(const config::StoreConfig& store, int workers, std::chrono::milliseconds hold_ttl,
+                   store::Store* shared_spend)
     : url_(store.redis_url),
       timeout_(store.redis_timeout),
       hold_ttl_(hold_ttl),
       fail_open_limits_(store.redis_fail_open_limits),
       fail_open_budgets_(store.redis_fail_open_budgets),
-      clients_(static_cast<size_t>(std::max(workers, 1))) {
+      clients_(static_cast<size_t>(std::max(workers, 1))),
+      shared_spend_(shared_spend) {
   std::random_device rd;
   instance_ = fmt::format("{:08x}{:08x}", rd(), rd());
 }
@@ -78,7 +84,13 @@ void Governor::start(int index, net::io_context& io) {
   c->start();
 }
 
-void Governor::stop() { clients_.clear(); }
+void Governor::stop() {
+  {
+    std::lock_guard lock(gate_->mu);
+    gate_->open = false;
+  }
+  clients_.clear();
+}
 
 bool Governor::involves(const admin::GovernanceState& gov, const governance::KeyRecord& key) const {
   if (key.limits.rpm || key.limits.tpm || key.limits.parallel) return true;
@@ -105,18 +117,29 @@ net::awaitable<Outcome> Governor::admit(int worker, const admin::GovernanceState
   a.hold_ttl_ms = hold_ttl_.count();
   a.estimate = estimate;
   a.budgets = budgets_of(gov, hold, &views);
-  auto replies = co_await client->exec(one(admit_command(keys_, a, true)), Clock::now() + timeout_);
-  if (auto* why = std::get_if<std::string>(&replies)) co_return Unavailable{*why};
-  auto& values = std::get<std::vector<Value>>(replies);
-  auto reply = parse_admit_reply(values.at(0), a.budgets.size());
-  if (auto* bad = std::get_if<BadReply>(&reply)) {
-    if (bad->message.starts_with("NOSCRIPT")) {
-      // Flushed since we connected: once more with the script itself.
-      replies = co_await client->exec(one(admit_command(keys_, a, false)), Clock::now() + timeout_);
-      if (auto* why = std::get_if<std::string>(&replies)) co_return Unavailable{*why};
-      reply = parse_admit_reply(std::get<std::vector<Value>>(replies).at(0), a.budgets.size());
+  // With a shared store, no seed at first: a missing counter is seeded from the shared figure.
+  std::vector<governance::Nanos> own;
+  if (shared_spend_) {
+    for (auto& b : a.budgets) {
+      own.push_back(b.seed.value_or(0));
+      b.seed.reset();
     }
   }
+  auto first = co_await eval_admit(client, a);
+  if (auto* why = std::get_if<std::string>(&first)) co_return Unavailable{*why};
+  auto reply = std::get<AdmitReply>(std::move(first));
+  if (auto* need = std::get_if<SeedNeeded>(&reply)) {
+    const std::vector<size_t> which = need->budgets;
+    // Every budget gets a seed this time (one whose counter vanished meanwhile: its own figure);
+    // the script still sets one only where the counter is missing, so a seed another instance
+    // set meanwhile stands.
+    for (size_t i = 0; i < a.budgets.size() && i < own.size(); ++i) a.budgets[i].seed = own[i];
+    co_await fetch_seeds(a, which, own);
+    auto again = co_await eval_admit(client, a);
+    if (auto* why = std::get_if<std::string>(&again)) co_return Unavailable{*why};
+    reply = std::get<AdmitReply>(std::move(again));
+  }
+  if (std::holds_alternative<SeedNeeded>(reply)) reply = BadReply{"a seed was asked for twice"};
   if (auto* bad = std::get_if<BadReply>(&reply)) {
     stats_.errors.fetch_add(1);
     spdlog::warn("redis: admit: {}", bad->message);
@@ -141,6 +164,65 @@ net::awaitable<Outcome> Governor::admit(int worker, const admin::GovernanceState
   for (const auto& b : a.budgets) hold.budget_holders.push_back(b.holder);
   co_return Granted{std::move(hold), headers_of(key.limits, ok.requests, ok.tokens,
                                                 ok.reset_requests_ms, ok.reset_tokens_ms)};
+}
+
+net::awaitable<std::variant<AdmitReply, std::string>> Governor::eval_admit(
+    std::shared_ptr<Client> client, const AdmitArgs& a) {
+  auto replies = co_await client->exec(one(admit_command(keys_, a, true)), Clock::now() + timeout_);
+  if (auto* why = std::get_if<std::string>(&replies)) co_return *why;
+  auto reply = parse_admit_reply(std::get<std::vector<Value>>(replies).at(0), a.budgets.size());
+  if (auto* bad = std::get_if<BadReply>(&reply); bad && bad->message.starts_with("NOSCRIPT")) {
+    // Flushed since we connected: once more with the script itself.
+    replies = co_await client->exec(one(admit_command(keys_, a, false)), Clock::now() + timeout_);
+    if (auto* why = std::get_if<std::string>(&replies)) co_return *why;
+    reply = parse_admit_reply(std::get<std::vector<Value>>(replies).at(0), a.budgets.size());
+  }
+  co_return reply;
+}
+
+net::awaitable<void> Governor::fetch_seeds(AdmitArgs& a, const std::vector<size_t>& which,
+                                           const std::vector<governance::Nanos>& own) {
+  // The figures come on a store thread and are posted to this loop; the timer is the signal
+  // (cancelled by the last figure, or expiring at the deadline). `timer` is touched on this loop
+  // only, and cleared when this coroutine gives up, so a late figure finds nothing to wake.
+  struct Figures {
+    std::vector<std::optional<governance::Nanos>> got;
+    size_t left = 0;
+    net::steady_timer* timer = nullptr;
+  };
+  auto ex = co_await net::this_coro::executor;
+  net::steady_timer timer(ex);
+  timer.expires_after(timeout_);
+  auto f = std::make_shared<Figures>();
+  f->got.resize(which.size());
+  f->left = which.size();
+  f->timer = &timer;
+  for (size_t i = 0; i < which.size(); ++i) {
+    const BudgetArg& b = a.budgets.at(which[i]);
+    shared_spend_->shared_spend(
+        b.holder, b.period_start, [f, i, ex, gate = gate_](std::optional<int64_t> v) {
+          std::lock_guard lock(gate->mu);
+          if (!gate->open) return;
+          net::post(ex, [f, i, v] {
+            f->got[i] = v;
+            if (--f->left == 0 && f->timer) f->timer->cancel();
+          });
+        });
+  }
+  if (f->left > 0) co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+  f->timer = nullptr;
+  for (size_t i = 0; i < which.size(); ++i) {
+    BudgetArg& b = a.budgets.at(which[i]);
+    if (f->got[i]) {
+      b.seed = *f->got[i];
+      spdlog::debug("redis: spend counter of {} seeded from the store: {} nUSD", b.holder,
+                    *f->got[i]);
+    } else {
+      b.seed = own.at(which[i]);
+      spdlog::warn("redis: no shared spend figure for {} within {} ms; seeding its counter from "
+                   "this instance's own ({} nUSD)", b.holder, timeout_.count(), own.at(which[i]));
+    }
+  }
 }
 
 net::awaitable<std::shared_ptr<const cache::CachedAnswer>> Governor::cache_get(
@@ -190,8 +272,11 @@ governance::Settlement Governor::settle(int worker, net::io_context& io,
   f.hold_id = hold.id;
   f.parallel = hold.parallel;
   f.cost = cost;
-  // Seeds before the local charge: the script adds `cost` itself.
+  // Seeds before the local charge: the script adds `cost` itself. With a shared store, none: a
+  // missing counter is left to the next admission, whose seed (the store's figure plus what this
+  // instance has not committed yet) includes this cost.
   for (auto& b : budgets_of(gov, hold)) {
+    if (shared_spend_) b.seed.reset();
     // Only the budgets that hold this request's reservation (a budget added since is not).
     if (std::find(hold.budget_holders.begin(), hold.budget_holders.end(), b.holder) !=
         hold.budget_holders.end()) {
