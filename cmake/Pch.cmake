@@ -1,6 +1,6 @@
 # Precompiled headers for the big third-party headers almost every file includes (nlohmann/json,
 # fmt, spdlog; Asio and Beast in the I/O shell; GoogleTest in the tests): parsed once per target
-# instead of once per file. It halves nothing at run time; it is for CI's 45 minutes (three
+# instead of once per file. Nothing changes at run time; it is for CI's 45 minutes (three
 # builds: normal, ASan, TSan) on 2 cores. -DTOLLGATE_PCH=OFF builds without.
 option(TOLLGATE_PCH "Precompile the heavy third-party headers" ON)
 
