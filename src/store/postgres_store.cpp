@@ -23,6 +23,7 @@
 
 #include "tollgate/store/postgres_conn.hpp"
 #include "tollgate/store/postgres_store.hpp"
+#include "tollgate/store/pending_responses.hpp"
 
 namespace tg::store {
 namespace {
@@ -244,11 +245,7 @@ class PostgresStore final : public Store {
   // Written with the request rows, in the same transaction (group commit), and retried with
   // them; until then reads find it in the pending map. Shared, not copied, by the map and batch.
   void save_response(ResponseRow row) override {
-    auto shared = std::make_shared<const ResponseRow>(std::move(row));
-    {
-      std::lock_guard lock(pending_mu_);
-      pending_responses_[shared->id] = shared;
-    }
+    auto shared = pending_responses_.add(std::move(row));
     std::lock_guard lock(mu_);
     responses_.push_back(std::move(shared));
   }
@@ -268,15 +265,8 @@ class PostgresStore final : public Store {
     // On the writer, in order behind any pending save of the same id.
     write_job([this, id = std::move(id), scope = std::move(scope),
                done = std::move(done)](Conn& c) {
-      bool deleted = false;
-      {  // a save still waiting (its batch failed to commit) is dropped too
-        std::lock_guard lock(pending_mu_);
-        auto it = pending_responses_.find(id);
-        if (it != pending_responses_.end() && it->second->scope == scope) {
-          pending_responses_.erase(it);
-          deleted = true;
-        }
-      }
+      // A save still waiting (its batch failed to commit) is dropped too.
+      bool deleted = pending_responses_.drop(id, scope);
       std::erase_if(batch_.responses,
                     [&](const auto& r) { return r->id == id && r->scope == scope; });
       run_logged("delete_response", [&] {
@@ -570,14 +560,7 @@ class PostgresStore final : public Store {
 
   std::optional<ResponseRow> find_response(Conn& c, const std::string& id,
                                            const std::string& scope) {
-    {
-      std::lock_guard lock(pending_mu_);
-      auto it = pending_responses_.find(id);
-      if (it != pending_responses_.end()) {
-        if (it->second->scope != scope) return std::nullopt;
-        return *it->second;
-      }
-    }
+    if (auto pending = pending_responses_.find(id, scope); pending.pending) return pending.row;
     auto r = c.exec("SELECT id, scope, previous_id, created_ms, response, input_items, "
                     "output_items FROM responses WHERE id = $1 AND scope = $2",
                     {p(clean_text(id)), p(clean_text(scope))});
@@ -758,13 +741,7 @@ class PostgresStore final : public Store {
   // The batch is committed (or given up): its responses leave the pending map (reads go to the
   // database again; a newer save of the same id stays), and it starts empty.
   void written(Batch& b) {
-    {
-      std::lock_guard lock(pending_mu_);
-      for (const auto& r : b.responses) {
-        auto it = pending_responses_.find(r->id);
-        if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
-      }
-    }
+    pending_responses_.committed(b.responses);
     b = Batch{};
   }
 
@@ -1166,8 +1143,7 @@ class PostgresStore final : public Store {
   bool readers_stopping_ = false;
   std::mutex change_mu_;
   std::function<void(StoreChange)> on_change_;
-  std::mutex pending_mu_;
-  std::unordered_map<std::string, std::shared_ptr<const ResponseRow>> pending_responses_;
+  PendingResponses pending_responses_;
   std::vector<std::shared_ptr<const ResponseRow>> responses_;  // saved, not yet batched (mu_)
   std::thread writer_;
   std::vector<std::thread> readers_;

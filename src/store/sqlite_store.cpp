@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "tollgate/store/pending_responses.hpp"
 #include "tollgate/store/store.hpp"
 
 namespace tg::store {
@@ -469,11 +470,7 @@ class SqliteStore final : public Store {
   // Written with the request rows, in the same transaction (group commit); until then reads
   // find it in the pending map (read-your-writes). Shared, not copied, by the map and the batch.
   void save_response(ResponseRow row) override {
-    auto shared = std::make_shared<const ResponseRow>(std::move(row));
-    {
-      std::lock_guard lock(pending_mu_);
-      pending_responses_[shared->id] = shared;
-    }
+    auto shared = pending_responses_.add(std::move(row));
     std::lock_guard lock(mu_);
     responses_.push_back(std::move(shared));
   }
@@ -497,16 +494,8 @@ class SqliteStore final : public Store {
     // In order behind any pending save of the same id (one writer thread).
     write_job([this, id = std::move(id), scope = std::move(scope),
                done = std::move(done)](sqlite3* db) {
-      bool deleted = false;
       // A save of it that is still waiting (its batch's commit failed) is dropped too.
-      {
-        std::lock_guard lock(pending_mu_);
-        auto it = pending_responses_.find(id);
-        if (it != pending_responses_.end() && it->second->scope == scope) {
-          pending_responses_.erase(it);
-          deleted = true;
-        }
-      }
+      bool deleted = pending_responses_.drop(id, scope);
       std::erase_if(batch_responses_, [&](const auto& r) { return r->id == id && r->scope == scope; });
       try {
         Stmt s(db, "DELETE FROM responses WHERE id = ?1 AND scope = ?2");
@@ -786,14 +775,7 @@ class SqliteStore final : public Store {
   // A stored turn: one saved but not yet written, or from the database.
   std::optional<ResponseRow> find_response(sqlite3* db, const std::string& id,
                                            const std::string& scope) {
-    {
-      std::lock_guard lock(pending_mu_);
-      auto it = pending_responses_.find(id);
-      if (it != pending_responses_.end()) {
-        if (it->second->scope != scope) return std::nullopt;
-        return *it->second;
-      }
-    }
+    if (auto pending = pending_responses_.find(id, scope); pending.pending) return pending.row;
     Stmt s(db, "SELECT id, scope, previous_id, created_ms, response, input_items, output_items "
                "FROM responses WHERE id = ?1 AND scope = ?2");
     s.bind(1, id).bind(2, scope);
@@ -986,11 +968,7 @@ class SqliteStore final : public Store {
   // The batch's responses left the pending map once committed (or given up): reads go to the
   // database again. A newer save of the same id stays.
   void written_responses() {
-    std::lock_guard lock(pending_mu_);
-    for (const auto& r : batch_responses_) {
-      auto it = pending_responses_.find(r->id);
-      if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
-    }
+    pending_responses_.committed(batch_responses_);
     batch_responses_.clear();
   }
 
@@ -1106,8 +1084,7 @@ class SqliteStore final : public Store {
   std::deque<Job> reader_jobs_;
   std::thread writer_, reader_;
   // Responses saved but not yet written: reads see them at once.
-  std::mutex pending_mu_;
-  std::unordered_map<std::string, std::shared_ptr<const ResponseRow>> pending_responses_;
+  PendingResponses pending_responses_;
   std::vector<std::shared_ptr<const ResponseRow>> responses_;  // saved, for the writer (under mu_)
   // The writer's responses in flight or waiting for a retry (writer thread only).
   std::vector<std::shared_ptr<const ResponseRow>> batch_responses_;
