@@ -38,7 +38,7 @@ async function openRow(row) {
     if (!(e instanceof ApiError) || e.status === 401) throw e;  // older daemon: the list row has most of it
   }
   const t = r.tokens || {};
-  const attempts = Array.isArray(r.attempts) ? r.attempts : null;
+  const attempts = Array.isArray(r.attempt_details) ? r.attempt_details : null;
   modal(`Request ${r.request_id || r.id}`,
     h('div', { class: 'detail' },
       kv([
@@ -62,8 +62,8 @@ async function openRow(row) {
         h('ol', { class: 'attempts' }, attempts.map((a) => h('li', {},
           h('strong', {}, `${a.provider || '?'}/${a.model || a.upstream_model || '?'}`), ' ',
           a.status !== undefined ? statusBadge(a.status) : '', ' ',
-          a.latency_ms !== undefined ? ms(a.latency_ms) : '', ' ',
-          a.error ? h('span', { class: 'error-text' }, typeof a.error === 'string' ? a.error : JSON.stringify(a.error)) : '')))) : null,
+          a.ms !== undefined ? ms(a.ms) : '', ' ',
+          a.error || a.message ? h('span', { class: 'error-text' }, [a.error, a.message].filter(Boolean).join(': ')) : '')))) : null,
       bodyBlock('Request body', r.request_body),
       bodyBlock('Response body', r.response_body),
       r.request_body === undefined && r.response_body === undefined

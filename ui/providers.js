@@ -22,12 +22,18 @@ export async function render(main) {
           head(['Deployment'], ['Health'], ['Requests', 'num'], ['Error rate'], ['Latency p50', 'num']),
           h('tbody', {}, p.deployments.map((d) => {
             const cooling = d.cooldown_until && d.cooldown_until > now;
+            // Failed attempts count against the deployment even when a failover answered; with
+            // none lately, the log's share of error answers over the last hour.
+            const tries = d.recent_attempts || 0;
+            const rate = tries ? d.recent_failed_attempts / tries : d.error_rate || 0;
+            const said = tries ? `${int(d.recent_failed_attempts)} of ${int(tries)} attempts failed in the last ${d.recent_minutes} minutes`
+              : `error rate ${pct(d.error_rate)} over the last hour`;
             return h('tr', {},
               h('th', { scope: 'row' }, `${d.provider}/${d.model}`),
               h('td', {}, d.up && !cooling ? h('span', { class: 'badge good' }, 'up')
                 : h('span', {}, h('span', { class: 'badge bad' }, 'cooling down'), cooling ? ` ${duration(d.cooldown_until - now)} left` : '')),
               h('td', { class: 'num' }, int(d.requests)),
-              h('td', { class: 'wide' }, h('div', { class: 'budget' }, bar(d.error_rate || 0, `error rate ${pct(d.error_rate)}`, { warn: 0.05, over: 0.25 }), h('span', {}, pct(d.error_rate)))),
+              h('td', { class: 'wide', title: said }, h('div', { class: 'budget' }, bar(rate, said, { warn: 0.05, over: 0.25 }), h('span', {}, pct(rate)))),
               h('td', { class: 'num' }, d.latency_p50_ms !== null && d.latency_p50_ms !== undefined ? ms(d.latency_p50_ms)
                 : d.latency_avg_ms !== null && d.latency_avg_ms !== undefined ? h('span', { title: 'moving average' }, `~${ms(d.latency_avg_ms)}`) : '—'));
           }))))),

@@ -167,6 +167,7 @@ json effective_config_json(const config::Config& c) {
                  {"master_key", set_or_null(s.master_key)},
                  {"metrics_key", set_or_null(s.metrics_key)},
                  {"allow_unauthenticated", s.allow_unauthenticated},
+                 {"secure_cookie", s.secure_cookie},
                  {"max_request_body", s.max_request_body},
                  {"max_header_bytes", s.max_header_bytes},
                  {"header_timeout_ms", ms(s.header_timeout)},

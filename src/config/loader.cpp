@@ -51,6 +51,9 @@ void decode_server(LoadState& st, NodeRef node, PathRef path, int line) {
       {"allow_unauthenticated", [&](NodeRef v, PathRef p, int l) {
          if (auto b = d.bool_value(v, p, l)) s.allow_unauthenticated = *b;
        }},
+      {"secure_cookie", [&](NodeRef v, PathRef p, int l) {
+         if (auto b = d.bool_value(v, p, l)) s.secure_cookie = *b;
+       }},
       {"metrics_key", [&](NodeRef v, PathRef p, int l) {
          if (auto k = d.string_value(v, p, l)) s.metrics_key = *k;
        }},

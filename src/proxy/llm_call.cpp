@@ -542,6 +542,10 @@ class LlmCall {
         auto started = Clock::now();
         auto outcome = co_await attempt(p, c, p.key(k));
         if (!outcome) {  // answered: success, or a stream that failed after its commit point
+          if (!tried_.empty()) {
+            tried_.push_back({p.config.name, c.model, ctx_.out.status(), "", "",
+                              ms_since(started)});
+          }
           ctx_.record.failover = !(c.provider == order[0].provider && c.model == order[0].model);
           if (answered_ok_) health.on_success(id, answer_latency_ms_);
           else health.on_neutral(id);
@@ -550,6 +554,8 @@ class LlmCall {
         }
         Error& e = *outcome;
         failures.push_back(fmt::format("{}/{}: {}", p.config.name, c.model, e.message));
+        tried_.push_back({p.config.name, c.model, e.status, e.code_str, e.message,
+                          ms_since(started)});
         if (!e.detail.empty()) {  // what the client does not see: the server log has it
           spdlog::warn("{} attempt {} ({}/{}) failed after {:.1f} ms: {}: {}", ctx_.request_id,
                        attempt_count_, p.config.name, redact_secrets(c.model, {}, 200),
@@ -1095,6 +1101,27 @@ class LlmCall {
     ctx_.stream.socket().cancel(ec);  // ends the watcher's wait even without per-op cancellation
     ctx_.record.attempts = attempt_count_;
     ctx_.record.upstream_ms = upstream_ms_;
+    if (!tried_.empty()) ctx_.record.attempt_log = attempt_log(tried_);
+  }
+
+  // One attempt, for the request log's detail.
+  struct Tried {
+    std::string provider, model;
+    int status = 0;
+    std::string error, message;  // the code and message the client would have seen
+    double ms = 0;
+  };
+
+  static std::string attempt_log(const std::vector<Tried>& tried) {
+    json log = json::array();
+    for (const auto& t : tried) {
+      json a = {{"provider", t.provider}, {"model", t.model}, {"status", t.status},
+                {"ms", std::round(t.ms * 1000) / 1000}};
+      if (!t.error.empty()) a["error"] = t.error;
+      if (!t.message.empty()) a["message"] = t.message.substr(0, 500);
+      log.push_back(std::move(a));
+    }
+    return log.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
   RequestContext& ctx_;
@@ -1113,6 +1140,7 @@ class LlmCall {
   std::string cache_key_;     // the response cache's key for this request
   bool cache_store_ = false;  // store a successful answer under cache_key_
   int attempt_count_ = 0;
+  std::vector<Tried> tried_;  // kept once an attempt failed (the first answering: nothing)
   int64_t choices_ = 1;  // answers asked for (n, best_of)
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;

@@ -46,6 +46,7 @@ void record_request(const RequestContext& ctx, int status, double duration_ms) {
   row.cache_write_tokens = r.cache_write_tokens;
   row.cost_nano = r.cost_nano;
   row.usage_estimated = r.usage_estimated;
+  row.attempt_log = r.attempt_log;
   const auto& logs = ctx.snapshot->config.logs;
   if (logs.bodies) {
     row.request_body = ctx.request.body().substr(0, logs.max_body_bytes);

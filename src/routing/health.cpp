@@ -6,6 +6,10 @@ namespace tg::routing {
 namespace {
 constexpr size_t kMaxEntries = 4096;  // direct provider/model requests must not grow it forever
 constexpr double kLatencyAlpha = 0.2;
+
+int64_t minute_of(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::minutes>(t.time_since_epoch()).count();
+}
 }  // namespace
 
 std::string deployment_id(std::string_view provider, std::string_view key_id,
@@ -41,12 +45,29 @@ HealthView HealthTable::view(std::string_view id) const {
   auto it = entries_.find(id);
   if (it == entries_.end()) return {};
   const Entry& e = it->second;
+  const auto now = now_();
   HealthView v;
-  v.cooling = e.cool_until > now_();
+  v.cooling = e.cool_until > now;
   v.cool_until = e.cool_until;
   v.latency_ms = e.latency_ms;
   v.in_flight = e.in_flight;
+  const int64_t current = minute_of(now);
+  for (const Minute& m : e.minutes) {
+    if (m.minute > current - kRecentMinutes && m.minute <= current) {
+      v.recent_attempts += m.attempts;
+      v.recent_failures += m.failures;
+    }
+  }
   return v;
+}
+
+void HealthTable::count_end(Entry& e, bool failed) {
+  const int64_t current = minute_of(now_());
+  const int64_t slot = (current % kRecentMinutes + kRecentMinutes) % kRecentMinutes;
+  Minute& m = e.minutes[static_cast<size_t>(slot)];
+  if (m.minute != current) m = Minute{current, 0, 0};
+  ++m.attempts;
+  m.failures += failed ? 1 : 0;
 }
 
 void HealthTable::on_start(std::string_view id) {
@@ -58,6 +79,7 @@ void HealthTable::on_success(std::string_view id, double latency_ms) {
   std::lock_guard lock(mu_);
   Entry& e = entry(id);
   e.in_flight = std::max(0, e.in_flight - 1);
+  count_end(e, false);
   e.consecutive_fails = 0;
   e.cool_until = {};
   e.latency_ms = e.latency_ms < 0 ? latency_ms
@@ -69,6 +91,7 @@ void HealthTable::on_failure(std::string_view id, const HealthPolicy& policy,
   std::lock_guard lock(mu_);
   Entry& e = entry(id);
   e.in_flight = std::max(0, e.in_flight - 1);
+  count_end(e, true);
   ++e.consecutive_fails;
   auto now = now_();
   if (retry_after && retry_after->count() > 0) {
@@ -84,6 +107,7 @@ void HealthTable::on_neutral(std::string_view id) {
   std::lock_guard lock(mu_);
   Entry& e = entry(id);
   e.in_flight = std::max(0, e.in_flight - 1);
+  count_end(e, false);
 }
 
 std::vector<HealthTable::Row> HealthTable::rows() const {

@@ -136,6 +136,10 @@ const char* const kMigrations[] = {
       FROM requests, (VALUES (60::bigint), (3600), (86400)) AS r (res)
       GROUP BY 1, 2, 3, 4, 5, 6, 7;
     )sql",
+    // 3: each attempt of a request that had a failed one (SQLite's migration 7).
+    R"sql(
+    ALTER TABLE requests ADD COLUMN attempt_log TEXT;
+    )sql",
 };
 
 // Any constant: the advisory lock that serialises migrations across instances.

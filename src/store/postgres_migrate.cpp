@@ -51,7 +51,7 @@ const std::vector<Table>& tables() {
         {"output_tokens", Col::Int}, {"cached_tokens", Col::Int},
         {"cache_write_tokens", Col::Int}, {"reasoning_tokens", Col::Int},
         {"cost_nano", Col::Int}, {"request_body", Col::Text}, {"response_body", Col::Text},
-        {"usage_estimated", Col::Bool}},
+        {"usage_estimated", Col::Bool}, {"attempt_log", Col::Text}},
        "request log rows"},
       {"usage_buckets",
        {{"res", Col::Int}, {"t_ms", Col::Int}, {"key_id", Col::Text}, {"team", Col::Text},

@@ -84,7 +84,7 @@ constexpr const char* kLogColumns =
     "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
     "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
     "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-    "cost_nano, request_body, response_body, usage_estimated FROM requests";
+    "cost_nano, request_body, response_body, usage_estimated, attempt_log FROM requests";
 
 // One request log row as the admin API shows it (as SqliteStore's log_row).
 json log_row(const pg::Result& s, int i) {
@@ -114,6 +114,7 @@ json log_row(const pg::Result& s, int i) {
   r["usage_estimated"] = s.boolean(i, 23);
   if (!s.is_null(i, 21)) r["request_body"] = s.text(i, 21);
   if (!s.is_null(i, 22)) r["response_body"] = s.text(i, 22);
+  if (!s.is_null(i, 24)) add_attempt_details(r, s.text(i, 24));
   return r;
 }
 
@@ -790,14 +791,14 @@ class PostgresStore final : public Store {
   }
 
   static void insert_rows(Conn& c, const std::vector<RequestRow>& rows) {
-    static constexpr size_t kWidth = 23;
+    static constexpr size_t kWidth = 24;
     for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
       const size_t end = std::min(rows.size(), start + kRowsPerInsert);
       std::string sql =
           "INSERT INTO requests (ts_ms, request_id, key_id, key_name, team, model, provider, "
           "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
           "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-          "cost_nano, request_body, response_body, usage_estimated) VALUES ";
+          "cost_nano, request_body, response_body, usage_estimated, attempt_log) VALUES ";
       std::vector<Param> ps;
       ps.reserve((end - start) * kWidth);
       for (size_t i = start; i < end; ++i) {
@@ -826,6 +827,7 @@ class PostgresStore final : public Store {
         ps.push_back(r.request_body ? p(clean_text(*r.request_body)) : pg::null());
         ps.push_back(r.response_body ? p(clean_text(*r.response_body)) : pg::null());
         ps.push_back(p(r.usage_estimated));
+        ps.push_back(r.attempt_log.empty() ? pg::null() : p(clean_text(r.attempt_log)));
       }
       c.exec(sql, ps);
     }

@@ -171,6 +171,10 @@ const char* const kMigrations[] = {
       FROM requests, (SELECT 60 AS res UNION ALL SELECT 3600 UNION ALL SELECT 86400) r
       GROUP BY 1, 2, 3, 4, 5, 6, 7;
     )sql",
+    // 7: each attempt of a request that had a failed one (the log row's detail).
+    R"sql(
+    ALTER TABLE requests ADD COLUMN attempt_log TEXT;
+    )sql",
 };
 
 // The rollup resolutions (seconds), and how long minute rows are kept (stats by minute are for
@@ -295,7 +299,7 @@ constexpr const char* kLogColumns =
     "SELECT id, ts_ms, request_id, key_id, key_name, team, model, provider, "
     "upstream_model, attempts, status, error_code, stream, latency_ms, ttft_ms, "
     "input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
-    "cost_nano, request_body, response_body, usage_estimated FROM requests";
+    "cost_nano, request_body, response_body, usage_estimated, attempt_log FROM requests";
 
 // One request log row as the admin API shows it.
 json log_row(const Stmt& s) {
@@ -326,6 +330,7 @@ json log_row(const Stmt& s) {
   r["usage_estimated"] = s.i64(23) != 0;
   if (!s.is_null(21)) r["request_body"] = s.text(21);
   if (!s.is_null(22)) r["response_body"] = s.text(22);
+  if (!s.is_null(24)) add_attempt_details(r, s.text(24));
   return r;
 }
 
@@ -827,9 +832,9 @@ class SqliteStore final : public Store {
                 "INSERT INTO requests (ts_ms, request_id, key_id, key_name, team, model, "
                 "provider, upstream_model, attempts, status, error_code, stream, latency_ms, "
                 "ttft_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, "
-                "reasoning_tokens, cost_nano, request_body, response_body, usage_estimated) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                "?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+                "reasoning_tokens, cost_nano, request_body, response_body, usage_estimated, "
+                "attempt_log) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)");
     Stmt rollup(db,
                 "INSERT INTO usage_daily (day, key_id, team, model, provider, requests, errors, "
                 "input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nano, "
@@ -995,6 +1000,7 @@ class SqliteStore final : public Store {
         if (r.request_body) insert.bind(21, *r.request_body); else insert.bind_null(21);
         if (r.response_body) insert.bind(22, *r.response_body); else insert.bind_null(22);
         insert.bind(23, int64_t(r.usage_estimated));
+        if (!r.attempt_log.empty()) insert.bind(24, r.attempt_log); else insert.bind_null(24);
         insert.run();
         rollup.bind(1, utc_day(r.ts_ms)).bind(2, r.key_id).bind(3, r.team).bind(4, r.model);
         rollup.bind(5, r.provider).bind(6, int64_t(r.status >= 400));

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -121,6 +122,82 @@ TEST(AdminUiData, OneLogRowFiltersKeysLastUseAndNanoBudgets) {
   auto next = gw.get("/admin/logs?limit=1&before_id=" + page["data"][0]["id"].dump()).json_body();
   ASSERT_EQ(next["data"].size(), 1u);
   EXPECT_LT(next["data"][0]["id"].get<int64_t>(), page["data"][0]["id"].get<int64_t>());
+}
+
+// The log row's detail says what each attempt met: a failover's failed target and the one that
+// answered; a request nothing answered lists every try; a first-time answer carries no list.
+TEST(AdminUiData, LogRowShowsEachAttemptOfAFailover) {
+  Mock a, b;
+  auto provider = [](const std::string& name, const Mock& m) {
+    return "  " + name + ":\n    type: openai-compatible\n    base_url: " + m.base_url() +
+           "\n    api_key: key-" + name + "\n";
+  };
+  Gateway gw("server:\n  master_key: sk-test-master\n  workers: 2\nrouter:\n  retries: 0\n"
+             "  allowed_fails: 100\nproviders:\n" + provider("a", a) + provider("b", b) +
+             "models:\n  - name: m\n    targets: [a/gpt-4o, b/gpt-4o-mini]\n"
+             "  - name: only-a\n    targets: [a/gpt-4o]\n"
+             "store:\n  sqlite: " + temp_dir() + "/t.db\n");
+  a.add_fault({{"mode", "status"}, {"status", 503}, {"count", 1}});
+  auto failover = gw.post("/v1/chat/completions", chat("m", "one"));
+  ASSERT_EQ(failover.status, 200) << failover.body;
+  ASSERT_EQ(failover.header("x-tollgate-attempts"), "2");
+  auto first_time = gw.post("/v1/chat/completions", chat("m", "first time"));
+  ASSERT_EQ(first_time.status, 200);
+  a.add_fault({{"mode", "status"}, {"status", 500}, {"count", 1}});
+  auto nothing = gw.post("/v1/chat/completions", chat("only-a", "fails"));
+  ASSERT_EQ(nothing.status, 502);
+
+  json rows;
+  ASSERT_TRUE(eventually([&] {
+    rows = gw.get("/admin/logs").json_body()["data"];
+    return rows.size() == 3;
+  })) << rows.dump();
+  // By request id: two workers may queue their rows in either order.
+  auto detail = [&](const HttpResponse& r) {
+    for (const auto& row : rows) {
+      if (row["request_id"] == r.header("x-request-id")) {
+        return gw.get("/admin/logs/" + row["id"].dump()).json_body();
+      }
+    }
+    return json();
+  };
+  const json moved = detail(failover), clean = detail(first_time), failed = detail(nothing);
+
+  ASSERT_TRUE(moved.contains("attempt_details")) << moved.dump();
+  const json& tries = moved["attempt_details"];
+  ASSERT_EQ(tries.size(), 2u) << tries.dump();
+  EXPECT_EQ(tries[0]["provider"], "a");
+  EXPECT_EQ(tries[0]["model"], "gpt-4o");
+  EXPECT_EQ(tries[0]["status"], 503);
+  EXPECT_FALSE(tries[0]["message"].get<std::string>().empty());
+  EXPECT_TRUE(tries[0]["ms"].is_number());
+  EXPECT_EQ(tries[1]["provider"], "b");
+  EXPECT_EQ(tries[1]["model"], "gpt-4o-mini");
+  EXPECT_EQ(tries[1]["status"], 200);
+  EXPECT_FALSE(tries[1].contains("error"));
+  EXPECT_EQ(moved["attempts"], 2);
+
+  EXPECT_FALSE(clean.contains("attempt_details")) << clean.dump();
+
+  ASSERT_TRUE(failed.contains("attempt_details")) << failed.dump();
+  ASSERT_EQ(failed["attempt_details"].size(), 1u);
+  EXPECT_EQ(failed["attempt_details"][0]["status"], 500);
+  EXPECT_EQ(failed["status"], 502);
+  // Never the provider's key, in any form.
+  EXPECT_EQ(failed.dump().find("key-a"), std::string::npos);
+
+  // The providers page counts a's failed attempts, though the log has b answering for one of them.
+  const json providers = gw.get("/admin/providers").json_body();
+  std::map<std::string, json> by_label;
+  for (const auto& d : providers["deployments"]) {
+    by_label[d["provider"].get<std::string>() + "/" + d["model"].get<std::string>()] = d;
+  }
+  ASSERT_TRUE(by_label.count("a/gpt-4o") && by_label.count("b/gpt-4o-mini")) << providers.dump();
+  EXPECT_EQ(by_label["a/gpt-4o"]["recent_attempts"], 3);
+  EXPECT_EQ(by_label["a/gpt-4o"]["recent_failed_attempts"], 2);
+  EXPECT_EQ(by_label["b/gpt-4o-mini"]["recent_attempts"], 1);
+  EXPECT_EQ(by_label["b/gpt-4o-mini"]["recent_failed_attempts"], 0);
+  EXPECT_EQ(by_label["a/gpt-4o"]["recent_minutes"], 5);
 }
 
 TEST(AdminUiData, ProvidersShowHealthTrafficAndPrices) {

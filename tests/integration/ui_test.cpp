@@ -134,6 +134,18 @@ TEST(Ui, NoMasterKeyNoUi) {
   EXPECT_EQ(r.status, 403);
 }
 
+// server.secure_cookie: Secure even when the TLS proxy in front does not say it is one.
+TEST(Ui, SecureCookieSettingMarksEveryCookieSecure) {
+  Mock mock;
+  std::string config = mock_config(mock);
+  const std::string master = "  master_key: sk-test-master\n";
+  config.replace(config.find(master), master.size(), master + "  secure_cookie: true\n");
+  Gateway gw(config);
+  Signed s = sign_in(gw.port());
+  EXPECT_NE(s.set_cookie.find("; HttpOnly; SameSite=Strict;"), std::string::npos) << s.set_cookie;
+  EXPECT_NE(s.set_cookie.find("; Secure"), std::string::npos) << s.set_cookie;
+}
+
 TEST(Ui, SessionCookieFlagsCsrfAndSignOut) {
   Mock mock;
   Gateway gw(mock_config(mock));

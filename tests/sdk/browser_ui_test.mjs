@@ -268,10 +268,34 @@ try {
   await shot("log-detail");
   await detail.getByRole("button", { name: "Close" }).click();
 
+  // --- Why a request failed over: its row lists every attempt.
+  const saved = await chat(master, "through a failover", "gpt-safe");
+  assert.match(saved.choices[0].message.content, /mock/);
+  for (let i = 0; i < 80; i++) {  // the row reaches the log at the store's next flush
+    const res = await fetch(`${gw}/admin/logs?model=gpt-safe`, { headers: { authorization: `Bearer ${master}` } });
+    if ((await res.json()).data.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await go("#/logs?model=gpt-safe");
+  const safeRow = page.locator("#log-table tbody tr", { hasText: "gpt-safe" }).first();
+  await safeRow.getByRole("button", { name: /Open request/ }).click();
+  const tried = page.getByRole("dialog", { name: /Request / }).locator("ol.attempts li");
+  await tried.last().waitFor();
+  const tries = await tried.allTextContents();
+  assert.ok(tries.length >= 2, `attempts listed: ${tries}`);
+  assert.match(tries[0], /down\/gpt-4o-mini/);
+  assert.match(tries[0], /upstream/i, `the failed attempt's error: ${tries[0]}`);
+  assert.match(tries[tries.length - 1], /mock\/gpt-4o-mini.*200/);
+  assert.ok(!tries.join(" ").includes("sk-down-secret"), "never the provider key");
+  await shot("log-failover");
+  await page.getByRole("dialog", { name: /Request / }).getByRole("button", { name: "Close" }).click();
+
   // --- Providers and prices.
   step("providers");
   await go("#/providers");
   await page.locator("#deployments").getByText("mock/gpt-4o-mini").waitFor();
+  // The failed-over deployment's attempts count against it, though its request was answered.
+  assert.match(await page.locator("#deployments tr", { hasText: "down/gpt-4o-mini" }).textContent(), /100%/);
   await page.locator("#models").getByText("gpt-fast").waitFor();
   await shot("providers");
 

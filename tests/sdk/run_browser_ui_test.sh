@@ -23,6 +23,10 @@ providers:
     type: openai-compatible
     base_url: ${mock_url}/v1
     api_key: sk-upstream-secret-do-not-show
+  down:  # nothing listens there: a failover to show in the log
+    type: openai-compatible
+    base_url: http://127.0.0.1:1/v1
+    api_key: sk-down-secret-do-not-show
 logs:
   bodies: true
 pricing:
@@ -32,6 +36,8 @@ models:
     targets: [mock/gpt-4o-mini]
   - name: gpt-fast
     targets: [mock/gpt-4.1-nano]
+  - name: gpt-safe
+    targets: [down/gpt-4o-mini, mock/gpt-4o-mini]
 YAML
 tg_start_gateway "$work/config.yaml"
 # A second daemon with server.admin_listen: the UI lives on its admin port only.

@@ -111,6 +111,7 @@ TEST(PostgresStore, EverythingIsQueryableAndSurvivesARestart) {
     refused.input_tokens = refused.output_tokens = 0;
     refused.request_body = std::string("{\"x\":\"\xFF\0\"}", 10);  // invalid UTF-8 and a NUL
     refused.ttft_ms = 12.5;
+    refused.attempt_log = R"([{"provider":"a","model":"claude","status":503,"ms":1.5}])";
     s->record(refused, {});
     EXPECT_TRUE(wait_for<bool>([&](auto cb) {
       s->save_key(KeyRow{"key_a", "hash_a", json{{"id", "key_a"}, {"name", "a"}}, false}, cb);
@@ -136,6 +137,9 @@ TEST(PostgresStore, EverythingIsQueryableAndSurvivesARestart) {
     EXPECT_EQ(logs[0]["key_id"], "key_b");  // newest first
     EXPECT_EQ(logs[0]["ttft_ms"], 12.5);
     EXPECT_EQ(logs[0]["request_body"], "{\"x\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}");
+    ASSERT_EQ(logs[0]["attempt_details"].size(), 1u) << logs[0].dump();
+    EXPECT_EQ(logs[0]["attempt_details"][0]["status"], 503);
+    EXPECT_FALSE(logs[1].contains("attempt_details"));
     EXPECT_TRUE(logs[1]["cost_usd"].is_null());  // unknown cost stays unknown
     EXPECT_EQ(logs[3]["cost_nano_usd"], 1500);
     LogQuery by_key;
@@ -411,8 +415,9 @@ TEST(PostgresMigrate, CopiesEverySqliteRowAndRefusesANonEmptyTarget) {
     auto s = open_sqlite_store(path, keep, &err);
     ASSERT_TRUE(s) << err;
     for (int i = 0; i < 1234; ++i) {
-      s->record(row(t0 + i, i % 2 ? "key_a" : "key_b", "gpt-4o", 200, 1000 + i),
-                {{i % 2 ? "key:key_a" : "key:key_b", 1'794'960'000, 1000 + i}});
+      RequestRow r = row(t0 + i, i % 2 ? "key_a" : "key_b", "gpt-4o", 200, 1000 + i);
+      if (i == 7) r.attempt_log = R"([{"provider":"a","status":500},{"provider":"b","status":200}])";
+      s->record(r, {{i % 2 ? "key:key_a" : "key:key_b", 1'794'960'000, 1000 + i}});
     }
     wait_for<bool>([&](auto cb) { s->save_key(KeyRow{"key_a", "ha", json{{"id", "key_a"}}, false}, cb); });
     wait_for<bool>([&](auto cb) { s->save_key(KeyRow{"key_r", "hr", json{{"id", "key_r"}}, true}, cb); });
@@ -424,6 +429,7 @@ TEST(PostgresMigrate, CopiesEverySqliteRowAndRefusesANonEmptyTarget) {
   ASSERT_EQ(migrate_sqlite_to_postgres(path, url, out, err), 0) << err.str();
   EXPECT_NE(out.str().find("1234 request log rows"), std::string::npos) << out.str();
   EXPECT_EQ(scalar(url, "SELECT count(*) FROM requests"), 1234);
+  EXPECT_EQ(scalar(url, "SELECT count(*) FROM requests WHERE attempt_log LIKE '%\"b\"%'"), 1);
   EXPECT_EQ(scalar(url, "SELECT count(*) FROM keys"), 2);
   EXPECT_EQ(scalar(url, "SELECT count(*) FROM keys WHERE revoked"), 1);
   EXPECT_EQ(scalar(url, "SELECT count(*) FROM teams"), 1);

@@ -140,6 +140,7 @@ TEST(StoreStats, UpgradeFillsRollupsFromTheLogAndMinuteRowsExpire) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, "DROP TABLE usage_buckets; DROP TABLE usage_latency; "
+                               "ALTER TABLE requests DROP COLUMN attempt_log; "
                                "PRAGMA user_version=5;", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }

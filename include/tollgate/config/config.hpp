@@ -30,6 +30,9 @@ struct ServerConfig {
   // With no master_key, the API needs no key (open mode) and the admin API is refused. Unless
   // this is true, an open daemon listens on loopback only (see restrict_open_listener).
   bool allow_unauthenticated = false;
+  // The web UI's session cookie is Secure when this is true, or when the request says it came
+  // through TLS (X-Forwarded-Proto: https). For a TLS proxy that does not send that header.
+  bool secure_cookie = false;
   std::string metrics_key;                // empty = /metrics is public
   uint64_t max_request_body = 16ull << 20;  // bytes
   // Uploads (audio transcriptions and translations, image edits and variations): OpenAI takes

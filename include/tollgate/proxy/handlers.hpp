@@ -36,6 +36,7 @@ struct AccessRecord {
   std::optional<int64_t> cost_nano;   // nullopt: unknown (no price)
   bool usage_estimated = false;        // tokens (and cost) estimated: the usage never came
   std::optional<std::string> response_body;  // logs.bodies only
+  std::string attempt_log;  // store::RequestRow::attempt_log
   std::vector<governance::SpendDelta> spend;  // settled spend to persist
 };
 

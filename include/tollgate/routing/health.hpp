@@ -3,6 +3,7 @@
 // flight and a moving average of latency. A deployment is one (provider key, upstream model).
 // Thread-safe (one short mutex section per call); the clock is injectable for tests. Pure.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,7 +24,13 @@ struct HealthView {
   SteadyClock::time_point cool_until{};  // meaningful when cooling
   double latency_ms = -1;                // moving average; < 0 = never measured
   int in_flight = 0;
+  // Attempts that ended in the last kRecentMinutes (the current minute and the ones before), and
+  // how many of them failed: a deployment's error rate even when a failover answered for it.
+  int recent_attempts = 0;
+  int recent_failures = 0;
 };
+
+inline constexpr int kRecentMinutes = 5;
 
 struct HealthPolicy {
   int allowed_fails = 3;                         // failures in a row before a cooldown
@@ -55,13 +62,19 @@ class HealthTable {
   std::vector<Row> rows() const;
 
  private:
+  struct Minute {
+    int64_t minute = -1;  // since the clock's epoch
+    int attempts = 0, failures = 0;
+  };
   struct Entry {
     int consecutive_fails = 0;
     SteadyClock::time_point cool_until{};
     double latency_ms = -1;
     int in_flight = 0;
+    std::array<Minute, kRecentMinutes> minutes{};  // a ring, by minute
   };
   Entry& entry(std::string_view id);  // mu_ held
+  void count_end(Entry& e, bool failed);  // mu_ held: one attempt ended
   void trim();                        // mu_ held: bounds the table
 
   struct IdHash {  // lookups by string_view: no std::string built per call

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ struct RequestRow {
   std::optional<int64_t> cost_nano;  // nullopt: cost unknown (no price), never silently 0
   bool usage_estimated = false;  // the provider's usage never came: tokens and cost estimated
   std::optional<std::string> request_body, response_body;  // logs.bodies only
+  // Each attempt when one failed (JSON array: provider, model, status, error, message, ms); ""
+  // when the first attempt answered, the common case, which costs nothing.
+  std::string attempt_log;
 };
 
 // Spend to add to a budget holder ("key:<id>" or "team:<id>") for the period starting at
@@ -42,6 +46,13 @@ struct SpendDelta {
   int64_t period_start = 0;
   int64_t nano_usd = 0;
 };
+
+// Adds a row's attempt log to its admin-API JSON as "attempt_details" (one that does not parse
+// is left out: the row itself still shows).
+inline void add_attempt_details(nlohmann::json& row, std::string_view attempt_log) {
+  auto a = nlohmann::json::parse(attempt_log, nullptr, false);
+  if (a.is_array()) row["attempt_details"] = std::move(a);
+}
 
 // An admin-created key or team: the JSON record as the admin API shows it (never a plaintext
 // key), plus the key hash for keys.

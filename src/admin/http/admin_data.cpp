@@ -146,8 +146,11 @@ net::awaitable<void> providers_handler(RequestContext& ctx) {
       bool up = false;
       std::optional<std::chrono::steady_clock::time_point> until;
       double latency = -1;
+      int attempts = 0, failed = 0;  // in the last routing::kRecentMinutes, over its keys
       for (const auto& key_id : p.key_ids) {
         auto v = shared.health.view(routing::deployment_id(p.config.name, key_id, model));
+        attempts += v.recent_attempts;
+        failed += v.recent_failures;
         if (v.cooling && v.cool_until > steady_now) {
           if (!until || v.cool_until < *until) until = v.cool_until;
         } else {
@@ -162,7 +165,12 @@ net::awaitable<void> providers_handler(RequestContext& ctx) {
                 {"requests", 0},
                 {"error_rate", 0.0},
                 {"latency_p50_ms", nullptr},
-                {"latency_avg_ms", latency >= 0 ? json(std::round(latency * 10) / 10) : json()}};
+                {"latency_avg_ms", latency >= 0 ? json(std::round(latency * 10) / 10) : json()},
+                // Every attempt, those a failover answered for too (the log counts requests by
+                // the deployment that answered last).
+                {"recent_attempts", attempts},
+                {"recent_failed_attempts", failed},
+                {"recent_minutes", routing::kRecentMinutes}};
       if (!up && until) {
         d["cooldown_until"] = ctx.start_unix_ms +
             std::chrono::duration_cast<std::chrono::milliseconds>(*until - steady_now).count();

@@ -38,15 +38,17 @@ std::string_view session_token(const proxy::Request& req) {
   return cookie_value(header(req, "cookie"), kCookie);
 }
 
-// Behind a TLS-terminating proxy the cookie must be Secure. Trusting the header costs nothing:
-// a client that fakes it only gets a cookie its browser will not send back over plain HTTP.
-bool behind_tls(const proxy::Request& req) {
-  return boost::beast::iequals(header(req, "x-forwarded-proto"), "https");
+// Behind a TLS-terminating proxy the cookie must be Secure: always with server.secure_cookie,
+// else when the proxy says so. Trusting the header from anyone costs nothing: a client that fakes
+// it only gets a cookie its browser will not send back over plain HTTP.
+bool secure_cookie(const RequestContext& ctx) {
+  return ctx.snapshot->config.server.secure_cookie ||
+         boost::beast::iequals(header(ctx.request, "x-forwarded-proto"), "https");
 }
 
-std::string set_cookie(const proxy::Request& req, std::string_view value, int64_t max_age_s) {
+std::string set_cookie(const RequestContext& ctx, std::string_view value, int64_t max_age_s) {
   return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kCookie, value,
-                     max_age_s, behind_tls(req) ? "; Secure" : "");
+                     max_age_s, secure_cookie(ctx) ? "; Secure" : "");
 }
 
 // What a session is bound to: the master key it was opened with (hashed). A reload that changes
@@ -167,7 +169,7 @@ net::awaitable<void> ui_session_handler(RequestContext& ctx) {
     auto s = sessions.create(master_binding(ctx));
     // Whole seconds left (the session was made a moment after the request started): 43200.
     const int64_t max_age = (s.expires_at_ms - ctx.start_unix_ms) / 1000;
-    ctx.out.add_header("Set-Cookie", set_cookie(ctx.request, s.token, max_age));
+    ctx.out.add_header("Set-Cookie", set_cookie(ctx, s.token, max_age));
     json answer = {{"csrf", s.csrf}, {"expires_at", s.expires_at_ms}};
     co_await ctx.out.send(200, "application/json", answer.dump());
     co_return;
@@ -184,7 +186,7 @@ net::awaitable<void> ui_session_handler(RequestContext& ctx) {
       co_return;
     }
     sessions.remove(token);
-    ctx.out.add_header("Set-Cookie", set_cookie(ctx.request, "", 0));
+    ctx.out.add_header("Set-Cookie", set_cookie(ctx, "", 0));
     co_await ctx.out.send(204, "", "");
     co_return;
   }
