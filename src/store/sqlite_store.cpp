@@ -11,6 +11,7 @@
 #include <atomic>
 #include <iterator>
 #include <condition_variable>
+#include <limits>
 #include <map>
 #include <deque>
 #include <filesystem>
@@ -347,30 +348,62 @@ int64_t system_now_ms() {
       .count();
 }
 
-// A batch's rows summed per rollup bucket, so a burst of requests costs one upsert per bucket.
+// Money summed in a batch saturates, as every other sum of it does (money.hpp).
+void add_money(int64_t& into, int64_t v) {
+  if (__builtin_add_overflow(into, v, &into)) {
+    into = v > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+}
+
+// A batch's rows summed per rollup bucket, per day and per budget holder, so a burst of requests
+// costs one upsert per bucket, not several per row.
 struct Rollups {
   struct Sums {
     int64_t requests = 0, errors = 0, input_tokens = 0, output_tokens = 0, cost_nano = 0;
+    std::map<std::pair<int, int>, int64_t> latency;  // (kind, bin) -> count
   };
   // (res, t_ms, key_id, team, model, provider, upstream_model)
   using Key = std::tuple<int64_t, int64_t, std::string, std::string, std::string, std::string,
                          std::string>;
   std::map<Key, Sums> buckets;
-  std::map<std::pair<Key, std::pair<int, int>>, int64_t> latency;  // (kind, bin) -> count
+  struct Daily {
+    int64_t requests = 0, errors = 0, input_tokens = 0, output_tokens = 0, cached_tokens = 0,
+            reasoning_tokens = 0, cost_nano = 0, unknown_cost_requests = 0;
+  };
+  // (day, key_id, team, model, provider)
+  using DayKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  std::map<DayKey, Daily> days;
+  std::map<std::pair<std::string, int64_t>, int64_t> spend;  // (holder, period start) -> nano-USD
+  std::map<std::string, int64_t> spend_total;                // holder -> nano-USD
 
   void add(const RequestRow& r) {
     for (int64_t res : kResolutions) {
       const int64_t t = r.ts_ms - ((r.ts_ms % (res * 1000)) + res * 1000) % (res * 1000);
-      Key k{res, t, r.key_id, r.team, r.model, r.provider, r.upstream_model};
-      Sums& x = buckets[k];
+      Sums& x = buckets[Key{res, t, r.key_id, r.team, r.model, r.provider, r.upstream_model}];
       x.requests += 1;
       x.errors += r.status >= 400;
       x.input_tokens += r.input_tokens;
       x.output_tokens += r.output_tokens;
-      x.cost_nano += r.cost_nano.value_or(0);
-      latency[{k, {0, latency_bin(r.latency_ms)}}] += 1;
-      if (r.ttft_ms >= 0) latency[{k, {1, latency_bin(r.ttft_ms)}}] += 1;
+      add_money(x.cost_nano, r.cost_nano.value_or(0));
+      x.latency[{0, latency_bin(r.latency_ms)}] += 1;
+      if (r.ttft_ms >= 0) x.latency[{1, latency_bin(r.ttft_ms)}] += 1;
     }
+    Daily& d = days[DayKey{utc_day(r.ts_ms), r.key_id, r.team, r.model, r.provider}];
+    d.requests += 1;
+    d.errors += r.status >= 400;
+    d.input_tokens += r.input_tokens;
+    d.output_tokens += r.output_tokens;
+    d.cached_tokens += r.cached_tokens;
+    d.reasoning_tokens += r.reasoning_tokens;
+    add_money(d.cost_nano, r.cost_nano.value_or(0));
+    // Unknown cost: tokens were used but had no price (not a request that used none).
+    const bool used = r.input_tokens > 0 || r.output_tokens > 0;
+    d.unknown_cost_requests += !r.cost_nano.has_value() && used;
+  }
+
+  void add(const SpendDelta& d) {
+    add_money(spend[{d.holder, d.period_start}], d.nano_usd);
+    add_money(spend_total[d.holder], d.nano_usd);
   }
 };
 
@@ -838,9 +871,9 @@ class SqliteStore final : public Store {
     Stmt rollup(db,
                 "INSERT INTO usage_daily (day, key_id, team, model, provider, requests, errors, "
                 "input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nano, "
-                "unknown_cost_requests) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, "
-                "?12) ON CONFLICT (day, key_id, team, model, provider) DO UPDATE SET "
-                "requests = requests + 1, errors = errors + ?6, input_tokens = input_tokens + ?7, "
+                "unknown_cost_requests) VALUES (?1, ?2, ?3, ?4, ?5, ?13, ?6, ?7, ?8, ?9, ?10, "
+                "?11, ?12) ON CONFLICT (day, key_id, team, model, provider) DO UPDATE SET "
+                "requests = requests + ?13, errors = errors + ?6, input_tokens = input_tokens + ?7, "
                 "output_tokens = output_tokens + ?8, cached_tokens = cached_tokens + ?9, "
                 "reasoning_tokens = reasoning_tokens + ?10, cost_nano = cost_nano + ?11, "
                 "unknown_cost_requests = unknown_cost_requests + ?12");
@@ -1002,15 +1035,15 @@ class SqliteStore final : public Store {
         insert.bind(23, int64_t(r.usage_estimated));
         if (!r.attempt_log.empty()) insert.bind(24, r.attempt_log); else insert.bind_null(24);
         insert.run();
-        rollup.bind(1, utc_day(r.ts_ms)).bind(2, r.key_id).bind(3, r.team).bind(4, r.model);
-        rollup.bind(5, r.provider).bind(6, int64_t(r.status >= 400));
-        rollup.bind(7, r.input_tokens).bind(8, r.output_tokens).bind(9, r.cached_tokens);
-        rollup.bind(10, r.reasoning_tokens).bind(11, r.cost_nano.value_or(0));
-        // Unknown cost: tokens were used but had no price (not a request that used none).
-        const bool used = r.input_tokens > 0 || r.output_tokens > 0;
-        rollup.bind(12, int64_t(!r.cost_nano.has_value() && used));
-        rollup.run();
         sums.add(r);
+      }
+      for (const auto& [k, d] : sums.days) {
+        const auto& [day, key_id, team, model, provider] = k;
+        rollup.bind(1, day).bind(2, key_id).bind(3, team).bind(4, model).bind(5, provider);
+        rollup.bind(13, d.requests).bind(6, d.errors).bind(7, d.input_tokens);
+        rollup.bind(8, d.output_tokens).bind(9, d.cached_tokens).bind(10, d.reasoning_tokens);
+        rollup.bind(11, d.cost_nano).bind(12, d.unknown_cost_requests);
+        rollup.run();
       }
       for (const auto& [k, x] : sums.buckets) {
         const auto& [res, t, key_id, team, model, provider, upstream] = k;
@@ -1018,18 +1051,20 @@ class SqliteStore final : public Store {
         rs.bucket.bind(6, provider).bind(7, x.requests).bind(8, x.errors).bind(12, upstream);
         rs.bucket.bind(9, x.input_tokens).bind(10, x.output_tokens).bind(11, x.cost_nano);
         rs.bucket.run();
+        for (const auto& [kind_bin, n] : x.latency) {
+          rs.hist.bind(1, res).bind(2, t).bind(3, key_id).bind(4, team).bind(5, model);
+          rs.hist.bind(6, provider).bind(10, upstream).bind(7, int64_t(kind_bin.first));
+          rs.hist.bind(8, int64_t(kind_bin.second)).bind(9, n);
+          rs.hist.run();
+        }
       }
-      for (const auto& [kb, n] : sums.latency) {
-        const auto& [res, t, key_id, team, model, provider, upstream] = kb.first;
-        rs.hist.bind(1, res).bind(2, t).bind(3, key_id).bind(4, team).bind(5, model);
-        rs.hist.bind(6, provider).bind(10, upstream).bind(7, int64_t(kb.second.first));
-        rs.hist.bind(8, int64_t(kb.second.second)).bind(9, n);
-        rs.hist.run();
-      }
-      for (const auto& d : deltas) {
-        spend.bind(1, d.holder).bind(2, d.period_start).bind(3, d.nano_usd);
+      for (const auto& d : deltas) sums.add(d);
+      for (const auto& [holder_period, nano] : sums.spend) {
+        spend.bind(1, holder_period.first).bind(2, holder_period.second).bind(3, nano);
         spend.run();
-        total.bind(1, d.holder).bind(2, d.nano_usd);
+      }
+      for (const auto& [holder, nano] : sums.spend_total) {
+        total.bind(1, holder).bind(2, nano);
         total.run();
       }
       exec(db, "COMMIT");
