@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -95,6 +96,39 @@ TEST(Store, RecordsAreQueryableAndSurviveARestart) {
   ASSERT_EQ(st.spend_total.size(), 1u);
   EXPECT_EQ(st.spend_total[0].second, 4000);
   EXPECT_EQ(wait_for([&](auto cb) { s->query_logs(LogQuery{}, cb); }).size(), 4u);
+}
+
+// A batch is summed per day group and per budget holder before it is written: rows over two UTC
+// days, two keys and a team, in one batch and then another, add up exactly.
+TEST(Store, ABatchSummedPerDayAndHolderAddsUpExactly) {
+  const int64_t day1 = 1'795'000'000'000, day2 = day1 + 86'400'000;
+  std::string err;
+  auto s = open_sqlite_store(temp_db(), {}, &err);
+  ASSERT_TRUE(s) << err;
+  s->record(row(day1, "key_a", "gpt-4o", 200, 100), {{"key:key_a", 1, 100}, {"team:t", 0, 100}});
+  s->record(row(day1 + 1, "key_a", "gpt-4o", 500, 7), {{"key:key_a", 1, 7}, {"team:t", 0, 7}});
+  s->record(row(day2, "key_a", "gpt-4o", 200, 200), {{"key:key_a", 2, 200}, {"team:t", 0, 200}});
+  s->record(row(day1 + 2, "key_b", "gpt-4o", 200, std::nullopt), {});
+  s->flush();
+  s->record(row(day2 + 1, "key_a", "gpt-4o", 200, 50), {{"key:key_a", 2, 50}, {"team:t", 0, 50}});
+  s->flush();
+  auto spend = wait_for([&](auto cb) { s->query_spend(SpendQuery{"key"}, cb); });
+  ASSERT_EQ(spend.size(), 2u) << spend.dump();
+  EXPECT_EQ(spend[0]["key"], "key_a");
+  EXPECT_EQ(spend[0]["spend_nano_usd"], 357);
+  EXPECT_EQ(spend[0]["requests"], 4);
+  EXPECT_EQ(spend[0]["errors"], 1);
+  EXPECT_EQ(spend[0]["input_tokens"], 40);
+  EXPECT_EQ(spend[1]["unknown_cost_requests"], 1);
+  SpendQuery first_day{"key"};
+  first_day.to_ms = day1 + 1000;
+  auto one_day = wait_for([&](auto cb) { s->query_spend(first_day, cb); });
+  ASSERT_EQ(one_day.size(), 2u) << one_day.dump();
+  EXPECT_EQ(one_day[0]["spend_nano_usd"], 107);
+  auto st = s->load();
+  std::map<std::string, int64_t> totals(st.spend_total.begin(), st.spend_total.end());
+  EXPECT_EQ(totals["key:key_a"], 357);
+  EXPECT_EQ(totals["team:t"], 357);
 }
 
 TEST(Store, UsageReachesTheDiskWithinTheFlushIntervalWithoutFlush) {
