@@ -123,6 +123,13 @@ class App {
     start_redis(snapshot->config);
     for (auto& w : workers_) w->start();
     shared_.ready = true;
+    // Signals and the config watch are in place before the daemon says it listens (the port
+    // file, the log line): a SIGHUP or an edit right after start is not missed.
+    net::signal_set signals(main_, SIGINT, SIGTERM, SIGHUP);
+    net::co_spawn(main_, handle_signals(signals), net::detached);
+    if (!options_.config_path.empty() && open_config_watch()) {
+      net::co_spawn(main_, watch_config(), net::detached);
+    }
     if (!options_.port_file.empty()) write_port_file(endpoint.port());
     spdlog::info("tollgate {} listening on {}:{} with {} worker(s); config: {}", TOLLGATE_VERSION,
                  server.listen_host, endpoint.port(), n,
@@ -131,10 +138,6 @@ class App {
       spdlog::info("/metrics and /admin on {}:{} (server.admin_listen)", server.admin_host,
                    admin_port);
     }
-
-    net::signal_set signals(main_, SIGINT, SIGTERM, SIGHUP);
-    net::co_spawn(main_, handle_signals(signals), net::detached);
-    if (!options_.config_path.empty()) net::co_spawn(main_, watch_config(), net::detached);
     main_.run();
 
     for (auto& w : workers_) w->join();
@@ -368,8 +371,9 @@ class App {
     main_.stop();
   }
 
-  // Watches the config file's directory (editors replace files, so the inode changes).
-  net::awaitable<void> watch_config() {
+  // Watches the config file's directory (editors replace files, so the inode changes). Opened
+  // before the event loop runs; false when it cannot be (SIGHUP and /admin/reload still work).
+  bool open_config_watch() {
     namespace fs = std::filesystem;
     fs::path path = fs::absolute(options_.config_path);
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -379,11 +383,18 @@ class App {
       spdlog::warn("cannot watch {} for changes; use SIGHUP or POST /admin/reload",
                    path.parent_path().string());
       if (fd >= 0) ::close(fd);
-      co_return;
+      return false;
     }
     inotify_ = std::make_unique<net::posix::stream_descriptor>(main_, fd);
-    std::string name = path.filename().string();
-    std::string last_content = read_file(path);
+    watched_path_ = path;
+    watched_content_ = read_file(path);  // what is loaded: a change is compared with it
+    return true;
+  }
+
+  net::awaitable<void> watch_config() {
+    const auto path = watched_path_;
+    const std::string name = path.filename().string();
+    std::string last_content = std::move(watched_content_);
     alignas(inotify_event) char buf[4096];
     net::steady_timer debounce(main_);
     while (watching_) {
@@ -429,6 +440,8 @@ class App {
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::shared_ptr<const routing::Snapshot> current_;
   std::unique_ptr<net::posix::stream_descriptor> inotify_;
+  std::filesystem::path watched_path_;  // the config file watch_config watches
+  std::string watched_content_;         // its content when the watch was opened
   std::unique_ptr<store::Store> store_;
   uint64_t generation_ = 0;
   bool watching_ = true;

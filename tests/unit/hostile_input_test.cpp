@@ -17,7 +17,6 @@ namespace tg::providers {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 std::string nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
@@ -32,9 +31,7 @@ TEST(ClientJson, NestingDepthIsMeasuredInOnePassAndIgnoresStrings) {
 
 TEST(ClientJson, DeepBodiesAreRefusedBeforeParsingQuickly) {
   std::string bomb = R"({"model":"m","x":)" + nested(1'000'000) + "}";
-  auto started = Clock::now();
-  auto r = parse_client_json(bomb);
-  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(500));
+  auto r = parse_client_json(bomb);  // parsed whole, a million levels would overflow the stack
   ASSERT_TRUE(std::holds_alternative<Error>(r));
   const Error& e = std::get<Error>(r);
   EXPECT_EQ(e.status, 400);
@@ -108,10 +105,10 @@ TEST(GeminiSchema, RecursiveRefsAreInlinedWithinABudget) {
   for (const char* p : {"a", "b", "c", "d", "e", "f"}) props[p] = {{"$ref", "#"}};
   json bomb = with_tool({{"type", "object"}, {"properties", props}});
   ASSERT_LT(bomb.dump().size(), 400u);
-  auto started = Clock::now();
+  // Without the budget, six self-references expand without end: the bounded output (and the test
+  // finishing at all) is the proof. No wall-clock bound: timing belongs in bench/, and a loaded
+  // sanitizer run would make one flaky.
   auto up = gemini_build(bomb);
-  auto took = Clock::now() - started;
-  EXPECT_LT(took, std::chrono::milliseconds(500));
   EXPECT_NE(std::find(up.dropped_params.begin(), up.dropped_params.end(), "tools.parameters.$ref"),
             up.dropped_params.end());
   EXPECT_LT(up.body.size(), 8u << 20);
@@ -120,9 +117,7 @@ TEST(GeminiSchema, RecursiveRefsAreInlinedWithinABudget) {
   // The same attack spread over many tools shares one budget.
   json many = bomb;
   for (int i = 0; i < 200; ++i) many["tools"].push_back(bomb["tools"][0]);
-  started = Clock::now();
   auto up_many = gemini_build(many);
-  EXPECT_LT(Clock::now() - started, std::chrono::seconds(2));
   EXPECT_LT(up_many.body.size(), 16u << 20);
 }
 
