@@ -226,6 +226,10 @@ net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_poi
   pending_.push_back(p);
   if (!lazy) {
     write_wake_.cancel();
+    // The lazy commands go with this write. Cancelled before this command's deadline is armed:
+    // that timer then resets the loop's timerfd, which would otherwise still wake it at the
+    // flush time for nothing (Asio does not disarm it when a timer is cancelled).
+    if (flush_armed_) flush_.cancel();
   } else if (!flush_armed_) {
     flush_armed_ = true;
     flush_.expires_after(std::chrono::milliseconds(2));
