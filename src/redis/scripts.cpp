@@ -142,18 +142,38 @@ if #unseeded > 1 then
   keep_totals()
   return unseeded
 end
+-- Each budget's reserved total is kept in KEYS[3 * nb + 4 + b] like the window's: summed from
+-- the reservations by the second's first admission, then kept up by both scripts (an admission
+-- costs the same however many requests are in flight).
+local reserved_of = {}
 for b = 1, nb do
   local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
+  local ksum = KEYS[3 * nb + 4 + b]
   local limit = tonumber(ARGV[8 + 3 * b - 2])
   local seed = ARGV[8 + 3 * b - 1]
   local spent_ttl = tonumber(ARGV[8 + 3 * b])
   local expired = redis.call('ZRANGEBYSCORE', kres, '-inf', now_ms)
+  local t = redis.call('HMGET', ksum, 's', 'v')
+  local fresh = tonumber(t[1]) == now_s
+  local reserved = fresh and (tonumber(t[2]) or 0) or 0
   if #expired > 0 then
+    if fresh then
+      for i = 1, #expired, 1000 do
+        local amts = redis.call('HMGET', kamt, unpack(expired, i, math.min(i + 999, #expired)))
+        for _, v in ipairs(amts) do reserved = reserved - (tonumber(v) or 0) end
+      end
+    end
     hdel(kamt, expired)
     redis.call('ZREMRANGEBYSCORE', kres, '-inf', now_ms)
   end
-  local reserved = 0
-  for _, v in ipairs(redis.call('HVALS', kamt)) do reserved = reserved + (tonumber(v) or 0) end
+  if not fresh then
+    for _, v in ipairs(redis.call('HVALS', kamt)) do reserved = reserved + (tonumber(v) or 0) end
+  end
+  if not fresh or #expired > 0 then
+    redis.call('HSET', ksum, 's', now_s, 'v', reserved)
+    if not fresh then redis.call('PEXPIRE', ksum, 2000) end
+  end
+  reserved_of[b] = reserved
   local spent = redis.call('GET', kspent)
   if not spent then
     redis.call('SET', kspent, seed)
@@ -195,6 +215,7 @@ for b = 1, nb do
   local kres, kamt = KEYS[3 * b + 1], KEYS[3 * b + 2]
   redis.call('ZADD', kres, now_ms + hold_ttl, ARGV[5])
   redis.call('HSET', kamt, ARGV[5], ARGV[7])
+  if est ~= 0 then redis.call('HINCRBY', KEYS[3 * nb + 4 + b], 'v', ARGV[7]) end
   redis.call('PEXPIRE', kres, hold_ttl + 1000)
   redis.call('PEXPIRE', kamt, hold_ttl + 1000)
 end
@@ -230,7 +251,13 @@ if ARGV[4] ~= '' then redis.call('ZREM', KEYS[3], ARGV[4]) end
 for b = 1, nb do
   local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
   redis.call('ZREM', kres, ARGV[5])
+  local amount = tonumber(redis.call('HGET', kamt, ARGV[5])) or 0
   redis.call('HDEL', kamt, ARGV[5])
+  -- The admit script's reserved total of this second follows the reservations it sums.
+  local ksum = KEYS[3 * nb + 4 + b]
+  if amount ~= 0 and tonumber(redis.call('HGET', ksum, 's')) == now_s then
+    redis.call('HINCRBY', ksum, 'v', -amount)
+  end
   local exists = redis.call('EXISTS', kspent) == 1
   if ARGV[6] ~= '-1' and (exists or ARGV[7 + 2 * b - 1] ~= '-1') then
     if not exists then
@@ -260,6 +287,12 @@ void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
   }
 }
 
+// After the window's totals: each budget's reserved total, in the budgets' order.
+void push_reserved_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
+                        std::vector<std::string>& out) {
+  for (const auto& b : budgets) out.push_back(keys.reserved(b.holder));
+}
+
 // Integer fields of a reply array, or nullopt when a field is missing or not an integer.
 std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t max) {
   if (!v.is_array() || v.elements.size() < min || v.elements.size() > max) return std::nullopt;
@@ -280,6 +313,7 @@ std::string Keys::parallel(std::string_view id) const { return prefix + "rl:" + 
 std::string Keys::totals(std::string_view id) const { return prefix + "rl:" + sized(id) + ":now"; }
 std::string Keys::reservations(std::string_view h) const { return prefix + "b:" + sized(h) + ":res"; }
 std::string Keys::amounts(std::string_view h) const { return prefix + "b:" + sized(h) + ":amt"; }
+std::string Keys::reserved(std::string_view h) const { return prefix + "b:" + sized(h) + ":rsv"; }
 std::string Keys::spent(std::string_view h, int64_t period_start) const {
   return fmt::format("{}b:{}:spent:{}", prefix, sized(h), period_start);
 }
@@ -347,15 +381,16 @@ std::string sha1_hex(std::string_view text) {
 
 std::vector<std::string> admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha) {
   std::vector<std::string> c;
-  c.reserve(3 + 4 + 3 * a.budgets.size() + 8 + 3 * a.budgets.size());
+  c.reserve(3 + 4 + 4 * a.budgets.size() + 8 + 3 * a.budgets.size());
   c.push_back(by_sha ? "EVALSHA" : "EVAL");
   c.push_back(by_sha ? admit_sha() : std::string(kAdmit));
-  c.push_back(std::to_string(4 + 3 * a.budgets.size()));
+  c.push_back(std::to_string(4 + 4 * a.budgets.size()));
   c.push_back(keys.requests(a.key_id));
   c.push_back(keys.tokens(a.key_id));
   c.push_back(keys.parallel(a.key_id));
   push_budget_keys(keys, a.budgets, c);
   c.push_back(keys.totals(a.key_id));
+  push_reserved_keys(keys, a.budgets, c);
   c.push_back(limit_arg(a.limits.rpm));
   c.push_back(limit_arg(a.limits.tpm));
   c.push_back(a.limits.parallel ? std::to_string(*a.limits.parallel) : "0");
@@ -443,12 +478,13 @@ std::vector<std::string> finish_command(const Keys& keys, const FinishArgs& a, b
   std::vector<std::string> c;
   c.push_back(by_sha ? "EVALSHA" : "EVAL");
   c.push_back(by_sha ? finish_sha() : std::string(kFinish));
-  c.push_back(std::to_string(4 + 3 * a.budgets.size()));
+  c.push_back(std::to_string(4 + 4 * a.budgets.size()));
   c.push_back(keys.requests(a.key_id));
   c.push_back(keys.tokens(a.key_id));
   c.push_back(keys.parallel(a.key_id));
   push_budget_keys(keys, a.budgets, c);
   c.push_back(keys.totals(a.key_id));
+  push_reserved_keys(keys, a.budgets, c);
   c.push_back(std::to_string(a.windowed ? a.second : 0));
   c.push_back(std::to_string(clamp_count(a.token_estimate)));
   c.push_back(a.actual_tokens ? std::to_string(clamp_count(*a.actual_tokens)) : "-1");
