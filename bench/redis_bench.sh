@@ -13,6 +13,8 @@
 # the figures are medians over the rounds. CPU per request = the gateways' CPU time (utime +
 # stime) / requests; Redis's own CPU is shown apart. Uses the binaries in build/ (or BUILD_DIR).
 # PERF_TWO=FILE also records instance A (perf record -g, 2 s) during each two-instance run.
+# INFO commandstats of the two-instance runs goes to stderr: usec_per_call of EVALSHA is the time
+# Redis spends in a script (admit and finish alike), the other lines the commands they call.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --requests) N=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "redis_bench.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -124,6 +126,7 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1
 run "$ONE_PORT" 500 500 >/dev/null
 for p in "$A_PORT" "$B_PORT" "$C_PORT" "$D_PORT"; do run "$p" 250 250 >/dev/null; done
 
+redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
 results=()
 for r in $(seq "$ROUNDS"); do
   c0=$(cpu_ticks "$ONE_PID")
@@ -162,6 +165,10 @@ EOF
 )")
   echo "round $r: ${results[-1]}" >&2
 done
+
+# Redis's own time inside the commands (the scripts: EVALSHA), per call, over every round's
+# two-instance runs (the one-instance and split runs send nothing to Redis).
+redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' | grep '^cmdstat_' >&2 || true
 
 python3 - "$N" "$RATE" "${results[@]}" <<'EOF'
 import json, statistics, sys

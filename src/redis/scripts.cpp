@@ -19,6 +19,9 @@ std::string limit_arg(const std::optional<uint64_t>& v) {
 }
 
 // The window of the in-memory limiter: a request admitted in second s counts while now < s + 61.
+// The per-second buckets are the truth; KEYS[last] holds their totals for the current second
+// (summed by the second's first admission, then kept up by every script), so an admission reads
+// three fields instead of both hashes whole.
 constexpr std::string_view kAdmit = R"lua(
 local t = redis.call('TIME')
 local now_s = tonumber(t[1])
@@ -29,50 +32,78 @@ local test = tonumber(ARGV[4])
 local hold_ttl = tonumber(ARGV[6])
 local est = tonumber(ARGV[7])
 local nb = tonumber(ARGV[8])
+local KN = KEYS[3 * nb + 4]
 local windowed = rpm > 0 or tpm > 0
-local buckets, order = {}, {}
 local req_used, tok_used = 0, 0
-local function scan(key, which)
-  local flat = redis.call('HGETALL', key)
-  for i = 1, #flat, 2 do
-    local s = tonumber(flat[i])
-    local v = tonumber(flat[i + 1]) or 0
-    if s == nil or s <= now_s - W then
-      redis.call('HDEL', key, flat[i])
-    elseif s <= now_s then
-      local b = buckets[s]
-      if not b then
-        b = {0, 0}
-        buckets[s] = b
-        order[#order + 1] = s
+local ttl_set = false  -- the hashes' expiry covers this second's bucket
+local rebuilt = false  -- the totals were summed anew (the first admission of this second)
+-- The buckets in the window, oldest first ({second, requests, tokens}): read only when a reset
+-- time needs them (a refusal, or tokens of earlier seconds only).
+local buckets = nil
+-- HDEL of many fields in slices (unpack has a limit).
+local function hdel(key, fields)
+  for i = 1, #fields, 1000 do
+    redis.call('HDEL', key, unpack(fields, i, math.min(i + 999, #fields)))
+  end
+end
+local function load()
+  if buckets then return end
+  buckets = {}
+  local fields = {}
+  for s = now_s - W + 1, now_s do fields[#fields + 1] = s end
+  local r = redis.call('HMGET', KEYS[1], unpack(fields))
+  local k = redis.call('HMGET', KEYS[2], unpack(fields))
+  for i, s in ipairs(fields) do
+    local nr, nt = tonumber(r[i]) or 0, tonumber(k[i]) or 0
+    if nr ~= 0 or nt ~= 0 then buckets[#buckets + 1] = {s, nr, nt} end
+  end
+end
+-- The first admission of a second drops the buckets that left the window and sums the rest.
+local function rebuild()
+  for which, key in ipairs({KEYS[1], KEYS[2]}) do
+    local flat = redis.call('HGETALL', key)
+    local gone = {}
+    for i = 1, #flat, 2 do
+      local s = tonumber(flat[i])
+      if s == nil or s <= now_s - W then
+        gone[#gone + 1] = flat[i]
+      elseif s <= now_s then
+        local v = tonumber(flat[i + 1]) or 0
+        if which == 1 then req_used = req_used + v else tok_used = tok_used + v end
       end
-      b[which] = b[which] + v
     end
+    hdel(key, gone)
   end
 end
 local function until_at_most(total, target, which)
   if total <= target then return 0 end
-  for _, s in ipairs(order) do
-    total = total - buckets[s][which]
-    if total <= target then return (s + W) * 1000 - now_ms end
+  load()
+  for _, b in ipairs(buckets) do
+    total = total - b[which + 1]
+    if total <= target then return (b[1] + W) * 1000 - now_ms end
   end
   return W * 1000
 end
 local function until_empty(which)
-  for i = #order, 1, -1 do
-    local s = order[i]
-    if buckets[s][which] > 0 then return (s + W) * 1000 - now_ms end
+  load()
+  for i = #buckets, 1, -1 do
+    if buckets[i][which + 1] > 0 then return (buckets[i][1] + W) * 1000 - now_ms end
   end
   return 0
 end
 if windowed then
-  scan(KEYS[1], 1)
-  scan(KEYS[2], 2)
-  table.sort(order)
-  for _, s in ipairs(order) do
-    req_used = req_used + buckets[s][1]
-    tok_used = tok_used + buckets[s][2]
+  local n = redis.call('HMGET', KN, 's', 'r', 't', 'e')
+  if tonumber(n[1]) == now_s then
+    req_used, tok_used, ttl_set = tonumber(n[2]) or 0, tonumber(n[3]) or 0, n[4] == '1'
+  else
+    rebuild()
+    rebuilt = true
   end
+end
+local function keep_totals()
+  if not windowed then return end
+  redis.call('HSET', KN, 's', now_s, 'r', req_used, 't', tok_used, 'e', ttl_set and 1 or 0)
+  if rebuilt then redis.call('PEXPIRE', KN, 2000) end
 end
 local hit = nil
 local function note(which, limit, remaining, retry, reset)
@@ -96,7 +127,10 @@ if par > 0 then
   if redis.call('ZCARD', KEYS[3]) >= par then note(3, par, 0, 1000, 0) end
 end
 if hit then
-  return {1, hit[1], hit[2], hit[3], hit[4], hit[5], req_used, tok_used, until_empty(1), until_empty(2)}
+  keep_totals()
+  local re, rt = 0, 0
+  if windowed then re, rt = until_empty(1), until_empty(2) end
+  return {1, hit[1], hit[2], hit[3], hit[4], hit[5], req_used, tok_used, re, rt}
 end
 local unseeded = {3}
 for b = 1, nb do
@@ -104,17 +138,42 @@ for b = 1, nb do
     unseeded[#unseeded + 1] = b
   end
 end
-if #unseeded > 1 then return unseeded end
+if #unseeded > 1 then
+  keep_totals()
+  return unseeded
+end
+-- Each budget's reserved total is kept in KEYS[3 * nb + 4 + b] like the window's: summed from
+-- the reservations by the second's first admission, then kept up by both scripts (an admission
+-- costs the same however many requests are in flight).
+local reserved_of = {}
 for b = 1, nb do
   local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
+  local ksum = KEYS[3 * nb + 4 + b]
   local limit = tonumber(ARGV[8 + 3 * b - 2])
   local seed = ARGV[8 + 3 * b - 1]
   local spent_ttl = tonumber(ARGV[8 + 3 * b])
   local expired = redis.call('ZRANGEBYSCORE', kres, '-inf', now_ms)
-  for _, id in ipairs(expired) do redis.call('HDEL', kamt, id) end
-  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', kres, '-inf', now_ms) end
-  local reserved = 0
-  for _, v in ipairs(redis.call('HVALS', kamt)) do reserved = reserved + (tonumber(v) or 0) end
+  local t = redis.call('HMGET', ksum, 's', 'v')
+  local fresh = tonumber(t[1]) == now_s
+  local reserved = fresh and (tonumber(t[2]) or 0) or 0
+  if #expired > 0 then
+    if fresh then
+      for i = 1, #expired, 1000 do
+        local amts = redis.call('HMGET', kamt, unpack(expired, i, math.min(i + 999, #expired)))
+        for _, v in ipairs(amts) do reserved = reserved - (tonumber(v) or 0) end
+      end
+    end
+    hdel(kamt, expired)
+    redis.call('ZREMRANGEBYSCORE', kres, '-inf', now_ms)
+  end
+  if not fresh then
+    for _, v in ipairs(redis.call('HVALS', kamt)) do reserved = reserved + (tonumber(v) or 0) end
+  end
+  if not fresh or #expired > 0 then
+    redis.call('HSET', ksum, 's', now_s, 'v', reserved)
+    if not fresh then redis.call('PEXPIRE', ksum, 2000) end
+  end
+  reserved_of[b] = reserved
   local spent = redis.call('GET', kspent)
   if not spent then
     redis.call('SET', kspent, seed)
@@ -124,24 +183,29 @@ for b = 1, nb do
   spent = tonumber(spent) or 0
   local used = spent + reserved
   if not (used < limit and used + est <= limit) then
+    keep_totals()
     return {2, b, spent, reserved}
   end
 end
+local reset_req, reset_tok = 0, 0
 if windowed then
   redis.call('HINCRBY', KEYS[1], now_s, 1)
   redis.call('HINCRBY', KEYS[2], now_s, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], (W + 1) * 1000)
-  redis.call('PEXPIRE', KEYS[2], (W + 1) * 1000)
-  local b = buckets[now_s]
-  if not b then
-    b = {0, 0}
-    buckets[now_s] = b
-    order[#order + 1] = now_s
+  if not ttl_set then
+    -- Once a second: no bucket of the hashes is newer than this second.
+    redis.call('PEXPIRE', KEYS[1], (W + 1) * 1000)
+    redis.call('PEXPIRE', KEYS[2], (W + 1) * 1000)
+    ttl_set = true
   end
-  b[1] = b[1] + 1
-  b[2] = b[2] + test
   req_used = req_used + 1
   tok_used = tok_used + test
+  keep_totals()
+  reset_req = (now_s + W) * 1000 - now_ms
+  if test > 0 then
+    reset_tok = reset_req
+  elseif tok_used > 0 then
+    reset_tok = until_empty(2)
+  end
 end
 if par > 0 then
   redis.call('ZADD', KEYS[3], now_ms + hold_ttl, ARGV[5])
@@ -151,10 +215,11 @@ for b = 1, nb do
   local kres, kamt = KEYS[3 * b + 1], KEYS[3 * b + 2]
   redis.call('ZADD', kres, now_ms + hold_ttl, ARGV[5])
   redis.call('HSET', kamt, ARGV[5], ARGV[7])
+  if est ~= 0 then redis.call('HINCRBY', KEYS[3 * nb + 4 + b], 'v', ARGV[7]) end
   redis.call('PEXPIRE', kres, hold_ttl + 1000)
   redis.call('PEXPIRE', kamt, hold_ttl + 1000)
 end
-return {0, now_s, req_used, tok_used, until_empty(1), until_empty(2)}
+return {0, now_s, req_used, tok_used, reset_req, reset_tok}
 )lua";
 
 constexpr std::string_view kFinish = R"lua(
@@ -163,20 +228,36 @@ local sec = tonumber(ARGV[1])
 local est = tonumber(ARGV[2])
 local actual = tonumber(ARGV[3])
 local nb = tonumber(ARGV[7])
-if sec > 0 and actual >= 0 then
+local KN = KEYS[3 * nb + 4]
+if sec > 0 and actual >= 0 and actual ~= est then
   local diff = actual - est
-  if sec > now_s - 61 and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
-    if redis.call('HINCRBY', KEYS[2], ARGV[1], diff) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
+  local changed = 0
+  local old = sec > now_s - 61 and tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or nil
+  if old then
+    local new = math.max(0, old + diff)
+    redis.call('HSET', KEYS[2], ARGV[1], new)
+    if sec <= now_s then changed = new - old end
   elseif diff > 0 then
     redis.call('HINCRBY', KEYS[2], now_s, diff)
     redis.call('PEXPIRE', KEYS[2], 62000)
+    changed = diff
+  end
+  -- This second's totals (the admit script's) follow the bucket they count.
+  if changed ~= 0 and tonumber(redis.call('HGET', KN, 's')) == now_s then
+    redis.call('HINCRBY', KN, 't', changed)
   end
 end
 if ARGV[4] ~= '' then redis.call('ZREM', KEYS[3], ARGV[4]) end
 for b = 1, nb do
   local kres, kamt, kspent = KEYS[3 * b + 1], KEYS[3 * b + 2], KEYS[3 * b + 3]
   redis.call('ZREM', kres, ARGV[5])
+  local amount = tonumber(redis.call('HGET', kamt, ARGV[5])) or 0
   redis.call('HDEL', kamt, ARGV[5])
+  -- The admit script's reserved total of this second follows the reservations it sums.
+  local ksum = KEYS[3 * nb + 4 + b]
+  if amount ~= 0 and tonumber(redis.call('HGET', ksum, 's')) == now_s then
+    redis.call('HINCRBY', ksum, 'v', -amount)
+  end
   local exists = redis.call('EXISTS', kspent) == 1
   if ARGV[6] ~= '-1' and (exists or ARGV[7 + 2 * b - 1] ~= '-1') then
     if not exists then
@@ -206,6 +287,12 @@ void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
   }
 }
 
+// After the window's totals: each budget's reserved total, in the budgets' order.
+void push_reserved_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
+                        std::vector<std::string>& out) {
+  for (const auto& b : budgets) out.push_back(keys.reserved(b.holder));
+}
+
 // Integer fields of a reply array, or nullopt when a field is missing or not an integer.
 std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t max) {
   if (!v.is_array() || v.elements.size() < min || v.elements.size() > max) return std::nullopt;
@@ -223,8 +310,10 @@ std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t 
 std::string Keys::requests(std::string_view id) const { return prefix + "rl:" + sized(id) + ":req"; }
 std::string Keys::tokens(std::string_view id) const { return prefix + "rl:" + sized(id) + ":tok"; }
 std::string Keys::parallel(std::string_view id) const { return prefix + "rl:" + sized(id) + ":par"; }
+std::string Keys::totals(std::string_view id) const { return prefix + "rl:" + sized(id) + ":now"; }
 std::string Keys::reservations(std::string_view h) const { return prefix + "b:" + sized(h) + ":res"; }
 std::string Keys::amounts(std::string_view h) const { return prefix + "b:" + sized(h) + ":amt"; }
+std::string Keys::reserved(std::string_view h) const { return prefix + "b:" + sized(h) + ":rsv"; }
 std::string Keys::spent(std::string_view h, int64_t period_start) const {
   return fmt::format("{}b:{}:spent:{}", prefix, sized(h), period_start);
 }
@@ -292,14 +381,16 @@ std::string sha1_hex(std::string_view text) {
 
 std::vector<std::string> admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha) {
   std::vector<std::string> c;
-  c.reserve(3 + 3 + 3 * a.budgets.size() + 8 + 3 * a.budgets.size());
+  c.reserve(3 + 4 + 4 * a.budgets.size() + 8 + 3 * a.budgets.size());
   c.push_back(by_sha ? "EVALSHA" : "EVAL");
   c.push_back(by_sha ? admit_sha() : std::string(kAdmit));
-  c.push_back(std::to_string(3 + 3 * a.budgets.size()));
+  c.push_back(std::to_string(4 + 4 * a.budgets.size()));
   c.push_back(keys.requests(a.key_id));
   c.push_back(keys.tokens(a.key_id));
   c.push_back(keys.parallel(a.key_id));
   push_budget_keys(keys, a.budgets, c);
+  c.push_back(keys.totals(a.key_id));
+  push_reserved_keys(keys, a.budgets, c);
   c.push_back(limit_arg(a.limits.rpm));
   c.push_back(limit_arg(a.limits.tpm));
   c.push_back(a.limits.parallel ? std::to_string(*a.limits.parallel) : "0");
@@ -387,11 +478,13 @@ std::vector<std::string> finish_command(const Keys& keys, const FinishArgs& a, b
   std::vector<std::string> c;
   c.push_back(by_sha ? "EVALSHA" : "EVAL");
   c.push_back(by_sha ? finish_sha() : std::string(kFinish));
-  c.push_back(std::to_string(3 + 3 * a.budgets.size()));
+  c.push_back(std::to_string(4 + 4 * a.budgets.size()));
   c.push_back(keys.requests(a.key_id));
   c.push_back(keys.tokens(a.key_id));
   c.push_back(keys.parallel(a.key_id));
   push_budget_keys(keys, a.budgets, c);
+  c.push_back(keys.totals(a.key_id));
+  push_reserved_keys(keys, a.budgets, c);
   c.push_back(std::to_string(a.windowed ? a.second : 0));
   c.push_back(std::to_string(clamp_count(a.token_estimate)));
   c.push_back(a.actual_tokens ? std::to_string(clamp_count(*a.actual_tokens)) : "-1");

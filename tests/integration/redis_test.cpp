@@ -67,6 +67,38 @@ TEST(RedisShared, RpmIsExactAcrossTwoInstances) {
   EXPECT_EQ(total, 10);
 }
 
+// The admission reads the window's totals, summed from the per-second buckets by each second's
+// first admission: requests counted in earlier seconds (here written as buckets directly, as
+// instances that ran a while ago leave them) count, and buckets past the window do not.
+TEST(RedisShared, RpmCountsTheBucketsOfEarlierSecondsAndDropsExpiredOnes) {
+  Mock mock;
+  RedisServer redis;
+  const std::string cfg = shared_config(mock, redis, "    limits: {rpm: 10}\n");
+  Gateway a(cfg), b(cfg);
+  ASSERT_TRUE(redis_up(a));
+  ASSERT_TRUE(redis_up(b));
+  const std::string id = find_key(a, "shared")["id"];
+  const std::string req = "tg:rl:" + std::to_string(id.size()) + ":" + id + ":req";
+  auto t = redis.command({"TIME"});
+  ASSERT_TRUE(t && t->is_array() && t->elements.size() == 2);
+  const int64_t now = std::stoll(t->elements[0].str);
+  // 4 requests in the window (2 s and 30 s ago), 50 that left it (61 s and 120 s ago).
+  for (auto [ago, n] : {std::pair{2, "3"}, {30, "1"}, {61, "20"}, {120, "30"}}) {
+    ASSERT_TRUE(redis.command({"HSET", req, std::to_string(now - ago), n}));
+  }
+  int ok = 0;
+  for (int i = 0; i < 12; ++i) {
+    Gateway& gw = i % 2 == 0 ? a : b;
+    auto r = gw.post("/v1/chat/completions", small_chat("early " + std::to_string(i)), kKey);
+    if (r.status == 200) ++ok;
+    else EXPECT_EQ(r.status, 429) << r.body;
+  }
+  EXPECT_EQ(ok, 6);  // 10 - the 4 still in the window
+  auto old = redis.command({"HEXISTS", req, std::to_string(now - 120)});
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->integer, 0);  // expired buckets are deleted
+}
+
 TEST(RedisShared, ParallelHoldsAcrossTwoInstances) {
   Mock mock({"--latency-ms", "1000"});
   RedisServer redis;

@@ -101,8 +101,8 @@ TEST(RedisKeys, NoIdCanProduceAnotherIdsKey) {
   EXPECT_EQ(k.spent("key:abc", 1764547200), "tg:b:7:key:abc:spent:1764547200");
   std::set<std::string> names;
   for (std::string id : {"a", "a:req", "a:1:a", "1:a", "a:tok", ""}) {
-    for (auto n : {k.requests(id), k.tokens(id), k.parallel(id), k.reservations(id), k.amounts(id),
-                   k.spent(id, 0), k.spent(id, 1)}) {
+    for (auto n : {k.requests(id), k.tokens(id), k.parallel(id), k.totals(id), k.reservations(id),
+                   k.amounts(id), k.reserved(id), k.spent(id, 0), k.spent(id, 1)}) {
       EXPECT_TRUE(names.insert(n).second) << n;
     }
   }
@@ -121,32 +121,35 @@ TEST(RedisScripts, AdmitArgumentsAreLaidOutAndClamped) {
   a.budgets.push_back({"key:kid", 1'000'000, 1764547200, 86'400'000, 250});
   a.budgets.push_back({"team:t", INT64_MAX, 0, 0, 0});
   auto c = admit_command(k, a, true);
-  ASSERT_EQ(c.size(), 3u + 9 + 8 + 6);
+  ASSERT_EQ(c.size(), 3u + 12 + 8 + 6);
   EXPECT_EQ(c[0], "EVALSHA");
   EXPECT_EQ(c[1], sha1_hex(admit_script()));
   EXPECT_EQ(c[1].size(), 40u);
-  EXPECT_EQ(c[2], "9");
+  EXPECT_EQ(c[2], "12");
   EXPECT_EQ(c[3], k.requests("kid"));
   EXPECT_EQ(c[6], k.reservations("key:kid"));
   EXPECT_EQ(c[8], k.spent("key:kid", 1764547200));
   EXPECT_EQ(c[11], k.spent("team:t", 0));
-  EXPECT_EQ(c[12], "10");  // rpm
-  EXPECT_EQ(c[13], "0");   // tpm unset
-  EXPECT_EQ(c[14], "2");
-  EXPECT_EQ(c[15], std::to_string(kMaxCount));
-  EXPECT_EQ(c[16], "inst-1");
-  EXPECT_EQ(c[17], "5000");
-  EXPECT_EQ(c[18], "0");  // negative estimate
-  EXPECT_EQ(c[19], "2");
-  EXPECT_EQ(c[20], "1000000");
-  EXPECT_EQ(c[21], "250");
-  EXPECT_EQ(c[23], std::to_string(kMaxNanos));
+  EXPECT_EQ(c[12], k.totals("kid"));  // after the budgets' keys
+  EXPECT_EQ(c[13], k.reserved("key:kid"));
+  EXPECT_EQ(c[14], k.reserved("team:t"));
+  EXPECT_EQ(c[15], "10");  // rpm
+  EXPECT_EQ(c[16], "0");   // tpm unset
+  EXPECT_EQ(c[17], "2");
+  EXPECT_EQ(c[18], std::to_string(kMaxCount));
+  EXPECT_EQ(c[19], "inst-1");
+  EXPECT_EQ(c[20], "5000");
+  EXPECT_EQ(c[21], "0");  // negative estimate
+  EXPECT_EQ(c[22], "2");
+  EXPECT_EQ(c[23], "1000000");
+  EXPECT_EQ(c[24], "250");
+  EXPECT_EQ(c[26], std::to_string(kMaxNanos));
   auto e = admit_command(k, a, false);
   EXPECT_EQ(e[0], "EVAL");
   EXPECT_EQ(e[1], admit_script());
   // No seed (store.postgres: the script asks for one when the counter is missing).
   a.budgets[0].seed.reset();
-  EXPECT_EQ(admit_command(k, a, true)[21], "-1");
+  EXPECT_EQ(admit_command(k, a, true)[24], "-1");
 }
 
 TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
@@ -162,23 +165,25 @@ TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
   f.cost = std::nullopt;
   f.budgets.push_back({"key:kid", 0, 5, 0, 7});
   auto c = finish_command(k, f, true);
-  ASSERT_EQ(c.size(), 3u + 6 + 7 + 2);
-  EXPECT_EQ(c[9], "1700000000");
-  EXPECT_EQ(c[10], "100");
-  EXPECT_EQ(c[11], "40");
-  EXPECT_EQ(c[12], "");    // no parallel slot
-  EXPECT_EQ(c[13], "h1");  // the reservation
-  EXPECT_EQ(c[14], "-1");  // released, not charged
-  EXPECT_EQ(c[16], "7");
+  ASSERT_EQ(c.size(), 3u + 8 + 7 + 2);
+  EXPECT_EQ(c[9], k.totals("kid"));
+  EXPECT_EQ(c[10], k.reserved("key:kid"));
+  EXPECT_EQ(c[11], "1700000000");
+  EXPECT_EQ(c[12], "100");
+  EXPECT_EQ(c[13], "40");
+  EXPECT_EQ(c[14], "");    // no parallel slot
+  EXPECT_EQ(c[15], "h1");  // the reservation
+  EXPECT_EQ(c[16], "-1");  // released, not charged
+  EXPECT_EQ(c[18], "7");
   f.parallel = true;
   f.cost = 12;
   f.actual_tokens.reset();
   c = finish_command(k, f, true);
-  EXPECT_EQ(c[11], "-1");
-  EXPECT_EQ(c[12], "h1");
-  EXPECT_EQ(c[14], "12");
+  EXPECT_EQ(c[13], "-1");
+  EXPECT_EQ(c[14], "h1");
+  EXPECT_EQ(c[16], "12");
   f.budgets[0].seed.reset();  // store.postgres: a missing counter is left to the next admission
-  EXPECT_EQ(finish_command(k, f, true)[16], "-1");
+  EXPECT_EQ(finish_command(k, f, true)[18], "-1");
 }
 
 namespace {

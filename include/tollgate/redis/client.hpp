@@ -58,6 +58,7 @@ class Client : public std::enable_shared_from_this<Client> {
   net::awaitable<bool> connect_once();
   net::awaitable<void> read_loop();
   net::awaitable<void> write_loop();
+  void write_now();  // writes out_ now if the writer is idle; what does not go is left to it
   void fail_all(const std::string& why);
 
   net::io_context& io_;
@@ -74,6 +75,7 @@ class Client : public std::enable_shared_from_this<Client> {
   net::steady_timer first_attempt_;
   bool first_attempt_done_ = false;
   bool flush_armed_ = false;
+  bool writing_ = false;  // the writer has a write under way (write_now must not interleave)
   std::unique_ptr<Reader> reader_;
   std::deque<std::shared_ptr<Pending>> pending_;  // in send order, each waiting for its replies
   std::string out_;        // encoded commands not yet written

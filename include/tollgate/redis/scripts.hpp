@@ -7,7 +7,10 @@
 // budget with the BudgetLedger's rule (spent + reserved < limit and spent + reserved + estimate <=
 // limit), and only when everything passes counts the request, takes a parallel slot and reserves
 // the estimate. The clock is Redis's own (TIME), so instances agree on the window. Parallel slots
-// and reservations carry an expiry: a crashed instance's holds disappear by themselves.
+// and reservations carry an expiry: a crashed instance's holds disappear by themselves. The
+// window's totals are summed from the buckets once a second and kept in a small hash, and so is
+// each budget's reserved total: an admission costs the same whatever the window holds and however
+// many requests are in flight.
 //
 // finish: replaces the token estimate with the actual tokens, frees the parallel slot, drops the
 // reservation and charges the actual cost to each budget's spend counter of the current period.
@@ -49,8 +52,13 @@ struct Keys {
   std::string requests(std::string_view key_id) const;      // hash: second -> requests
   std::string tokens(std::string_view key_id) const;        // hash: second -> tokens
   std::string parallel(std::string_view key_id) const;      // zset: hold id -> expiry (ms)
+  // hash: s (a second), r, t (the window's requests and tokens as of s), e (the hashes' expiry
+  // covers s); a cache of the two hashes' sums, rebuilt by the first admission of each second
+  std::string totals(std::string_view key_id) const;
   std::string reservations(std::string_view holder) const;  // zset: reservation id -> expiry (ms)
   std::string amounts(std::string_view holder) const;       // hash: reservation id -> nUSD
+  // hash: s (a second), v (the amounts' sum as of s); a cache like totals()
+  std::string reserved(std::string_view holder) const;
   std::string spent(std::string_view holder, int64_t period_start) const;  // string: nUSD
   std::string cached(std::string_view cache_key) const;     // string: encode_answer()
 };
