@@ -58,6 +58,7 @@ std::optional<Error> authenticate(RequestContext& ctx) {
   std::string_view key = presented_key(ctx.request);
   if (key.empty()) {
     if (master.empty()) return std::nullopt;
+#ifndef TG_NO_UI
     // The web UI's session cookie (a key header, when present, wins: as before).
     switch (admin::session_auth(ctx)) {
       case admin::SessionAuth::Master:
@@ -68,6 +69,7 @@ std::optional<Error> authenticate(RequestContext& ctx) {
       case admin::SessionAuth::None:
         break;
     }
+#endif
     return Error::unauthorized(
         "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   }
@@ -545,6 +547,15 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       }
       co_await admin::admin_keys_handler(ctx);
       co_return;
+#ifdef TG_NO_UI  // (never matched: src/api/routes.cpp)
+    case api::RouteId::AdminStats:
+    case api::RouteId::AdminLogById:
+    case api::RouteId::AdminProviders:
+    case api::RouteId::AdminConfig:
+    case api::RouteId::UiFile:
+    case api::RouteId::UiSession:
+      co_return;
+#else
     case api::RouteId::AdminStats:
       co_await admin::stats_handler(ctx);
       co_return;
@@ -567,6 +578,7 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       }
       co_await admin::ui_session_handler(ctx);
       co_return;
+#endif
     case api::RouteId::Metrics:
       break;  // answered above
   }

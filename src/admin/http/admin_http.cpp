@@ -115,6 +115,7 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
     res = res.commit(shared.governance);
     shared.metrics.set_budgets(shared.governance.budgets_remaining());
   }
+#ifndef TG_NO_UI
   if (method == "GET" && res.status == 200 && shared.store) {
     // last_used_at: the newest request of each key listed, from the log (one index probe each).
     json* one = res.body.contains("id") ? &res.body : nullptr;
@@ -141,6 +142,7 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
       }
     }
   }
+#endif
   std::string text = res.body.dump();
   co_await ctx.out.send(res.status, "application/json", text);
 }
@@ -156,12 +158,18 @@ net::awaitable<void> reload_handler(RequestContext& ctx) {
   Error e = Error::bad_request("The new configuration was refused; the previous one keeps "
                                "serving. Errors: " + listed);
   e.code_str = "invalid_config";
+#ifdef TG_NO_UI
+  co_await ctx.out.send_error(e);
+#else
   // The OpenAI-style error, plus each error on its own for the web UI.
   json body = json::parse(render_error_body(e));
   body["errors"] = errors_json(errors);
   std::string text = body.dump();
   co_await ctx.out.send(400, "application/json", text);
+#endif
 }
+
+#ifndef TG_NO_UI
 
 net::awaitable<void> config_handler(RequestContext& ctx) {
   auto status = ctx.worker.shared().config_status.get();
@@ -182,5 +190,7 @@ net::awaitable<void> config_handler(RequestContext& ctx) {
   std::string text = body.dump();
   co_await ctx.out.send(200, "application/json", text);
 }
+
+#endif
 
 }  // namespace tg::admin

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# What the admin web UI adds to the Release binary (docs/ui.md#size). Builds `tollgate` twice,
+# Release, with and without the UI (-DTOLLGATE_WITH_UI=OFF leaves out ui/'s embedded files, the
+# UI's C++ and the admin API views written for it, and their routes), strips both and reports:
+#   total    the stripped Release binary, with the UI (what ships)
+#   growth   total minus the same build without the UI
+#   assets   the embedded ui/ files as stored (gzip -9n bytes, or the file when gzip is no smaller)
+#   C++      growth minus assets: the code (and its tables and strings) that exists for the UI
+# Usage: bench/ui_size.sh [build-dir-prefix]   (default: build-size; JOBS=2 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix="${1:-build-size}"
+jobs="${JOBS:-2}"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+build() {  # dir, WITH_UI
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DTOLLGATE_BUILD_TESTS=OFF \
+        -DTOLLGATE_WITH_UI="$2" "${launcher[@]}" >/dev/null
+  cmake --build "$1" -j"$jobs" --target tollgate >/dev/null
+  strip -o "$1/tollgate.stripped" "$1/tollgate"
+}
+build "$prefix" ON
+build "$prefix-noui" OFF
+
+with=$(stat -c %s "$prefix/tollgate.stripped")
+without=$(stat -c %s "$prefix-noui/tollgate.stripped")
+# The embedded arrays (cmake/EmbedUi.cmake's g<i>/f<i>), each with one trailing NUL.
+assets=$(nm -C -S "$prefix/tollgate" |
+         awk '$4 ~ /^tg::admin::ui::\(anonymous$/ && $5 ~ /^namespace\)::[gf][0-9]+$/ {
+                s += strtonum("0x" $2) - 1 } END { print s + 0 }')
+growth=$((with - without))
+code=$((growth - assets))
+
+kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
+printf '%-34s %10d bytes (%s)\n' "stripped Release binary, with UI" "$with" "$(kb "$with")"
+printf '%-34s %10d bytes (%s)\n' "stripped Release binary, no UI" "$without" "$(kb "$without")"
+printf '%-34s %10d bytes (%s)\n' "growth (the UI's whole cost)" "$growth" "$(kb "$growth")"
+printf '%-34s %10d bytes (%s)\n' "  embedded assets (compressed)" "$assets" "$(kb "$assets")"
+printf '%-34s %10d bytes (%s)\n' "  UI-only C++" "$code" "$(kb "$code")"
+if ((growth <= assets)); then
+  echo "growth <= assets' compressed size: met"
+else
+  echo "growth <= assets' compressed size: not met, by $((growth - assets)) bytes ($(kb $((growth - assets))))"
+fi
+if [[ -n "${TOP:-}" ]]; then  # TOP=20: the largest symbols found only in the UI build
+  echo "largest symbols only in the UI build (bytes):"
+  awk 'NR == FNR { names[substr($0, index($0, $4))] = 1; next }
+       !(substr($0, index($0, $4)) in names) {
+         printf "%8d  %.160s\n", strtonum("0x" $2), substr($0, index($0, $4)) }' \
+      <(nm -C -S "$prefix-noui/tollgate") <(nm -C -S "$prefix/tollgate") |
+    sort -rn | head -"$TOP"
+fi
