@@ -15,9 +15,13 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 build() {  # dir, WITH_UI
-  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DTOLLGATE_BUILD_TESTS=OFF \
-        -DTOLLGATE_WITH_UI="$2" "${launcher[@]}" >/dev/null
-  cmake --build "$1" -j"$jobs" --target tollgate >/dev/null
+  mkdir -p "$1"
+  if ! { cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DTOLLGATE_BUILD_TESTS=OFF \
+          -DTOLLGATE_WITH_UI="$2" "${launcher[@]}" &&
+        cmake --build "$1" -j"$jobs" --target tollgate; } >"$1/ui_size.log" 2>&1; then
+    tail -30 "$1/ui_size.log"
+    exit 1
+  fi
   strip -o "$1/tollgate.stripped" "$1/tollgate"
 }
 build "$prefix" ON
@@ -26,9 +30,10 @@ build "$prefix-noui" OFF
 with=$(stat -c %s "$prefix/tollgate.stripped")
 without=$(stat -c %s "$prefix-noui/tollgate.stripped")
 # The embedded arrays (cmake/EmbedUi.cmake's g<i>/f<i>), each with one trailing NUL.
-assets=$(nm -C -S "$prefix/tollgate" |
-         awk '$4 ~ /^tg::admin::ui::\(anonymous$/ && $5 ~ /^namespace\)::[gf][0-9]+$/ {
-                s += strtonum("0x" $2) - 1 } END { print s + 0 }')
+assets=0
+while read -r _ size _ name; do
+  [[ "$name" =~ ^tg::admin::ui::\(anonymous\ namespace\)::[gf][0-9]+$ ]] && assets=$((assets + 16#$size - 1))
+done < <(nm -C -S "$prefix/tollgate")
 growth=$((with - without))
 code=$((growth - assets))
 
@@ -45,9 +50,18 @@ else
 fi
 if [[ -n "${TOP:-}" ]]; then  # TOP=20: the largest symbols found only in the UI build
   echo "largest symbols only in the UI build (bytes):"
-  awk 'NR == FNR { names[substr($0, index($0, $4))] = 1; next }
-       !(substr($0, index($0, $4)) in names) {
-         printf "%8d  %.160s\n", strtonum("0x" $2), substr($0, index($0, $4)) }' \
-      <(nm -C -S "$prefix-noui/tollgate") <(nm -C -S "$prefix/tollgate") |
-    sort -rn | head -"$TOP"
+  python3 - "$prefix-noui/tollgate" "$prefix/tollgate" "$TOP" <<'PY'
+import re, subprocess, sys
+def syms(path):  # name -> bytes (defined symbols with a size)
+    out = {}
+    for line in subprocess.run(["nm", "-C", "-S", path], capture_output=True, text=True).stdout.splitlines():
+        m = re.match(r"[0-9a-f]+ ([0-9a-f]+) \S (.*)", line)
+        if m:
+            out[m[2]] = out.get(m[2], 0) + int(m[1], 16)
+    return out
+without, with_ui = syms(sys.argv[1]), syms(sys.argv[2])
+only = sorted(((s, n) for n, s in with_ui.items() if n not in without), reverse=True)
+for size, name in only[: int(sys.argv[3])]:
+    print(f"{size:8d}  {name[:160]}")
+PY
 fi
