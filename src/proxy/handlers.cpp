@@ -565,9 +565,11 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
     case api::RouteId::AdminProviders:
       co_await admin::providers_handler(ctx);
       co_return;
-    case api::RouteId::AdminConfig:
-      co_await admin::config_handler(ctx);
+    case api::RouteId::AdminConfig: {
+      std::string body = admin::config_body(ctx);
+      co_await out.send(200, "application/json", body);
       co_return;
+    }
     case api::RouteId::UiFile:
       co_await admin::ui_file_handler(ctx);
       co_return;

@@ -16,8 +16,9 @@ boost::asio::awaitable<void> admin_query_handler(proxy::RequestContext& ctx);
 // POST /admin/reload.
 boost::asio::awaitable<void> reload_handler(proxy::RequestContext& ctx);
 
-// GET /admin/config: the running config (secrets redacted), its source, the last reload.
-boost::asio::awaitable<void> config_handler(proxy::RequestContext& ctx);
+// GET /admin/config's body: the running config (secrets redacted), its source, the last reload.
+// (Nothing to wait for: dispatch sends it.)
+std::string config_body(const proxy::RequestContext& ctx);
 // GET /admin/stats, /admin/logs/{id}, /admin/providers (src/admin/http/admin_data.cpp).
 boost::asio::awaitable<void> stats_handler(proxy::RequestContext& ctx);
 boost::asio::awaitable<void> log_row_handler(proxy::RequestContext& ctx, std::string_view id);

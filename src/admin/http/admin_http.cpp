@@ -161,34 +161,38 @@ net::awaitable<void> reload_handler(RequestContext& ctx) {
 #ifdef TG_NO_UI
   co_await ctx.out.send_error(e);
 #else
-  // The OpenAI-style error, plus each error on its own for the web UI.
-  json body = json::parse(render_error_body(e));
-  body["errors"] = errors_json(errors);
-  std::string text = body.dump();
+  // The OpenAI-style error, plus each error on its own for the web UI: {"error":...,"errors":[...]}.
+  std::string text = render_error_body(e);
+  text.pop_back();  // its closing '}'
+  JsonWriter list;
+  write_errors(list, errors);
+  text += ",\"errors\":" + list.take() + "}";
   co_await ctx.out.send(400, "application/json", text);
 #endif
 }
 
 #ifndef TG_NO_UI
 
-net::awaitable<void> config_handler(RequestContext& ctx) {
+std::string config_body(const RequestContext& ctx) {
   auto status = ctx.worker.shared().config_status.get();
   const auto& c = ctx.snapshot->config;
-  json last = nullptr;
-  if (status.last_reload) {
-    last = {{"ok", status.last_reload->ok},
-            {"at", status.last_reload->at_ms},
-            {"trigger", status.last_reload->why},
-            {"errors", errors_json(status.last_reload->errors)}};
+  // (Members in name order, as nlohmann's objects wrote them.)
+  JsonWriter w;
+  w.object().key("config");
+  write_effective_config(w, c);
+  w.num("generation", ctx.snapshot->generation).key("last_reload");
+  if (const auto& r = status.last_reload) {
+    w.object().num("at", r->at_ms).key("errors");
+    write_errors(w, r->errors);
+    w.boolean("ok", r->ok).str("trigger", r->why).end_object();
+  } else {
+    w.null();
   }
-  json body = {{"source", c.source_path.empty() ? json() : json(c.source_path)},
-               {"loaded_at", status.loaded_at_ms},
-               {"generation", ctx.snapshot->generation},
-               {"yaml", status.yaml},
-               {"config", effective_config_json(c)},
-               {"last_reload", std::move(last)}};
-  std::string text = body.dump();
-  co_await ctx.out.send(200, "application/json", text);
+  w.num("loaded_at", status.loaded_at_ms)
+      .str_or_null("source", c.source_path)
+      .str("yaml", status.yaml)
+      .end_object();
+  return w.take();
 }
 
 #endif
