@@ -571,14 +571,14 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       co_return;
     }
     case api::RouteId::UiFile:
-      co_await admin::ui_file_handler(ctx);
+      co_await admin::send_reply(ctx, admin::ui_file(ctx));
       co_return;
     case api::RouteId::UiSession:
       if (auto e = providers::check_json_depth(ctx.request.body())) {
         co_await out.send_error(*e);
         co_return;
       }
-      co_await admin::ui_session_handler(ctx);
+      co_await admin::send_reply(ctx, admin::ui_session(ctx));
       co_return;
 #endif
     case api::RouteId::Metrics:
