@@ -1,5 +1,7 @@
 #include "tollgate/core/json_writer.hpp"
 
+#include <cstring>
+
 namespace tg {
 
 size_t utf8_sequence(std::string_view s, size_t i) {
@@ -60,6 +62,14 @@ size_t ill_formed_length(std::string_view s, size_t i) {
 
 }  // namespace
 
+namespace {
+
+// The escapes' appends, out of line: inlined, std::string's growth paths made this function
+// several times larger for the rare path.
+[[gnu::noinline]] void put(std::string& out, std::string_view v) { out.append(v); }
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
@@ -81,23 +91,28 @@ void append_json_string(std::string& out, std::string_view s) {
       skip = ill_formed_length(s, i);
     }
     out.append(s.data() + run, i - run);
+    char esc[6] = {'\\', static_cast<char>(c), 0, 0, 0, 0};
+    size_t len = 2;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"': case '\\': break;
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
       default:
         if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
+          esc[1] = 'u';
+          esc[2] = esc[3] = '0';
+          esc[4] = kHex[c >> 4];
+          esc[5] = kHex[c & 0xF];
+          len = 6;
         } else {
-          out += "\xEF\xBF\xBD";  // U+FFFD
+          std::memcpy(esc, "\xEF\xBF\xBD", 3);  // U+FFFD
+          len = 3;
         }
     }
+    put(out, std::string_view(esc, len));
     i += skip;
     run = i;
   }
