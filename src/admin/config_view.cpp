@@ -8,8 +8,6 @@
 
 namespace tg::admin {
 
-using json = nlohmann::json;
-
 namespace {
 
 // Field names whose values are secrets (compared lowercased, '-' as '_').
@@ -75,23 +73,74 @@ void replace_all(std::string& s, std::string_view what, std::string_view with) {
   }
 }
 
-json ms(config::Millis m) { return m.count(); }
+int64_t ms(config::Millis m) { return m.count(); }
 
-json timeouts_json(const config::Timeouts& t) {
-  return {{"connect_ms", ms(t.connect)},
-          {"first_token_ms", ms(t.first_token)},
-          {"idle_ms", ms(t.idle)},
-          {"total_ms", ms(t.total)}};
+// (Members in name order, as nlohmann's std::map-backed objects wrote them: the text is unchanged.)
+void write_timeouts(JsonWriter& w, std::string_view key, const config::Timeouts& t) {
+  w.object(key)
+      .num("connect_ms", ms(t.connect))
+      .num("first_token_ms", ms(t.first_token))
+      .num("idle_ms", ms(t.idle))
+      .num("total_ms", ms(t.total))
+      .end_object();
 }
 
-json targets_json(const std::vector<config::Target>& ts) {
-  json out = json::array();
-  for (const auto& t : ts) out.push_back({{"target", t.provider + "/" + t.model}, {"weight", t.weight}});
-  return out;
+void write_targets(JsonWriter& w, std::string_view key, const std::vector<config::Target>& ts) {
+  w.array(key);
+  for (const auto& t : ts) {
+    w.object().str("target", t.provider + "/" + t.model).num("weight", t.weight).end_object();
+  }
+  w.end_array();
 }
 
-json set_or_null(const std::string& secret) {
-  return secret.empty() ? json() : json(kRedacted);
+void write_budget(JsonWriter& w, const std::optional<config::BudgetConfig>& b) {
+  w.key("budget");
+  if (!b) {
+    w.null();
+    return;
+  }
+  w.object().str("period", config::to_string(b->period)).real("usd", b->usd).end_object();
+}
+
+// "[redacted]" when set, else null.
+void write_secret(JsonWriter& w, std::string_view key, const std::string& secret) {
+  w.str_or_null(key, secret.empty() ? std::string_view() : kRedacted);
+}
+
+template <typename Map>
+void write_string_map(JsonWriter& w, std::string_view key, const Map& m, bool redacted) {
+  w.object(key);
+  for (const auto& [k, v] : m) w.str(k, redacted ? kRedacted : std::string_view(v));
+  w.end_object();
+}
+
+void write_provider(JsonWriter& w, const config::ProviderConfig& p) {
+  const bool azure = p.type == config::ProviderType::Azure;
+  const bool bedrock = p.type == config::ProviderType::Bedrock;
+  w.object(p.name).num("api_keys", p.api_keys.size());
+  if (azure) w.str("api_version", p.api_version);
+  if (bedrock) write_secret(w, "aws_access_key_id", p.aws_access_key_id);
+  w.str("base_url", p.base_url);
+  if (azure) write_string_map(w, "deployments", p.deployments, false);
+  write_string_map(w, "headers", p.headers, true);
+  w.strings("models", p.models).str_or_null("preset", p.preset);
+  if (bedrock) w.str("region", p.region);
+  w.str("responses", config::to_string(p.responses));
+  if (p.timeouts) write_timeouts(w, "timeouts", *p.timeouts);
+  w.boolean("tls_verify", p.tls_verify).str("type", config::to_string(p.type)).end_object();
+}
+
+void write_price(JsonWriter& w, const std::string& model, const config::PriceConfig& p) {
+  w.object(model);
+  auto field = [&w](std::string_view name, const std::optional<double>& v) {
+    if (v) w.real(name, *v);
+  };
+  field("cache_write", p.cache_write);
+  field("cached_input", p.cached_input);
+  field("input", p.input);
+  field("output", p.output);
+  field("reasoning", p.reasoning);
+  w.end_object();
 }
 
 }  // namespace
@@ -159,122 +208,113 @@ std::string redact_yaml(std::string_view text, const std::vector<std::string>& s
   return out;
 }
 
-json effective_config_json(const config::Config& c) {
-  const auto& s = c.server;
-  json server = {{"listen", s.listen_host + ":" + std::to_string(s.listen_port)},
-                 {"admin_listen", s.admin_listen.empty() ? json() : json(s.admin_listen)},
-                 {"workers", s.workers},
-                 {"master_key", set_or_null(s.master_key)},
-                 {"metrics_key", set_or_null(s.metrics_key)},
-                 {"allow_unauthenticated", s.allow_unauthenticated},
-                 {"secure_cookie", s.secure_cookie},
-                 {"max_request_body", s.max_request_body},
-                 {"max_header_bytes", s.max_header_bytes},
-                 {"header_timeout_ms", ms(s.header_timeout)},
-                 {"body_timeout_ms", ms(s.body_timeout)},
-                 {"keepalive_timeout_ms", ms(s.keepalive_timeout)},
-                 {"max_connections", s.max_connections},
-                 {"drain_timeout_ms", ms(s.drain_timeout)},
-                 {"log_format", s.log_format},
-                 {"log_level", s.log_level},
-                 {"access_log", s.access_log}};
-  json providers = json::object();
-  for (const auto& p : c.providers) {
-    json headers = json::object();
-    for (const auto& [name, value] : p.headers) headers[name] = kRedacted;
-    json pj = {{"type", config::to_string(p.type)},
-               {"preset", p.preset.empty() ? json() : json(p.preset)},
-               {"base_url", p.base_url},
-               {"api_keys", p.api_keys.size()},
-               {"headers", std::move(headers)},
-               {"tls_verify", p.tls_verify},
-               {"models", p.models},
-               {"responses", config::to_string(p.responses)}};
-    if (p.timeouts) pj["timeouts"] = timeouts_json(*p.timeouts);
-    if (p.type == config::ProviderType::Azure) {
-      pj["api_version"] = p.api_version;
-      pj["deployments"] = p.deployments;
-    }
-    if (p.type == config::ProviderType::Bedrock) {
-      pj["region"] = p.region;
-      pj["aws_access_key_id"] = set_or_null(p.aws_access_key_id);
-    }
-    providers[p.name] = std::move(pj);
-  }
-  json models = json::array();
-  for (const auto& m : c.models) {
-    models.push_back({{"name", m.name},
-                      {"strategy", m.strategy},
-                      {"targets", targets_json(m.targets)},
-                      {"fallbacks", targets_json(m.fallbacks)},
-                      {"context_window_fallbacks", targets_json(m.context_window_fallbacks)}});
-  }
-  json keys = json::array();
+void write_effective_config(JsonWriter& w, const config::Config& c) {
+  w.object();
+  w.object("cache")
+      .boolean("enabled", c.cache.enabled)
+      .num("max_bytes", c.cache.max_bytes)
+      .num("max_entries", c.cache.max_entries)
+      .num("ttl_ms", ms(c.cache.ttl))
+      .end_object();
+  w.array("keys");
   for (const auto& k : c.keys) {
-    json kj = {{"name", k.name},
-               {"key", kRedacted},
-               {"models", k.models},
-               {"team", k.team.empty() ? json() : json(k.team)},
-               {"enabled", k.enabled},
-               {"limits",
-                {{"rpm", k.limits.rpm ? json(*k.limits.rpm) : json()},
-                 {"tpm", k.limits.tpm ? json(*k.limits.tpm) : json()},
-                 {"parallel", k.limits.parallel ? json(*k.limits.parallel) : json()}}}};
-    kj["budget"] = k.budget ? json{{"usd", k.budget->usd}, {"period", config::to_string(k.budget->period)}}
-                            : json();
-    keys.push_back(std::move(kj));
+    w.object();
+    write_budget(w, k.budget);
+    w.boolean("enabled", k.enabled).str("key", kRedacted);
+    w.object("limits")
+        .num_or_null("parallel", k.limits.parallel)
+        .num_or_null("rpm", k.limits.rpm)
+        .num_or_null("tpm", k.limits.tpm)
+        .end_object();
+    w.strings("models", k.models).str("name", k.name).str_or_null("team", k.team).end_object();
   }
-  json teams = json::array();
+  w.end_array();
+  w.object("logs")
+      .boolean("bodies", c.logs.bodies)
+      .num("max_body_bytes", c.logs.max_body_bytes)
+      .num("retention_days", c.logs.retention_days)
+      .end_object();
+  w.array("models");
+  for (const auto& m : c.models) {
+    w.object();
+    write_targets(w, "context_window_fallbacks", m.context_window_fallbacks);
+    write_targets(w, "fallbacks", m.fallbacks);
+    w.str("name", m.name).str("strategy", m.strategy);
+    write_targets(w, "targets", m.targets);
+    w.end_object();
+  }
+  w.end_array();
+  w.object("pricing");
+  for (const auto& [model, p] : c.pricing) write_price(w, model, p);
+  w.end_object();
+  // By name (the file's order is not kept: a JSON object's members were always sorted here).
+  std::vector<const config::ProviderConfig*> providers;
+  for (const auto& p : c.providers) providers.push_back(&p);
+  std::stable_sort(providers.begin(), providers.end(),
+                   [](const auto* a, const auto* b) { return a->name < b->name; });
+  w.object("providers");
+  for (size_t i = 0; i < providers.size(); ++i) {
+    // A repeated name was one member (the last one written won).
+    if (i + 1 < providers.size() && providers[i + 1]->name == providers[i]->name) continue;
+    write_provider(w, *providers[i]);
+  }
+  w.end_object();
+  w.object("router").num("allowed_fails", c.router.allowed_fails)
+      .num("cooldown_ms", ms(c.router.cooldown))
+      .num("retries", c.router.retries);
+  write_timeouts(w, "timeouts", c.router.timeouts);
+  w.end_object();
+  const auto& s = c.server;
+  w.object("server")
+      .boolean("access_log", s.access_log)
+      .str_or_null("admin_listen", s.admin_listen)
+      .boolean("allow_unauthenticated", s.allow_unauthenticated)
+      .num("body_timeout_ms", ms(s.body_timeout))
+      .num("drain_timeout_ms", ms(s.drain_timeout))
+      .num("header_timeout_ms", ms(s.header_timeout))
+      .num("keepalive_timeout_ms", ms(s.keepalive_timeout))
+      .str("listen", s.listen_host + ":" + std::to_string(s.listen_port))
+      .str("log_format", s.log_format)
+      .str("log_level", s.log_level);
+  write_secret(w, "master_key", s.master_key);
+  w.num("max_connections", s.max_connections)
+      .num("max_header_bytes", s.max_header_bytes)
+      .num("max_request_body", s.max_request_body);
+  write_secret(w, "metrics_key", s.metrics_key);
+  w.boolean("secure_cookie", s.secure_cookie).num("workers", s.workers).end_object();
+  w.object("store")
+      .num("flush_interval_ms", ms(c.store.flush_interval))
+      .num("max_queued_rows", c.store.max_queued_rows)
+      .str("sqlite", c.store.sqlite)
+      .end_object();
+  w.array("teams");
   for (const auto& t : c.teams) {
-    teams.push_back({{"name", t.name},
-                     {"budget", t.budget ? json{{"usd", t.budget->usd},
-                                                {"period", config::to_string(t.budget->period)}}
-                                         : json()}});
+    w.object();
+    write_budget(w, t.budget);
+    w.str("name", t.name).end_object();
   }
-  json pricing = json::object();
-  for (const auto& [model, p] : c.pricing) {
-    json pj = json::object();
-    if (p.input) pj["input"] = *p.input;
-    if (p.output) pj["output"] = *p.output;
-    if (p.cached_input) pj["cached_input"] = *p.cached_input;
-    if (p.cache_write) pj["cache_write"] = *p.cache_write;
-    if (p.reasoning) pj["reasoning"] = *p.reasoning;
-    pricing[model] = std::move(pj);
-  }
-  return {{"server", std::move(server)},
-          {"store",
-           {{"sqlite", c.store.sqlite},
-            {"flush_interval_ms", ms(c.store.flush_interval)},
-            {"max_queued_rows", c.store.max_queued_rows}}},
-          {"providers", std::move(providers)},
-          {"models", std::move(models)},
-          {"router",
-           {{"retries", c.router.retries},
-            {"cooldown_ms", ms(c.router.cooldown)},
-            {"allowed_fails", c.router.allowed_fails},
-            {"timeouts", timeouts_json(c.router.timeouts)}}},
-          {"keys", std::move(keys)},
-          {"teams", std::move(teams)},
-          {"pricing", std::move(pricing)},
-          {"logs",
-           {{"retention_days", c.logs.retention_days},
-            {"bodies", c.logs.bodies},
-            {"max_body_bytes", c.logs.max_body_bytes}}},
-          {"cache",
-           {{"enabled", c.cache.enabled},
-            {"ttl_ms", ms(c.cache.ttl)},
-            {"max_entries", c.cache.max_entries},
-            {"max_bytes", c.cache.max_bytes}}},
-          {"warnings", c.warnings}};
+  w.end_array();
+  w.strings("warnings", c.warnings).end_object();
 }
 
-json errors_json(const std::vector<config::ConfigError>& errors) {
-  json out = json::array();
+std::string effective_config_text(const config::Config& c) {
+  JsonWriter w;
+  write_effective_config(w, c);
+  return w.take();
+}
+
+void write_errors(JsonWriter& w, const std::vector<config::ConfigError>& errors) {
+  w.array();
   for (const auto& e : errors) {
-    out.push_back({{"path", e.path}, {"line", e.line == 0 ? json() : json(e.line)},
-                   {"message", e.message}});
+    w.object();
+    if (e.line == 0) {
+      w.null("line");
+    } else {
+      w.num("line", e.line);
+    }
+    w.str("message", e.message).str("path", e.path).end_object();
   }
-  return out;
+  w.end_array();
 }
 
 void ConfigStatus::loaded(std::string source, std::string redacted_text, int64_t at_ms) {

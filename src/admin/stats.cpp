@@ -34,15 +34,24 @@ void merge_hist(Histogram& into, const Histogram& h) {
   for (const auto& [bin, n] : h) into[bin] += n;
 }
 
-json ms_or_null(std::optional<double> v) {
-  if (!v) return nullptr;
-  return std::round(*v * 10) / 10;  // the bins are ~9% wide: a tenth of a ms is plenty
+void ms_or_null(JsonWriter& w, std::optional<double> v) {
+  if (!v) {
+    w.null();
+    return;
+  }
+  w.real(std::round(*v * 10) / 10);  // the bins are ~9% wide: a tenth of a ms is plenty
 }
 
-json quantiles(const std::vector<Histogram>& hs, double p) {
-  json out = json::array();
-  for (const auto& h : hs) out.push_back(ms_or_null(histogram_quantile(h, p)));
-  return out;
+void quantiles(JsonWriter& w, std::string_view key, const std::vector<Histogram>& hs, double p) {
+  w.array(key);
+  for (const auto& h : hs) ms_or_null(w, histogram_quantile(h, p));
+  w.end_array();
+}
+
+void numbers(JsonWriter& w, std::string_view key, const std::vector<int64_t>& v) {
+  w.array(key);
+  for (int64_t n : v) w.num(n);
+  w.end_array();
 }
 
 int64_t saturating_add(int64_t a, int64_t b) {
@@ -64,7 +73,8 @@ void merge_series(Series& into, const Series& s) {
 }
 
 // The whole range of one series: sums, and percentiles of its merged histograms.
-json totals_of(const Series& s) {
+// (Members in name order, as nlohmann's objects wrote them.)
+void write_totals(JsonWriter& w, std::string_view key, const Series& s) {
   Histogram lat, ttft;
   int64_t requests = 0, errors = 0, in = 0, out = 0, cost = 0;
   for (size_t i = 0; i < s.requests.size(); ++i) {
@@ -76,14 +86,12 @@ json totals_of(const Series& s) {
     merge_hist(lat, s.latency[i]);
     merge_hist(ttft, s.ttft[i]);
   }
-  return {{"requests", requests},
-          {"errors", errors},
-          {"input_tokens", in},
-          {"output_tokens", out},
-          {"cost_nano_usd", cost},
-          {"latency_p50_ms", ms_or_null(histogram_quantile(lat, 0.5))},
-          {"latency_p95_ms", ms_or_null(histogram_quantile(lat, 0.95))},
-          {"ttft_p50_ms", ms_or_null(histogram_quantile(ttft, 0.5))}};
+  w.object(key).num("cost_nano_usd", cost).num("errors", errors).num("input_tokens", in);
+  ms_or_null(w.key("latency_p50_ms"), histogram_quantile(lat, 0.5));
+  ms_or_null(w.key("latency_p95_ms"), histogram_quantile(lat, 0.95));
+  w.num("output_tokens", out).num("requests", requests);
+  ms_or_null(w.key("ttft_p50_ms"), histogram_quantile(ttft, 0.5));
+  w.end_object();
 }
 
 }  // namespace
@@ -140,7 +148,7 @@ std::variant<store::StatsQuery, std::string> plan_stats(std::optional<int64_t> f
   return q;
 }
 
-json build_stats(const store::StatsQuery& q, const json& rows,
+std::string build_stats(const store::StatsQuery& q, const json& rows,
                  const std::function<std::string(const std::string&)>& name_of) {
   const int64_t step_ms = q.step_s * 1000;
   const size_t n = static_cast<size_t>((q.to_ms - q.from_ms) / step_ms);
@@ -193,47 +201,44 @@ json build_stats(const store::StatsQuery& q, const json& rows,
   }
   if (order.size() > kMaxStatsGroups) order.resize(kMaxStatsGroups);
 
-  json buckets = json::array();
-  for (size_t i = 0; i < n; ++i) buckets.push_back(q.from_ms + static_cast<int64_t>(i) * step_ms);
-  auto render = [&](const std::string& group, const Series& s) {
-    json j = {{"group", group},
-              {"requests", s.requests},
-              {"errors", s.errors},
-              {"input_tokens", s.input_tokens},
-              {"output_tokens", s.output_tokens},
-              {"cost_nano_usd", s.cost_nano},
-              {"latency_p50_ms", quantiles(s.latency, 0.5)},
-              {"latency_p95_ms", quantiles(s.latency, 0.95)},
-              {"ttft_p50_ms", quantiles(s.ttft, 0.5)},
-              {"total", totals_of(s)}};
-    if (q.group_by != "none") {
-      std::string name = group.empty() ? "(none)" : group;
-      if (name_of && !group.empty()) {
-        std::string given = name_of(group);
-        if (!given.empty()) name = std::move(given);
-      }
-      j["name"] = std::move(name);
-    }
-    return j;
+  JsonWriter w;
+  // name: absent without grouping; else the display name, the id when none is known.
+  auto render = [&](const std::string& group, const Series& s, std::optional<std::string> name) {
+    w.object();
+    numbers(w, "cost_nano_usd", s.cost_nano);
+    numbers(w, "errors", s.errors);
+    w.str("group", group);
+    numbers(w, "input_tokens", s.input_tokens);
+    quantiles(w, "latency_p50_ms", s.latency, 0.5);
+    quantiles(w, "latency_p95_ms", s.latency, 0.95);
+    if (name) w.str("name", *name);
+    numbers(w, "output_tokens", s.output_tokens);
+    numbers(w, "requests", s.requests);
+    write_totals(w, "total", s);
+    quantiles(w, "ttft_p50_ms", s.ttft, 0.5);
+    w.end_object();
   };
-  json out_series = json::array();
-  if (q.group_by == "none") {
-    out_series.push_back(render("all", all));
-  } else {
-    for (const auto& [g, s] : order) out_series.push_back(render(g, *s));
-    if (has_other) {
-      json j = render("(other)", other);
-      j["name"] = "(other)";
-      out_series.push_back(std::move(j));
+  auto display_name = [&](const std::string& group) {
+    std::string name = group.empty() ? "(none)" : group;
+    if (name_of && !group.empty()) {
+      std::string given = name_of(group);
+      if (!given.empty()) name = std::move(given);
     }
+    return name;
+  };
+  w.object().array("buckets");
+  for (size_t i = 0; i < n; ++i) w.num(q.from_ms + static_cast<int64_t>(i) * step_ms);
+  w.end_array().num("from", q.from_ms).str("group_by", q.group_by).array("series");
+  if (q.group_by == "none") {
+    render("all", all, std::nullopt);
+  } else {
+    for (const auto& [g, s] : order) render(g, *s, display_name(g));
+    if (has_other) render("(other)", other, "(other)");
   }
-  return json{{"from", q.from_ms},
-              {"to", q.to_ms},
-              {"step", q.step_s},
-              {"group_by", q.group_by},
-              {"buckets", std::move(buckets)},
-              {"series", std::move(out_series)},
-              {"totals", totals_of(all)}};
+  w.end_array().num("step", q.step_s).num("to", q.to_ms);
+  write_totals(w, "totals", all);
+  w.end_object();
+  return w.take();
 }
 
 }  // namespace tg::admin

@@ -69,10 +69,13 @@ constexpr std::array kExact{
     Exact{"/messages", &kMessages},      Exact{"/messages/count_tokens", &kCountTokens},
     Exact{"/responses", &kResponses},    Exact{"/models", &kModels},
     Exact{"/admin/reload", &kReload},    Exact{"/admin/logs", &kLogs},
-    Exact{"/admin/spend", &kSpend},      Exact{"/admin/stats", &kStats},
+    Exact{"/admin/spend", &kSpend},
+#ifndef TG_NO_UI  // (a build without the web UI, for measuring its size: CMakeLists.txt)
+    Exact{"/admin/stats", &kStats},
     Exact{"/admin/providers", &kProviders}, Exact{"/admin/config", &kConfig},
     Exact{"/ui", &kUiFile},              Exact{"/ui/api/session", &kUiSession},
     Exact{"/ui/api/chat/completions", &kUiChat},
+#endif
     Exact{"/audio/transcriptions", &kTranscriptions},
     Exact{"/audio/translations", &kTranslations},
     Exact{"/audio/speech", &kSpeech},
@@ -98,12 +101,14 @@ std::optional<Match> match(std::string_view path) {
     if (rest.empty() || rest.front() == '/') return Match{&kGovernance, {}};
     return std::nullopt;
   }
+#ifndef TG_NO_UI
   if (path.starts_with("/admin/logs/") && segment(path.substr(12))) {
     return Match{&kLogById, path.substr(12)};
   }
   // Every other /ui/ path is the file handler's (an unknown one is its 404, with the UI's
   // security headers).
   if (path.starts_with("/ui/")) return Match{&kUiFile, {}};
+#endif
   if (path.starts_with("/models/")) {
     std::string_view id = path.substr(8);
     // Model ids may hold '/' (provider/model).

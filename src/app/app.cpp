@@ -248,10 +248,12 @@ class App {
 
   // For GET /admin/config: the running config's source and text (secrets redacted), read here
   // on the control thread so no worker ever reads the disk.
-  void note_loaded(const config::Config& c) {
+  void note_loaded([[maybe_unused]] const config::Config& c) {
+#ifndef TG_NO_UI
     std::string text = c.source_path.empty() ? std::string() : read_file(c.source_path);
     shared_.config_status.loaded(c.source_path, admin::redact_yaml(text, admin::secrets_of(c)),
                                  unix_ms_now());
+#endif
   }
 
   static int64_t unix_ms_now() {
@@ -264,8 +266,10 @@ class App {
   // GET /admin/config either way.
   std::vector<config::ConfigError> reload_now(std::string_view why) {
     auto errors = try_reload(why);
+#ifndef TG_NO_UI
     shared_.config_status.reloaded(
         admin::ReloadOutcome{errors.empty(), unix_ms_now(), std::string(why), errors});
+#endif
     return errors;
   }
 

@@ -58,6 +58,7 @@ std::optional<Error> authenticate(RequestContext& ctx) {
   std::string_view key = presented_key(ctx.request);
   if (key.empty()) {
     if (master.empty()) return std::nullopt;
+#ifndef TG_NO_UI
     // The web UI's session cookie (a key header, when present, wins: as before).
     switch (admin::session_auth(ctx)) {
       case admin::SessionAuth::Master:
@@ -68,6 +69,7 @@ std::optional<Error> authenticate(RequestContext& ctx) {
       case admin::SessionAuth::None:
         break;
     }
+#endif
     return Error::unauthorized(
         "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   }
@@ -545,6 +547,15 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
       }
       co_await admin::admin_keys_handler(ctx);
       co_return;
+#ifdef TG_NO_UI  // (never matched: src/api/routes.cpp)
+    case api::RouteId::AdminStats:
+    case api::RouteId::AdminLogById:
+    case api::RouteId::AdminProviders:
+    case api::RouteId::AdminConfig:
+    case api::RouteId::UiFile:
+    case api::RouteId::UiSession:
+      co_return;
+#else
     case api::RouteId::AdminStats:
       co_await admin::stats_handler(ctx);
       co_return;
@@ -554,19 +565,22 @@ net::awaitable<void> dispatch(RequestContext& ctx, const std::optional<api::Matc
     case api::RouteId::AdminProviders:
       co_await admin::providers_handler(ctx);
       co_return;
-    case api::RouteId::AdminConfig:
-      co_await admin::config_handler(ctx);
+    case api::RouteId::AdminConfig: {
+      std::string body = admin::config_body(ctx);
+      co_await out.send(200, "application/json", body);
       co_return;
+    }
     case api::RouteId::UiFile:
-      co_await admin::ui_file_handler(ctx);
+      co_await admin::send_reply(ctx, admin::ui_file(ctx));
       co_return;
     case api::RouteId::UiSession:
       if (auto e = providers::check_json_depth(ctx.request.body())) {
         co_await out.send_error(*e);
         co_return;
       }
-      co_await admin::ui_session_handler(ctx);
+      co_await admin::send_reply(ctx, admin::ui_session(ctx));
       co_return;
+#endif
     case api::RouteId::Metrics:
       break;  // answered above
   }

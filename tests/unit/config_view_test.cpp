@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "config_test_util.hpp"
 #include "tollgate/admin/config_view.hpp"
@@ -80,12 +81,12 @@ TEST(ConfigView, AKnownSecretIsRedactedWhereverItAppears) {
 
 TEST(ConfigView, EffectiveConfigHoldsNoSecret) {
   auto c = loaded();
-  std::string dumped = effective_config_json(c).dump();
+  std::string dumped = effective_config_text(c);
   for (const auto& s : secrets_of(c)) {
     EXPECT_EQ(dumped.find(s), std::string::npos) << s;
   }
   EXPECT_GE(secrets_of(c).size(), 7u);
-  auto j = effective_config_json(c);
+  auto j = nlohmann::json::parse(dumped);
   EXPECT_EQ(j["server"]["master_key"], "[redacted]");
   EXPECT_EQ(j["server"]["workers"], 2);
   EXPECT_EQ(j["providers"]["backup"]["api_keys"], 3);
@@ -96,8 +97,10 @@ TEST(ConfigView, EffectiveConfigHoldsNoSecret) {
 }
 
 TEST(ConfigView, ReloadErrorsAsJson) {
-  auto j = errors_json({config::ConfigError{"server.workrs", 3, "unknown key 'workrs'"},
-                        config::ConfigError{"", 0, "TLS setup failed"}});
+  JsonWriter w;
+  write_errors(w, {config::ConfigError{"server.workrs", 3, "unknown key 'workrs'"},
+                   config::ConfigError{"", 0, "TLS setup failed"}});
+  auto j = nlohmann::json::parse(w.text());
   ASSERT_EQ(j.size(), 2u);
   EXPECT_EQ(j[0]["path"], "server.workrs");
   EXPECT_EQ(j[0]["line"], 3);

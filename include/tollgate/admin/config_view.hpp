@@ -10,9 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "tollgate/config/config.hpp"
+#include "tollgate/core/json_writer.hpp"
 
 namespace tg::admin {
 
@@ -27,8 +26,9 @@ std::vector<std::string> secrets_of(const config::Config& c);
 // of a known secret value wherever it appears.
 std::string redact_yaml(std::string_view text, const std::vector<std::string>& secrets);
 
-// The effective configuration (defaults filled in), secrets redacted.
-nlohmann::json effective_config_json(const config::Config& c);
+// The effective configuration (defaults filled in), secrets redacted: one JSON object.
+void write_effective_config(JsonWriter& w, const config::Config& c);
+std::string effective_config_text(const config::Config& c);
 
 // A reload's outcome.
 struct ReloadOutcome {
@@ -37,7 +37,8 @@ struct ReloadOutcome {
   std::string why;                           // "admin API", "SIGHUP", "file changed"
   std::vector<config::ConfigError> errors;   // why it was refused (path "" for a non-file reason)
 };
-nlohmann::json errors_json(const std::vector<config::ConfigError>& errors);
+// [{line, message, path}], line null when unknown.
+void write_errors(JsonWriter& w, const std::vector<config::ConfigError>& errors);
 
 // What /admin/config reports beyond the snapshot: the source, when it was loaded, its text
 // (redacted when set) and the last reload. Thread-safe.

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/store/store.hpp"
 
 namespace tg::admin {
@@ -28,8 +29,9 @@ std::variant<store::StatsQuery, std::string> plan_stats(std::optional<int64_t> f
                                                         std::optional<int64_t> step_s,
                                                         std::string group_by, int64_t now_ms);
 
-// The body of the answer. `name_of` (may be empty) gives a group's display name (a key's name).
-nlohmann::json build_stats(const store::StatsQuery& q, const nlohmann::json& rows,
+// The body of the answer (JSON text). `name_of` (may be empty) gives a group's display name (a
+// key's name).
+std::string build_stats(const store::StatsQuery& q, const nlohmann::json& rows,
                            const std::function<std::string(const std::string&)>& name_of = {});
 
 // Counts per latency_bin.

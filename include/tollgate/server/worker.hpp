@@ -17,7 +17,9 @@
 
 #include "tollgate/admin/config_view.hpp"
 #include "tollgate/admin/governance_state.hpp"
+#ifndef TG_NO_UI
 #include "tollgate/admin/ui_sessions.hpp"
+#endif
 #include "tollgate/cache/response_cache.hpp"
 #include "tollgate/metrics/metrics.hpp"
 #include "tollgate/routing/health.hpp"
@@ -47,7 +49,9 @@ struct Shared {
   admin::GovernanceState governance;  // virtual keys, teams, budgets, rate limits
   redis::Governor* redis = nullptr;   // store.redis: limits and budgets shared across instances
   cache::ResponseCache cache;         // cache: (answers to repeated non-streamed requests)
+#ifndef TG_NO_UI
   admin::UiSessions ui_sessions;      // the web UI's sign-in sessions (in memory)
+#endif
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> ready{false};
@@ -56,7 +60,9 @@ struct Shared {
   std::atomic<bool> admin_split{false};
   // Runs a reload on the control thread and returns why it was refused (empty: reloaded).
   std::function<net::awaitable<std::vector<config::ConfigError>>()> reload;
+#ifndef TG_NO_UI
   admin::ConfigStatus config_status;  // GET /admin/config: the source, its text, the last reload
+#endif
 };
 
 class Worker {

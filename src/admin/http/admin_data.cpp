@@ -49,10 +49,11 @@ StoreStart stats_start(store::Store* store, store::StatsQuery q,
                        std::shared_ptr<const governance::KeyIndexSnapshot> keys) {
   return [store, q = std::move(q), keys = std::move(keys)](auto done) {
     store->query_stats(q, [q, keys, done = std::move(done)](json rows) {
-      done(build_stats(q, rows, [&keys](const std::string& id) {
+      // (The text, carried as a JSON string value.)
+      done(json(build_stats(q, rows, [&keys](const std::string& id) {
         auto k = keys ? keys->get(id) : nullptr;
         return k ? k->name : std::string();
-      }));
+      })));
     });
   };
 }
@@ -83,8 +84,7 @@ net::awaitable<void> stats_handler(RequestContext& ctx) {
   StoreStart start = stats_start(shared.store, std::get<store::StatsQuery>(planned),
                                  shared.governance.keys.snapshot());
   json body = co_await await_store(ctx.worker.io(), std::move(start));
-  std::string text = body.dump();
-  co_await ctx.out.send(200, "application/json", text);
+  co_await ctx.out.send(200, "application/json", body.get_ref<const std::string&>());
 }
 
 net::awaitable<void> log_row_handler(RequestContext& ctx, std::string_view id_text) {
@@ -109,28 +109,24 @@ net::awaitable<void> log_row_handler(RequestContext& ctx, std::string_view id_te
   co_await ctx.out.send(200, "application/json", text);
 }
 
-net::awaitable<void> providers_handler(RequestContext& ctx) {
+namespace {
+
+// GET /admin/providers' body, given the last hour's stats by deployment (null without a store).
+// (Members in name order, as nlohmann's objects wrote them.)
+std::string providers_body(RequestContext& ctx, const json& recent) {
   auto& shared = ctx.worker.shared();
   const auto& snap = *ctx.snapshot;
-  // The last hour of traffic per deployment, from the minute rollups.
-  json recent;
-  if (shared.store) {
-    auto planned = plan_stats(ctx.start_unix_ms - 3'600'000, ctx.start_unix_ms, 60, "deployment",
-                              ctx.start_unix_ms);
-    StoreStart start = stats_start(shared.store, std::get<store::StatsQuery>(planned), nullptr);
-    recent = co_await await_store(ctx.worker.io(), std::move(start));
-  }
-  std::map<std::string, json> traffic;  // "provider/model" -> its series
+  std::map<std::string, const json*> traffic;  // "provider/model" -> its series' totals
   if (recent.is_object()) {
-    for (auto& s : recent["series"]) {
-      std::string group = s.value("group", "");  // (before the move: json's operator= takes
-      traffic[group] = std::move(s);             // its argument by value, built first)
+    if (auto series = recent.find("series"); series != recent.end()) {
+      for (const auto& s : *series) traffic.emplace(s.value("group", ""), &s["total"]);
     }
   }
   const auto steady_now = std::chrono::steady_clock::now();
-  json deployments = json::array();
-  json prices = json::array();
-  json unpriced = json::array();
+  JsonWriter w, prices, unpriced;
+  w.object().array("deployments");
+  prices.array();
+  unpriced.array();
   std::set<std::string> seen;
   for (const auto& p : snap.providers) {
     std::set<std::string> models(p.config.models.begin(), p.config.models.end());
@@ -158,62 +154,83 @@ net::awaitable<void> providers_handler(RequestContext& ctx) {
         }
         if (v.latency_ms >= 0) latency = latency < 0 ? v.latency_ms : std::min(latency, v.latency_ms);
       }
-      json d = {{"provider", p.config.name},
-                {"model", model},
-                {"up", up},
-                {"cooldown_until", nullptr},
-                {"requests", 0},
-                {"error_rate", 0.0},
-                {"latency_p50_ms", nullptr},
-                {"latency_avg_ms", latency >= 0 ? json(std::round(latency * 10) / 10) : json()},
-                // Every attempt, those a failover answered for too (the log counts requests by
-                // the deployment that answered last).
-                {"recent_attempts", attempts},
-                {"recent_failed_attempts", failed},
-                {"recent_minutes", routing::kRecentMinutes}};
+      w.object();
       if (!up && until) {
-        d["cooldown_until"] = ctx.start_unix_ms +
-            std::chrono::duration_cast<std::chrono::milliseconds>(*until - steady_now).count();
+        w.num("cooldown_until",
+              ctx.start_unix_ms +
+                  std::chrono::duration_cast<std::chrono::milliseconds>(*until - steady_now).count());
+      } else {
+        w.null("cooldown_until");
       }
-      if (auto t = traffic.find(label); t != traffic.end()) {
-        const json& total = t->second["total"];
-        const int64_t requests = total.value("requests", int64_t{0});
-        d["requests"] = requests;
-        d["error_rate"] = requests > 0 ? double(total.value("errors", int64_t{0})) / double(requests) : 0.0;
-        d["latency_p50_ms"] = total["latency_p50_ms"];
+      const auto t = traffic.find(label);
+      const json* total = t == traffic.end() ? nullptr : t->second;
+      const int64_t requests = total ? total->value("requests", int64_t{0}) : 0;
+      w.real("error_rate", requests > 0 ? double(total->value("errors", int64_t{0})) / double(requests) : 0.0);
+      if (latency >= 0) {
+        w.real("latency_avg_ms", std::round(latency * 10) / 10);
+      } else {
+        w.null("latency_avg_ms");
       }
-      deployments.push_back(std::move(d));
+      auto p50 = total ? total->find("latency_p50_ms") : json::const_iterator();
+      w.key("latency_p50_ms").raw(total && p50 != total->end() ? p50->dump() : "null");
+      w.str("model", model).str("provider", p.config.name);
+      // Every attempt, those a failover answered for too (the log counts requests by the
+      // deployment that answered last).
+      w.num("recent_attempts", attempts)
+          .num("recent_failed_attempts", failed)
+          .num("recent_minutes", routing::kRecentMinutes)
+          .num("requests", requests);
+      w.boolean("up", up).end_object();
       auto price = snap.prices ? snap.prices->lookup(p.config, model) : std::nullopt;
       if (!price) {
-        unpriced.push_back(label);
+        unpriced.str(label);
         continue;
       }
       // pico-USD per token = nano-USD per 1k tokens: x 1000 for nano-USD per 1M.
-      prices.push_back({{"model", label},
-                        {"input_per_1m_nano_usd", price->base.input * 1000},
-                        {"output_per_1m_nano_usd", price->base.output * 1000},
-                        {"cached_input_per_1m_nano_usd", price->base.cached_input * 1000},
-                        {"free", price->free},
-                        {"catalog_key", price->key}});
+      prices.object()
+          .num("cached_input_per_1m_nano_usd", price->base.cached_input * 1000)
+          .str("catalog_key", price->key)
+          .boolean("free", price->free)
+          .num("input_per_1m_nano_usd", price->base.input * 1000)
+          .str("model", label)
+          .num("output_per_1m_nano_usd", price->base.output * 1000)
+          .end_object();
     }
   }
-  json models = json::array();
+  w.end_array().array("models");
+  auto targets = [&w](std::string_view key, const std::vector<config::Target>& ts) {
+    w.array(key);
+    for (const auto& t : ts) w.str(t.provider + "/" + t.model);
+    w.end_array();
+  };
   for (const auto& m : snap.config.models) {
-    json targets = json::array();
-    for (const auto& t : m.targets) targets.push_back(t.provider + "/" + t.model);
-    json fallbacks = json::array();
-    for (const auto& t : m.fallbacks) fallbacks.push_back(t.provider + "/" + t.model);
-    models.push_back({{"name", m.name},
-                      {"targets", std::move(targets)},
-                      {"fallbacks", std::move(fallbacks)},
-                      {"strategy", m.strategy}});
+    w.object();
+    targets("fallbacks", m.fallbacks);
+    w.str("name", m.name).str("strategy", m.strategy);
+    targets("targets", m.targets);
+    w.end_object();
   }
-  json body = {{"deployments", std::move(deployments)},
-               {"models", std::move(models)},
-               {"prices", std::move(prices)},
-               {"unpriced", std::move(unpriced)}};
-  std::string text = body.dump();
-  co_await ctx.out.send(200, "application/json", text);
+  w.end_array();
+  w.key("prices").raw(prices.end_array().text());
+  w.key("unpriced").raw(unpriced.end_array().text());
+  return w.end_object().take();
+}
+
+}  // namespace
+
+net::awaitable<void> providers_handler(RequestContext& ctx) {
+  auto& shared = ctx.worker.shared();
+  // The last hour of traffic per deployment, from the minute rollups.
+  json recent;
+  if (shared.store) {
+    auto planned = plan_stats(ctx.start_unix_ms - 3'600'000, ctx.start_unix_ms, 60, "deployment",
+                              ctx.start_unix_ms);
+    StoreStart start = stats_start(shared.store, std::get<store::StatsQuery>(planned), nullptr);
+    json text = co_await await_store(ctx.worker.io(), std::move(start));
+    recent = json::parse(text.get_ref<const std::string&>());
+  }
+  std::string body = providers_body(ctx, recent);
+  co_await ctx.out.send(200, "application/json", body);
 }
 
 }  // namespace tg::admin

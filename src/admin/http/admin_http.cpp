@@ -115,6 +115,7 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
     res = res.commit(shared.governance);
     shared.metrics.set_budgets(shared.governance.budgets_remaining());
   }
+#ifndef TG_NO_UI
   if (method == "GET" && res.status == 200 && shared.store) {
     // last_used_at: the newest request of each key listed, from the log (one index probe each).
     json* one = res.body.contains("id") ? &res.body : nullptr;
@@ -141,6 +142,7 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
       }
     }
   }
+#endif
   std::string text = res.body.dump();
   co_await ctx.out.send(res.status, "application/json", text);
 }
@@ -156,31 +158,43 @@ net::awaitable<void> reload_handler(RequestContext& ctx) {
   Error e = Error::bad_request("The new configuration was refused; the previous one keeps "
                                "serving. Errors: " + listed);
   e.code_str = "invalid_config";
-  // The OpenAI-style error, plus each error on its own for the web UI.
-  json body = json::parse(render_error_body(e));
-  body["errors"] = errors_json(errors);
-  std::string text = body.dump();
+#ifdef TG_NO_UI
+  co_await ctx.out.send_error(e);
+#else
+  // The OpenAI-style error, plus each error on its own for the web UI: {"error":...,"errors":[...]}.
+  std::string text = render_error_body(e);
+  text.pop_back();  // its closing '}'
+  JsonWriter list;
+  write_errors(list, errors);
+  text += ",\"errors\":" + list.take() + "}";
   co_await ctx.out.send(400, "application/json", text);
+#endif
 }
 
-net::awaitable<void> config_handler(RequestContext& ctx) {
+#ifndef TG_NO_UI
+
+std::string config_body(const RequestContext& ctx) {
   auto status = ctx.worker.shared().config_status.get();
   const auto& c = ctx.snapshot->config;
-  json last = nullptr;
-  if (status.last_reload) {
-    last = {{"ok", status.last_reload->ok},
-            {"at", status.last_reload->at_ms},
-            {"trigger", status.last_reload->why},
-            {"errors", errors_json(status.last_reload->errors)}};
+  // (Members in name order, as nlohmann's objects wrote them.)
+  JsonWriter w;
+  w.object().key("config");
+  write_effective_config(w, c);
+  w.num("generation", ctx.snapshot->generation).key("last_reload");
+  if (const auto& r = status.last_reload) {
+    w.object().num("at", r->at_ms).key("errors");
+    write_errors(w, r->errors);
+    w.boolean("ok", r->ok).str("trigger", r->why).end_object();
+  } else {
+    w.null();
   }
-  json body = {{"source", c.source_path.empty() ? json() : json(c.source_path)},
-               {"loaded_at", status.loaded_at_ms},
-               {"generation", ctx.snapshot->generation},
-               {"yaml", status.yaml},
-               {"config", effective_config_json(c)},
-               {"last_reload", std::move(last)}};
-  std::string text = body.dump();
-  co_await ctx.out.send(200, "application/json", text);
+  w.num("loaded_at", status.loaded_at_ms)
+      .str_or_null("source", c.source_path)
+      .str("yaml", status.yaml)
+      .end_object();
+  return w.take();
 }
+
+#endif
 
 }  // namespace tg::admin

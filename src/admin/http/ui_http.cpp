@@ -11,6 +11,7 @@
 #include "tollgate/admin/admin_http.hpp"
 #include "tollgate/admin/ui_assets.hpp"
 #include "tollgate/admin/ui_sessions.hpp"
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/core/secure.hpp"
 #include "tollgate/providers/client_json.hpp"
 #include "tollgate/server/worker.hpp"
@@ -74,6 +75,12 @@ bool state_changing(http::verb v) {
   return v != http::verb::get && v != http::verb::head;
 }
 
+// {"csrf":...,"expires_at":...}
+std::string session_json(std::string_view csrf, int64_t expires_at_ms) {
+  JsonWriter w;
+  return w.object().str("csrf", csrf).num("expires_at", expires_at_ms).end_object().take();
+}
+
 Error session_missing() {
   return Error::unauthorized("Not signed in (no live session): sign in with the master key.");
 }
@@ -106,13 +113,19 @@ SessionAuth session_auth(RequestContext& ctx) {
   return SessionAuth::Master;
 }
 
-net::awaitable<void> ui_file_handler(RequestContext& ctx) {
+net::awaitable<void> send_reply(RequestContext& ctx, Reply r) {
+  if (r.error) {
+    co_await ctx.out.send_error(*r.error);
+  } else {
+    co_await ctx.out.send(r.status, r.content_type,
+                          r.static_body.empty() ? std::string_view(r.body) : r.static_body);
+  }
+}
+
+Reply ui_file(RequestContext& ctx) {
   add_security_headers(ctx);
   auto found = ui::find(ui::embedded(), ctx.path);
-  if (!found) {
-    co_await ctx.out.send_error(Error::not_found(ctx.path));
-    co_return;
-  }
+  if (!found) return Reply{.error = Error::not_found(ctx.path)};
   const ui::File& f = *found->file;
   const bool gzip = !f.gzip.empty() && ui::accepts_gzip(header(ctx.request, "accept-encoding"));
   // Each encoding its own strong ETag (RFC 9110 8.8.3); either one revalidates.
@@ -123,14 +136,13 @@ net::awaitable<void> ui_file_handler(RequestContext& ctx) {
   if (!f.gzip.empty()) ctx.out.add_header("Vary", "Accept-Encoding");
   const std::string_view inm = header(ctx.request, "if-none-match");
   if (!inm.empty() && (ui::etag_matches(inm, f.etag) || ui::etag_matches(inm, gz_etag))) {
-    co_await ctx.out.send(304, "", "");
-    co_return;
+    return Reply{.status = 304, .content_type = ""};
   }
   if (gzip) ctx.out.add_header("Content-Encoding", "gzip");
-  co_await ctx.out.send(200, ui::content_type(f.path), gzip ? f.gzip : ui::plain(f));
+  return Reply{.content_type = ui::content_type(f.path), .static_body = gzip ? f.gzip : ui::plain(f)};
 }
 
-net::awaitable<void> ui_session_handler(RequestContext& ctx) {
+Reply ui_session(RequestContext& ctx) {
   auto& sessions = ctx.worker.shared().ui_sessions;
   add_security_headers(ctx);
   ctx.out.add_header("Cache-Control", "no-store");
@@ -145,53 +157,39 @@ net::awaitable<void> ui_session_handler(RequestContext& ctx) {
       e.type = "rate_limit_error";
       e.code_str = "rate_limit_exceeded";
       e.retry_after = std::to_string(*wait);
-      co_await ctx.out.send_error(e);
-      co_return;
+      return Reply{.error = std::move(e)};
     }
     auto parsed = providers::parse_client_json(ctx.request.body());
-    if (auto* e = std::get_if<Error>(&parsed)) {
-      co_await ctx.out.send_error(*e);
-      co_return;
-    }
+    if (auto* e = std::get_if<Error>(&parsed)) return Reply{.error = std::move(*e)};
     const json& body = std::get<json>(parsed);
     auto k = body.is_object() ? body.find("key") : body.end();
     if (!body.is_object() || k == body.end() || !k->is_string()) {
-      co_await ctx.out.send_error(Error::bad_request("key: Field required (the master key)", "key"));
-      co_return;
+      return Reply{.error = Error::bad_request("key: Field required (the master key)", "key")};
     }
     const std::string& master = ctx.snapshot->config.server.master_key;
     if (!constant_time_equals(k->get_ref<const std::string&>(), master)) {
       sessions.failed(ip);
-      co_await ctx.out.send_error(Error::unauthorized("Wrong master key."));
-      co_return;
+      return Reply{.error = Error::unauthorized("Wrong master key.")};
     }
     sessions.succeeded(ip);
     auto s = sessions.create(master_binding(ctx));
     // Whole seconds left (the session was made a moment after the request started): 43200.
     const int64_t max_age = (s.expires_at_ms - ctx.start_unix_ms) / 1000;
     ctx.out.add_header("Set-Cookie", set_cookie(ctx, s.token, max_age));
-    json answer = {{"csrf", s.csrf}, {"expires_at", s.expires_at_ms}};
-    co_await ctx.out.send(200, "application/json", answer.dump());
-    co_return;
+    return Reply{.body = session_json(s.csrf, s.expires_at_ms)};
   }
   const std::string_view token = session_token(ctx.request);
   auto live = live_session(ctx);
-  if (!live) {
-    co_await ctx.out.send_error(session_missing());
-    co_return;
-  }
+  if (!live) return Reply{.error = session_missing()};
   if (method == http::verb::delete_) {
     if (!constant_time_equals(header(ctx.request, kCsrfHeader), live->csrf)) {
-      co_await ctx.out.send_error(csrf_failed());
-      co_return;
+      return Reply{.error = csrf_failed()};
     }
     sessions.remove(token);
     ctx.out.add_header("Set-Cookie", set_cookie(ctx, "", 0));
-    co_await ctx.out.send(204, "", "");
-    co_return;
+    return Reply{.status = 204, .content_type = ""};
   }
-  json answer = {{"csrf", live->csrf}, {"expires_at", live->expires_at_ms}};
-  co_await ctx.out.send(200, "application/json", answer.dump());
+  return Reply{.body = session_json(live->csrf, live->expires_at_ms)};
 }
 
 }  // namespace tg::admin

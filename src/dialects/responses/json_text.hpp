@@ -10,12 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tollgate/core/json_writer.hpp"
+
 namespace tg::dialects::responses::detail {
 
-// Appends s as a JSON string, quotes included: '"', '\\' and control characters escaped, and an
-// invalid UTF-8 sequence replaced by U+FFFD (as nlohmann's dump with error_handler_t::replace),
-// so that the output is valid JSON whatever the bytes.
-void append_json_string(std::string& out, std::string_view s);
+using tg::append_json_string;  // (src/core/json_writer.cpp: one escaping for every JSON writer)
 
 // Whether s, the inside of a JSON string literal as written, is its own value: no escapes, no
 // control characters, valid UTF-8. Then the text needs no decoding.
