@@ -169,7 +169,8 @@ std::string redact_yaml(std::string_view text, const std::vector<std::string>& s
   std::string out;
   out.reserve(text.size());
   // While inside the block under a secret field (a list of keys), its deeper lines are redacted.
-  std::optional<size_t> secret_block;
+  constexpr size_t kNoBlock = std::string_view::npos;  // (an optional here trips GCC 12's
+  size_t secret_block = kNoBlock;                      // -Wmaybe-uninitialized)
   for (std::string_view rest = text; !rest.empty();) {
     size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
@@ -177,9 +178,9 @@ std::string redact_yaml(std::string_view text, const std::vector<std::string>& s
     const size_t indent = indent_of(line);
     std::string_view body = line.substr(indent);
     const bool blank = body.empty() || body.front() == '#';
-    if (secret_block && !blank && indent <= *secret_block &&
-        !(indent == *secret_block && body.starts_with("- "))) {
-      secret_block.reset();
+    if (secret_block != kNoBlock && !blank && indent <= secret_block &&
+        !(indent == secret_block && body.starts_with("- "))) {
+      secret_block = kNoBlock;
     }
     std::string redacted(line);
     std::string_view item = body.starts_with("- ") ? body.substr(2) : body;
@@ -194,7 +195,7 @@ std::string redact_yaml(std::string_view text, const std::vector<std::string>& s
       } else if (!only_references(value)) {
         redacted = std::string(line.substr(0, value_at)) + " " + std::string(kRedacted);
       }
-    } else if (!blank && secret_block) {
+    } else if (!blank && secret_block != kNoBlock) {
       std::string_view value = has_field ? item.substr(colon + 1) : item;
       if (!only_references(value)) {
         redacted = std::string(line.substr(0, line.size() - value.size())) +
