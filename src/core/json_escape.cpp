@@ -4,63 +4,55 @@
 
 namespace tg {
 
-size_t utf8_sequence(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+namespace {
+
+// What a UTF-8 lead byte starts (RFC 3629): the sequence's length (0: not a lead byte) and the
+// range its second byte must be in (no overlong forms, no surrogates, nothing above U+10FFFF).
+struct Lead {
+  size_t length = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+};
+
+Lead lead_of(unsigned char c) {
+  Lead l;
   if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
+    l.length = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
+    l.length = 3;
+    if (c == 0xE0) l.lo = 0xA0;
+    if (c == 0xED) l.hi = 0x9F;
   } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
+    l.length = 4;
+    if (c == 0xF0) l.lo = 0x90;
+    if (c == 0xF4) l.hi = 0x8F;
   }
-  if (i + n > s.size()) return 0;
-  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
-  }
-  return n;
+  return l;
 }
 
-namespace {
+// How many bytes from s[i] (a lead byte) fit the sequence it starts, up to its length.
+size_t fitting_bytes(std::string_view s, size_t i, const Lead& lead) {
+  size_t k = 1;
+  for (; k < lead.length && i + k < s.size(); ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if (b < (k == 1 ? lead.lo : 0x80) || b > (k == 1 ? lead.hi : 0xBF)) break;
+  }
+  return k;
+}
 
 // The bytes of the ill-formed sequence at s[i] that one U+FFFD replaces (at least 1): a valid
 // lead byte and the continuation bytes that could still have completed it, as nlohmann's
 // decoder consumes them before it rejects.
 size_t ill_formed_length(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 1;
-  }
-  size_t k = 1;
-  for (; k < n && i + k < s.size(); ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) break;
-  }
-  return k;
+  const Lead lead = lead_of(static_cast<unsigned char>(s[i]));
+  return lead.length ? fitting_bytes(s, i, lead) : 1;
 }
 
 }  // namespace
+
+size_t utf8_sequence(std::string_view s, size_t i) {
+  const Lead lead = lead_of(static_cast<unsigned char>(s[i]));
+  return lead.length && fitting_bytes(s, i, lead) == lead.length ? lead.length : 0;
+}
 
 namespace {
 
