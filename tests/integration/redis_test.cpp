@@ -14,6 +14,7 @@
 #include "../support/redis_server.hpp"
 #include "../support/shared_store.hpp"
 #include "harness.hpp"
+#include "tollgate/redis/scripts.hpp"
 
 namespace tg::it {
 namespace {
@@ -60,7 +61,7 @@ TEST(RedisShared, RpmIsExactAcrossTwoInstances) {
   EXPECT_EQ(last_remaining, "0");  // counted across both: the 10th request left none
   // The window lives in Redis, under the key's id.
   const std::string id = find_key(a, "shared")["id"];
-  auto n = redis.command({"HVALS", "tg:rl:" + std::to_string(id.size()) + ":" + id + ":req"});
+  auto n = redis.command({"HVALS", redis::Keys{}.requests(id)});
   ASSERT_TRUE(n && n->is_array());
   int64_t total = 0;
   for (const auto& v : n->elements) total += std::stoll(v.str);
@@ -78,7 +79,7 @@ TEST(RedisShared, RpmCountsTheBucketsOfEarlierSecondsAndDropsExpiredOnes) {
   ASSERT_TRUE(redis_up(a));
   ASSERT_TRUE(redis_up(b));
   const std::string id = find_key(a, "shared")["id"];
-  const std::string req = "tg:rl:" + std::to_string(id.size()) + ":" + id + ":req";
+  const std::string req = redis::Keys{}.requests(id);
   auto t = redis.command({"TIME"});
   ASSERT_TRUE(t && t->is_array() && t->elements.size() == 2);
   const int64_t now = std::stoll(t->elements[0].str);
@@ -199,8 +200,8 @@ TEST(RedisShared, AKilledInstancesHoldsExpireAndTheOtherKeepsServing) {
   ASSERT_TRUE(redis_up(b));
   const std::string id = find_key(b, "shared")["id"];
   const std::string holder = "key:" + id;
-  const std::string par = "tg:rl:" + std::to_string(id.size()) + ":" + id + ":par";
-  const std::string amt = "tg:b:" + std::to_string(holder.size()) + ":" + holder + ":amt";
+  const std::string par = redis::Keys{}.parallel(id);
+  const std::string amt = redis::Keys{}.amounts(holder);
   // Two slow requests on A take both slots and two reservations.
   std::vector<std::thread> threads;
   const uint16_t a_port = a->port();
@@ -287,7 +288,7 @@ TEST(RedisShared, RedisRestartUnderLoadFailOpenNeverHangsAndLimitsRecover) {
   const std::string id = find_key(a, "shared")["id"];
   EXPECT_TRUE(eventually([&] {
     a.post("/v1/chat/completions", small_chat("again"), kKey);
-    auto n = redis.command({"EXISTS", "tg:rl:" + std::to_string(id.size()) + ":" + id + ":req"});
+    auto n = redis.command({"EXISTS", redis::Keys{}.requests(id)});
     return n && n->integer == 1;
   }));
   EXPECT_NE(a.get("/metrics").body.find("tollgate_redis_errors_total"), std::string::npos);
