@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <iterator>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -514,7 +515,6 @@ class LlmCall {
     const auto& rc = snap.config.router;
     auto& health = ctx_.worker.shared().health;
     const routing::HealthPolicy policy{rc.allowed_fails, rc.cooldown, rc.retry_after_cap};
-    std::vector<std::string> failures;
     std::optional<Error> last;
     UpstreamRateLimits rate_limits;
     auto order = routing::order_attempts(
@@ -553,7 +553,6 @@ class LlmCall {
           co_return;
         }
         Error& e = *outcome;
-        failures.push_back(fmt::format("{}/{}: {}", p.config.name, c.model, e.message));
         tried_.push_back({p.config.name, c.model, e.status, e.code_str, e.message,
                           ms_since(started)});
         if (!e.detail.empty()) {  // what the client does not see: the server log has it
@@ -613,7 +612,7 @@ class LlmCall {
       Error limited = Error::upstream_rate_limited(
           fmt::format("Every provider for this model is rate limiting Tollgate; retry later. "
                       "All {} attempt(s) failed: {}",
-                      attempt_count_, fmt::join(failures, "; ")),
+                      attempt_count_, failure_list()),
           rate_limits.soonest_seconds());
       ctx_.record.error_code = limited.code_str;
       co_await ctx_.out.send_error(limited);
@@ -621,7 +620,7 @@ class LlmCall {
     }
     Error all;
     bool timeout = (last && last->code == ErrorCode::UpstreamTimeout) || Clock::now() >= total_by_;
-    if (last && (last->status == 401 || last->status == 403) && failures.size() == 1) {
+    if (last && (last->status == 401 || last->status == 403) && tried_.size() == 1) {
       timeout = false;
     }
     all.code = timeout ? ErrorCode::AllFailedTimeout : ErrorCode::AllFailed;
@@ -629,8 +628,8 @@ class LlmCall {
     all.type = "api_error";
     all.code_str = timeout ? "upstream_timeout" : "upstream_error";
     all.message = fmt::format("All {} attempt(s) failed: {}", attempt_count_,
-                              failures.empty() ? std::string("request deadline passed")
-                                               : fmt::format("{}", fmt::join(failures, "; ")));
+                              tried_.empty() ? std::string("request deadline passed")
+                                             : failure_list());
     ctx_.record.error_code = all.code_str;
     co_await ctx_.out.send_error(all);
   }
@@ -1102,6 +1101,17 @@ class LlmCall {
     ctx_.record.attempts = attempt_count_;
     ctx_.record.upstream_ms = upstream_ms_;
     if (!tried_.empty()) ctx_.record.attempt_log = attempt_log(tried_);
+  }
+
+  // "provider/model: message; ..." of the failed attempts (when none answered, all of tried_),
+  // for the client's error message.
+  std::string failure_list() const {
+    std::string out;
+    for (const auto& t : tried_) {
+      if (!out.empty()) out += "; ";
+      fmt::format_to(std::back_inserter(out), "{}/{}: {}", t.provider, t.model, t.message);
+    }
+    return out;
   }
 
   // One attempt, for the request log's detail.

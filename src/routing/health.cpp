@@ -45,20 +45,27 @@ HealthView HealthTable::view(std::string_view id) const {
   auto it = entries_.find(id);
   if (it == entries_.end()) return {};
   const Entry& e = it->second;
-  const auto now = now_();
   HealthView v;
-  v.cooling = e.cool_until > now;
+  v.cooling = e.cool_until > now_();
   v.cool_until = e.cool_until;
   v.latency_ms = e.latency_ms;
   v.in_flight = e.in_flight;
-  const int64_t current = minute_of(now);
-  for (const Minute& m : e.minutes) {
+  return v;
+}
+
+RecentAttempts HealthTable::recent(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return {};
+  const int64_t current = minute_of(now_());
+  RecentAttempts r;
+  for (const Minute& m : it->second.minutes) {
     if (m.minute > current - kRecentMinutes && m.minute <= current) {
-      v.recent_attempts += m.attempts;
-      v.recent_failures += m.failures;
+      r.attempts += m.attempts;
+      r.failures += m.failures;
     }
   }
-  return v;
+  return r;
 }
 
 void HealthTable::count_end(Entry& e, bool failed) {

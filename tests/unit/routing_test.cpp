@@ -198,33 +198,33 @@ TEST(HealthTable, RecentAttemptsAndFailuresCoverTheLastFiveMinutes) {
   HealthTable table([&] { return clock.now(); });
   HealthPolicy policy{100, 30s, 60s};
   const std::string id = deployment_id("p", "k", "m");
-  EXPECT_EQ(table.view(id).recent_attempts, 0);
+  EXPECT_EQ(table.recent(id).attempts, 0);
   table.on_start(id);
   table.on_failure(id, policy);
   table.on_start(id);
   table.on_success(id, 10);
   table.on_start(id);
   table.on_neutral(id);  // a client's own mistake: an attempt, not the deployment's failure
-  auto v = table.view(id);
-  EXPECT_EQ(v.recent_attempts, 3);
-  EXPECT_EQ(v.recent_failures, 1);
+  auto v = table.recent(id);
+  EXPECT_EQ(v.attempts, 3);
+  EXPECT_EQ(v.failures, 1);
   clock.advance(3min);
   table.on_start(id);
   table.on_failure(id, policy);
-  v = table.view(id);
-  EXPECT_EQ(v.recent_attempts, 4);
-  EXPECT_EQ(v.recent_failures, 2);
+  v = table.recent(id);
+  EXPECT_EQ(v.attempts, 4);
+  EXPECT_EQ(v.failures, 2);
   clock.advance(150s);  // the first minute is now more than five minutes old
-  v = table.view(id);
-  EXPECT_EQ(v.recent_attempts, 1);
-  EXPECT_EQ(v.recent_failures, 1);
+  v = table.recent(id);
+  EXPECT_EQ(v.attempts, 1);
+  EXPECT_EQ(v.failures, 1);
   clock.advance(5min);  // the same ring slots come round again: nothing stale is counted
-  EXPECT_EQ(table.view(id).recent_attempts, 0);
+  EXPECT_EQ(table.recent(id).attempts, 0);
   table.on_start(id);
   table.on_success(id, 10);
-  v = table.view(id);
-  EXPECT_EQ(v.recent_attempts, 1);
-  EXPECT_EQ(v.recent_failures, 0);
+  v = table.recent(id);
+  EXPECT_EQ(v.attempts, 1);
+  EXPECT_EQ(v.failures, 0);
 }
 
 TEST(HealthTable, LatencyIsAMovingAverage) {

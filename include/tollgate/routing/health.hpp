@@ -24,13 +24,15 @@ struct HealthView {
   SteadyClock::time_point cool_until{};  // meaningful when cooling
   double latency_ms = -1;                // moving average; < 0 = never measured
   int in_flight = 0;
-  // Attempts that ended in the last kRecentMinutes (the current minute and the ones before), and
-  // how many of them failed: a deployment's error rate even when a failover answered for it.
-  int recent_attempts = 0;
-  int recent_failures = 0;
 };
 
+// Attempts that ended in the last kRecentMinutes (the current minute and the ones before), and
+// how many of them failed: a deployment's error rate even when a failover answered for it.
 inline constexpr int kRecentMinutes = 5;
+struct RecentAttempts {
+  int attempts = 0;
+  int failures = 0;
+};
 
 struct HealthPolicy {
   int allowed_fails = 3;                         // failures in a row before a cooldown
@@ -42,7 +44,8 @@ class HealthTable {
  public:
   explicit HealthTable(NowFn now = [] { return SteadyClock::now(); });
 
-  HealthView view(std::string_view id) const;
+  HealthView view(std::string_view id) const;  // the router's, per request
+  RecentAttempts recent(std::string_view id) const;  // for the admin view only
   void on_start(std::string_view id);
   void on_success(std::string_view id, double latency_ms);
   // A failure that says something about the deployment (connect error, 5xx, 429, timeout).

@@ -144,9 +144,11 @@ std::string providers_body(RequestContext& ctx, const json& recent) {
       double latency = -1;
       int attempts = 0, failed = 0;  // in the last routing::kRecentMinutes, over its keys
       for (const auto& key_id : p.key_ids) {
-        auto v = shared.health.view(routing::deployment_id(p.config.name, key_id, model));
-        attempts += v.recent_attempts;
-        failed += v.recent_failures;
+        const std::string id = routing::deployment_id(p.config.name, key_id, model);
+        auto v = shared.health.view(id);
+        const auto recent = shared.health.recent(id);
+        attempts += recent.attempts;
+        failed += recent.failures;
         if (v.cooling && v.cool_until > steady_now) {
           if (!until || v.cool_until < *until) until = v.cool_until;
         } else {
