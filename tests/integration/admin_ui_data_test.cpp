@@ -200,6 +200,43 @@ TEST(AdminUiData, LogRowShowsEachAttemptOfAFailover) {
   EXPECT_EQ(by_label["a/gpt-4o"]["recent_minutes"], 5);
 }
 
+// A provider's own words are hostile bytes: CR, LF and NUL in its message reach the attempt log
+// as JSON escapes and come back as the client saw them; a long message is kept to 500 bytes.
+TEST(AdminUiData, AttemptLogKeepsHostileProviderMessagesIntactAndBounded) {
+  Mock mock;
+  Gateway gw(data_config(mock, temp_dir() + "/t.db"));
+  const std::string nasty = std::string("bad\r\nX-Injected: 1\0tail", 24);
+  mock.add_fault({{"mode", "status"}, {"status", 400}, {"message", nasty}, {"count", 1}});
+  auto refused = gw.post("/v1/chat/completions", chat("gpt-test", "a"));
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.header("x-injected"), "");
+  mock.add_fault({{"mode", "status"}, {"status", 400}, {"message", std::string(5000, 'm')},
+                  {"count", 1}});
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "b")).status, 400);
+  json rows;
+  ASSERT_TRUE(eventually([&] {
+    rows = gw.get("/admin/logs").json_body()["data"];
+    return rows.size() == 2;
+  })) << rows.dump();
+  size_t seen = 0;
+  for (const auto& row : rows) {
+    auto one = gw.get("/admin/logs/" + row["id"].dump());
+    ASSERT_EQ(one.status, 200);
+    const json detail = one.json_body();  // the whole answer parses
+    ASSERT_EQ(detail["attempt_details"].size(), 1u) << detail.dump();
+    const std::string message = detail["attempt_details"][0]["message"];
+    if (row["request_id"] == refused.header("x-request-id")) {
+      EXPECT_EQ(message, refused.json_body()["error"]["message"].get<std::string>());
+      EXPECT_NE(message.find('\n'), std::string::npos) << "kept, as a JSON escape";
+      ++seen;
+    } else {
+      EXPECT_EQ(message.size(), 500u);
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 2u);
+}
+
 TEST(AdminUiData, ProvidersShowHealthTrafficAndPrices) {
   Mock mock;
   Gateway gw(data_config(mock, temp_dir() + "/t.db",
