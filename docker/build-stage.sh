@@ -41,7 +41,7 @@ CROSS=0
 TOOL_PKGS=(cmake pkg-config ca-certificates binutils tzdata)
 LIB_PKGS=(
   libboost1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsqlite3-dev
-  prometheus-cpp-dev libpq-dev libhiredis-dev
+  prometheus-cpp-dev libpq-dev libhiredis-dev libmimalloc-dev
 )
 ARCH_ALL_PKGS=(nlohmann-json3-dev)
 

@@ -10,6 +10,7 @@ PKGS=(
   libsqlite3-dev libpq-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   postgresql-15  # a real server for the store.postgres tests (tests/support/postgres_server.hpp)
   libhiredis-dev redis-server  # store.redis: the client's parser; a real server for its tests
+  libmimalloc-dev  # the daemon's allocator (TOLLGATE_MIMALLOC)
   prometheus  # promtool + a real server for tests/integration/prometheus_test.cpp
   chromium    # the admin web UI's browser test (tests/sdk/browser_ui_test.mjs, playwright-core)
 )

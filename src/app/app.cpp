@@ -131,9 +131,10 @@ class App {
       net::co_spawn(main_, watch_config(), net::detached);
     }
     if (!options_.port_file.empty()) write_port_file(endpoint.port());
-    spdlog::info("tollgate {} listening on {}:{} with {} worker(s); config: {}", TOLLGATE_VERSION,
-                 server.listen_host, endpoint.port(), n,
-                 options_.config_path.empty() ? "zero-config (environment)" : options_.config_path);
+    spdlog::info("tollgate {} listening on {}:{} with {} worker(s); config: {}; allocator: {}",
+                 TOLLGATE_VERSION, server.listen_host, endpoint.port(), n,
+                 options_.config_path.empty() ? "zero-config (environment)" : options_.config_path,
+                 options_.allocator);
     if (admin_port) {
       spdlog::info("/metrics and /admin on {}:{} (server.admin_listen)", server.admin_host,
                    admin_port);

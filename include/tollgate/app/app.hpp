@@ -16,6 +16,7 @@ struct Options {
   std::optional<std::string> listen; // overrides server.listen
   std::optional<int> workers;        // overrides server.workers
   std::string port_file;             // written with the bound port once listening
+  std::string allocator = "glibc malloc";  // what serves malloc, for the start-up line
 };
 
 // Runs the daemon until SIGTERM/SIGINT; returns the process exit code.
