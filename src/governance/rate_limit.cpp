@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <limits>
 #include <mutex>
 #include <unordered_map>
@@ -128,36 +129,53 @@ Error rate_limit_error(const Limited& l, std::string_view key_name) {
   return e;
 }
 
-std::string go_duration(std::chrono::milliseconds d) {
-  int64_t ms = d.count();
-  if (ms <= 0) return "0s";
-  if (ms < 1000) return fmt::format("{}ms", ms);
-  int64_t h = ms / 3'600'000, m = (ms / 60'000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
-  std::string secs = std::to_string(s);
-  if (frac) {
-    std::string f = fmt::format("{:03}", frac);
-    while (f.back() == '0') f.pop_back();
-    secs += "." + f;
+std::string_view decimal(uint64_t n, NumberBuffer& buf) {
+  auto r = std::to_chars(buf.data(), buf.data() + buf.size(), n);
+  return {buf.data(), static_cast<size_t>(r.ptr - buf.data())};
+}
+
+std::string_view go_duration(std::chrono::milliseconds d, NumberBuffer& buf) {
+  char* p = buf.data();
+  char* const end = buf.data() + buf.size();
+  auto num = [&](int64_t v) { p = std::to_chars(p, end, v).ptr; };
+  auto text = [&](std::string_view t) { p = std::copy(t.begin(), t.end(), p); };
+  const int64_t ms = d.count();
+  if (ms <= 0) {
+    text("0s");
+  } else if (ms < 1000) {
+    num(ms);
+    text("ms");
+  } else {
+    const int64_t h = ms / 3'600'000, m = (ms / 60'000) % 60, s = (ms / 1000) % 60;
+    const int64_t frac = ms % 1000;
+    if (h) {
+      num(h);
+      text("h");
+    }
+    if (h || m) {
+      num(m);
+      text("m");
+    }
+    num(s);
+    if (frac) {  // three digits, trailing zeros dropped: 250 -> ".25", 5 -> ".005"
+      *p++ = '.';
+      *p++ = static_cast<char>('0' + frac / 100);
+      if (frac % 100) *p++ = static_cast<char>('0' + frac / 10 % 10);
+      if (frac % 10) *p++ = static_cast<char>('0' + frac % 10);
+    }
+    text("s");
   }
-  if (h) return fmt::format("{}h{}m{}s", h, m, secs);
-  if (m) return fmt::format("{}m{}s", m, secs);
-  return secs + "s";
+  return {buf.data(), static_cast<size_t>(p - buf.data())};
+}
+
+std::string go_duration(std::chrono::milliseconds d) {
+  NumberBuffer buf;
+  return std::string(go_duration(d, buf));
 }
 
 std::vector<std::pair<std::string, std::string>> RateLimitHeaders::to_headers() const {
   std::vector<std::pair<std::string, std::string>> h;
-  if (limit_requests) {
-    h.emplace_back("x-ratelimit-limit-requests", std::to_string(*limit_requests));
-    h.emplace_back("x-ratelimit-remaining-requests", std::to_string(remaining_requests.value_or(0)));
-    h.emplace_back("x-ratelimit-reset-requests",
-                   go_duration(reset_requests.value_or(std::chrono::milliseconds{0})));
-  }
-  if (limit_tokens) {
-    h.emplace_back("x-ratelimit-limit-tokens", std::to_string(*limit_tokens));
-    h.emplace_back("x-ratelimit-remaining-tokens", std::to_string(remaining_tokens.value_or(0)));
-    h.emplace_back("x-ratelimit-reset-tokens",
-                   go_duration(reset_tokens.value_or(std::chrono::milliseconds{0})));
-  }
+  each([&](std::string_view name, std::string_view value) { h.emplace_back(name, value); });
   return h;
 }
 

@@ -216,7 +216,7 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
 void add_rate_headers(RequestContext& ctx) {
   const auto& key = *ctx.key;
   auto h = ctx.worker.shared().governance.limiter.headers(key.id, key.limits);
-  for (auto& [name, value] : h.to_headers()) ctx.out.add_header(std::move(name), std::move(value));
+  h.each([&](std::string_view name, std::string_view value) { ctx.out.add_header(name, value); });
 }
 
 // POST /v1/messages/count_tokens: exact from an Anthropic target, an estimate for every other

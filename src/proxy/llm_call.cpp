@@ -271,10 +271,9 @@ class LlmCall {
         ceiling ? ceiling->input : governance::estimate_input_tokens(ctx_.request.body().size());
     // Reserve what this request may cost at most: the dearest of its targets.
     governance::Nanos estimate = 0;
-    if (const auto& prices = ctx_.snapshot->prices) {
+    if (ctx_.snapshot->prices) {
       auto consider = [&](const routing::Candidate& c) {
-        const auto& p = ctx_.snapshot->providers[c.provider];
-        if (auto price = prices->lookup(p.config, c.model)) {
+        if (const auto* price = price_of(c)) {
           estimate = std::max(estimate, ceiling ? governance::cost_of(*price, *ceiling).value_or(0)
                                                 : governance::estimate_cost(*price, input_est, max_out));
         }
@@ -372,14 +371,12 @@ class LlmCall {
 
   // Drops the plan's targets that have no price; 403 model_not_priced when none is left.
   std::optional<Error> keep_priced_targets(const governance::KeyRecord& key) {
-    const auto& prices = ctx_.snapshot->prices;
     std::vector<std::string> unpriced;
     const auto ceiling = call_->ceiling();  // media: priced for what the call is billed by
     auto priced = [&](const routing::Candidate& c) {
-      const auto& p = ctx_.snapshot->providers[c.provider];
-      auto price = prices ? prices->lookup(p.config, c.model) : std::nullopt;
+      const auto* price = price_of(c);
       if (price && (!ceiling || governance::cost_of(*price, *ceiling))) return true;
-      unpriced.push_back(p.config.name + "/" + c.model);
+      unpriced.push_back(ctx_.snapshot->providers[c.provider].config.name + "/" + c.model);
       return false;
     };
     auto keep = [&](std::vector<routing::Candidate>& list) {
@@ -412,17 +409,32 @@ class LlmCall {
     add_headers(ctx_.worker.shared().governance.limiter.headers(key.id, key.limits));
   }
   void add_headers(const governance::RateLimitHeaders& h) {
-    for (auto& [name, value] : h.to_headers()) ctx_.out.add_header(std::move(name), std::move(value));
+    h.each([&](std::string_view name, std::string_view value) { ctx_.out.add_header(name, value); });
   }
 
   // The cost of what the answering deployment consumed (nullopt: no price known).
-  std::optional<governance::Nanos> cost_of(const routing::ProviderRuntime& p,
-                                            const routing::Candidate& d,
-                                            const providers::Usage& usage) const {
-    if (!ctx_.snapshot->prices) return std::nullopt;
-    auto price = ctx_.snapshot->prices->lookup(p.config, d.model);
+  std::optional<governance::Nanos> cost_of(const routing::Candidate& d,
+                                            const providers::Usage& usage) {
+    const auto* price = price_of(d);
     if (!price) return std::nullopt;
     return governance::cost_of(*price, usage);
+  }
+
+  // A deployment's price (null: none), looked up once per request: a key's checks, the
+  // reservation and the bill ask for the same few deployments, and a catalog lookup lower-cases
+  // and searches strings. Use the pointer before the next call (prices_ may grow).
+  const governance::ModelPrice* price_of(const routing::Candidate& c) {
+    const auto& catalog = ctx_.snapshot->prices;
+    if (!catalog) return nullptr;
+    auto it = std::find_if(prices_.begin(), prices_.end(), [&](const KnownPrice& k) {
+      return k.provider == c.provider && k.model == c.model;
+    });
+    if (it == prices_.end()) {
+      prices_.push_back({c.provider, c.model,
+                         catalog->lookup(ctx_.snapshot->providers[c.provider].config, c.model)});
+      it = prices_.end() - 1;
+    }
+    return it->price ? &*it->price : nullptr;
   }
 
   // After the answer (success, error or a cut stream): bill what was consumed, exactly once.
@@ -745,7 +757,7 @@ class LlmCall {
       usage.present = true;
       record_usage(usage);
       ctx_.record.usage_estimated = true;
-      ctx_.record.cost_nano = cost_of(p, d, usage);
+      ctx_.record.cost_nano = cost_of(d, usage);
       co_return std::nullopt;
     }
     if (err) co_return err;
@@ -769,7 +781,7 @@ class LlmCall {
       co_return resp.error;
     }
     record_usage(resp.usage);
-    ctx_.record.cost_nano = cost_of(p, d, resp.usage);
+    ctx_.record.cost_nano = cost_of(d, resp.usage);
     if (ctx_.record.cost_nano) {
       ctx_.out.add_header("x-tollgate-cost-usd",
                           governance::nanos_to_usd_string(*ctx_.record.cost_nano));
@@ -844,7 +856,7 @@ class LlmCall {
       providers::Usage usage;
       ctx_.record.usage_estimated = call_->meter(tail, usage);
       record_usage(usage);
-      ctx_.record.cost_nano = cost_of(p, d, usage);
+      ctx_.record.cost_nano = cost_of(d, usage);
     };
     const std::string content_type = upstream_content_type(ex, "application/octet-stream");
     bool ok = co_await ctx_.out.begin_stream(content_type);
@@ -1054,7 +1066,7 @@ class LlmCall {
     }
     record_usage(usage);
     ctx_.record.usage_estimated = estimated;
-    ctx_.record.cost_nano = cost_of(p, d, usage);
+    ctx_.record.cost_nano = cost_of(d, usage);
   }
 
   void record_usage(const providers::Usage& u) {
@@ -1151,6 +1163,12 @@ class LlmCall {
   bool cache_store_ = false;  // store a successful answer under cache_key_
   int attempt_count_ = 0;
   std::vector<Tried> tried_;  // kept once an attempt failed (the first answering: nothing)
+  struct KnownPrice {
+    uint32_t provider;
+    std::string model;
+    std::optional<governance::ModelPrice> price;
+  };
+  std::vector<KnownPrice> prices_;  // price_of's lookups so far
   int64_t choices_ = 1;  // answers asked for (n, best_of)
   bool strict_ = false;  // the model entry refuses parameters a provider cannot take
   bool answered_ok_ = false;

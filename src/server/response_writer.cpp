@@ -37,7 +37,7 @@ bool safe_value(std::string_view v) {
 
 }  // namespace
 
-bool ResponseWriter::add_header(std::string name, std::string value) {
+bool ResponseWriter::add_header(std::string_view name, std::string_view value) {
   bool name_ok = !name.empty();
   for (unsigned char c : name) name_ok = name_ok && token_char(c);
   if (!name_ok || !safe_value(value)) {
@@ -45,7 +45,7 @@ bool ResponseWriter::add_header(std::string name, std::string value) {
                  log_safe(name));
     return false;
   }
-  headers_.emplace_back(std::move(name), std::move(value));
+  headers_.append(name).append(": ").append(value).append("\r\n");
   return true;
 }
 
@@ -53,7 +53,7 @@ std::string ResponseWriter::head(int status, std::string_view content_type,
                                  const size_t* content_length) {
   auto reason = http::obsolete_reason(static_cast<http::status>(status));
   std::string h;
-  h.reserve(256);
+  h.reserve(160 + headers_.size());
   h += fmt::format("HTTP/1.1 {} {}\r\n", status, std::string_view(reason.data(), reason.size()));
   h += "Server: tollgate\r\n";
   if (!content_type.empty()) {
@@ -71,12 +71,7 @@ std::string ResponseWriter::head(int status, std::string_view content_type,
     h += "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
   }
   if (!keep_alive_) h += "Connection: close\r\n";
-  for (const auto& [name, value] : headers_) {
-    h += name;
-    h += ": ";
-    h += value;
-    h += "\r\n";
-  }
+  h += headers_;
   h += "\r\n";
   return h;
 }

@@ -279,6 +279,31 @@ TEST(GovRateLimit, GoDurations) {
   EXPECT_EQ(go_duration(90'000ms), "1m30s");
   EXPECT_EQ(go_duration(3'600'000ms), "1h0m0s");
   EXPECT_EQ(go_duration(3'723'000ms), "1h2m3s");
+  // Fractions: three digits with the trailing zeros dropped, inner zeros kept.
+  EXPECT_EQ(go_duration(1005ms), "1.005s");
+  EXPECT_EQ(go_duration(1050ms), "1.05s");
+  EXPECT_EQ(go_duration(1205ms), "1.205s");
+  EXPECT_EQ(go_duration(61'001ms), "1m1.001s");
+  EXPECT_EQ(go_duration(-5ms), "0s");
+  // The largest duration fits the buffer: Go's own text for math.MaxInt64 milliseconds.
+  EXPECT_EQ(go_duration(std::chrono::milliseconds{INT64_MAX}), "2562047788015h12m55.807s");
+}
+
+TEST(GovRateLimit, EachHandsOutWhatToHeadersReturns) {
+  RateLimitHeaders h;
+  h.limit_requests = 600;
+  h.remaining_requests = UINT64_MAX;
+  h.reset_requests = 90'250ms;
+  h.limit_tokens = 1'000'000;
+  h.remaining_tokens = 0;
+  h.reset_tokens = 7ms;
+  std::vector<std::pair<std::string, std::string>> seen;
+  h.each([&](std::string_view n, std::string_view v) { seen.emplace_back(n, v); });
+  EXPECT_EQ(seen, h.to_headers());
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ(seen[1].second, "18446744073709551615");
+  EXPECT_EQ(seen[2].second, "1m30.25s");
+  EXPECT_EQ(seen[5], (std::pair<std::string, std::string>{"x-ratelimit-reset-tokens", "7ms"}));
 }
 
 TEST(GovRateLimit, ErrorShape) {

@@ -12,6 +12,7 @@
 // max_tokens), then settle_tokens() replaces it with the actual total tokens. A single request
 // estimated above tpm is admitted only into an empty window (so it is not refused forever).
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -85,11 +86,35 @@ struct RateLimitHeaders {
   std::optional<std::chrono::milliseconds> reset_tokens;
   // ("x-ratelimit-limit-requests", "600"), ..., resets as Go durations ("6m0s", "12ms", "1s").
   std::vector<std::pair<std::string, std::string>> to_headers() const;
+  // The same pairs, in the same order, handed to add(name, value) without allocating: the value
+  // lives in a buffer that the next call reuses (the request path's form of to_headers).
+  template <class Add>
+  void each(Add&& add) const;
 };
 
 // Go's time.Duration.String() at millisecond resolution: 0 -> "0s", 12ms -> "12ms",
 // 1500ms -> "1.5s", 360000ms -> "6m0s", 3723000ms -> "1h2m3s".
 std::string go_duration(std::chrono::milliseconds d);
+using NumberBuffer = std::array<char, 32>;  // any int64 duration or uint64 count fits
+std::string_view go_duration(std::chrono::milliseconds d, NumberBuffer& buf);
+std::string_view decimal(uint64_t n, NumberBuffer& buf);
+
+template <class Add>
+void RateLimitHeaders::each(Add&& add) const {
+  NumberBuffer buf;
+  if (limit_requests) {
+    add("x-ratelimit-limit-requests", decimal(*limit_requests, buf));
+    add("x-ratelimit-remaining-requests", decimal(remaining_requests.value_or(0), buf));
+    add("x-ratelimit-reset-requests",
+        go_duration(reset_requests.value_or(std::chrono::milliseconds{0}), buf));
+  }
+  if (limit_tokens) {
+    add("x-ratelimit-limit-tokens", decimal(*limit_tokens, buf));
+    add("x-ratelimit-remaining-tokens", decimal(remaining_tokens.value_or(0), buf));
+    add("x-ratelimit-reset-tokens",
+        go_duration(reset_tokens.value_or(std::chrono::milliseconds{0}), buf));
+  }
+}
 
 class RateLimiter {
  public:

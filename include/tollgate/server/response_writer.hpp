@@ -6,8 +6,6 @@
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -24,7 +22,7 @@ class ResponseWriter {
   // Headers added to every response of this request (x-request-id, x-tollgate-*). A name or
   // value with CR, LF or NUL (or a name that is not an HTTP token) is dropped with a warning:
   // the last defence against response splitting by a client-chosen string. False when dropped.
-  bool add_header(std::string name, std::string value);
+  bool add_header(std::string_view name, std::string_view value);
   void set_keep_alive(bool keep) { keep_alive_ = keep; }
   // A HEAD request: every response gets the head it would have for GET (Content-Length
   // included) and no body, so the keep-alive connection's framing stays right.
@@ -58,7 +56,7 @@ class ResponseWriter {
 
   boost::beast::tcp_stream& stream_;
   std::chrono::milliseconds write_timeout_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string headers_;  // "name: value\r\n" lines, checked by add_header
   std::string (*render_)(const Error&) = &render_error_body;
   bool keep_alive_ = true;
   bool head_only_ = false;

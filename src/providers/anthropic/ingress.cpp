@@ -2,12 +2,12 @@
 // (whole and streamed) back to Anthropic Messages. provider-formats.md 2.2-2.4, 9 (reverse).
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
 
 #include "tollgate/core/json_access.hpp"
+#include "tollgate/core/secure.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
 
 namespace tg::providers::anthropic_ingress {
@@ -16,21 +16,6 @@ namespace {
 using json = nlohmann::json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string sha256_hex(std::string_view s) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char c : digest) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-
 
 Error invalid(std::string param, std::string message) {
   return Error::bad_request(param + ": " + message, param);

@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <ctime>
@@ -60,12 +59,6 @@ std::string to_hex(std::string_view bytes) {
     out[2 * i + 1] = kHex[b & 15];
   }
   return out;
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {

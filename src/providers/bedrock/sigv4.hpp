@@ -8,10 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "tollgate/core/secure.hpp"
+
 namespace tg::providers::bedrock::sigv4 {
 
-// Lowercase hex of SHA-256(data).
-std::string sha256_hex(std::string_view data);
+// Lowercase hex of SHA-256(data): the one in core/secure.hpp.
+using tg::sha256_hex;
 // Raw 32-byte HMAC-SHA256(key, data).
 std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string to_hex(std::string_view bytes);
