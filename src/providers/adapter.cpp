@@ -119,7 +119,7 @@ size_t skip_ws(std::string_view s, size_t i) {
 }
 
 size_t skip_string(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
+  for (++i; (i = plain_run_end(s, i)) < s.size(); ++i) {
     if (s[i] == '\\') {
       ++i;
     } else if (s[i] == '"') {

@@ -46,7 +46,7 @@ bool in(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo &&
 size_t string_end(std::string_view s, size_t i) {
   const size_t n = s.size();
   ++i;
-  while (i < n) {
+  while ((i = plain_run_end(s, i)) < n) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == '"') return i + 1;
     if (c < 0x20) return std::string_view::npos;

@@ -41,6 +41,36 @@ TEST(JsonValidate, AgreesWithTheParserOnValidAndBrokenText) {
   }
 }
 
+// Strings are passed eight bytes at a time (json_scan::plain_run_end): a quote, backslash, control
+// byte or UTF-8 byte at every offset of the word, and every length around it, must be seen.
+TEST(JsonValidate, StringsAgreeWithTheParserAtEveryOffsetOfTheWordScan) {
+  const std::vector<std::string> specials = {"\"", "\\", "\\\"", "\\u00e9", "\x01", "\x1f",
+                                             "\x7f", "\xC3\xA9", "\xC3", "\x80", "\xFF", " "};
+  size_t checked = 0;
+  for (size_t before = 0; before < 18; ++before) {
+    for (const auto& special : specials) {
+      for (size_t after = 0; after < 10; ++after) {
+        const std::string inner = std::string(before, 'a') + special + std::string(after, 'b');
+        const std::string text = "{\"k\":\"" + inner + "\",\"n\":1}";
+        ASSERT_EQ(json_scan::valid(text), json::accept(text)) << "text: " << text;
+        // skip_string ends where a byte-at-a-time scan ends.
+        size_t naive = text.size();
+        for (size_t i = 6; i < text.size(); ++i) {
+          if (text[i] == '\\') {
+            ++i;
+          } else if (text[i] == '"') {
+            naive = i + 1;
+            break;
+          }
+        }
+        ASSERT_EQ(json_scan::skip_string(text, 5), naive) << "text: " << text;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 18u * 12u * 10u);
+}
+
 TEST(JsonValidate, NestingIsBounded) {
   std::string deep = std::string(100, '[') + std::string(100, ']');
   EXPECT_TRUE(json_scan::valid(deep, 100));

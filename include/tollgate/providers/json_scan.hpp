@@ -4,11 +4,36 @@
 // index just after what it skipped (the text's size when it is cut short). Pure.
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace tg::providers::json_scan {
 
 size_t skip_ws(std::string_view s, size_t i);
+
+// The index of the first byte at or after i that is '"', '\\', a control character or not ASCII
+// (s.size() if none): the only bytes inside a string that a scanner must look at. The rest, most
+// of an answer's text, is passed eight bytes at a time (bit tricks on a 64-bit word, each exact
+// about whether any of the eight bytes matches).
+inline size_t plain_run_end(std::string_view s, size_t i) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  while (i + 8 <= s.size()) {
+    uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    const uint64_t quote = v ^ (kOnes * '"'), backslash = v ^ (kOnes * '\\');
+    const uint64_t special = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
+                             (v - kOnes * 0x20) | v;  // a zero byte in either; < 0x20; >= 0x80
+    if (special & kHighs) break;
+    i += 8;
+  }
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+    ++i;
+  }
+  return i;
+}
 size_t skip_string(std::string_view s, size_t i);  // s[i] == '"'
 size_t skip_value(std::string_view s, size_t i);   // any value: string, object, array, scalar
 
