@@ -151,5 +151,15 @@ TEST(ContainerCli, EntrypointRefusesAPuidThatIsNotANumberBeforeTouchingAnything)
   EXPECT_NE(out.find("PUID and PGID must be numbers"), std::string::npos) << out;
 }
 
+// The allocator is named, and a linked mimalloc really serves malloc (the binary checks an
+// allocation at start): a link-order change that left glibc's malloc bound would show here.
+TEST(ContainerCli, VersionNamesTheAllocatorThatServesMalloc) {
+  std::string out;
+  ASSERT_EQ(run({TG_TOLLGATE_BIN, "--version"}, {}, &out), 0) << out;
+  const bool mimalloc = out.find("(mimalloc 2.") != std::string::npos;
+  EXPECT_TRUE(mimalloc || out.find("(glibc malloc)") != std::string::npos) << out;
+  EXPECT_EQ(out.find("bound elsewhere"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace tg::it
