@@ -296,20 +296,27 @@ void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
 }
 
 void Metrics::set_budget_remaining(std::string_view key_name, double usd) {
-  budget_remaining_->Add({{"key_name", std::string(key_name)}}).Set(usd);
+  std::lock_guard lock(budgets_mu_);
+  auto it = budget_series_.find(key_name);
+  if (it == budget_series_.end()) {
+    auto* g = &budget_remaining_->Add({{"key_name", std::string(key_name)}});
+    it = budget_series_.emplace(std::string(key_name), g).first;
+  }
+  it->second->Set(usd);
 }
 
 void Metrics::set_budgets(const std::vector<std::pair<std::string, double>>& remaining) {
   std::lock_guard lock(budgets_mu_);
-  std::unordered_set<std::string> now;
+  decltype(budget_series_) now;
   for (const auto& [name, usd] : remaining) {
-    budget_remaining_->Add({{"key_name", name}}).Set(usd);
-    now.insert(name);
+    auto* g = &budget_remaining_->Add({{"key_name", name}});
+    g->Set(usd);
+    now.emplace(name, g);
   }
-  for (const auto& name : budget_keys_) {
-    if (!now.count(name)) budget_remaining_->Remove(&budget_remaining_->Add({{"key_name", name}}));
+  for (const auto& [name, g] : budget_series_) {
+    if (!now.contains(name)) budget_remaining_->Remove(g);
   }
-  budget_keys_ = std::move(now);
+  budget_series_ = std::move(now);
 }
 
 void Metrics::in_flight_add(int delta) { in_flight_->Increment(delta); }

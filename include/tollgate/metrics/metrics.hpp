@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -98,13 +99,15 @@ class Metrics {
   prometheus::Counter* store_refused_;
   prometheus::Counter* redis_errors_ = nullptr;
   prometheus::Gauge* redis_up_ = nullptr;
-  std::mutex budgets_mu_;
-  std::unordered_set<std::string> budget_keys_;  // key names with a budget series
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   using NameSet = std::unordered_set<std::string, NameHash, std::equal_to<>>;
+  std::mutex budgets_mu_;
+  // Each key's budget series, found by name per request (Family::Add builds a label map and
+  // hashes it); removed together with the series by set_budgets.
+  std::unordered_map<std::string, prometheus::Gauge*, NameHash, std::equal_to<>> budget_series_;
   std::atomic<std::shared_ptr<const NameSet>> known_models_;  // read per request, without a lock
 };
 
