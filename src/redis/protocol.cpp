@@ -6,12 +6,32 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace tg::redis {
 
+namespace {
+
+// "<mark><n>\r\n" (a RESP array or bulk string header), without fmt's char-by-char appends: a
+// command is encoded per request on the Redis path.
+void append_header(std::string& out, char mark, size_t n) {
+  char buf[24];
+  buf[0] = mark;
+  char* end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
+}  // namespace
+
 void encode_command(std::string& out, std::span<const std::string> args) {
-  fmt::format_to(std::back_inserter(out), "*{}\r\n", args.size());
+  size_t size = 16;
+  for (const auto& a : args) size += a.size() + 16;
+  out.reserve(out.size() + size);
+  append_header(out, '*', args.size());
   for (const auto& a : args) {
-    fmt::format_to(std::back_inserter(out), "${}\r\n", a.size());
+    append_header(out, '$', a.size());
     out.append(a);
     out.append("\r\n");
   }

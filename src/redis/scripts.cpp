@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -276,7 +277,17 @@ std::string seed_arg(const std::optional<governance::Nanos>& seed) {
   return seed ? std::to_string(clamp_nanos(*seed)) : "-1";
 }
 
-std::string sized(std::string_view s) { return fmt::format("{}:{}", s.size(), s); }
+// "<prefix><kind><size of id>:<id><suffix>": the id's length first, so no id can be read as the
+// end of another key. Built with one allocation: several such names go into each request's script.
+std::string key_name(std::string_view prefix, std::string_view kind, std::string_view id,
+                     std::string_view suffix) {
+  char size[24];
+  const auto n = static_cast<size_t>(std::to_chars(size, size + sizeof size, id.size()).ptr - size);
+  std::string out;
+  out.reserve(prefix.size() + kind.size() + n + 1 + id.size() + suffix.size());
+  out.append(prefix).append(kind).append(size, n).append(1, ':').append(id).append(suffix);
+  return out;
+}
 
 void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
                       std::vector<std::string>& out) {
@@ -307,18 +318,20 @@ std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t 
 
 }  // namespace
 
-std::string Keys::requests(std::string_view id) const { return prefix + "rl:" + sized(id) + ":req"; }
-std::string Keys::tokens(std::string_view id) const { return prefix + "rl:" + sized(id) + ":tok"; }
-std::string Keys::parallel(std::string_view id) const { return prefix + "rl:" + sized(id) + ":par"; }
-std::string Keys::totals(std::string_view id) const { return prefix + "rl:" + sized(id) + ":now"; }
-std::string Keys::reservations(std::string_view h) const { return prefix + "b:" + sized(h) + ":res"; }
-std::string Keys::amounts(std::string_view h) const { return prefix + "b:" + sized(h) + ":amt"; }
-std::string Keys::reserved(std::string_view h) const { return prefix + "b:" + sized(h) + ":rsv"; }
+std::string Keys::requests(std::string_view id) const { return key_name(prefix, "rl:", id, ":req"); }
+std::string Keys::tokens(std::string_view id) const { return key_name(prefix, "rl:", id, ":tok"); }
+std::string Keys::parallel(std::string_view id) const { return key_name(prefix, "rl:", id, ":par"); }
+std::string Keys::totals(std::string_view id) const { return key_name(prefix, "rl:", id, ":now"); }
+std::string Keys::reservations(std::string_view h) const { return key_name(prefix, "b:", h, ":res"); }
+std::string Keys::amounts(std::string_view h) const { return key_name(prefix, "b:", h, ":amt"); }
+std::string Keys::reserved(std::string_view h) const { return key_name(prefix, "b:", h, ":rsv"); }
 std::string Keys::spent(std::string_view h, int64_t period_start) const {
-  return fmt::format("{}b:{}:spent:{}", prefix, sized(h), period_start);
+  char period[24];
+  const auto n = std::to_chars(period, period + sizeof period, period_start).ptr - period;
+  return key_name(prefix, "b:", h, ":spent:").append(period, static_cast<size_t>(n));
 }
 
-std::string Keys::cached(std::string_view k) const { return prefix + "c:" + sized(k); }
+std::string Keys::cached(std::string_view k) const { return key_name(prefix, "c:", k, ""); }
 
 std::string encode_answer(const cache::CachedAnswer& a) {
   std::string out = fmt::format("tg1 {} {}\n", a.provider.size(), a.upstream_model.size());

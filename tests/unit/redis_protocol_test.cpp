@@ -24,6 +24,18 @@ TEST(RedisProtocol, EncodesCommandsAsArraysOfBulkStrings) {
   EXPECT_EQ(out, std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$6\r\na\r\nb\0c\r\n", 32));
 }
 
+TEST(RedisProtocol, EncodesMultiDigitCountsAndLengthsAndAppendsToWhatIsThere) {
+  std::string out = "prefix";
+  std::vector<std::string> args(12, "");
+  args[0] = "EVALSHA";
+  args[11] = std::string(12345, 'x');
+  encode_command(out, args);
+  std::string want = "prefix*12\r\n$7\r\nEVALSHA\r\n";
+  for (int i = 1; i < 11; ++i) want += "$0\r\n\r\n";
+  want += "$12345\r\n" + std::string(12345, 'x') + "\r\n";
+  EXPECT_EQ(out, want);
+}
+
 TEST(RedisProtocol, ReadsEveryReplyTypeAcrossSplitFeeds) {
   Reader r;
   const std::string bytes = "*5\r\n:42\r\n$5\r\nhello\r\n+OK\r\n-ERR bad\r\n$-1\r\n:7\r\n";
