@@ -3,6 +3,7 @@
 
 #include "request_record.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <string>
@@ -86,7 +87,16 @@ void log_access(const RequestContext& ctx, double duration_ms) {
   // one buffer per thread, reused (no string per field, no allocation once it has grown).
   thread_local std::string line;
   line.clear();
-  auto out = std::back_inserter(line);
+  // Numbers by to_chars: fmt parses its format string on every call, per request here.
+  auto number = [&](auto v) {
+    char buf[32];
+    line.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+  };
+  auto millis = [&](double ms) {  // three decimals, as fmt's {:.3f}
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
+    line.append(buf, static_cast<size_t>(r.ptr - buf));
+  };
   auto text = [&](std::string_view name, std::string_view s) {
     line += name;
     log_escape_into(line, s.empty() ? std::string_view("-") : s);
@@ -98,14 +108,22 @@ void log_access(const RequestContext& ctx, double duration_ms) {
                                          ctx.request.method_string().size()));
   line += ' ';
   log_escape_into(line, ctx.path);
-  fmt::format_to(out, " status={} dur_ms={:.3f}", status, duration_ms);
+  line += " status=";
+  number(status);
+  line += " dur_ms=";
+  millis(duration_ms);
   text(" model=", r.model);
   text(" provider=", r.provider);
   text(" upstream_model=", r.upstream_model);
-  fmt::format_to(out, " attempts={} stream={} ttft_ms=", r.attempts, r.stream);
-  if (r.ttft_ms >= 0) fmt::format_to(out, "{:.3f}", r.ttft_ms);
+  line += " attempts=";
+  number(r.attempts);
+  line += r.stream ? " stream=true ttft_ms=" : " stream=false ttft_ms=";
+  if (r.ttft_ms >= 0) millis(r.ttft_ms);
   else line += '-';
-  fmt::format_to(out, " tokens_in={} tokens_out={}", r.input_tokens, r.output_tokens);
+  line += " tokens_in=";
+  number(r.input_tokens);
+  line += " tokens_out=";
+  number(r.output_tokens);
   if (!r.error_code.empty()) {
     line += " error=";
     log_escape_into(line, r.error_code);

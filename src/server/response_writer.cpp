@@ -1,13 +1,13 @@
 #include "tollgate/server/response_writer.hpp"
 
 #include <array>
+#include <charconv>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "tollgate/core/text.hpp"
@@ -54,7 +54,12 @@ std::string ResponseWriter::head(int status, std::string_view content_type,
   auto reason = http::obsolete_reason(static_cast<http::status>(status));
   std::string h;
   h.reserve(160 + headers_.size());
-  h += fmt::format("HTTP/1.1 {} {}\r\n", status, std::string_view(reason.data(), reason.size()));
+  char code[16];
+  h += "HTTP/1.1 ";
+  h.append(code, static_cast<size_t>(std::to_chars(code, code + sizeof code, status).ptr - code));
+  h += ' ';
+  h.append(reason.data(), reason.size());
+  h += "\r\n";
   h += "Server: tollgate\r\n";
   if (!content_type.empty()) {
     h += "Content-Type: ";
@@ -120,9 +125,12 @@ net::awaitable<bool> ResponseWriter::begin_stream(std::string_view content_type)
 
 net::awaitable<bool> ResponseWriter::write_chunk(std::string_view data) {
   if (data.empty() || head_only_) co_return !failed_;
-  char size_line[24];
-  auto r = fmt::format_to_n(size_line, sizeof size_line - 2, "{:x}\r\n", data.size());
-  co_return co_await write(std::string_view(size_line, r.size), data, "\r\n");
+  char size_line[24];  // the chunk's size in hex, CRLF (per streamed event: no format parsing)
+  char* end = std::to_chars(size_line, size_line + sizeof size_line - 2, data.size(), 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  co_return co_await write(std::string_view(size_line, static_cast<size_t>(end - size_line)), data,
+                           "\r\n");
 }
 
 net::awaitable<bool> ResponseWriter::end_stream() {
