@@ -1,6 +1,7 @@
 #include "tollgate/server/worker.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -111,10 +112,27 @@ uint64_t Worker::next_random() {
   return z ^ (z >> 31);
 }
 
+namespace {
+
+// v in lowercase hex, zero-padded to at least `width` digits (fmt's {:0Nx}, without parsing a
+// format string per request).
+void append_hex(std::string& out, uint64_t v, size_t width) {
+  char buf[16];
+  const auto n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v, 16).ptr - buf);
+  if (n < width) out.append(width - n, '0');
+  out.append(buf, n);
+}
+
+}  // namespace
+
 std::string Worker::next_request_id() {
   // Unique per process run: random prefix per worker + counter. Cheap, no syscalls.
-  return fmt::format("req_{:012x}{:02x}{:08x}", rng_state_ & 0xffffffffffffull, index_ & 0xff,
-                     ++request_counter_);
+  std::string id = "req_";
+  id.reserve(4 + 12 + 2 + 16);
+  append_hex(id, rng_state_ & 0xffffffffffffull, 12);
+  append_hex(id, static_cast<uint64_t>(index_) & 0xff, 2);
+  append_hex(id, ++request_counter_, 8);
+  return id;
 }
 
 namespace {
