@@ -1,5 +1,6 @@
 #include "tollgate/governance/money.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -18,7 +19,15 @@ std::string nanos_to_usd_string(Nanos m) {
   bool neg = m < 0;
   // |INT64_MIN| does not fit: go through unsigned.
   uint64_t u = neg ? 0 - static_cast<uint64_t>(m) : static_cast<uint64_t>(m);
-  return fmt::format("{}{}.{:09}", neg ? "-" : "", u / kNanosPerUsd, u % kNanosPerUsd);
+  // "{}{}.{:09}" by hand: this is every answer's x-tollgate-cost-usd header.
+  char buf[40];
+  char* p = buf;
+  if (neg) *p++ = '-';
+  p = std::to_chars(p, buf + sizeof buf, u / kNanosPerUsd).ptr;
+  *p++ = '.';
+  uint64_t frac = u % kNanosPerUsd;
+  for (int i = 8; i >= 0; --i, frac /= 10) p[i] = static_cast<char>('0' + frac % 10);
+  return std::string(buf, static_cast<size_t>(p + 9 - buf));
 }
 
 double nanos_to_usd(Nanos n) { return static_cast<double>(n) / 1e9; }

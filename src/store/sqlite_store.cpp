@@ -337,9 +337,18 @@ json log_row(const Stmt& s) {
 
 std::string utc_day(int64_t ts_ms) {
   std::time_t t = static_cast<std::time_t>(ts_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  // A batch's rows are nearly all of one day: the last day's text is kept per thread (the writer
+  // asked gmtime and fmt for it once per row).
+  thread_local int64_t last_day = std::numeric_limits<int64_t>::min();
+  thread_local std::string last_text;
+  const int64_t day = t >= 0 ? t / 86400 : -((-static_cast<int64_t>(t) + 86399) / 86400);
+  if (day != last_day) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    last_text = fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    last_day = day;
+  }
+  return last_text;
 }
 
 int64_t system_now_ms() {

@@ -316,6 +316,10 @@ TEST(GovMoney, Formatting) {
   EXPECT_EQ(usd_to_nanos(-1), 0);
   EXPECT_EQ(nanos_to_usd_string(1234), "0.000001234");
   EXPECT_EQ(nanos_to_usd_string(50'000'000'000), "50.000000000");
+  EXPECT_EQ(nanos_to_usd_string(0), "0.000000000");
+  EXPECT_EQ(nanos_to_usd_string(-1'500'000'001), "-1.500000001");
+  EXPECT_EQ(nanos_to_usd_string(INT64_MAX), "9223372036.854775807");
+  EXPECT_EQ(nanos_to_usd_string(INT64_MIN), "-9223372036.854775808");
   EXPECT_EQ(format_usd(50'000'000'000), "$50");
   EXPECT_EQ(format_usd(12'500'000'000), "$12.50");
   EXPECT_EQ(format_usd(1234), "$0.000001234");
