@@ -524,6 +524,10 @@ class LlmCall {
   // Tries the plan's targets in order (strategy, cooldowns, fallbacks), each up to
   // 1 + router.retries times, rotating over the provider's keys, until one answers.
   net::awaitable<void> attempts() {
+    // When the client watcher wins the race below, this branch is cancelled: the operation in
+    // flight ends with an error, and this code sees client_gone_ and winds down (billing what
+    // was generated, closing the record). Throwing at the next co_await instead would skip that.
+    co_await net::this_coro::throw_if_cancelled(false);
     const auto& snap = *ctx_.snapshot;
     const auto& rc = snap.config.router;
     auto& health = ctx_.worker.shared().health;

@@ -179,7 +179,7 @@ std::string money_config(const Mock& mock, const std::string& db, const std::str
 json log_row(Gateway& gw, const std::string& request_id) {
   json found;
   eventually([&] {
-    json rows = gw.get("/admin/logs?limit=50").json_body();
+    json rows = gw.get("/admin/logs?limit=200").json_body();
     for (const auto& r : rows["data"]) {
       if (r["request_id"] == request_id) {
         found = r;
@@ -228,6 +228,37 @@ TEST(CutStreams, AStreamTheClientCutsIsBilledForWhatWasGenerated) {
               (row["tokens"]["input"].get<double>() * 1 + out * 2) / 1e6, 1.01e-6);
   EXPECT_TRUE(eventually([&] { return key_spend(gw) >= row["cost_usd"].get<double>(); }))
       << key_spend(gw);
+}
+
+// Soak regression: a hang-up noticed by the client watcher while a write to the client was
+// completing cancelled the relay before it billed (36 of 54,363 cut streams were logged at $0).
+// With the upstream streaming flat out, the hang-up and the next upstream bytes keep arriving
+// in the same poll, which is when the race happens; every cut stream must still be charged and
+// its record complete (the attempt count was lost too).
+TEST(CutStreams, EveryStreamCutRightAfterItsFirstEventIsCharged) {
+  Mock mock({"--events", "400"});
+  Gateway gw(money_config(mock, temp_dir() + "/t.db",
+                          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
+  const std::string body = chat("gpt-test", "cut me off", true).dump();
+  constexpr int kStreams = 60;
+  for (int i = 0; i < kStreams; ++i) {
+    http_stream(gw.port(), "/v1/chat/completions", body,
+                {{"Authorization", "Bearer " + kKey},
+                 {"x-request-id", "cut-early-" + std::to_string(i)}},
+                [&](const std::string&) { return false; });  // hang up on the first piece
+  }
+  int uncharged = 0;
+  std::string example;
+  for (int i = 0; i < kStreams; ++i) {
+    json row = log_row(gw, "cut-early-" + std::to_string(i));
+    ASSERT_TRUE(row.is_object()) << i;
+    if (row["cost_usd"].is_null() || row["cost_usd"].get<double>() <= 0 ||
+        row["tokens"]["input"].get<int64_t>() <= 0 || row["attempts"].get<int>() != 1) {
+      ++uncharged;
+      example = row.dump();
+    }
+  }
+  EXPECT_EQ(uncharged, 0) << example;
 }
 
 // A finished stream with its usage is billed exactly as reported, not estimated.
