@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
+#include "providers/openai/compat_quirks.hpp"
 #include "providers/openai/openai_wire.hpp"
 #include "tollgate/providers/adapter.hpp"
 #include "tollgate/providers/json_scan.hpp"
@@ -35,11 +36,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view v = find_top_level_member(s, key);
     TG_FUZZ_CHECK(v.empty() || (v.data() >= s.data() && v.data() + v.size() <= s.data() + s.size()));
   }
-  (void)openai_wire::scan_member(s, "usage");
+  const auto answer = openai_wire::scan_answer(s);
+  for (std::string_view v : {answer.usage, answer.error}) {
+    TG_FUZZ_CHECK(v.empty() || (v.data() >= s.data() && v.data() + v.size() <= s.data() + s.size()));
+  }
 
   json body = json::parse(s, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) return 0;
   TG_FUZZ_CHECK(walked && members >= body.size());  // more when a key is repeated
+  // The one walk that gates the compatible answer's repairs sees what the parser sees.
+  TG_FUZZ_CHECK(answer.object);
+  if (!answer.escaped_key) {  // else the caller scans the re-serialised document
+    TG_FUZZ_CHECK(answer.choices == body.contains("choices"));
+    TG_FUZZ_CHECK(answer.usage.empty() != body.contains("usage"));
+    if (!answer.usage.empty()) TG_FUZZ_CHECK(json::parse(answer.usage) == body["usage"]);
+  }
+  if (!answer.escaped_key) {
+    json fixed = body;
+    fixed.erase("usage");
+    if (compat::fix_response(fixed)) TG_FUZZ_CHECK(answer.needs_repair);
+  }
 
   ClientRequest req;
   req.body = &body;

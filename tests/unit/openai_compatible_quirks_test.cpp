@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "../../src/providers/openai/compat_quirks.hpp"
+#include "../../src/providers/openai/openai_wire.hpp"
 #include "tollgate/providers/adapter.hpp"
 
 namespace tg::providers {
@@ -216,6 +217,86 @@ TEST(CompatQuirks, ResponseFixtures) {
     EXPECT_EQ(r.usage.output, u["output"].get<int64_t>());
     EXPECT_EQ(r.usage.cached_read, u["cached_read"].get<int64_t>());
     EXPECT_EQ(r.usage.reasoning, u["reasoning"].get<int64_t>());
+  }
+}
+
+// The one-walk scan that decides whether an answer is parsed: it must flag every answer that
+// compat::fix_response would change (apart from usage, read and spliced on its own), and read the
+// top-level members as the parser sees them.
+void expect_scan_agrees_with_the_parser(const std::string& text) {
+  SCOPED_TRACE(text);
+  const auto scan = openai_wire::scan_answer(text);
+  json doc = json::parse(text, nullptr, false);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_TRUE(scan.object);
+  EXPECT_EQ(scan.choices, doc.contains("choices"));
+  EXPECT_EQ(scan.data, doc.contains("data"));
+  if (doc.contains("usage")) EXPECT_EQ(json::parse(scan.usage), doc["usage"]);
+  else EXPECT_TRUE(scan.usage.empty());
+  if (doc.contains("error")) EXPECT_EQ(json::parse(scan.error), doc["error"]);
+  else EXPECT_TRUE(scan.error.empty());
+  json without_usage = doc;
+  without_usage.erase("usage");
+  json fixed = without_usage;
+  bool fails = false;
+  for (const auto& c : doc.value("choices", json::array())) {
+    fails = fails || (c.is_object() && c.value("finish_reason", json()) == "insufficient_system_resource");
+  }
+  if (compat::fix_response(fixed) || fails) EXPECT_TRUE(scan.needs_repair);
+}
+
+TEST(CompatQuirks, OneWalkFindsEveryQuirkTheParserWouldRepair) {
+  for (const auto& c : fixture("responses.json")) {
+    expect_scan_agrees_with_the_parser(c["body"].get<std::string>());
+  }
+  const std::string quirky[] = {
+      R"({"choices":[{"message":{"content":[{"type":"text","text":"a"}]},"finish_reason":"stop"}]})",
+      R"({"choices":[{"message":{"content":"a","reasoning":"r"},"finish_reason":"stop"}]})",
+      R"({"choices":[{"message":{"content":"a"},"finish_reason":"eos"}]})",
+      R"({"choices":[{"message":{"content":"a"},"finish_reason":7}]})",
+      R"({"choices":[{"message":{"content":"","tool_calls":[{"id":"1"}]},"finish_reason":"stop"}]})",
+      R"({"choices":[{"message":{"content":"","tool_calls":[{"id":"1"}]},"finish_reason":""}]})",
+      R"({"choices":[{"finish_reason":"stop","message":{"content":"ok"}},{"message":{"content":"x"},"finish_reason":"insufficient_system_resource"}]})",
+      R"({ "choices" : [ { "message" : { "content" : [ ] } , "finish_reason" : "stop" } ] })",
+  };
+  for (const auto& text : quirky) {
+    expect_scan_agrees_with_the_parser(text);
+    EXPECT_TRUE(openai_wire::scan_answer(text).needs_repair) << text;
+  }
+  // What needs nothing is not flagged (the answer passes through without a parse), including a
+  // content array and a "reasoning" key elsewhere than in a message.
+  const std::string clean[] = {
+      R"({"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"say \"content\": [1]"},"logprobs":{"content":[{"token":"a"}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})",
+      R"({"choices":[{"message":{"content":null,"tool_calls":[{"id":"1"}],"reasoning":null},"finish_reason":"tool_calls"}],"reasoning":{"effort":"low"}})",
+      R"({"choices":[{"text":"legacy completion","finish_reason":"length"}]})",
+      R"({"object":"list","data":[{"embedding":[0.1,0.2]}],"usage":{"prompt_tokens":2,"total_tokens":2}})",
+      R"({"choices":[]})",
+      R"({})",
+  };
+  for (const auto& text : clean) {
+    expect_scan_agrees_with_the_parser(text);
+    EXPECT_FALSE(openai_wire::scan_answer(text).needs_repair) << text;
+  }
+  // A repeated member: its last value, as the parser keeps it. An escaped key: flagged, and the
+  // answer's usage is still read (an upstream cannot dodge its bill by spelling a key oddly).
+  expect_scan_agrees_with_the_parser(R"({"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}})");
+  const std::string odd =
+      R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"u\u0073age":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})";
+  EXPECT_TRUE(openai_wire::scan_answer(odd).escaped_key);
+  const auto odd_answer = compatible().translate_response(request(json{{"model", "m"}}), std::string(odd));
+  EXPECT_EQ(odd_answer.usage.input, 3);
+  EXPECT_EQ(odd_answer.usage.output, 2);
+  EXPECT_EQ(json::parse(odd_answer.body), json::parse(odd));
+  EXPECT_TRUE(openai_wire::scan_answer("\xEF\xBB\xBF{\"choices\":[]}").choices);  // a BOM
+  // The parser skips a byte order mark, so a BOM must not hide an answer's usage either (fuzz).
+  const std::string bom =
+      "\xEF\xBB\xBF" R"({"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}})";
+  EXPECT_EQ(openai().translate_response(request(json{{"model", "m"}}), std::string(bom)).usage.input, 4);
+  EXPECT_EQ(compatible().translate_response(request(json{{"model", "m"}}), std::string(bom)).usage.input, 4);
+  // Not an object, or cut short: no walk (the caller parses, and passes through what it cannot).
+  for (std::string_view bad : {"[1,2]", "\"x\"", R"({"choices":[{"message":{"content":"a"})",
+                               R"({"usage":{"prompt_tokens":1}, )", ""}) {
+    EXPECT_FALSE(openai_wire::scan_answer(bad).object) << bad;
   }
 }
 

@@ -14,12 +14,9 @@ using json = nlohmann::json;
 
 // A 200 whose body is an error object (some compatible hosts): an Error to fail over on, or to
 // pass through when the embedded status says it is the client's mistake.
-std::optional<Error> error_payload(std::string_view body) {
-  std::string_view err = find_top_level_member(body, "error");
-  if (err.empty() || err == "null" || !find_top_level_member(body, "choices").empty() ||
-      !find_top_level_member(body, "data").empty()) {
-    return std::nullopt;
-  }
+std::optional<Error> error_payload(std::string_view body, const openai_wire::AnswerScan& scan) {
+  const std::string_view err = scan.error;
+  if (err.empty() || err == "null" || scan.choices || scan.data) return std::nullopt;
   int status = 502;
   json e = json::parse(err, nullptr, false);
   if (e.is_object()) {
@@ -91,12 +88,19 @@ UpstreamRequest OpenAiCompatibleAdapter::build_request(const ClientRequest& req,
 // answer. Then the body is repaired (usage alone is spliced in place, the rest re-serialised).
 Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
                                                      std::string&& body) const {
-  using openai_wire::scan_member;
   if (req.endpoint == Endpoint::Responses) return responses_wire::pass_through_response(std::move(body));
   Response r;
-  std::string_view usage_text = find_top_level_member(body, "usage");
+  openai_wire::AnswerScan scan = openai_wire::scan_answer(body);
+  if (!scan.object || scan.escaped_key) {  // rare: read the keys as the parser does, then scan
+    json j = json::parse(body, nullptr, false);
+    if (j.is_object()) {
+      body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+      scan = openai_wire::scan_answer(body);
+    }
+  }
+  const std::string_view usage_text = scan.usage;
   if (usage_text.empty()) {
-    if (auto e = error_payload(body)) {
+    if (auto e = error_payload(body, scan)) {
       r.error = std::move(e);
       return r;
     }
@@ -112,27 +116,8 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
       r.usage = Usage::from_openai(usage);
     }
   }
-
-  bool tools = false;
-  for (auto m = scan_member(body, "tool_calls"); m.found() && !tools;
-       m = scan_member(body, "tool_calls", m.end)) {
-    tools = !m.value.empty() && m.value.front() == '[' && m.value.size() > 2;
-  }
-  bool repair = false;
-  for (auto m = scan_member(body, "finish_reason"); m.found() && !repair;
-       m = scan_member(body, "finish_reason", m.end)) {
-    if (m.is_null()) continue;
-    repair = !m.is_string() || compat::normalize_finish_reason(m.string(), tools).has_value() ||
-             m.string() == "insufficient_system_resource";
-  }
-  if (!repair) {
-    auto reasoning = scan_member(body, "reasoning");
-    repair = reasoning.found() && !reasoning.is_null();
-  }
-  for (auto m = scan_member(body, "content"); m.found() && !repair;
-       m = scan_member(body, "content", m.end)) {
-    repair = !m.value.empty() && m.value.front() == '[';
-  }
+  // A body the walk could not go through (it was validated, so not expected) is parsed.
+  const bool repair = scan.needs_repair || !scan.object;
 
   if (repair) {
     json j = json::parse(body, nullptr, false);

@@ -329,6 +329,77 @@ Member scan_member(std::string_view text, std::string_view key, size_t from) {
   return m;
 }
 
+namespace {
+
+// One element of "choices": does it need compat::fix_response? (Its tool calls decide whether a
+// finish reason is normalised, as they do there.)
+bool escaped(std::string_view key) { return key.find('\\') != std::string_view::npos; }
+
+size_t scan_choice(std::string_view s, size_t i, AnswerScan& a) {
+  using json_scan::skip_value;
+  bool& needs_repair = a.needs_repair;
+  if (s[i] != '{') return skip_value(s, i);
+  std::string_view finish;
+  bool tools = false;
+  const size_t end = json_scan::walk_object(s, i, [&](std::string_view key, size_t v) -> size_t {
+    a.escaped_key = a.escaped_key || escaped(key);
+    if (key == "message" && s[v] == '{') {
+      return json_scan::walk_object(s, v, [&](std::string_view mkey, size_t mv) -> size_t {
+        a.escaped_key = a.escaped_key || escaped(mkey);
+        const size_t mend = skip_value(s, mv);
+        const std::string_view value = s.substr(mv, mend - mv);
+        if (mkey == "tool_calls") {
+          tools = tools || (value.front() == '[' && json_scan::skip_ws(value, 1) + 1 < value.size());
+        } else if (mkey == "reasoning") {
+          needs_repair = needs_repair || value != "null";
+        } else if (mkey == "content") {
+          needs_repair = needs_repair || value.front() == '[';
+        }
+        return mend;
+      });
+    }
+    const size_t vend = skip_value(s, v);
+    if (key == "finish_reason") finish = s.substr(v, vend - v);  // the last one counts
+    return vend;
+  });
+  if (!finish.empty() && finish != "null") {
+    const bool is_string = finish.size() >= 2 && finish.front() == '"';
+    const std::string_view text = is_string ? finish.substr(1, finish.size() - 2) : finish;
+    needs_repair = needs_repair || !is_string ||
+                   compat::normalize_finish_reason(text, tools).has_value() ||
+                   text == "insufficient_system_resource";
+  }
+  return end;
+}
+
+}  // namespace
+
+AnswerScan scan_answer(std::string_view s) {
+  AnswerScan a;
+  const size_t start = json_scan::skip_ws(s, json_scan::bom_size(s));
+  const size_t end = json_scan::walk_object(
+      s, start, [&](std::string_view key, size_t v) -> size_t {
+        a.escaped_key = a.escaped_key || escaped(key);
+        if (key == "choices") {
+          a.choices = true;
+          if (s[v] == '[') {
+            return json_scan::walk_array(s, v, [&](size_t c) { return scan_choice(s, c, a); });
+          }
+        }
+        const size_t vend = json_scan::skip_value(s, v);
+        if (key == "usage") {
+          a.usage = s.substr(v, vend - v);
+        } else if (key == "error") {
+          a.error = s.substr(v, vend - v);
+        } else if (key == "data") {
+          a.data = true;
+        }
+        return vend;
+      });
+  a.object = end != std::string_view::npos;
+  return a;
+}
+
 std::string_view endpoint_path(Endpoint e) {
   switch (e) {
     case Endpoint::ChatCompletions: return "/chat/completions";
@@ -463,6 +534,7 @@ std::optional<std::string> splice_model(std::string_view raw, size_t members,
     return true;
   });
   if (!whole || models != 1 || count != members) return std::nullopt;
+  if (raw.substr(0, 3) == "\xEF\xBB\xBF") return std::nullopt;  // re-serialised without the BOM
   std::string out;
   out.reserve(raw.size() + upstream_model.size());
   out.append(raw.substr(0, model_begin));

@@ -63,6 +63,24 @@ struct Member {
 };
 Member scan_member(std::string_view text, std::string_view key, size_t from = 0);
 
+// What a compatible host's chat or completions answer says about itself, read in one walk of its
+// structure (no parse; the body was validated before): the top-level members the gateway reads,
+// and whether a choice holds a quirk that compat::fix_response repairs on the parsed document (a
+// finish reason to normalise or to fail on, a "reasoning" member, a content array).
+// A repeated member counts once, its last value (as the parser keeps it). A key written with an
+// escape ("u\u0073age") cannot be compared as written: escaped_key says one was met, and the
+// caller re-serialises the parsed document and scans that instead.
+struct AnswerScan {
+  bool object = false;       // the walk went through a whole top-level object
+  bool escaped_key = false;  // a key in the walked members holds a backslash
+  std::string_view usage;    // the top-level "usage" value as written ("" when none)
+  std::string_view error;    // the top-level "error" value as written
+  bool choices = false;      // a top-level "choices" member
+  bool data = false;         // a top-level "data" member
+  bool needs_repair = false;
+};
+AnswerScan scan_answer(std::string_view body);
+
 struct StreamOptions {
   bool client_wants_usage = false;
   Endpoint endpoint = Endpoint::ChatCompletions;
