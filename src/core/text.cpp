@@ -21,11 +21,16 @@ std::vector<std::string_view> split_list(std::string_view list, char sep) {
 
 void log_escape_into(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c != 0x7f) {
-      out += ch;
-    } else if (c == '\n') {
+  auto plain = [](unsigned char c) { return c >= 0x20 && c != 0x7f; };
+  while (!s.empty()) {
+    // The printable run is appended whole (a character at a time cost a call each).
+    size_t run = 0;
+    while (run < s.size() && plain(static_cast<unsigned char>(s[run]))) ++run;
+    out.append(s.data(), run);
+    if (run == s.size()) return;
+    const auto c = static_cast<unsigned char>(s[run]);
+    s.remove_prefix(run + 1);
+    if (c == '\n') {
       out += "\\n";
     } else if (c == '\r') {
       out += "\\r";

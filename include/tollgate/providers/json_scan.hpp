@@ -3,6 +3,7 @@
 // passed through as is. Each function takes the index of the first character and returns the
 // index just after what it skipped (the text's size when it is cut short). Pure.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,7 +25,14 @@ inline size_t plain_run_end(std::string_view s, size_t i) {
     const uint64_t quote = v ^ (kOnes * '"'), backslash = v ^ (kOnes * '\\');
     const uint64_t special = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
                              (v - kOnes * 0x20) | v;  // a zero byte in either; < 0x20; >= 0x80
-    if (special & kHighs) break;
+    if (const uint64_t hit = special & kHighs) {
+      // The lowest flagged byte is always a real one (a borrow only flags bytes above it), so on
+      // a little-endian machine its position is the count of trailing zero bits / 8.
+      if constexpr (std::endian::native == std::endian::little) {
+        return i + static_cast<size_t>(std::countr_zero(hit) >> 3);
+      }
+      break;
+    }
     i += 8;
   }
   while (i < s.size()) {
