@@ -1,8 +1,9 @@
 #include "tollgate/core/json_writer.hpp"
 
-#include <charconv>
 
 #include <nlohmann/json.hpp>
+
+#include "tollgate/core/text.hpp"
 
 namespace tg {
 
@@ -24,17 +25,9 @@ JsonWriter& JsonWriter::str(std::string_view v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::num(int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return raw(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
-}
+JsonWriter& JsonWriter::num(int64_t v) { return raw(NumberText(v)); }
 
-JsonWriter& JsonWriter::num(uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return raw(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
-}
+JsonWriter& JsonWriter::num(uint64_t v) { return raw(NumberText(v)); }
 
 JsonWriter& JsonWriter::real(double v) {
   // nlohmann's own form (its serializer is in the binary anyway).

@@ -129,11 +129,6 @@ Error rate_limit_error(const Limited& l, std::string_view key_name) {
   return e;
 }
 
-std::string_view decimal(uint64_t n, NumberBuffer& buf) {
-  auto r = std::to_chars(buf.data(), buf.data() + buf.size(), n);
-  return {buf.data(), static_cast<size_t>(r.ptr - buf.data())};
-}
-
 std::string_view go_duration(std::chrono::milliseconds d, NumberBuffer& buf) {
   char* p = buf.data();
   char* const end = buf.data() + buf.size();

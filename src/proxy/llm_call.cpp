@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -1049,11 +1048,8 @@ class LlmCall {
 
   // Time Tollgate itself spent so far: everything but waiting on upstreams.
   void add_overhead_header() {
-    double overhead = std::max(0.0, ms_since(ctx_.start) - upstream_ms_);
-    char text[64];  // three decimals, as fmt's {:.3f}
-    auto r = std::to_chars(text, text + sizeof text, overhead, std::chars_format::fixed, 3);
-    ctx_.out.add_header("x-tollgate-overhead-ms",
-                        std::string_view(text, static_cast<size_t>(r.ptr - text)));
+    const double overhead = std::max(0.0, ms_since(ctx_.start) - upstream_ms_);
+    ctx_.out.add_header("x-tollgate-overhead-ms", NumberText(overhead, 3));
   }
 
   // Bills a stream: the provider's usage when it came whole, else an estimate marked as such:

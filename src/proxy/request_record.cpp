@@ -3,7 +3,6 @@
 
 #include "request_record.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <string>
@@ -87,16 +86,8 @@ void log_access(const RequestContext& ctx, double duration_ms) {
   // one buffer per thread, reused (no string per field, no allocation once it has grown).
   thread_local std::string line;
   line.clear();
-  // Numbers by to_chars: fmt parses its format string on every call, per request here.
-  auto number = [&](auto v) {
-    char buf[32];
-    line.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
-  };
-  auto millis = [&](double ms) {  // three decimals, as fmt's {:.3f}
-    char buf[64];
-    auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
-    line.append(buf, static_cast<size_t>(r.ptr - buf));
-  };
+  auto number = [&](auto v) { line.append(NumberText(v)); };
+  auto millis = [&](double ms) { line.append(NumberText(ms, 3)); };
   auto text = [&](std::string_view name, std::string_view s) {
     line += name;
     log_escape_into(line, s.empty() ? std::string_view("-") : s);

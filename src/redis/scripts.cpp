@@ -5,9 +5,10 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
+
+#include "tollgate/core/text.hpp"
 
 namespace tg::redis {
 
@@ -281,11 +282,10 @@ std::string seed_arg(const std::optional<governance::Nanos>& seed) {
 // end of another key. Built with one allocation: several such names go into each request's script.
 std::string key_name(std::string_view prefix, std::string_view kind, std::string_view id,
                      std::string_view suffix) {
-  char size[24];
-  const auto n = static_cast<size_t>(std::to_chars(size, size + sizeof size, id.size()).ptr - size);
+  const NumberText size(id.size());
   std::string out;
-  out.reserve(prefix.size() + kind.size() + n + 1 + id.size() + suffix.size());
-  out.append(prefix).append(kind).append(size, n).append(1, ':').append(id).append(suffix);
+  out.reserve(prefix.size() + kind.size() + size.view().size() + 1 + id.size() + suffix.size());
+  out.append(prefix).append(kind).append(size).append(1, ':').append(id).append(suffix);
   return out;
 }
 
@@ -326,9 +326,7 @@ std::string Keys::reservations(std::string_view h) const { return key_name(prefi
 std::string Keys::amounts(std::string_view h) const { return key_name(prefix, "b:", h, ":amt"); }
 std::string Keys::reserved(std::string_view h) const { return key_name(prefix, "b:", h, ":rsv"); }
 std::string Keys::spent(std::string_view h, int64_t period_start) const {
-  char period[24];
-  const auto n = std::to_chars(period, period + sizeof period, period_start).ptr - period;
-  return key_name(prefix, "b:", h, ":spent:").append(period, static_cast<size_t>(n));
+  return key_name(prefix, "b:", h, ":spent:").append(NumberText(period_start));
 }
 
 std::string Keys::cached(std::string_view k) const { return key_name(prefix, "c:", k, ""); }

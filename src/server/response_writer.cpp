@@ -59,9 +59,8 @@ std::string ResponseWriter::head(int status, std::string_view content_type,
   auto reason = http::obsolete_reason(static_cast<http::status>(status));
   std::string h;
   h.reserve(160 + headers_.size());
-  char code[16];
   h += "HTTP/1.1 ";
-  h.append(code, static_cast<size_t>(std::to_chars(code, code + sizeof code, status).ptr - code));
+  h.append(NumberText(status));
   h += ' ';
   h.append(reason.data(), reason.size());
   h += "\r\n";

@@ -1,7 +1,6 @@
 #include "tollgate/server/worker.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -117,10 +116,9 @@ namespace {
 // v in lowercase hex, zero-padded to at least `width` digits (fmt's {:0Nx}, without parsing a
 // format string per request).
 void append_hex(std::string& out, uint64_t v, size_t width) {
-  char buf[16];
-  const auto n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v, 16).ptr - buf);
-  if (n < width) out.append(width - n, '0');
-  out.append(buf, n);
+  const NumberText hex(v, 16);
+  if (hex.view().size() < width) out.append(width - hex.view().size(), '0');
+  out.append(hex);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // messages, the open-mode listener rule.
 
 #include <chrono>
+#include <cstdint>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +73,24 @@ TEST(LogEscape, ControlCharactersCannotStartALine) {
   EXPECT_EQ(log_escape("a\r\nb\tc"), "a\\r\\nb\\tc");
   EXPECT_EQ(log_escape(std::string_view("\0\x1b[31m\x7f", 7)), "\\x00\\x1b[31m\\x7f");
   EXPECT_EQ(fmt::format("model={}", log_safe("x\nINFO forged")), "model=x\\nINFO forged");
+  // Printable runs around each escape, and an escape at either end.
+  EXPECT_EQ(log_escape("\nab\x01" "cd\t"), "\\nab\\x01cd\\t");
+}
+
+// The request path's number text (headers, the access log, Redis key names): what fmt wrote.
+TEST(NumberText, WritesWhatFmtWrote) {
+  EXPECT_EQ(NumberText(0).view(), "0");
+  EXPECT_EQ(NumberText(-42).view(), "-42");
+  EXPECT_EQ(NumberText(INT64_MIN).view(), fmt::format("{}", INT64_MIN));
+  EXPECT_EQ(NumberText(UINT64_MAX).view(), fmt::format("{}", UINT64_MAX));
+  EXPECT_EQ(NumberText(uint64_t{0xdeadbeef}, 16).view(), "deadbeef");
+  for (double ms : {0.0, 0.0004, 0.0005, 1.23456, 999.9995, 12345678.9}) {
+    EXPECT_EQ(NumberText(ms, 3).view(), fmt::format("{:.3f}", ms)) << ms;
+  }
+  EXPECT_EQ(NumberText(1e300, 3).view(), "1e+300");  // too wide for three decimals: still true
+  std::string line = "n=";
+  line.append(NumberText(7));
+  EXPECT_EQ(line, "n=7");
 }
 
 // ---- Gemini ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@
 
 #include "tollgate/config/config.hpp"
 #include "tollgate/core/error.hpp"
+#include "tollgate/core/text.hpp"
 
 namespace tg::governance {
 
@@ -97,20 +98,19 @@ struct RateLimitHeaders {
 std::string go_duration(std::chrono::milliseconds d);
 using NumberBuffer = std::array<char, 32>;  // any int64 duration or uint64 count fits
 std::string_view go_duration(std::chrono::milliseconds d, NumberBuffer& buf);
-std::string_view decimal(uint64_t n, NumberBuffer& buf);
 
 template <class Add>
 void RateLimitHeaders::each(Add&& add) const {
   NumberBuffer buf;
   if (limit_requests) {
-    add("x-ratelimit-limit-requests", decimal(*limit_requests, buf));
-    add("x-ratelimit-remaining-requests", decimal(remaining_requests.value_or(0), buf));
+    add("x-ratelimit-limit-requests", NumberText(*limit_requests));
+    add("x-ratelimit-remaining-requests", NumberText(remaining_requests.value_or(0)));
     add("x-ratelimit-reset-requests",
         go_duration(reset_requests.value_or(std::chrono::milliseconds{0}), buf));
   }
   if (limit_tokens) {
-    add("x-ratelimit-limit-tokens", decimal(*limit_tokens, buf));
-    add("x-ratelimit-remaining-tokens", decimal(remaining_tokens.value_or(0), buf));
+    add("x-ratelimit-limit-tokens", NumberText(*limit_tokens));
+    add("x-ratelimit-remaining-tokens", NumberText(remaining_tokens.value_or(0)));
     add("x-ratelimit-reset-tokens",
         go_duration(reset_tokens.value_or(std::chrono::milliseconds{0}), buf));
   }

@@ -1,8 +1,9 @@
 #include "json_text.hpp"
 
-#include <charconv>
 
 #include <nlohmann/json.hpp>
+
+#include "tollgate/core/text.hpp"
 
 namespace tg::dialects::responses::detail {
 
@@ -34,21 +35,12 @@ std::optional<std::string_view> json_string_value(std::string_view raw, std::str
 
 void write_json(std::string& out, const nlohmann::json& j) {
   using value_t = nlohmann::json::value_t;
-  char buf[24];
   switch (j.type()) {
     case value_t::null: out += "null"; return;
     case value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
     case value_t::string: append_json_string(out, j.get_ref<const std::string&>()); return;
-    case value_t::number_integer: {
-      auto r = std::to_chars(buf, buf + sizeof buf, j.get<int64_t>());
-      out.append(buf, r.ptr);
-      return;
-    }
-    case value_t::number_unsigned: {
-      auto r = std::to_chars(buf, buf + sizeof buf, j.get<uint64_t>());
-      out.append(buf, r.ptr);
-      return;
-    }
+    case value_t::number_integer: out.append(NumberText(j.get<int64_t>())); return;
+    case value_t::number_unsigned: out.append(NumberText(j.get<uint64_t>())); return;
     case value_t::array: {
       out += '[';
       bool first = true;
@@ -89,9 +81,7 @@ std::optional<int64_t> json_int(std::string_view raw) {
 
 ObjectWriter& ObjectWriter::num(std::string_view key, int64_t value) {
   this->key(key);
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
+  out_.append(NumberText(value));
   return *this;
 }
 
