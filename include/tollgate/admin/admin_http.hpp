@@ -33,9 +33,9 @@ boost::asio::awaitable<void> providers_handler(proxy::RequestContext& ctx);
 struct Reply {
   int status = 200;
   std::string_view content_type = "application/json";
-  std::string body;
-  std::string_view static_body;  // instead of body: bytes that outlive the request (embedded files)
-  std::optional<Error> error;    // sent with send_error instead
+  std::string body{};
+  std::string_view static_body{};  // instead of body: bytes that outlive the request (embedded files)
+  std::optional<Error> error{};    // sent with send_error instead
 };
 boost::asio::awaitable<void> send_reply(proxy::RequestContext& ctx, Reply r);
 
