@@ -147,12 +147,92 @@ struct UpstreamClient::Pool {
 };
 
 // ---------------------------------------------------------------------------------------------
+// ResponseParser: an upstream response's head and body, keeping only the headers the gateway
+// reads (Beast's response_parser stores every field, an allocation and a tree insert each: about
+// 13 per answer from an OpenAI-style host). The body goes straight into the buffer the reader
+// offers, as buffer_body does: need_buffer when it is full.
+
+namespace {
+
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  // The headers Exchange::header can return; any other name reads as absent.
+  static constexpr std::string_view kKept[] = {"content-type", "retry-after", "retry-after-ms"};
+
+  int status() const { return status_; }
+  std::string_view header(std::string_view name) const {
+    for (size_t i = 0; i < std::size(kKept); ++i) {
+      if (beast::iequals(name, kKept[i])) return kept_[i] ? std::string_view(values_[i]) : "";
+    }
+    return {};
+  }
+  void set_sink(char* data, size_t size) {
+    sink_ = data;
+    room_ = size;
+  }
+  size_t room() const { return room_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       boost::system::error_code& ec) override {
+    ec = http::error::bad_method;  // never called: this is a response parser
+  }
+  void on_response_impl(int code, beast::string_view, int, boost::system::error_code& ec) override {
+    status_ = code;
+    ec = {};
+  }
+  void on_field_impl(http::field f, beast::string_view name, beast::string_view value,
+                     boost::system::error_code& ec) override {
+    ec = {};
+    // Beast has already matched known names: only an unknown one is compared as text.
+    size_t i = f == http::field::content_type  ? 0
+               : f == http::field::retry_after ? 1
+               : f == http::field::unknown && beast::iequals(name, kKept[2]) ? 2
+                                                                            : std::size(kKept);
+    if (i < std::size(kKept) && !kept_[i]) {  // the first one, as a field lookup finds it
+      values_[i].assign(value.data(), value.size());
+      kept_[i] = true;
+    }
+  }
+  void on_header_impl(boost::system::error_code& ec) override { ec = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>&,
+                         boost::system::error_code& ec) override {
+    ec = {};
+  }
+  size_t on_body_impl(beast::string_view body, boost::system::error_code& ec) override {
+    const size_t n = std::min(body.size(), room_);
+    if (n > 0) std::memcpy(sink_, body.data(), n);
+    sink_ += n;
+    room_ -= n;
+    ec = n == body.size() ? boost::system::error_code{} : http::error::need_buffer;
+    return n;
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view,
+                            boost::system::error_code& ec) override {
+    ec = {};
+  }
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                            boost::system::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(boost::system::error_code& ec) override { ec = {}; }
+
+  int status_ = 0;
+  bool kept_[std::size(kKept)] = {};
+  std::string values_[std::size(kKept)];
+  char* sink_ = nullptr;
+  size_t room_ = 0;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
 // Exchange
 
 struct Exchange::State {
   UpstreamClient* client = nullptr;
   std::unique_ptr<Connection> conn;
-  http::response_parser<http::buffer_body> parser;
+  ResponseParser parser;
   std::string provider;
   AbortSlot* slot = nullptr;
   bool failed = false;
@@ -171,14 +251,10 @@ Exchange::~Exchange() {
   }
 }
 
-int Exchange::status() const { return static_cast<int>(state_->parser.get().result_int()); }
+int Exchange::status() const { return state_->parser.status(); }
 
 std::string_view Exchange::header(std::string_view name) const {
-  const auto& h = state_->parser.get();
-  auto it = h.find(beast::string_view(name.data(), name.size()));
-  if (it == h.end()) return {};
-  auto v = it->value();
-  return std::string_view(v.data(), v.size());
+  return state_->parser.header(name);
 }
 
 bool Exchange::done() const { return state_->parser.is_done(); }
@@ -193,9 +269,9 @@ namespace {
 // Parses what is already buffered (a burst of SSE events arrives in one recv, but async_read_some
 // returns one chunk at a time) into the body, without reading the socket: a partial element stays
 // buffered for the next read. So a burst costs one read and one client write, not one per event.
-void parse_buffered(beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
+void parse_buffered(beast::flat_buffer& buffer, ResponseParser& parser,
                     boost::system::error_code& ec) {
-  while (buffer.size() > 0 && !parser.is_done() && parser.get().body().size > 0) {
+  while (buffer.size() > 0 && !parser.is_done() && parser.room() > 0) {
     size_t used = parser.put(buffer.data(), ec);
     buffer.consume(used);
     if (ec == http::error::need_more || ec == http::error::need_buffer) {
@@ -208,14 +284,13 @@ void parse_buffered(beast::flat_buffer& buffer, http::response_parser<http::buff
 
 template <class Stream>
 net::awaitable<std::pair<boost::system::error_code, size_t>> read_body_some(
-    Stream& stream, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
-    char* dst, size_t cap, bool drain) {
-  parser.get().body().data = dst;
-  parser.get().body().size = cap;
+    Stream& stream, beast::flat_buffer& buffer, ResponseParser& parser, char* dst, size_t cap,
+    bool drain) {
+  parser.set_sink(dst, cap);
   auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
   if (ec == http::error::need_buffer) ec = {};
   if (!ec && drain) parse_buffered(buffer, parser, ec);
-  co_return std::pair{ec, cap - parser.get().body().size};
+  co_return std::pair{ec, cap - parser.room()};
 }
 
 Error read_error(std::string_view provider, const boost::system::error_code& ec, bool first) {
@@ -480,8 +555,8 @@ std::string serialize_request(const Url& base, const Url* http_proxy,
 
 template <class Stream>
 net::awaitable<boost::system::error_code> write_and_read_head(
-    Stream& stream, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
-    const std::string& head, const providers::UpstreamRequest& req) {
+    Stream& stream, beast::flat_buffer& buffer, ResponseParser& parser, const std::string& head,
+    const providers::UpstreamRequest& req) {
   // One gather write: the head, the body, and an upload's borrowed file bytes (never copied).
   std::vector<net::const_buffer> bufs;
   bufs.reserve(2 + 2 * req.body_pieces.size());

@@ -83,10 +83,10 @@ struct AdminResponse {
   // the answer. The caller runs commit only after the store confirmed every row; on a failed write
   // it answers an error and memory is unchanged (no live key the store does not know, no revoked
   // key that comes back after a restart).
-  std::vector<store::KeyRow> save_keys;
-  std::vector<store::TeamRow> save_teams;
-  std::vector<std::string> delete_teams;
-  std::function<AdminResponse(GovernanceState&)> commit;
+  std::vector<store::KeyRow> save_keys{};
+  std::vector<store::TeamRow> save_teams{};
+  std::vector<std::string> delete_teams{};
+  std::function<AdminResponse(GovernanceState&)> commit{};
   bool is_write() const { return static_cast<bool>(commit); }
 };
 
