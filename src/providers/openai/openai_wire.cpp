@@ -331,10 +331,10 @@ Member scan_member(std::string_view text, std::string_view key, size_t from) {
 
 namespace {
 
-// One element of "choices": does it need compat::fix_response? (Its tool calls decide whether a
-// finish reason is normalised, as they do there.)
 bool escaped(std::string_view key) { return key.find('\\') != std::string_view::npos; }
 
+// One element of "choices": does it need compat::fix_response? (Its tool calls decide whether a
+// finish reason is normalised, as they do there.)
 size_t scan_choice(std::string_view s, size_t i, AnswerScan& a) {
   using json_scan::skip_value;
   bool& needs_repair = a.needs_repair;
@@ -348,6 +348,7 @@ size_t scan_choice(std::string_view s, size_t i, AnswerScan& a) {
         a.escaped_key = a.escaped_key || escaped(mkey);
         const size_t mend = skip_value(s, mv);
         const std::string_view value = s.substr(mv, mend - mv);
+        if (value.empty()) return mend;  // malformed: the walk stops here
         if (mkey == "tool_calls") {
           tools = tools || (value.front() == '[' && json_scan::skip_ws(value, 1) + 1 < value.size());
         } else if (mkey == "reasoning") {
