@@ -225,8 +225,6 @@ class Stmt {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
-  Stmt& bind_ref(int i, int64_t v) { return bind(i, v); }
-  Stmt& bind_ref(int i, double v) { return bind(i, v); }
   void run_rebound() {
     step();
     sqlite3_reset(stmt_);
@@ -1038,55 +1036,59 @@ class SqliteStore final : public Store {
     try {
       exec(db, "BEGIN IMMEDIATE");
       for (const auto& r : batch_responses_) {
-        response.bind_ref(1, r->id).bind_ref(2, r->scope).bind_ref(3, r->previous_id).bind_ref(4, r->created_ms);
+        response.bind_ref(1, r->id).bind_ref(2, r->scope).bind_ref(3, r->previous_id);
+        response.bind(4, r->created_ms);
         response.bind_ref(5, r->response).bind_ref(6, r->input_items).bind_ref(7, r->output_items);
         response.run_rebound();
       }
       Rollups sums;
       for (const auto& r : rows) {
-        insert.bind_ref(1, r.ts_ms).bind_ref(2, r.request_id).bind_ref(3, r.key_id).bind_ref(4, r.key_name);
-        insert.bind_ref(5, r.team).bind_ref(6, r.model).bind_ref(7, r.provider).bind_ref(8, r.upstream_model);
-        insert.bind_ref(9, int64_t(r.attempts)).bind_ref(10, int64_t(r.status)).bind_ref(11, r.error_code);
-        insert.bind_ref(12, int64_t(r.stream)).bind_ref(13, r.latency_ms);
-        if (r.ttft_ms >= 0) insert.bind_ref(14, r.ttft_ms); else insert.bind_null(14);
-        insert.bind_ref(15, r.input_tokens).bind_ref(16, r.output_tokens).bind_ref(17, r.cached_tokens);
-        insert.bind_ref(18, r.cache_write_tokens).bind_ref(19, r.reasoning_tokens);
-        if (r.cost_nano) insert.bind_ref(20, *r.cost_nano); else insert.bind_null(20);
+        insert.bind(1, r.ts_ms).bind_ref(2, r.request_id).bind_ref(3, r.key_id);
+        insert.bind_ref(4, r.key_name).bind_ref(5, r.team).bind_ref(6, r.model);
+        insert.bind_ref(7, r.provider).bind_ref(8, r.upstream_model);
+        insert.bind(9, int64_t(r.attempts)).bind(10, int64_t(r.status)).bind_ref(11, r.error_code);
+        insert.bind(12, int64_t(r.stream)).bind(13, r.latency_ms);
+        if (r.ttft_ms >= 0) insert.bind(14, r.ttft_ms); else insert.bind_null(14);
+        insert.bind(15, r.input_tokens).bind(16, r.output_tokens).bind(17, r.cached_tokens);
+        insert.bind(18, r.cache_write_tokens).bind(19, r.reasoning_tokens);
+        if (r.cost_nano) insert.bind(20, *r.cost_nano); else insert.bind_null(20);
         if (r.request_body) insert.bind_ref(21, *r.request_body); else insert.bind_null(21);
         if (r.response_body) insert.bind_ref(22, *r.response_body); else insert.bind_null(22);
-        insert.bind_ref(23, int64_t(r.usage_estimated));
+        insert.bind(23, int64_t(r.usage_estimated));
         if (!r.attempt_log.empty()) insert.bind_ref(24, r.attempt_log); else insert.bind_null(24);
         insert.run_rebound();
         sums.add(r);
       }
       for (const auto& [k, d] : sums.days) {
         const auto& [day, key_id, team, model, provider] = k;
-        rollup.bind_ref(1, day).bind_ref(2, key_id).bind_ref(3, team).bind_ref(4, model).bind_ref(5, provider);
-        rollup.bind_ref(13, d.requests).bind_ref(6, d.errors).bind_ref(7, d.input_tokens);
-        rollup.bind_ref(8, d.output_tokens).bind_ref(9, d.cached_tokens).bind_ref(10, d.reasoning_tokens);
-        rollup.bind_ref(11, d.cost_nano).bind_ref(12, d.unknown_cost_requests);
+        rollup.bind_ref(1, day).bind_ref(2, key_id).bind_ref(3, team).bind_ref(4, model);
+        rollup.bind_ref(5, provider);
+        rollup.bind(13, d.requests).bind(6, d.errors).bind(7, d.input_tokens);
+        rollup.bind(8, d.output_tokens).bind(9, d.cached_tokens).bind(10, d.reasoning_tokens);
+        rollup.bind(11, d.cost_nano).bind(12, d.unknown_cost_requests);
         rollup.run_rebound();
       }
       for (const auto& [k, x] : sums.buckets) {
         const auto& [res, t, key_id, team, model, provider, upstream] = k;
-        rs.bucket.bind_ref(1, res).bind_ref(2, t).bind_ref(3, key_id).bind_ref(4, team).bind_ref(5, model);
-        rs.bucket.bind_ref(6, provider).bind_ref(7, x.requests).bind_ref(8, x.errors).bind_ref(12, upstream);
-        rs.bucket.bind_ref(9, x.input_tokens).bind_ref(10, x.output_tokens).bind_ref(11, x.cost_nano);
+        rs.bucket.bind(1, res).bind(2, t).bind_ref(3, key_id).bind_ref(4, team).bind_ref(5, model);
+        rs.bucket.bind_ref(6, provider).bind(7, x.requests).bind(8, x.errors);
+        rs.bucket.bind_ref(12, upstream);
+        rs.bucket.bind(9, x.input_tokens).bind(10, x.output_tokens).bind(11, x.cost_nano);
         rs.bucket.run_rebound();
         for (const auto& [kind_bin, n] : x.latency) {
-          rs.hist.bind_ref(1, res).bind_ref(2, t).bind_ref(3, key_id).bind_ref(4, team).bind_ref(5, model);
-          rs.hist.bind_ref(6, provider).bind_ref(10, upstream).bind_ref(7, int64_t(kind_bin.first));
-          rs.hist.bind_ref(8, int64_t(kind_bin.second)).bind_ref(9, n);
+          rs.hist.bind(1, res).bind(2, t).bind_ref(3, key_id).bind_ref(4, team).bind_ref(5, model);
+          rs.hist.bind_ref(6, provider).bind_ref(10, upstream).bind(7, int64_t(kind_bin.first));
+          rs.hist.bind(8, int64_t(kind_bin.second)).bind(9, n);
           rs.hist.run_rebound();
         }
       }
       for (const auto& d : deltas) sums.add(d);
       for (const auto& [holder_period, nano] : sums.spend) {
-        spend.bind_ref(1, holder_period.first).bind_ref(2, holder_period.second).bind_ref(3, nano);
+        spend.bind_ref(1, holder_period.first).bind(2, holder_period.second).bind(3, nano);
         spend.run_rebound();
       }
       for (const auto& [holder, nano] : sums.spend_total) {
-        total.bind_ref(1, holder).bind_ref(2, nano);
+        total.bind_ref(1, holder).bind(2, nano);
         total.run_rebound();
       }
       exec(db, "COMMIT");
