@@ -70,7 +70,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, uint64_t 
   Parts parts = resolve_providers(config);
   Router router(config, parts.names);
   auto snap = std::shared_ptr<Snapshot>(new Snapshot{std::move(config), std::move(parts.providers),
-                                                     std::move(router), generation, {}});
+                                                     std::move(router), generation, {}, {},
+                                                     nullptr});
   snap->warnings = snap->config.warnings;
   snap->warnings.insert(snap->warnings.end(), parts.warnings.begin(), parts.warnings.end());
   std::set<std::string> labels;
