@@ -60,32 +60,6 @@ bool valid(std::string_view s, size_t max_depth = kMaxValidDepth);
 // 3 when s starts with a UTF-8 byte order mark, which the parser skips (so do the walks here).
 inline size_t bom_size(std::string_view s) { return s.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0; }
 
-// Calls fn(key, value_begin, value_end) for each member of the top-level object, in order: the
-// key as written (without its quotes, escapes kept), the value as [begin, end) of s. fn returns
-// false to stop. Returns false when s is not an object or is malformed before the walk ended.
-template <class Fn>
-bool for_each_member(std::string_view s, Fn&& fn) {
-  size_t i = skip_ws(s, bom_size(s));
-  if (i >= s.size() || s[i] != '{') return false;
-  i = skip_ws(s, i + 1);
-  if (i < s.size() && s[i] == '}') return true;
-  while (i < s.size()) {
-    if (s[i] != '"') return false;
-    size_t key_end = skip_string(s, i);
-    std::string_view key = s.substr(i + 1, key_end - i - 2);
-    i = skip_ws(s, key_end);
-    if (i >= s.size() || s[i] != ':') return false;
-    i = skip_ws(s, i + 1);
-    size_t value_end = skip_value(s, i);
-    if (!fn(key, i, value_end)) return true;
-    i = skip_ws(s, value_end);
-    if (i < s.size() && s[i] == '}') return true;
-    if (i >= s.size() || s[i] != ',') return false;
-    i = skip_ws(s, i + 1);
-  }
-  return false;
-}
-
 // Walks the object that starts at s[i]: fn(key, value_begin) is called for each member, the key
 // as written (without its quotes, escapes kept), and returns the index just after the value (it
 // skips the value, or reads into it). Returns the index just after the closing brace, or npos
@@ -116,7 +90,22 @@ size_t walk_object(std::string_view s, size_t i, Fn&& fn) {
   return npos;
 }
 
-// The same for the array that starts at s[i]: fn(value_begin) returns the index after the value.
+// Calls fn(key, value_begin, value_end) for each member of the top-level object, in order: the
+// key as written (without its quotes, escapes kept), the value as [begin, end) of s. fn returns
+// false to stop. Returns false when s is not an object or is malformed before the walk ended.
+template <class Fn>
+bool for_each_member(std::string_view s, Fn&& fn) {
+  bool stopped = false;
+  const size_t end = walk_object(s, skip_ws(s, bom_size(s)), [&](std::string_view key, size_t i) {
+    const size_t value_end = skip_value(s, i);
+    stopped = !fn(key, i, value_end);
+    return stopped ? std::string_view::npos : value_end;
+  });
+  return stopped || end != std::string_view::npos;
+}
+
+// As walk_object, for the array that starts at s[i]: fn(value_begin) returns the index after the
+// value.
 template <class Fn>
 size_t walk_array(std::string_view s, size_t i, Fn&& fn) {
   constexpr size_t npos = std::string_view::npos;
