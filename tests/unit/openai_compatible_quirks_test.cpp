@@ -300,6 +300,29 @@ TEST(CompatQuirks, OneWalkFindsEveryQuirkTheParserWouldRepair) {
   }
 }
 
+// Hostile answers: nesting a million deep (the walk does not recurse into values it skips), a
+// count of 2^63 (more than int64: left to the parser, never a wrapped figure), control bytes and
+// unknown members (passed through as they are).
+TEST(CompatQuirks, OneWalkSurvivesHostileAnswers) {
+  const std::string deep(1'000'000, '[');
+  const std::string deep_body = R"({"choices":[{"message":{"content":)" + deep + std::string(1'000'000, ']') +
+                                R"(},"finish_reason":"stop"}],"x":)" + deep + "}";
+  const auto scan = openai_wire::scan_answer(deep_body);  // cut short: the last value never closes
+  EXPECT_FALSE(scan.object);
+  EXPECT_TRUE(scan.needs_repair);  // the content array was seen before the walk stopped
+
+  const std::string big =
+      R"({"choices":[{"message":{"content":"a\r\nb\u0000c"},"finish_reason":"stop"}],"who":{"knows":1},)"
+      R"("usage":{"prompt_tokens":9223372036854775808,"completion_tokens":1,"total_tokens":1}})";
+  const auto answer = openai_wire::scan_answer(big);
+  EXPECT_TRUE(answer.object);
+  EXPECT_FALSE(answer.needs_repair);
+  EXPECT_FALSE(openai_wire::scan_usage(answer.usage, true).has_value());  // the parser decides
+  const auto r = compatible().translate_response(request(json{{"model", "m"}}), std::string(big));
+  ASSERT_FALSE(r.error.has_value());
+  EXPECT_EQ(r.body, big);  // nothing to repair but usage, which the parser cannot fix either
+}
+
 TEST(CompatQuirks, PlainOpenAiStaysPassThrough) {
   // The same quirky answer through type openai is not touched: OpenAI's fast path stays as is.
   std::string upstream =
