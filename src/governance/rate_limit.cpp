@@ -54,15 +54,26 @@ struct KeyLimiterState {
   bool live(int64_t i, int64_t now_s) const {
     return sec[i] != kNoSecond && sec[i] <= now_s && sec[i] > now_s - kWindow;
   }
-  uint64_t requests(int64_t now_s) const {
-    uint64_t n = 0;
-    for (int64_t i = 0; i < kSlots; ++i) if (live(i, now_s)) n += req[i];
-    return n;
+  // The live window in one pass: its totals, and the newest second holding requests / tokens.
+  struct Window {
+    uint64_t requests = 0;
+    int64_t tokens = 0;
+    int64_t newest_request = kNoSecond, newest_token = kNoSecond;
+  };
+  Window window(int64_t now_s) const {
+    Window w;
+    for (int64_t i = 0; i < kSlots; ++i) {
+      if (!live(i, now_s)) continue;
+      w.requests += req[i];
+      w.tokens += tok[i];
+      if (req[i] > 0) w.newest_request = std::max(w.newest_request, sec[i]);
+      if (tok[i] > 0) w.newest_token = std::max(w.newest_token, sec[i]);
+    }
+    return w;
   }
-  int64_t tokens(int64_t now_s) const {
-    int64_t n = 0;
-    for (int64_t i = 0; i < kSlots; ++i) if (live(i, now_s)) n += tok[i];
-    return n;
+  // ms until a second's slot leaves the window (0: kNoSecond, nothing in it).
+  static int64_t ms_until_gone(int64_t second, int64_t now_ms) {
+    return second == kNoSecond ? 0 : (second + kWindow) * 1000 - now_ms;
   }
   // Live slots, oldest first.
   std::vector<int64_t> live_slots(int64_t now_s) const {
@@ -90,16 +101,27 @@ struct KeyLimiterState {
     }
     return kWindow * 1000;  // unreachable: an empty window is 0
   }
-  // ms until the newest slot with something in it leaves the window (window back to empty).
-  template <typename F>
-  int64_t ms_until_empty(int64_t now_ms, int64_t now_s, F metric) const {
-    int64_t newest = kNoSecond;
-    for (int64_t i = 0; i < kSlots; ++i) {
-      if (live(i, now_s) && metric(i) > 0) newest = std::max(newest, sec[i]);
-    }
-    return newest == kNoSecond ? 0 : (newest + kWindow) * 1000 - now_ms;
-  }
 };
+
+namespace {
+// headers()'s values from a window read under the key's lock.
+RateLimitHeaders headers_of(const KeyLimiterState::Window& w, int64_t now_ms,
+                            const config::LimitsConfig& limits) {
+  RateLimitHeaders h;
+  if (limits.rpm) {
+    h.limit_requests = *limits.rpm;
+    h.remaining_requests = w.requests >= *limits.rpm ? 0 : *limits.rpm - w.requests;
+    h.reset_requests = std::chrono::milliseconds{KeyLimiterState::ms_until_gone(w.newest_request, now_ms)};
+  }
+  if (limits.tpm) {
+    h.limit_tokens = *limits.tpm;
+    uint64_t used = static_cast<uint64_t>(std::max<int64_t>(w.tokens, 0));
+    h.remaining_tokens = used >= *limits.tpm ? 0 : *limits.tpm - used;
+    h.reset_tokens = std::chrono::milliseconds{KeyLimiterState::ms_until_gone(w.newest_token, now_ms)};
+  }
+  return h;
+}
+}  // namespace
 
 std::string_view to_string(LimitKind k) {
   switch (k) {
@@ -170,7 +192,7 @@ std::string go_duration(std::chrono::milliseconds d) {
 
 std::vector<std::pair<std::string, std::string>> RateLimitHeaders::to_headers() const {
   std::vector<std::pair<std::string, std::string>> h;
-  each([&](std::string_view name, std::string_view value) { h.emplace_back(name, value); });
+  each([&](HeaderName name, std::string_view value) { h.emplace_back(name.text(), value); });
   return h;
 }
 
@@ -290,14 +312,19 @@ RateLimiter::~RateLimiter() = default;
 
 std::variant<Permit, Limited> RateLimiter::acquire(std::string_view key_id,
                                                    const config::LimitsConfig& limits,
-                                                   int64_t token_estimate) {
-  if (!limits.rpm && !limits.tpm && !limits.parallel) return Permit{};
+                                                   int64_t token_estimate,
+                                                   RateLimitHeaders* headers) {
+  if (!limits.rpm && !limits.tpm && !limits.parallel) {
+    if (headers) *headers = {};
+    return Permit{};
+  }
   if (token_estimate < 0) token_estimate = 0;
   auto st = impl_->get_or_create(key_id);
   const bool windowed = limits.rpm || limits.tpm;
   std::lock_guard lk(st->mu);
   const int64_t now_ms = st->now_ms();  // under the lock: slots never go backwards
   const int64_t now_s = KeyLimiterState::second_of(now_ms);
+  auto w = st->window(now_s);
   std::optional<Limited> out;
   auto hit = [&](LimitKind k, uint64_t limit, uint64_t remaining, int64_t retry_ms, int64_t reset_ms) {
     int64_t retry = ceil_seconds(retry_ms);
@@ -311,27 +338,29 @@ std::variant<Permit, Limited> RateLimiter::acquire(std::string_view key_id,
   auto tok_metric = [&](int64_t i) { return st->tok[i]; };
   if (limits.rpm) {
     const uint64_t rpm = *limits.rpm;
-    uint64_t used = st->requests(now_s);
-    if (used >= rpm) {
-      int64_t retry = st->ms_until_at_most(now_ms, now_s, static_cast<int64_t>(used),
+    if (w.requests >= rpm) {
+      int64_t retry = st->ms_until_at_most(now_ms, now_s, static_cast<int64_t>(w.requests),
                                            static_cast<int64_t>(rpm) - 1, req_metric);
-      hit(LimitKind::Rpm, rpm, 0, retry, st->ms_until_empty(now_ms, now_s, req_metric));
+      hit(LimitKind::Rpm, rpm, 0, retry, KeyLimiterState::ms_until_gone(w.newest_request, now_ms));
     }
   }
   if (limits.tpm) {
     const int64_t tpm = static_cast<int64_t>(std::min<uint64_t>(*limits.tpm, INT64_MAX / 2));
-    int64_t used = st->tokens(now_s);
     int64_t need = std::max<int64_t>(1, std::min(token_estimate, tpm));
-    if (used + need > tpm) {
-      int64_t retry = st->ms_until_at_most(now_ms, now_s, used, tpm - need, tok_metric);
-      hit(LimitKind::Tpm, static_cast<uint64_t>(tpm), static_cast<uint64_t>(std::max<int64_t>(0, tpm - used)),
-          retry, st->ms_until_empty(now_ms, now_s, tok_metric));
+    if (w.tokens + need > tpm) {
+      int64_t retry = st->ms_until_at_most(now_ms, now_s, w.tokens, tpm - need, tok_metric);
+      hit(LimitKind::Tpm, static_cast<uint64_t>(tpm),
+          static_cast<uint64_t>(std::max<int64_t>(0, tpm - w.tokens)), retry,
+          KeyLimiterState::ms_until_gone(w.newest_token, now_ms));
     }
   }
   if (limits.parallel && st->in_flight >= *limits.parallel) {
     hit(LimitKind::Parallel, *limits.parallel, 0, 1000, 0);
   }
-  if (out) return *out;
+  if (out) {
+    if (headers) *headers = headers_of(w, now_ms, limits);
+    return *out;
+  }
 
   Permit p;
   p.state_ = st;
@@ -343,43 +372,28 @@ std::variant<Permit, Limited> RateLimiter::acquire(std::string_view key_id,
     st->req[i] += 1;
     st->tok[i] += token_estimate;
     p.counted_ = true;
+    // This request is in the window now, in the newest second.
+    w.requests += 1;
+    w.tokens += token_estimate;
+    w.newest_request = now_s;
+    if (token_estimate > 0) w.newest_token = now_s;
   }
   if (limits.parallel) {
     ++st->in_flight;
     p.parallel_ = true;
   }
+  if (headers) *headers = headers_of(w, now_ms, limits);
   return p;
 }
 
 RateLimitHeaders RateLimiter::headers(std::string_view key_id,
                                       const config::LimitsConfig& limits) const {
-  RateLimitHeaders h;
-  if (!limits.rpm && !limits.tpm) return h;
+  if (!limits.rpm && !limits.tpm) return {};
   auto st = impl_->get(key_id);
-  uint64_t reqs = 0;
-  int64_t toks = 0, reset_req = 0, reset_tok = 0;
-  if (st) {
-    std::lock_guard lk(st->mu);
-    const int64_t now_ms = st->now_ms();
-    const int64_t now_s = KeyLimiterState::second_of(now_ms);
-    reqs = st->requests(now_s);
-    toks = st->tokens(now_s);
-    reset_req = st->ms_until_empty(now_ms, now_s,
-                                   [&](int64_t i) { return static_cast<int64_t>(st->req[i]); });
-    reset_tok = st->ms_until_empty(now_ms, now_s, [&](int64_t i) { return st->tok[i]; });
-  }
-  if (limits.rpm) {
-    h.limit_requests = *limits.rpm;
-    h.remaining_requests = reqs >= *limits.rpm ? 0 : *limits.rpm - reqs;
-    h.reset_requests = std::chrono::milliseconds{reset_req};
-  }
-  if (limits.tpm) {
-    h.limit_tokens = *limits.tpm;
-    uint64_t used = static_cast<uint64_t>(std::max<int64_t>(toks, 0));
-    h.remaining_tokens = used >= *limits.tpm ? 0 : *limits.tpm - used;
-    h.reset_tokens = std::chrono::milliseconds{reset_tok};
-  }
-  return h;
+  if (!st) return headers_of({}, 0, limits);
+  std::lock_guard lk(st->mu);
+  const int64_t now_ms = st->now_ms();
+  return headers_of(st->window(KeyLimiterState::second_of(now_ms)), now_ms, limits);
 }
 
 void RateLimiter::forget(std::string_view key_id) {

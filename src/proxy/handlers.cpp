@@ -213,12 +213,6 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   co_return answer;
 }
 
-void add_rate_headers(RequestContext& ctx) {
-  const auto& key = *ctx.key;
-  auto h = ctx.worker.shared().governance.limiter.headers(key.id, key.limits);
-  h.each([&](std::string_view name, std::string_view value) { ctx.out.add_header(name, value); });
-}
-
 // POST /v1/messages/count_tokens: exact from an Anthropic target, an estimate for every other
 // (documented). An API request like the others: a virtual key's models and rate limits apply
 // (it costs no tokens), and it is logged and counted.
@@ -249,8 +243,9 @@ net::awaitable<void> count_tokens_handler(RequestContext& ctx) {
     }
     const auto& limits = ctx.key->limits;
     if (limits.rpm || limits.tpm || limits.parallel) {
-      auto acquired = ctx.worker.shared().governance.limiter.acquire(ctx.key->id, limits, 0);
-      add_rate_headers(ctx);
+      governance::RateLimitHeaders rate;
+      auto acquired = ctx.worker.shared().governance.limiter.acquire(ctx.key->id, limits, 0, &rate);
+      rate.each([&](HeaderName name, std::string_view value) { out.add_header(name, value); });
       if (auto* l = std::get_if<governance::Limited>(&acquired)) {
         ctx.record.error_code = "rate_limit_exceeded";
         co_await out.send_error(governance::rate_limit_error(*l, ctx.key->name));

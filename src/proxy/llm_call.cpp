@@ -321,14 +321,14 @@ class LlmCall {
       }
     }
     if (limited) {
-      auto acquired = gov.limiter.acquire(key.id, key.limits, token_estimate);
+      governance::RateLimitHeaders rate;
+      auto acquired = gov.limiter.acquire(key.id, key.limits, token_estimate, &rate);
+      add_headers(rate);
       if (auto* l = std::get_if<governance::Limited>(&acquired)) {
-        add_rate_headers();
         ctx_.record.error_code = "rate_limit_exceeded";
         co_return governance::rate_limit_error(*l, key.name);
       }
       permit_ = std::move(std::get<governance::Permit>(acquired));
-      add_rate_headers();
     }
     auto reserved = gov.ledger.reserve(governance::key_holder(key.id), team, estimate);
     if (auto* refusal = std::get_if<governance::Refusal>(&reserved)) {
@@ -404,12 +404,8 @@ class LlmCall {
     return e;
   }
 
-  void add_rate_headers() {
-    const auto& key = *ctx_.key;
-    add_headers(ctx_.worker.shared().governance.limiter.headers(key.id, key.limits));
-  }
   void add_headers(const governance::RateLimitHeaders& h) {
-    h.each([&](std::string_view name, std::string_view value) { ctx_.out.add_header(name, value); });
+    h.each([&](HeaderName name, std::string_view value) { ctx_.out.add_header(name, value); });
   }
 
   // The cost of what the answering deployment consumed (nullopt: no price known).

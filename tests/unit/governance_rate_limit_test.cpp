@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -249,6 +250,38 @@ TEST(GovRateLimit, HeadersAfterThisRequest) {
   EXPECT_EQ(rl.headers("k", limits(10)).to_headers().size(), 3u);
 }
 
+// acquire() hands out its headers from the same lock and window pass: they must be exactly what
+// headers() says right after, admitted or refused, over a long walk through the window.
+TEST(GovRateLimit, AcquireHeadersAreWhatHeadersSaysRightAfter) {
+  FakeSteady clock;
+  RateLimiter rl(clock.fn());
+  std::mt19937 rng(7);
+  const config::LimitsConfig cases[] = {limits(7, 900), limits(7), limits(std::nullopt, 500),
+                                        limits(5, 400, 3), limits(std::nullopt, std::nullopt, 2)};
+  std::vector<Permit> held;
+  int admitted = 0, refused = 0;
+  for (int step = 0; step < 4000; ++step) {
+    const auto& lim = cases[(step / 800) % std::size(cases)];
+    const std::string key = "k" + std::to_string(step / 800);
+    RateLimitHeaders got;
+    auto v = rl.acquire(key, lim, std::uniform_int_distribution<int>(0, 150)(rng), &got);
+    const auto want = rl.headers(key, lim);
+    EXPECT_EQ(got.to_headers(), want.to_headers()) << "step " << step;
+    if (ok(v)) {
+      ++admitted;
+      auto& p = held.emplace_back(std::move(std::get<Permit>(v)));
+      if (rng() % 3 == 0) p.settle_tokens(std::uniform_int_distribution<int>(0, 200)(rng));
+      if (rng() % 5 == 0) p.refund();
+    } else {
+      ++refused;
+    }
+    if (held.size() > 2 && rng() % 2) held.erase(held.begin());
+    clock.advance(milliseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
+  }
+  EXPECT_GT(admitted, 500);  // the walk exercised both outcomes
+  EXPECT_GT(refused, 500);
+}
+
 TEST(GovRateLimit, NoLimitsTouchNoState) {
   RateLimiter rl;
   auto v = rl.acquire("k", config::LimitsConfig{}, 1'000'000);
@@ -298,7 +331,7 @@ TEST(GovRateLimit, EachHandsOutWhatToHeadersReturns) {
   h.remaining_tokens = 0;
   h.reset_tokens = 7ms;
   std::vector<std::pair<std::string, std::string>> seen;
-  h.each([&](std::string_view n, std::string_view v) { seen.emplace_back(n, v); });
+  h.each([&](HeaderName n, std::string_view v) { seen.emplace_back(n.text(), v); });
   EXPECT_EQ(seen, h.to_headers());
   ASSERT_EQ(seen.size(), 6u);
   EXPECT_EQ(seen[1].second, "18446744073709551615");

@@ -154,8 +154,8 @@ TEST(UiAssets, IfNoneMatch) {
 TEST(UiAssets, SecurityHeadersForbidInlineScriptAndFraming) {
   std::string csp, xfo;
   for (const auto& h : security_headers()) {
-    if (h.name == "Content-Security-Policy") csp = h.value;
-    if (h.name == "X-Frame-Options") xfo = h.value;
+    if (h.name.text() == "Content-Security-Policy") csp = h.value;
+    if (h.name.text() == "X-Frame-Options") xfo = h.value;
   }
   EXPECT_NE(csp.find("script-src 'self';"), std::string::npos);
   EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);

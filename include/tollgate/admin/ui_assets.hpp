@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tollgate/core/header_name.hpp"
+
 namespace tg::admin::ui {
 
 // One copy of each file is embedded: gzip'ed when that is smaller, else as it is.
@@ -51,7 +53,8 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag);
 
 // The headers every /ui response carries (CSP, framing, sniffing, referrer).
 struct Header {
-  std::string_view name, value;
+  HeaderName name;
+  std::string_view value;
 };
 const std::vector<Header>& security_headers();
 

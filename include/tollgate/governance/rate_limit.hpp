@@ -26,6 +26,7 @@
 
 #include "tollgate/config/config.hpp"
 #include "tollgate/core/error.hpp"
+#include "tollgate/core/header_name.hpp"
 #include "tollgate/core/text.hpp"
 
 namespace tg::governance {
@@ -103,15 +104,15 @@ template <class Add>
 void RateLimitHeaders::each(Add&& add) const {
   NumberBuffer buf;
   if (limit_requests) {
-    add("x-ratelimit-limit-requests", NumberText(*limit_requests));
-    add("x-ratelimit-remaining-requests", NumberText(remaining_requests.value_or(0)));
-    add("x-ratelimit-reset-requests",
+    add(HeaderName("x-ratelimit-limit-requests"), NumberText(*limit_requests));
+    add(HeaderName("x-ratelimit-remaining-requests"), NumberText(remaining_requests.value_or(0)));
+    add(HeaderName("x-ratelimit-reset-requests"),
         go_duration(reset_requests.value_or(std::chrono::milliseconds{0}), buf));
   }
   if (limit_tokens) {
-    add("x-ratelimit-limit-tokens", NumberText(*limit_tokens));
-    add("x-ratelimit-remaining-tokens", NumberText(remaining_tokens.value_or(0)));
-    add("x-ratelimit-reset-tokens",
+    add(HeaderName("x-ratelimit-limit-tokens"), NumberText(*limit_tokens));
+    add(HeaderName("x-ratelimit-remaining-tokens"), NumberText(remaining_tokens.value_or(0)));
+    add(HeaderName("x-ratelimit-reset-tokens"),
         go_duration(reset_tokens.value_or(std::chrono::milliseconds{0}), buf));
   }
 }
@@ -127,8 +128,10 @@ class RateLimiter {
   // Checks every limit set in `limits` and, when all pass, counts the request (and its token
   // estimate) and takes a parallel slot, atomically. Unset limits are not checked; with no limit
   // at all this returns an empty Permit without touching any state.
+  // `headers`, when given, gets what headers() would return right after this call, read under
+  // the same lock (one lookup and one pass over the window instead of two).
   std::variant<Permit, Limited> acquire(std::string_view key_id, const config::LimitsConfig& limits,
-                                        int64_t token_estimate);
+                                        int64_t token_estimate, RateLimitHeaders* headers = nullptr);
 
   // The header values for the key now ("remaining" = after the requests already admitted, so
   // called right after acquire() it is what is left after this request, as OpenAI does; also

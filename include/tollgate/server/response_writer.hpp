@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "tollgate/core/error.hpp"
+#include "tollgate/core/header_name.hpp"
 
 namespace tg::server {
 
@@ -19,10 +20,10 @@ class ResponseWriter {
   ResponseWriter(boost::beast::tcp_stream& stream, std::chrono::milliseconds write_timeout)
       : stream_(stream), write_timeout_(write_timeout) {}
 
-  // Headers added to every response of this request (x-request-id, x-tollgate-*). A name or
-  // value with CR, LF or NUL (or a name that is not an HTTP token) is dropped with a warning:
-  // the last defence against response splitting by a client-chosen string. False when dropped.
-  bool add_header(std::string_view name, std::string_view value);
+  // Headers added to every response of this request (x-request-id, x-tollgate-*). The name is
+  // checked when compiled (HeaderName); a value with CR, LF or NUL is dropped with a warning: the
+  // last defence against response splitting by a client-chosen string. False when dropped.
+  bool add_header(HeaderName name, std::string_view value);
   void set_keep_alive(bool keep) { keep_alive_ = keep; }
   // A HEAD request: every response gets the head it would have for GET (Content-Length
   // included) and no body, so the keep-alive connection's framing stays right.

@@ -31,7 +31,7 @@ constexpr std::string_view kCsrfHeader = "x-tollgate-csrf";
 
 void add_security_headers(RequestContext& ctx) {
   for (const auto& h : ui::security_headers()) {
-    ctx.out.add_header(std::string(h.name), std::string(h.value));
+    ctx.out.add_header(h.name, h.value);
   }
 }
 
