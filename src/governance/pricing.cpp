@@ -3,6 +3,7 @@
 #include "tollgate/governance/pricing.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -498,6 +499,8 @@ PriceCatalog::BuildResult PriceCatalog::build(
     std::span<const config::ProviderConfig> providers) {
   BuildResult res;
   auto cat = std::shared_ptr<PriceCatalog>(new PriceCatalog());
+  static std::atomic<uint64_t> serials{0};
+  cat->serial_ = ++serials;
   auto j = nlohmann::json::parse(catalog_json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     res.errors.push_back("price catalog: not a JSON object");
@@ -715,6 +718,26 @@ std::optional<ModelPrice> PriceCatalog::lookup(std::string_view provider_name,
 std::optional<ModelPrice> PriceCatalog::lookup(const config::ProviderConfig& provider,
                                                std::string_view model) const {
   return lookup(provider.name, namespace_of(provider), model);
+}
+
+size_t PriceMemo::Hash::operator()(std::string_view s) const noexcept {
+  return std::hash<std::string_view>{}(s);
+}
+
+std::shared_ptr<const ModelPrice> PriceMemo::lookup(const PriceCatalog& catalog,
+                                                    const config::ProviderConfig& provider,
+                                                    std::string_view model) {
+  if (catalog_ != catalog.serial() || entries_.size() >= kMaxEntries) {
+    entries_.clear();
+    catalog_ = catalog.serial();
+  }
+  key_.assign(provider.name).push_back('\0');
+  key_.append(model);
+  if (auto it = entries_.find(std::string_view(key_)); it != entries_.end()) return it->second;
+  std::shared_ptr<const ModelPrice> price;
+  if (auto p = catalog.lookup(provider, model)) price = std::make_shared<const ModelPrice>(std::move(*p));
+  entries_.emplace(key_, price);
+  return price;
 }
 
 }  // namespace tg::governance

@@ -416,9 +416,9 @@ class LlmCall {
     return governance::cost_of(*price, usage);
   }
 
-  // A deployment's price (null: none), looked up once per request: a key's checks, the
-  // reservation and the bill ask for the same few deployments, and a catalog lookup lower-cases
-  // and searches strings. Use the pointer before the next call (prices_ may grow).
+  // A deployment's price (null: none), held once per request: a key's checks, the reservation
+  // and the bill ask for the same few deployments. The worker's memo answers for the catalog (a
+  // catalog lookup lower-cases and searches strings). Valid while this call lives.
   const governance::ModelPrice* price_of(const routing::Candidate& c) {
     const auto& catalog = ctx_.snapshot->prices;
     if (!catalog) return nullptr;
@@ -426,11 +426,12 @@ class LlmCall {
       return k.provider == c.provider && k.model == c.model;
     });
     if (it == prices_.end()) {
+      thread_local governance::PriceMemo memo;
       prices_.push_back({c.provider, c.model,
-                         catalog->lookup(ctx_.snapshot->providers[c.provider].config, c.model)});
+                         memo.lookup(*catalog, ctx_.snapshot->providers[c.provider].config, c.model)});
       it = prices_.end() - 1;
     }
-    return it->price ? &*it->price : nullptr;
+    return it->price.get();
   }
 
   // After the answer (success, error or a cut stream): bill what was consumed, exactly once.
@@ -1166,7 +1167,7 @@ class LlmCall {
   struct KnownPrice {
     uint32_t provider;
     std::string model;
-    std::optional<governance::ModelPrice> price;
+    std::shared_ptr<const governance::ModelPrice> price;  // null: no price
   };
   std::vector<KnownPrice> prices_;  // price_of's lookups so far
   int64_t choices_ = 1;  // answers asked for (n, best_of)

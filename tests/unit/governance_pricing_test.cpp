@@ -231,6 +231,47 @@ TEST(GovPricing, OverridesMergePerField) {
   EXPECT_EQ(s->tier.input, usd_per_million_to_pico(6.0));    // untouched tier field kept
 }
 
+// The worker's memo answers what the catalog answers, per provider, and never from another
+// catalog (a reload with a changed price), and stays bounded.
+TEST(GovPricing, MemoAnswersAsTheCatalogAndForgetsAReloadedOne) {
+  config::ProviderConfig openai, work;
+  openai.name = "openai";
+  openai.type = config::ProviderType::OpenAI;
+  work.name = "work";
+  work.type = config::ProviderType::OpenAI;
+  std::map<std::string, config::PriceConfig> ov;
+  ov["work/gpt-4o-mini"].output = 0.50;
+  auto cat = builtin(ov);
+  PriceMemo memo;
+  for (int round = 0; round < 2; ++round) {  // the second round is answered from the memo
+    for (const auto* p : {&openai, &work}) {
+      for (std::string_view m : {"gpt-4o-mini", "gpt-4o", "no-such-model"}) {
+        auto want = cat->lookup(*p, m);
+        auto got = memo.lookup(*cat, *p, m);
+        ASSERT_EQ(bool(want), bool(got)) << p->name << "/" << m;
+        if (want) {
+          EXPECT_EQ(got->base.input, want->base.input);
+          EXPECT_EQ(got->base.output, want->base.output);
+          EXPECT_EQ(got->key, want->key);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(memo.size(), 6u);
+  EXPECT_EQ(memo.lookup(*cat, work, "gpt-4o-mini")->base.output, usd_per_million_to_pico(0.50));
+  // A reload with another price: the memo answers from the new catalog.
+  ov["work/gpt-4o-mini"].output = 0.75;
+  auto reloaded = builtin(ov);
+  EXPECT_NE(reloaded->serial(), cat->serial());
+  auto held = memo.lookup(*cat, work, "gpt-4o-mini");
+  EXPECT_EQ(memo.lookup(*reloaded, work, "gpt-4o-mini")->base.output, usd_per_million_to_pico(0.75));
+  EXPECT_EQ(memo.size(), 1u);
+  EXPECT_EQ(held->base.output, usd_per_million_to_pico(0.50));  // still valid for its holder
+  // Client-chosen names cannot grow it without bound.
+  for (int i = 0; i < 3000; ++i) memo.lookup(*reloaded, openai, "m" + std::to_string(i));
+  EXPECT_LE(memo.size(), PriceMemo::kMaxEntries);
+}
+
 TEST(GovPricing, OverrideNamingNothingWarns) {
   std::map<std::string, config::PriceConfig> ov;
   ov["opneai/gpt-4o"].input = 1;

@@ -157,6 +157,8 @@ class PriceCatalog {
   const PriceEntry* entry(std::string_view key) const;
   size_t size() const { return table_.size(); }
   const std::string& version() const { return version_; }  // prices.json "_version"
+  // Unique in the process (a reloaded catalog has a new one, even at a reused address).
+  uint64_t serial() const { return serial_; }
 
   // "groq" for a groq preset, "openai" for type openai, "" for a plain openai-compatible provider.
   static std::string namespace_of(const config::ProviderConfig& provider);
@@ -172,9 +174,36 @@ class PriceCatalog {
   };
   std::unordered_map<std::string, PriceEntry, Hash, Eq> table_;  // lowercased keys
   std::string version_;
+  uint64_t serial_ = 0;
 
   const PriceEntry* find_with_versions(std::string_view ns, std::string_view model,
                                        std::string* matched) const;
+};
+
+// One thread's memo of PriceCatalog::lookup: a lookup lower-cases and probes several keys, and
+// every request asks again for the same few deployments. Not thread-safe (one per worker thread);
+// bounded (emptied when full: a pass-through model name is the client's choice); emptied when
+// asked about another catalog (a reload). The shared_ptr keeps a price valid for its holder.
+class PriceMemo {
+ public:
+  std::shared_ptr<const ModelPrice> lookup(const PriceCatalog& catalog,
+                                           const config::ProviderConfig& provider,
+                                           std::string_view model);
+  size_t size() const { return entries_.size(); }
+  static constexpr size_t kMaxEntries = 1024;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept;
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  };
+  uint64_t catalog_ = 0;  // the serial of the catalog the entries come from
+  std::string key_;       // "provider\0model", reused
+  std::unordered_map<std::string, std::shared_ptr<const ModelPrice>, Hash, Eq> entries_;
 };
 
 }  // namespace tg::governance

@@ -167,8 +167,10 @@ class ProviderAdapter {
   // Pure and idempotent: reads the request, never changes it (a failover builds again).
   virtual UpstreamRequest build_request(const ClientRequest& req, std::string_view upstream_model,
                                         const BuildContext& ctx) const = 0;
-  // Takes the upstream's 2xx body (moved in, so a pass-through costs no copy). Returns the
-  // client's body (OpenAI-shaped, or the client's schema when speaks_natively) and usage; an
+  // Takes the upstream's 2xx body (moved in, so a pass-through costs no copy), which
+  // json_scan::valid has accepted: the proxy refuses a malformed one first, so it is not checked
+  // again here (on other text an adapter stays safe, but its usage figures are unspecified).
+  // Returns the client's body (OpenAI-shaped, or the client's schema when speaks_natively) and usage; an
   // Error when the body is not what the provider should have sent (the router then fails over).
   virtual Response translate_response(const ClientRequest& req, std::string&& body) const = 0;
   virtual std::unique_ptr<StreamTranslator> make_stream_translator(

@@ -108,7 +108,7 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
   json usage;
   bool usage_fixed = false;
   if (!usage_text.empty()) {
-    if (auto scanned = openai_wire::scan_usage(usage_text, /*compat=*/true)) {
+    if (auto scanned = openai_wire::scan_usage(usage_text, /*compat=*/true, /*known_valid=*/true)) {
       r.usage = *scanned;  // read by scanning: nothing to repair
     } else {
       usage = json::parse(usage_text, nullptr, false);

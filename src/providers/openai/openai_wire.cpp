@@ -456,8 +456,8 @@ bool add(int64_t a, int64_t b, int64_t& out) { return !__builtin_add_overflow(a,
 
 }  // namespace
 
-std::optional<Usage> scan_usage(std::string_view text, bool compat) {
-  if (!json_scan::valid(text)) return Usage{};
+std::optional<Usage> scan_usage(std::string_view text, bool compat, bool known_valid) {
+  if (!known_valid && !json_scan::valid(text)) return Usage{};
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a BOM, as the parser skips it
   size_t at = skip_ws(text, 0);
   if (at >= text.size() || text[at] != '{') return Usage{};
@@ -508,7 +508,7 @@ Response pass_through_response(std::string&& body) {
   Response r;
   std::string_view usage_text = find_top_level_member(body, "usage");
   if (!usage_text.empty()) {
-    auto scanned = scan_usage(usage_text, false);
+    auto scanned = scan_usage(usage_text, false, /*known_valid=*/true);
     r.usage = scanned ? *scanned : Usage::from_openai(json::parse(usage_text, nullptr, false));
   }
   r.body = std::move(body);

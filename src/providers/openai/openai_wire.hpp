@@ -41,8 +41,9 @@ Response pass_through_response(std::string&& body);
 // figures Usage::from_openai gives for the parsed text (nothing present when it is not valid JSON
 // or not an object). nullopt when only the parser can tell exactly (an escaped key, an integer
 // beyond int64, a sum that overflows) or, with `compat`, when compat::fix_usage would repair it:
-// then parse it.
-std::optional<Usage> scan_usage(std::string_view text, bool compat);
+// then parse it. `known_valid`: the text is part of a body json_scan::valid accepted (an answer
+// handed to translate_response), so it is not validated again.
+std::optional<Usage> scan_usage(std::string_view text, bool compat, bool known_valid = false);
 
 // Serialises `body` (the client's OpenAI body, or an edited copy of it) with "model" set to
 // `upstream_model` and, for streams when `ask_stream_usage`, stream_options.include_usage: true
