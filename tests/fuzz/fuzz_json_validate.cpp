@@ -1,15 +1,17 @@
-// json_scan::valid and openai_wire::scan_usage, against the parser they stand in for on the
-// pass-through path. Invariants: valid() accepts exactly what nlohmann::json::accept accepts
-// (within the depth bound); scan_usage, when it answers, gives the figures the parser path
-// (parse, compat::fix_usage, Usage::from_openai) gives, and never answers where fix_usage would
-// repair the usage.
+// json_scan::valid, json_scan::build and openai_wire::scan_usage, against the parser they stand
+// in for. Invariants: valid() accepts exactly what nlohmann::json::accept accepts (within the
+// depth bound); build() makes the parser's document of what valid() accepts, node for node;
+// scan_usage, when it answers, gives the figures the parser path (parse, compat::fix_usage,
+// Usage::from_openai) gives, and never answers where fix_usage would repair the usage.
 
 #include <nlohmann/json.hpp>
 
+#include "../support/json_identical.hpp"
 #include "fuzz_support.hpp"
 #include "providers/openai/compat_quirks.hpp"
 #include "providers/openai/openai_wire.hpp"
 #include "tollgate/providers/adapter.hpp"
+#include "tollgate/providers/json_build.hpp"
 #include "tollgate/providers/json_scan.hpp"
 
 using namespace tg::providers;
@@ -34,6 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool want = accepted && json_scan::nesting_depth(text, limit) <= limit;
     TG_FUZZ_CHECK(json_scan::valid(s, limit) == want);
   }
+
+  // json_scan::build gives the parser's document, node for node, for every text valid() accepts
+  // (and stays safe on the rest).
+  const json built = json_scan::build(s);
+  if (json_scan::valid(s)) TG_FUZZ_CHECK(tg::test::json_identical(built, json::parse(s)));
 
   for (bool compat : {false, true}) {
     auto scanned = openai_wire::scan_usage(s, compat);

@@ -1,0 +1,18 @@
+#pragma once
+// Building the parser's document from text that json_scan::valid has accepted: the document
+// nlohmann::json::parse returns for it, node for node (the same number types, a repeated key's
+// last value, a leading BOM skipped, the text after a NUL byte ignored), without the parser's
+// lexer, which copies every character of every token one at a time. A string without escapes is
+// one copy; a number is read once.
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace tg::providers::json_scan {
+
+// Precondition: valid(text) (so every token is well-formed and nesting is bounded). On other
+// text the result is unspecified but memory-safe.
+nlohmann::json build(std::string_view text);
+
+}  // namespace tg::providers::json_scan
