@@ -1,4 +1,6 @@
 #include "tollgate/dialects/media_units.hpp"
+#include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -79,9 +81,9 @@ providers::Usage reported_usage(std::string_view answer) {
   providers::Usage out;
   std::string_view usage_text = providers::find_top_level_member(answer, "usage");
   if (!usage_text.empty()) {
-    json u = json::parse(usage_text, nullptr, false);
+    json u = providers::json_scan::parse(usage_text);
     if (u.is_object()) {
-      if (u.value("type", "") == "duration") {
+      if (str_member(u, "type") == "duration") {
         double s = u.value("seconds", 0.0);
         if (s > 0 && s < 1e9) out.audio_ms = static_cast<int64_t>(std::llround(s * 1000));
       } else if (u.contains("input_tokens") || u.contains("output_tokens")) {
@@ -96,7 +98,7 @@ providers::Usage reported_usage(std::string_view answer) {
   if (out.audio_ms == 0) {
     std::string_view d = providers::find_top_level_member(answer, "duration");
     if (!d.empty()) {
-      json v = json::parse(d, nullptr, false);
+      json v = providers::json_scan::parse(d);
       if (v.is_number() && v.get<double>() > 0 && v.get<double>() < 1e9) {
         out.audio_ms = static_cast<int64_t>(std::llround(v.get<double>() * 1000));
       }
@@ -104,7 +106,7 @@ providers::Usage reported_usage(std::string_view answer) {
   }
   std::string_view meta = providers::find_top_level_member(answer, "meta");
   if (!meta.empty()) {
-    json m = json::parse(meta, nullptr, false);
+    json m = providers::json_scan::parse(meta);
     if (m.is_object()) {
       auto bu = m.find("billed_units");
       if (bu != m.end() && bu->is_object()) out.search_units = num(*bu, "search_units");

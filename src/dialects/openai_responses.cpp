@@ -12,6 +12,7 @@
 #include "tollgate/dialects/responses.hpp"
 #include "tollgate/providers/json_scan.hpp"
 #include "tollgate/sse/sse.hpp"
+#include "tollgate/providers/json_build.hpp"
 #include "responses/json_text.hpp"
 
 namespace tg::dialects {
@@ -68,7 +69,7 @@ class NativeEgress final : public Egress {
         if (terminal) keep_response(e.data);
         continue;
       }
-      json data = json::parse(e.data, nullptr, false);
+      json data = providers::json_scan::parse(e.data);
       const bool carries = data.is_object() && data.contains("response") && data["response"].is_object();
       if (carries) data["response"]["previous_response_id"] = previous_id_;
       // Re-emitted, event by event.
@@ -230,7 +231,7 @@ class ResponsesCall final : public Call {
         if (store_) answer_.text = body;
         return std::move(body);
       }
-      json response = json::parse(body, nullptr, false);
+      json response = providers::json_scan::parse(body);
       if (!response.is_object()) return std::move(body);
       // The target never saw previous_response_id (the conversation was expanded for it).
       response["previous_response_id"] = previous_id_;

@@ -205,4 +205,8 @@ class Builder {
 
 json build(std::string_view text) { return Builder(text).document(); }
 
+json parse(std::string_view text) {
+  return valid(text) ? build(text) : json(json::value_t::discarded);
+}
+
 }  // namespace tg::providers::json_scan

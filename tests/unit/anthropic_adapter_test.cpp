@@ -150,6 +150,24 @@ StreamRun feed(StreamTranslator& t, const std::string& input, const std::vector<
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+// Members of the wrong type in an answer are read as absent, never thrown on (nlohmann's
+// value(key, "") throws when the member is there with another type).
+TEST(AnthropicAdapter, AnswerMembersOfTheWrongTypeDoNotThrow) {
+  json body = {{"model", "m"}, {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  const std::string answer =
+      R"({"type":"message","id":5,"model":["x"],"role":"assistant","content":[)"
+      R"({"type":"text","text":"ok"},{"type":"tool_use","id":{},"name":1,"input":{}},)"
+      R"({"type":"thinking","thinking":2,"signature":null}],"stop_reason":"end_turn",)"
+      R"("usage":{"input_tokens":3,"output_tokens":4}})";
+  providers::Response r;
+  ASSERT_NO_THROW(r = anthropic().translate_response(request(body), std::string(answer)));
+  ASSERT_FALSE(r.error.has_value());
+  json out = json::parse(r.body);
+  EXPECT_EQ(out["id"], "");
+  EXPECT_EQ(out["choices"][0]["message"]["content"], "ok");
+  EXPECT_EQ(out["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "");
+}
+
 TEST(AnthropicAdapter, RequestFixtures) {
   auto names = fixtures("request_");
   ASSERT_GE(names.size(), 6u);

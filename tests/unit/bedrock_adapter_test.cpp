@@ -174,6 +174,24 @@ TEST(BedrockAdapter, ResponseWithoutOutputFailsOver) {
   EXPECT_TRUE(r.error->retryable);
 }
 
+// A member of the wrong type (a tool's id or name that is not a string) is read as absent: the
+// answer is translated, nothing throws (found by fuzz_provider_bedrock: nlohmann's value() threw).
+TEST(BedrockAdapter, MembersOfTheWrongTypeDoNotThrow) {
+  json body = {{"model", "m"}};
+  const std::string answer =
+      R"({"output":{"message":{"role":"assistant","content":[{"text":"Let me check."},)"
+      R"({"toolUse":{"toolUseId":{"city":"Lyon"},"name":7,"input":{}}}]}},)"
+      R"("stopReason":"tool_use","usage":{"inputTokens":30,"outputTokens":20,"totalTokens":50}})";
+  providers::Response r;
+  ASSERT_NO_THROW(r = bedrock_adapter().translate_response(request(body), std::string(answer)));
+  ASSERT_FALSE(r.error.has_value());
+  json out = json::parse(r.body);
+  const json& call = out["choices"][0]["message"]["tool_calls"][0];
+  EXPECT_EQ(call["id"], "");
+  EXPECT_EQ(call["function"]["name"], "");
+  EXPECT_EQ(r.usage.input, 30);
+}
+
 // ---- streams ----
 
 std::string encode_frames(const json& frames) {

@@ -23,4 +23,10 @@ inline std::string_view str_of(const nlohmann::json* j) {
   return j && j->is_string() ? std::string_view(j->get_ref<const std::string&>()) : "";
 }
 
+// A member's string value, or "" (absent, null, another type): where nlohmann's value(key, "")
+// would throw on a member of another type, which a hostile body can send.
+inline std::string_view str_member(const nlohmann::json& obj, const char* key) {
+  return str_of(member(obj, key));
+}
+
 }  // namespace tg

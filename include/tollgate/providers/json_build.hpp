@@ -15,4 +15,9 @@ namespace tg::providers::json_scan {
 // text the result is unspecified but memory-safe.
 nlohmann::json build(std::string_view text);
 
+// What nlohmann::json::parse(text, nullptr, false) returns (a discarded value for text it refuses),
+// built as above; also refused: text nested deeper than kMaxValidDepth (the parser's own
+// recursion, and that of every copy and dump of its document, would follow it down).
+nlohmann::json parse(std::string_view text);
+
 }  // namespace tg::providers::json_scan

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tollgate/core/text.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::dialects::responses::detail {
 
@@ -27,7 +28,7 @@ std::optional<std::string_view> json_string_value(std::string_view raw, std::str
   if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return std::nullopt;
   std::string_view inner = raw.substr(1, raw.size() - 2);
   if (plain_json_string(inner)) return inner;
-  auto j = nlohmann::json::parse(raw, nullptr, false);
+  auto j = providers::json_scan::parse(raw);
   if (!j.is_string()) return std::nullopt;
   scratch = j.get<std::string>();
   return std::string_view(scratch);

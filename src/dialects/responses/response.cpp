@@ -6,6 +6,7 @@
 #include "json_text.hpp"
 #include "tollgate/providers/json_scan.hpp"
 #include "tollgate/providers/json_scan.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::dialects::responses {
 
@@ -139,7 +140,7 @@ std::string custom_input(std::string_view arguments) {
     return false;
   });
   if (!raw.empty() && raw.front() == '"') {
-    json in = json::parse(raw, nullptr, false);
+    json in = providers::json_scan::parse(raw);
     if (in.is_string()) return in.get<std::string>();
   }
   return std::string(arguments);
@@ -172,7 +173,7 @@ providers::Usage usage_from_responses(const json& usage) {
 
 // Any chat completion, read as a DOM: the items, their finish and usage.
 void write_from_dom(std::string& out, std::string_view body, const ResponseInfo& info) {
-  json j = json::parse(body, nullptr, false);
+  json j = providers::json_scan::parse(body);
   const json* choices = member(j, "choices");
   if (!choices || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) {
     Error e;
@@ -417,7 +418,7 @@ std::string build_response_text(std::string_view body, const ResponseInfo& info)
   }
   providers::Usage usage;
   if (!a.usage.empty() && !scan_usage(a.usage, usage)) {
-    usage = providers::Usage::from_openai(json::parse(a.usage, nullptr, false));
+    usage = providers::Usage::from_openai(providers::json_scan::parse(a.usage));
   }
   write_response_tail(out, incomplete ? "incomplete" : "completed", item, incomplete, nullptr,
                       &usage);
@@ -425,7 +426,7 @@ std::string build_response_text(std::string_view body, const ResponseInfo& info)
 }
 
 json build_response(std::string_view body, const ResponseInfo& info) {
-  return json::parse(build_response_text(body, info), nullptr, false);
+  return providers::json_scan::parse(build_response_text(body, info));
 }
 
 }  // namespace tg::dialects::responses

@@ -8,6 +8,7 @@
 #include "internal.hpp"
 #include "json_text.hpp"
 #include "tollgate/providers/json_scan.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::dialects::responses {
 
@@ -461,7 +462,7 @@ bool StreamConverter::on_plain_chunk(std::string_view data, std::string& out) {
 void StreamConverter::feed(std::string_view bytes, std::string& out) {
   chunks_.feed(bytes, done_, [&](std::string_view data) {
     if (on_plain_chunk(data, out)) return;
-    json chunk = json::parse(data, nullptr, false);
+    json chunk = providers::json_scan::parse(data);
     if (chunk.is_object()) on_chunk(chunk, out);
   });
 }
@@ -489,9 +490,9 @@ const json& StreamConverter::response() const {
     if (response_text_.empty()) {  // not started: the Response as it would start
       std::string text;
       write_response(text, "in_progress", nullptr, nullptr, false);
-      parsed_ = json::parse(text, nullptr, false);
+      parsed_ = providers::json_scan::parse(text);
     } else {
-      parsed_ = json::parse(response_text_, nullptr, false);
+      parsed_ = providers::json_scan::parse(response_text_);
     }
   }
   return *parsed_;

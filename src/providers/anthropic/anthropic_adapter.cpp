@@ -8,6 +8,7 @@
 
 #include "anthropic_internal.hpp"
 #include "tollgate/core/text.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers {
 namespace {
@@ -131,7 +132,7 @@ Response AnthropicAdapter::translate_response(const ClientRequest& req, std::str
   std::string_view usage_text = find_top_level_member(body, "usage");
   if (!usage_text.empty()) {
     anthropic::AnthropicUsage au;
-    au.overlay(json::parse(usage_text, nullptr, false));
+    au.overlay(json_scan::parse(usage_text));
     r.usage = au.normalised();
   }
   r.body = std::move(body);

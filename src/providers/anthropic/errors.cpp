@@ -5,6 +5,8 @@
 #include <string>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
+#include "tollgate/core/json_access.hpp"
 
 namespace tg::providers::anthropic {
 namespace {
@@ -25,14 +27,14 @@ Error map_anthropic_error(std::string_view provider, int status, std::string_vie
   std::string anthropic_type = e.type;
   std::string msg = lower(e.message);
 
-  auto j = json::parse(body, nullptr, false);
+  auto j = json_scan::parse(body);
   std::string detail_code;
   if (j.is_object()) {
     auto err = j.find("error");
     if (err != j.end() && err->is_object()) {
       auto details = err->find("details");
       if (details != err->end() && details->is_object()) {
-        detail_code = details->value("error_code", "");
+        detail_code = std::string(str_member(*details, "error_code"));
       }
     }
   }

@@ -9,6 +9,7 @@
 #include "tollgate/core/json_access.hpp"
 #include "tollgate/core/secure.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::anthropic_ingress {
 namespace {
@@ -414,7 +415,7 @@ json parse_arguments(const json* args) {
   if (!args) return json::object();
   if (args->is_object()) return *args;
   if (!args->is_string()) return json::object();
-  json j = json::parse(args->get_ref<const std::string&>(), nullptr, false);
+  json j = json_scan::parse(args->get_ref<const std::string&>());
   return j.is_object() ? j : json::object();
 }
 
@@ -480,7 +481,7 @@ std::string render_error(const Error& e) {
 }
 
 std::string to_anthropic_response(std::string_view openai_body, std::string_view model) {
-  json j = json::parse(openai_body, nullptr, false);
+  json j = json_scan::parse(openai_body);
   const json* choices = member(j, "choices");
   if (!choices || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) {
     Error e = Error::upstream_protocol("", "the upstream answer is not a chat completion");
@@ -781,7 +782,7 @@ void StreamConverter::on_chunk(const json& chunk, std::string& out) {
 
 void StreamConverter::feed(std::string_view bytes, std::string& out) {
   chunks_.feed(bytes, done_, [&](std::string_view data) {
-    json chunk = json::parse(data, nullptr, false);
+    json chunk = json_scan::parse(data);
     if (chunk.is_object()) on_chunk(chunk, out);
   });
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 #include "anthropic_internal.hpp"
 
 namespace tg::providers::anthropic {
@@ -165,7 +166,7 @@ class Builder {
     if (!args) return json::object();
     if (args->is_object()) return *args;
     if (!args->is_string()) return json::object();
-    json j = json::parse(args->get_ref<const std::string&>(), nullptr, false);
+    json j = json_scan::parse(args->get_ref<const std::string&>());
     return j.is_object() ? j : json::object();  // tool_use.input must be an object
   }
 
@@ -188,10 +189,10 @@ class Builder {
         std::string_view type = str_of(member(b, "type"));
         if (type == "thinking") {
           blocks.push_back({{"type", "thinking"},
-                            {"thinking", b.value("thinking", "")},
-                            {"signature", b.value("signature", "")}});
+                            {"thinking", std::string(str_member(b, "thinking"))},
+                            {"signature", std::string(str_member(b, "signature"))}});
         } else if (type == "redacted_thinking") {
-          blocks.push_back({{"type", "redacted_thinking"}, {"data", b.value("data", "")}});
+          blocks.push_back({{"type", "redacted_thinking"}, {"data", std::string(str_member(b, "data"))}});
         }
       }
     } else if (!str_of(member(m, "reasoning_content")).empty()) {
@@ -285,7 +286,7 @@ class Builder {
 
   static json tool_from_function(const json& fn) {
     json t = json::object();
-    t["name"] = fn.value("name", "");
+    t["name"] = std::string(str_member(fn, "name"));
     if (const json* d = member(fn, "description"); d && d->is_string()) t["description"] = *d;
     const json* params = member(fn, "parameters");
     json schema = params && params->is_object() ? *params : json::object();
@@ -353,7 +354,7 @@ class Builder {
         }
         json kept = json::array();
         for (auto& t : tools) {
-          if (std::find(names.begin(), names.end(), t.value("name", "")) != names.end()) {
+          if (std::find(names.begin(), names.end(), std::string(str_member(t, "name"))) != names.end()) {
             kept.push_back(std::move(t));
           }
         }

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
+#include "tollgate/core/json_access.hpp"
 
 namespace tg::providers::anthropic {
 namespace {
@@ -72,8 +74,8 @@ std::string_view finish_reason_for(std::string_view stop_reason) {
 
 Response translate_message(std::string_view body, bool json_tool) {
   Response r;
-  json j = json::parse(body, nullptr, false);
-  if (!j.is_object() || j.value("type", "") != "message" || !j.contains("content") ||
+  json j = json_scan::parse(body);
+  if (!j.is_object() || str_member(j, "type") != "message" || !j.contains("content") ||
       !j["content"].is_array()) {
     r.error = Error::upstream_protocol("anthropic", "upstream answered 200 without a Message");
     return r;
@@ -84,31 +86,31 @@ Response translate_message(std::string_view body, bool json_tool) {
   bool json_answer = false;
   for (const auto& b : j["content"]) {
     if (!b.is_object()) continue;
-    std::string type = b.value("type", "");
+    std::string type(str_member(b, "type"));
     if (type == "text") {
       if (auto t = b.find("text"); t != b.end() && t->is_string()) {
         text += t->get_ref<const std::string&>();
       }
     } else if (type == "thinking") {
-      std::string t = b.value("thinking", "");
+      std::string t(str_member(b, "thinking"));
       reasoning += t;
       thinking_blocks.push_back({{"type", "thinking"},
                                  {"thinking", std::move(t)},
-                                 {"signature", b.value("signature", "")}});
+                                 {"signature", std::string(str_member(b, "signature"))}});
     } else if (type == "redacted_thinking") {
-      thinking_blocks.push_back({{"type", "redacted_thinking"}, {"data", b.value("data", "")}});
+      thinking_blocks.push_back({{"type", "redacted_thinking"}, {"data", std::string(str_member(b, "data"))}});
     } else if (type == "tool_use") {
       const json input = b.contains("input") ? b["input"] : json::object();
-      if (json_tool && b.value("name", "") == kJsonToolName) {
+      if (json_tool && str_member(b, "name") == kJsonToolName) {
         dump_into(text, input);  // response_format json_object: the tool input is the answer
         json_answer = true;
         continue;
       }
       tool_calls.push_back(
-          {{"id", b.value("id", "")},
+          {{"id", std::string(str_member(b, "id"))},
            {"type", "function"},
            {"function",
-            {{"name", b.value("name", "")},
+            {{"name", std::string(str_member(b, "name"))},
              {"arguments", input.dump(-1, ' ', false, json::error_handler_t::replace)}}}});
     }
     // server_tool_use, web_search_tool_result, ...: Anthropic-hosted tools have no OpenAI
@@ -138,10 +140,10 @@ Response translate_message(std::string_view body, bool json_tool) {
   int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-  json out = {{"id", j.value("id", "")},
+  json out = {{"id", std::string(str_member(j, "id"))},
               {"object", "chat.completion"},
               {"created", created},
-              {"model", j.value("model", "")},
+              {"model", std::string(str_member(j, "model"))},
               {"choices", json::array({{{"index", 0},
                                         {"message", std::move(message)},
                                         {"logprobs", nullptr},

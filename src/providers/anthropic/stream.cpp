@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::anthropic {
 namespace {
@@ -55,7 +56,7 @@ class ChunkTranslator final : public StreamTranslator {
 
   StreamStatus on_event(const sse::Event& ev, std::string& out) override {
     if (ev.data == "[DONE]") return end(out);  // not Anthropic's, but an end all the same
-    json j = json::parse(ev.data, nullptr, false);
+    json j = json_scan::parse(ev.data);
     if (!j.is_object()) return StreamStatus::Malformed;
     std::string type = event_type(ev, j);
     if (type == "ping") return StreamStatus::Continue;
@@ -306,7 +307,7 @@ class NativeTranslator final : public StreamTranslator {
                       type == "message_delta" || type == "error";
     json j;
     if (need_parse) {
-      j = json::parse(ev.data, nullptr, false);
+      j = json_scan::parse(ev.data);
       if (!j.is_object()) {
         if (events_out_ == 0) return StreamStatus::Malformed;
       } else {

@@ -7,6 +7,8 @@
 #include "../openai/compat_quirks.hpp"
 #include "../openai/openai_wire.hpp"
 #include "../openai/responses_wire.hpp"
+#include "tollgate/providers/json_build.hpp"
+#include "tollgate/core/json_access.hpp"
 
 namespace tg::providers {
 namespace {
@@ -158,12 +160,12 @@ Error AzureAdapter::map_error(std::string_view provider, int status, std::string
                               std::string_view retry_after) const {
   Error e = upstream_status_error(provider, status, body, retry_after);
   std::string code = e.code_str, inner, message;
-  json j = json::parse(body, nullptr, false);
+  json j = json_scan::parse(body);
   if (j.is_object()) {
     const json* err = &j;
     if (auto it = j.find("error"); it != j.end() && it->is_object()) err = &*it;
     if (auto ie = err->find("innererror"); ie != err->end() && ie->is_object()) {
-      inner = ie->value("code", "");
+      inner = std::string(str_member(*ie, "code"));
     }
     if (auto m = err->find("message"); m != err->end() && m->is_string()) message = *m;
   }

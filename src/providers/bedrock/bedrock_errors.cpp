@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bedrock_adapter.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers {
 namespace bedrock {
@@ -95,7 +96,7 @@ Error BedrockAdapter::map_error(std::string_view provider, int status, std::stri
   using json = nlohmann::json;
   Error e = upstream_status_error(provider, status, body, retry_after);
   std::string message, type_field;
-  json j = json::parse(body, nullptr, false);
+  json j = json_scan::parse(body);
   if (j.is_object()) {
     for (const char* key : {"message", "Message"}) {
       if (auto it = j.find(key); it != j.end() && it->is_string()) {

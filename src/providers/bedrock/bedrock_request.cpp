@@ -9,6 +9,7 @@
 #include "sigv4.hpp"
 #include "tollgate/core/json_access.hpp"
 #include "tollgate/core/url.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers {
 namespace bedrock {
@@ -216,7 +217,7 @@ class Builder {
     if (args->is_object()) return *args;
     std::string_view text = str(args);
     if (text.empty()) return json::object();
-    json j = json::parse(text, nullptr, false);
+    json j = json_scan::parse(text);
     if (j.is_object()) return j;
     // Not a JSON object: keep the model's text rather than lose it.
     return json{{"arguments", text}};

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 #include "bedrock_adapter.hpp"
 #include "bedrock_errors.hpp"
 #include "eventstream.hpp"
@@ -160,7 +161,7 @@ class StreamTranslatorImpl final : public StreamTranslator {
       std::string_view name = m.header(":exception-type");
       if (name.empty()) name = m.header(":error-code");
       std::string message(m.header(":error-message"));
-      json p = json::parse(m.payload, nullptr, false);
+      json p = json_scan::parse(m.payload);
       if (p.is_object()) {
         if (auto msg = str(member(p, "message")); !msg.empty()) message = msg;
         else if (auto msg2 = str(member(p, "Message")); !msg2.empty()) message = msg2;
@@ -171,7 +172,7 @@ class StreamTranslatorImpl final : public StreamTranslator {
     }
     if (!mtype.empty() && mtype != "event") return StreamStatus::Continue;
     std::string_view event = m.header(":event-type");
-    json p = json::parse(m.payload, nullptr, false);
+    json p = json_scan::parse(m.payload);
     if (!p.is_object()) {
       return corrupt("an event's payload is not a JSON object", out);
     }
@@ -289,7 +290,7 @@ Response BedrockAdapter::translate_response(const ClientRequest& req, std::strin
   using json = nlohmann::json;
   using ojson = nlohmann::ordered_json;
   Response r;
-  json j = json::parse(body, nullptr, false);
+  json j = json_scan::parse(body);
   const json* message = nullptr;
   if (j.is_object()) {
     if (auto o = j.find("output"); o != j.end() && o->is_object()) {
@@ -311,7 +312,7 @@ Response BedrockAdapter::translate_response(const ClientRequest& req, std::strin
         content += t->get_ref<const std::string&>();
         any_text = true;
       } else if (auto tu = block.find("toolUse"); tu != block.end() && tu->is_object()) {
-        std::string name = tu->value("name", "");
+        std::string name(str_member(*tu, "name"));
         std::string args = tu->contains("input") ? (*tu)["input"].dump(-1, ' ', false,
                                                                         json::error_handler_t::replace)
                                                  : "{}";
@@ -320,7 +321,7 @@ Response BedrockAdapter::translate_response(const ClientRequest& req, std::strin
           any_text = true;
           continue;
         }
-        tool_calls.push_back({{"id", tu->value("toolUseId", "")},
+        tool_calls.push_back({{"id", std::string(str_member(*tu, "toolUseId"))},
                               {"type", "function"},
                               {"function", {{"name", std::move(name)}, {"arguments", std::move(args)}}}});
       } else if (auto rc = block.find("reasoningContent"); rc != block.end() && rc->is_object()) {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "gemini_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::gemini {
 namespace {
@@ -36,7 +37,7 @@ std::string duration_seconds(std::string_view d) {
 Error map_error(std::string_view provider, int status, std::string_view body,
                 std::string_view retry_after) {
   Error e = upstream_status_error(provider, status, body, retry_after);
-  json j = json::parse(body, nullptr, false);
+  json j = json_scan::parse(body);
   if (!j.is_object()) return e;  // an HTML page from a front end: the generic mapping
   auto eit = j.find("error");
   if (eit == j.end() || !eit->is_object()) return e;

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "gemini_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::gemini {
 namespace {
@@ -166,7 +167,7 @@ void user_parts(const json& content, json& parts, std::vector<std::string>& drop
 // A tool result's content -> functionResponse.response (always an object).
 json tool_response(const json& content) {
   std::string text = content_text(content);
-  json parsed = json::parse(text, nullptr, false);
+  json parsed = json_scan::parse(text);
   if (parsed.is_object()) return parsed;
   return json{{"content", std::move(text)}};
 }
@@ -179,7 +180,7 @@ json function_args(const json& fn) {
     return json::object();
   }
   if (args->find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  json parsed = json::parse(*args, nullptr, false);
+  json parsed = json_scan::parse(*args);
   if (parsed.is_object()) return parsed;
   return json{{"arguments", *args}};  // not an object: keep the text rather than lose it
 }

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "gemini_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::gemini {
 namespace {
@@ -126,7 +127,7 @@ ojson usage_json(const json& um, Usage* out) {
 
 Response chat_response(const ClientRequest& req, std::string&& body) {
   Response r;
-  json j = json::parse(body, nullptr, false);
+  json j = json_scan::parse(body);
   if (!j.is_object()) {
     r.error = Error::upstream_protocol("gemini", "Gemini answered 200 with a body that is not an object");
     return r;
@@ -220,7 +221,7 @@ int64_t estimate_tokens(std::string_view text) {
 
 Response embeddings_response(const ClientRequest& req, std::string&& body) {
   Response r;
-  json j = json::parse(body, nullptr, false);
+  json j = json_scan::parse(body);
   const json* embs = nullptr;
   if (j.is_object()) {
     if (auto e = j.find("embeddings"); e != j.end() && e->is_array()) embs = &*e;

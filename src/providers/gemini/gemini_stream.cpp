@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "gemini_internal.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::gemini {
 namespace {
@@ -27,7 +28,7 @@ class GeminiStreamTranslator final : public StreamTranslator {
     std::string_view data = event.data;
     if (data.empty()) return StreamStatus::Continue;
     if (data == "[DONE]") return finish(out);
-    json j = json::parse(data, nullptr, false);
+    json j = json_scan::parse(data);
     if (!j.is_object()) return StreamStatus::Malformed;
     if (auto e = j.find("error"); e != j.end() && e->is_object()) {
       int code = e->contains("code") && (*e)["code"].is_number_integer() ? (*e)["code"].get<int>() : 500;

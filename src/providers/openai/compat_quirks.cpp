@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <set>
 
+#include "tollgate/core/json_access.hpp"
+
 namespace tg::providers::compat {
 namespace {
 
@@ -55,7 +57,7 @@ void developer_to_system(CowJson& b) {
   if (!msgs) return;
   for (size_t i = 0; i < msgs->size(); ++i) {
     const json& m = b.view()["messages"][i];
-    if (m.is_object() && m.value("role", "") == "developer") {
+    if (m.is_object() && str_member(m, "role") == "developer") {
       b.mut()["messages"][i]["role"] = "system";
     }
   }
@@ -176,7 +178,7 @@ void groq_request(CowJson& b, Dropped& d) {
   if (const json* msgs = messages_of(b)) {
     for (size_t i = 0; i < msgs->size(); ++i) {
       const json& m = b.view()["messages"][i];
-      if (!m.is_object() || m.value("role", "") != "assistant") continue;
+      if (!m.is_object() || str_member(m, "role") != "assistant") continue;
       for (const auto& k : null_keys(m)) b.mut()["messages"][i].erase(k);
     }
   }
@@ -244,7 +246,7 @@ void mistral_request(CowJson& b, Dropped& d) {
     } else if (tc->is_object()) {
       std::set<std::string> names;
       std::string mode = "any";
-      std::string type = tc->value("type", "");
+      std::string type(str_member(*tc, "type"));
       if (type == "function" && tc->contains("function") && (*tc)["function"].is_object()) {
         names.insert((*tc)["function"].value("name", ""));
       } else if (type == "allowed_tools" && tc->contains("allowed_tools")) {
@@ -254,7 +256,7 @@ void mistral_request(CowJson& b, Dropped& d) {
           if (auto ts = at.find("tools"); ts != at.end() && ts->is_array()) {
             for (const auto& t : *ts) {
               if (t.is_object() && t.contains("function") && t["function"].is_object()) {
-                names.insert(t["function"].value("name", ""));
+                names.insert(std::string(str_member(t["function"], "name")));
               }
             }
           }
@@ -267,7 +269,7 @@ void mistral_request(CowJson& b, Dropped& d) {
       if (auto tools = v.find("tools"); tools != v.end() && tools->is_array() && !names.empty()) {
         for (const auto& t : *tools) {
           if (t.is_object() && t.contains("function") && t["function"].is_object() &&
-              names.contains(t["function"].value("name", ""))) {
+              names.contains(std::string(str_member(t["function"], "name")))) {
             kept.push_back(t);
           }
         }
@@ -283,7 +285,7 @@ void mistral_request(CowJson& b, Dropped& d) {
   for (size_t i = 0; i < msgs->size(); ++i) {
     const json& m = b.view()["messages"][i];
     if (!m.is_object()) continue;
-    std::string role = m.value("role", "");
+    std::string role(str_member(m, "role"));
     if (role == "developer") {
       b.mut()["messages"][i]["role"] = "system";
       role = "system";
@@ -331,7 +333,7 @@ void mistral_request(CowJson& b, Dropped& d) {
       for (size_t j = 0; j < tcs->size(); ++j) {
         const json& tc = b.view()["messages"][i]["tool_calls"][j];
         if (!tc.is_object()) continue;
-        std::string id = tc.value("id", "");
+        std::string id(str_member(tc, "id"));
         std::string fixed = mistral_tool_call_id(id);
         bool clean = fixed == id && tc.size() <= 3 && tc.value("type", "function") == "function";
         for (auto it = tc.begin(); clean && it != tc.end(); ++it) {
@@ -357,7 +359,7 @@ void deepseek_request(CowJson& b, Dropped& d) {
   if (!msgs) return;
   for (size_t i = 0; i < msgs->size(); ++i) {
     const json& m = b.view()["messages"][i];
-    if (!m.is_object() || m.value("role", "") != "assistant") continue;
+    if (!m.is_object() || str_member(m, "role") != "assistant") continue;
     auto tcs = m.find("tool_calls");
     bool has_calls = tcs != m.end() && tcs->is_array() && !tcs->empty();
     if (has_calls) continue;
@@ -541,13 +543,13 @@ bool fix_message(json& m) {
   if (auto c = m.find("content"); c != m.end() && c->is_array()) {
     bool flat = true;  // text and thinking parts only (a response's content is a string)
     for (const auto& part : *c) {
-      std::string type = part.is_object() ? part.value("type", "") : "";
+      std::string type = part.is_object() ? std::string(str_member(part, "type")) : "";
       if (type != "text" && type != "thinking") flat = false;
     }
     if (flat) {
       std::string text, thinking;
       for (const auto& part : *c) {
-        if (part.value("type", "") == "text") {
+        if (str_member(part, "type") == "text") {
           if (part.contains("text") && part["text"].is_string()) {
             text += part["text"].get_ref<const std::string&>();
           }

@@ -6,6 +6,7 @@
 #include "compat_quirks.hpp"
 #include "openai_wire.hpp"
 #include "responses_wire.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers {
 namespace {
@@ -18,7 +19,7 @@ std::optional<Error> error_payload(std::string_view body, const openai_wire::Ans
   const std::string_view err = scan.error;
   if (err.empty() || err == "null" || scan.choices || scan.data) return std::nullopt;
   int status = 502;
-  json e = json::parse(err, nullptr, false);
+  json e = json_scan::parse(err);
   if (e.is_object()) {
     auto code = e.find("code");
     if (code != e.end() && code->is_number_integer()) {
@@ -92,7 +93,7 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
   Response r;
   openai_wire::AnswerScan scan = openai_wire::scan_answer(body);
   if (!scan.object || scan.escaped_key) {  // rare: read the keys as the parser does, then scan
-    json j = json::parse(body, nullptr, false);
+    json j = json_scan::parse(body);
     if (j.is_object()) {
       body = j.dump(-1, ' ', false, json::error_handler_t::replace);
       scan = openai_wire::scan_answer(body);
@@ -111,7 +112,7 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
     if (auto scanned = openai_wire::scan_usage(usage_text, /*compat=*/true, /*known_valid=*/true)) {
       r.usage = *scanned;  // read by scanning: nothing to repair
     } else {
-      usage = json::parse(usage_text, nullptr, false);
+      usage = json_scan::parse(usage_text);
       usage_fixed = compat::fix_usage(usage);
       r.usage = Usage::from_openai(usage);
     }
@@ -120,7 +121,7 @@ Response OpenAiCompatibleAdapter::translate_response(const ClientRequest& req,
   const bool repair = scan.needs_repair || !scan.object;
 
   if (repair) {
-    json j = json::parse(body, nullptr, false);
+    json j = json_scan::parse(body);
     if (j.is_object()) {
       if (auto cs = j.find("choices"); cs != j.end() && cs->is_array()) {
         for (const auto& c : *cs) {

@@ -7,6 +7,8 @@
 
 #include "compat_quirks.hpp"
 #include "tollgate/providers/json_scan.hpp"
+#include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::openai_wire {
 namespace {
@@ -68,7 +70,7 @@ class ChunkStream final : public StreamTranslator {
     bool maybe_usage = data.find("\"usage\"") != std::string_view::npos &&
                        data.find("\"usage\":null") == std::string_view::npos;
     if (maybe_error || maybe_usage) {
-      json j = json::parse(data, nullptr, false);
+      json j = json_scan::parse(data);
       if (j.is_object()) {
         if (auto e = j.find("error"); e != j.end() && !e->is_null() && !j.contains("choices")) {
           emit(out, data);
@@ -94,7 +96,7 @@ class ChunkStream final : public StreamTranslator {
     if (!prompt_filter && data.find("\"content_filter_offsets\"") == std::string_view::npos) {
       return false;
     }
-    json j = json::parse(data, nullptr, false);
+    json j = json_scan::parse(data);
     if (!j.is_object()) return false;
     if (auto e = j.find("error"); e != j.end() && !e->is_null()) return false;
     if (auto u = j.find("usage"); u != j.end() && u->is_object()) return false;
@@ -146,7 +148,7 @@ class ChunkStream final : public StreamTranslator {
       return StreamStatus::Continue;
     }
 
-    json j = json::parse(data, nullptr, false);
+    json j = json_scan::parse(data);
     if (!j.is_object()) {
       emit(out, data);
       return StreamStatus::Continue;
@@ -257,10 +259,10 @@ class ChunkStream final : public StreamTranslator {
 
   // {"id","object","created","model","choices":[],"usage"} from a chunk's identity.
   static std::string usage_chunk(const json& chunk, const json& usage) {
-    json u = {{"id", chunk.value("id", "")},
+    json u = {{"id", std::string(str_member(chunk, "id"))},
               {"object", "chat.completion.chunk"},
               {"created", chunk.value("created", 0)},
-              {"model", chunk.value("model", "")},
+              {"model", std::string(str_member(chunk, "model"))},
               {"choices", json::array()},
               {"usage", usage}};
     if (auto o = chunk.find("object"); o != chunk.end() && o->is_string()) u["object"] = *o;
@@ -272,12 +274,12 @@ class ChunkStream final : public StreamTranslator {
     done_ = true;
     if (!finish_seen_ && events_out_ > 0 && o_.endpoint == Endpoint::ChatCompletions) {
       // The host never said why it stopped: say "stop" (or "tool_calls").
-      json first = json::parse(first_chunk_, nullptr, false);
+      json first = json_scan::parse(first_chunk_);
       if (!first.is_object()) first = json::object();
-      json fin = {{"id", first.value("id", "")},
+      json fin = {{"id", std::string(str_member(first, "id"))},
                   {"object", "chat.completion.chunk"},
                   {"created", first.value("created", 0)},
-                  {"model", first.value("model", "")},
+                  {"model", std::string(str_member(first, "model"))},
                   {"choices", json::array({{{"index", 0},
                                             {"delta", json::object()},
                                             {"finish_reason",
@@ -509,7 +511,7 @@ Response pass_through_response(std::string&& body) {
   std::string_view usage_text = find_top_level_member(body, "usage");
   if (!usage_text.empty()) {
     auto scanned = scan_usage(usage_text, false, /*known_valid=*/true);
-    r.usage = scanned ? *scanned : Usage::from_openai(json::parse(usage_text, nullptr, false));
+    r.usage = scanned ? *scanned : Usage::from_openai(json_scan::parse(usage_text));
   }
   r.body = std::move(body);
   return r;

@@ -4,6 +4,7 @@
 
 #include "openai_wire.hpp"
 #include "tollgate/providers/json_scan.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::responses_wire {
 namespace {
@@ -108,7 +109,7 @@ class EventStream final : public StreamTranslator {
     if (response.empty() || response.front() != '{') return;
     std::string_view u = find_top_level_member(response, "usage");
     if (u.empty() || u.front() != '{') return;
-    Usage got = Usage::from_responses(json::parse(u, nullptr, false));
+    Usage got = Usage::from_responses(json_scan::parse(u));
     if (got.present) usage_ = got;
   }
 
@@ -135,13 +136,13 @@ Response pass_through_response(std::string&& body) {
     return true;
   });
   if (!usage.empty() && usage.front() == '{') {
-    r.usage = Usage::from_responses(json::parse(usage, nullptr, false));
+    r.usage = Usage::from_responses(json_scan::parse(usage));
   }
   const bool has_error = !error.empty() && error != "null";
   if (unquote(status) == "failed" || (has_error && output.empty())) {
     std::string message = "upstream answered 200 with a failed response";
     std::string code;
-    json e = has_error ? json::parse(error, nullptr, false) : json();
+    json e = has_error ? json_scan::parse(error) : json();
     if (e.is_object()) {
       if (auto m = e.find("message"); m != e.end() && m->is_string()) {
         message += ": " + m->get_ref<const std::string&>().substr(0, 512);
