@@ -84,7 +84,7 @@ providers::Usage reported_usage(std::string_view answer) {
     json u = providers::json_scan::parse(usage_text);
     if (u.is_object()) {
       if (str_member(u, "type") == "duration") {
-        double s = u.value("seconds", 0.0);
+        double s = member_or(u, "seconds", 0.0);
         if (s > 0 && s < 1e9) out.audio_ms = static_cast<int64_t>(std::llround(s * 1000));
       } else if (u.contains("input_tokens") || u.contains("output_tokens")) {
         out = providers::Usage::from_responses(u);

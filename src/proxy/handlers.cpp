@@ -1,4 +1,5 @@
 #include "tollgate/proxy/handlers.hpp"
+#include "tollgate/core/json_access.hpp"
 
 #include "llm_call.hpp"
 #include "tollgate/redis/governor.hpp"
@@ -345,7 +346,7 @@ net::awaitable<void> stored_response_handler(RequestContext& ctx, const api::Mat
   bool started = after.empty(), more = false;
   for (auto& item : items) {
     if (!started) {
-      started = item.is_object() && item.value("id", "") == after;
+      started = item.is_object() && str_member(item, "id") == after;
       continue;
     }
     if (static_cast<int64_t>(data.size()) == limit) {

@@ -2,7 +2,11 @@
 // Reading members of a client's or an upstream's JSON without exceptions: one definition for the
 // translators (dialects, provider adapters), so "absent" and "null" mean the same everywhere.
 
+#include <cmath>
+#include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +31,36 @@ inline std::string_view str_of(const nlohmann::json* j) {
 // would throw on a member of another type, which a hostile body can send.
 inline std::string_view str_member(const nlohmann::json& obj, const char* key) {
   return str_of(member(obj, key));
+}
+
+// nlohmann's obj.value(key, fallback) without its throw: the fallback also when the member is
+// null or of another type (a string for a bool, a float too large for the integer wanted).
+template <class T>
+T member_or(const nlohmann::json& obj, const char* key, T fallback) {
+  const nlohmann::json* m = member(obj, key);
+  if (!m) return fallback;
+  if constexpr (std::is_same_v<T, bool>) {
+    return m->is_boolean() ? m->get<bool>() : fallback;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (m->is_number_unsigned()) {
+      const auto v = m->get<uint64_t>();
+      return std::in_range<T>(v) ? static_cast<T>(v) : fallback;
+    }
+    if (m->is_number_integer()) {
+      const auto v = m->get<int64_t>();
+      return std::in_range<T>(v) ? static_cast<T>(v) : fallback;
+    }
+    if (m->is_number_float()) {
+      const double d = m->get<double>();
+      const double hi = std::ldexp(1.0, std::numeric_limits<T>::digits);  // 2^63 for int64_t
+      if (d >= (std::is_signed_v<T> ? -hi : 0.0) && d < hi) return static_cast<T>(d);
+    }
+    return fallback;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return m->is_number() ? m->get<T>() : fallback;
+  } else {
+    return m->is_string() ? T(m->get_ref<const std::string&>()) : fallback;
+  }
 }
 
 }  // namespace tg

@@ -272,7 +272,7 @@ class Builder {
   void trim_final_assistant() {
     if (messages_.empty() || messages_.back()["role"] != "assistant") return;
     json& content = messages_.back()["content"];
-    if (content.empty() || content.back().value("type", "") != "text") return;
+    if (content.empty() || str_member(content.back(), "type") != "text") return;
     std::string text = content.back()["text"].get<std::string>();
     while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
                              text.back() == '\r')) {

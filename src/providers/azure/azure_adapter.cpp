@@ -117,7 +117,7 @@ UpstreamRequest AzureAdapter::build_request(const ClientRequest& req,
   const json& v = body.view();
   if (v.is_object()) {
     if (auto so = v.find("stream_options"); so != v.end()) {
-      if (so->is_object() && so->value("include_usage", false)) {
+      if (so->is_object() && member_or(*so, "include_usage", false)) {
         out.dropped_params.emplace_back("stream_options");
       }
       body.mut().erase("stream_options");

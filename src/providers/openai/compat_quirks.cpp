@@ -109,12 +109,12 @@ void function_tools_only(CowJson& b, Dropped& d) {
   if (tools == v.end() || !tools->is_array()) return;
   bool any_other = false;
   for (const auto& t : *tools) {
-    if (t.is_object() && t.value("type", "function") != "function") any_other = true;
+    if (t.is_object() && member_or<std::string>(t, "type", "function") != "function") any_other = true;
   }
   if (!any_other) return;
   json kept = json::array();
   for (const auto& t : *tools) {
-    std::string type = t.is_object() ? t.value("type", "function") : std::string("?");
+    std::string type = t.is_object() ? member_or<std::string>(t, "type", "function") : std::string("?");
     if (type == "function") {
       kept.push_back(t);
     } else {
@@ -248,11 +248,11 @@ void mistral_request(CowJson& b, Dropped& d) {
       std::string mode = "any";
       std::string type(str_member(*tc, "type"));
       if (type == "function" && tc->contains("function") && (*tc)["function"].is_object()) {
-        names.insert((*tc)["function"].value("name", ""));
+        names.insert(std::string(str_member((*tc)["function"], "name")));
       } else if (type == "allowed_tools" && tc->contains("allowed_tools")) {
         const json& at = (*tc)["allowed_tools"];
         if (at.is_object()) {
-          if (at.value("mode", "auto") == "auto") mode = "auto";
+          if (member_or<std::string>(at, "mode", "auto") == "auto") mode = "auto";
           if (auto ts = at.find("tools"); ts != at.end() && ts->is_array()) {
             for (const auto& t : *ts) {
               if (t.is_object() && t.contains("function") && t["function"].is_object()) {
@@ -335,7 +335,7 @@ void mistral_request(CowJson& b, Dropped& d) {
         if (!tc.is_object()) continue;
         std::string id(str_member(tc, "id"));
         std::string fixed = mistral_tool_call_id(id);
-        bool clean = fixed == id && tc.size() <= 3 && tc.value("type", "function") == "function";
+        bool clean = fixed == id && tc.size() <= 3 && member_or<std::string>(tc, "type", "function") == "function";
         for (auto it = tc.begin(); clean && it != tc.end(); ++it) {
           clean = it.key() == "id" || it.key() == "type" || it.key() == "function";
         }
@@ -516,7 +516,7 @@ void append_thinking(std::string& out, const json& part) {
     out += th->get_ref<const std::string&>();
   } else if (th->is_array()) {
     for (const auto& t : *th) {
-      if (t.is_object() && t.value("type", "text") == "text" && t.contains("text") &&
+      if (t.is_object() && member_or<std::string>(t, "type", "text") == "text" && t.contains("text") &&
           t["text"].is_string()) {
         out += t["text"].get_ref<const std::string&>();
       }

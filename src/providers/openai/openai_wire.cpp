@@ -261,7 +261,7 @@ class ChunkStream final : public StreamTranslator {
   static std::string usage_chunk(const json& chunk, const json& usage) {
     json u = {{"id", std::string(str_member(chunk, "id"))},
               {"object", "chat.completion.chunk"},
-              {"created", chunk.value("created", 0)},
+              {"created", member_or<int64_t>(chunk, "created", 0)},
               {"model", std::string(str_member(chunk, "model"))},
               {"choices", json::array()},
               {"usage", usage}};
@@ -278,7 +278,7 @@ class ChunkStream final : public StreamTranslator {
       if (!first.is_object()) first = json::object();
       json fin = {{"id", std::string(str_member(first, "id"))},
                   {"object", "chat.completion.chunk"},
-                  {"created", first.value("created", 0)},
+                  {"created", member_or<int64_t>(first, "created", 0)},
                   {"model", std::string(str_member(first, "model"))},
                   {"choices", json::array({{{"index", 0},
                                             {"delta", json::object()},
