@@ -102,6 +102,27 @@ TEST(CompatQuirks, RequestFixtures) {
   }
 }
 
+// A client's members of the wrong type reach every preset's quirks without an exception (they
+// used nlohmann's value(key, fallback), which threw: a 500 instead of the upstream's answer).
+TEST(CompatQuirks, MembersOfTheWrongTypeNeverThrow) {
+  const json body = json::parse(R"({"model":"m","stream":true,"stream_options":{"include_usage":"yes"},
+      "tools":[{"type":5,"function":{"name":7}},{"type":"function","function":{"name":"f"}}],
+      "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":3,"tools":[{"type":"function","function":{"name":8}}]}},
+      "messages":[{"role":5,"content":"x"},{"role":"developer","content":[{"type":9,"text":"t"}]},
+                  {"role":"assistant","content":null,"tool_calls":[{"id":4,"type":6,"function":{"name":"f","arguments":"{}"}}]},
+                  {"role":"tool","tool_call_id":4,"content":"r"}]})");
+  for (std::string preset : {"groq", "mistral", "deepseek", "together", "fireworks", "openrouter",
+                             "xai", "ollama", "vllm", "lmstudio", ""}) {
+    config::ProviderConfig p = preset_provider(preset);
+    json plain = body;  // (this file's request() reads stream_options with value())
+    plain.erase("stream_options");
+    ClientRequest req = request(plain);
+    req.body = &body;
+    EXPECT_NO_THROW((void)compatible().build_request(req, "m", BuildContext{p, "", "h", "/v1"}))
+        << preset;
+  }
+}
+
 TEST(CompatQuirks, StreamUsageIsAskedForExceptFromMistral) {
   json body = {{"model", "m"}, {"stream", true},
                {"messages", json::array({{{"role", "user"}, {"content", "x"}}})}};
