@@ -484,10 +484,6 @@ std::optional<int64_t> requested_max_output(const nlohmann::json& body) {
   return std::nullopt;
 }
 
-size_t PriceCatalog::Hash::operator()(std::string_view s) const noexcept {
-  return std::hash<std::string_view>{}(s);
-}
-
 std::string PriceCatalog::namespace_of(const config::ProviderConfig& provider) {
   if (!provider.preset.empty()) return provider.preset;
   if (provider.type == config::ProviderType::OpenAICompatible) return "";
@@ -718,10 +714,6 @@ std::optional<ModelPrice> PriceCatalog::lookup(std::string_view provider_name,
 std::optional<ModelPrice> PriceCatalog::lookup(const config::ProviderConfig& provider,
                                                std::string_view model) const {
   return lookup(provider.name, namespace_of(provider), model);
-}
-
-size_t PriceMemo::Hash::operator()(std::string_view s) const noexcept {
-  return std::hash<std::string_view>{}(s);
 }
 
 std::shared_ptr<const ModelPrice> PriceMemo::lookup(const PriceCatalog& catalog,

@@ -16,6 +16,7 @@
 //     lmstudio) free, then the `default` override; else std::nullopt (cost unknown), never 0.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,6 +127,13 @@ struct PriceEntry {
   std::string note;  // "_note"/"_source" of the built-in entry, for docs and GET /admin/prices
 };
 
+// For string-keyed maps searched with a string_view (no temporary string per lookup); paired with
+// std::equal_to<>, which is transparent already.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 class PriceCatalog {
  public:
   struct BuildResult {
@@ -164,15 +172,7 @@ class PriceCatalog {
   static std::string namespace_of(const config::ProviderConfig& provider);
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept;
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-  };
-  std::unordered_map<std::string, PriceEntry, Hash, Eq> table_;  // lowercased keys
+  std::unordered_map<std::string, PriceEntry, StringHash, std::equal_to<>> table_;  // lowercased keys
   std::string version_;
   uint64_t serial_ = 0;
 
@@ -193,17 +193,10 @@ class PriceMemo {
   static constexpr size_t kMaxEntries = 1024;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept;
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-  };
   uint64_t catalog_ = 0;  // the serial of the catalog the entries come from
   std::string key_;       // "provider\0model", reused
-  std::unordered_map<std::string, std::shared_ptr<const ModelPrice>, Hash, Eq> entries_;
+  std::unordered_map<std::string, std::shared_ptr<const ModelPrice>, StringHash, std::equal_to<>>
+      entries_;
 };
 
 }  // namespace tg::governance
