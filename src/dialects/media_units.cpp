@@ -1,6 +1,4 @@
 #include "tollgate/dialects/media_units.hpp"
-#include "tollgate/core/json_access.hpp"
-#include "tollgate/providers/json_build.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -8,6 +6,9 @@
 #include <cstring>
 
 #include <nlohmann/json.hpp>
+
+#include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::media {
 

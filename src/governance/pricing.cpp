@@ -3,8 +3,8 @@
 #include "tollgate/governance/pricing.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <fstream>

@@ -1,7 +1,7 @@
 #include "tollgate/proxy/handlers.hpp"
-#include "tollgate/core/json_access.hpp"
 
 #include "llm_call.hpp"
+#include "tollgate/core/json_access.hpp"
 #include "tollgate/redis/governor.hpp"
 #include "proxy_util.hpp"
 #include "request_record.hpp"

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "anthropic_internal.hpp"
-#include "tollgate/providers/json_build.hpp"
 #include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::anthropic {
 namespace {

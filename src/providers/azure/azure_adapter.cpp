@@ -7,8 +7,8 @@
 #include "../openai/compat_quirks.hpp"
 #include "../openai/openai_wire.hpp"
 #include "../openai/responses_wire.hpp"
-#include "tollgate/providers/json_build.hpp"
 #include "tollgate/core/json_access.hpp"
+#include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers {
 namespace {
