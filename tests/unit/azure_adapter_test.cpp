@@ -103,6 +103,24 @@ TEST(AzureAdapter, NoKeyNoApiKeyHeaderAndEntraTokenViaHeaders) {
   EXPECT_EQ(v1.path, "/chat/completions");
 }
 
+// An older api-version drops stream_options; a client's include_usage that is not a boolean is
+// read as false there, not thrown on (nlohmann's value(key, false) threw: a 500).
+TEST(AzureAdapter, AStreamOptionOfTheWrongTypeDoesNotThrow) {
+  config::ProviderConfig p;
+  p.base_url = "https://contoso.openai.azure.com";
+  p.api_version = "2023-05-15";
+  const json body = {{"model", "m"}, {"stream", true}, {"stream_options", {{"include_usage", "yes"}}},
+                     {"messages", json::array({{{"role", "user"}, {"content", "x"}}})}};
+  json plain = body;  // (this file's request() reads stream_options with value())
+  plain.erase("stream_options");
+  ClientRequest r = request(plain);
+  r.body = &body;
+  UpstreamRequest up;
+  ASSERT_NO_THROW(up = azure().build_request(r, "gpt-4o", BuildContext{p, "k", "h", ""}));
+  EXPECT_FALSE(json::parse(up.body).contains("stream_options"));
+  EXPECT_TRUE(up.dropped_params.empty());  // "yes" asked for nothing
+}
+
 // ---- responses ----
 
 TEST(AzureAdapter, NonStreamedAnswerPassesThroughWithUsage) {
