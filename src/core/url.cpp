@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "tollgate/core/hex.hpp"
 #include "tollgate/core/text.hpp"
 
 namespace tg {
@@ -118,15 +119,6 @@ ProxySettings proxy_settings_from_process_env() {
   return make_proxy_settings(get("HTTPS_PROXY", "https_proxy"), get("HTTP_PROXY", "http_proxy"),
                              get("NO_PROXY", "no_proxy"));
 }
-
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
 
 std::string percent_decode(std::string_view text) {
   std::string out;

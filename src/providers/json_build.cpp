@@ -16,13 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return 0;  // not reached on valid text
-}
-
 class Builder {
  public:
   explicit Builder(std::string_view s) : s_(s) {}
@@ -122,12 +115,6 @@ class Builder {
     return out;
   }
 
-  unsigned hex4(size_t k) const {
-    unsigned v = 0;
-    for (size_t n = 0; n < 4; ++n) v = v * 16 + static_cast<unsigned>(hex_digit(at(k + n)));
-    return v;
-  }
-
   // s_[i_] == '\\': appends what the escape stands for.
   void escape(std::string& out) {
     const char e = at(i_ + 1);
@@ -141,11 +128,13 @@ class Builder {
       case 'u': break;
       default: out += e; return;  // " \ /
     }
-    unsigned cp = hex4(i_);
+    // valid(): four hex digits, and a high surrogate is followed by a low one (on other text a
+    // bad escape reads as U+0000).
+    unsigned cp = static_cast<unsigned>(std::max(hex4(s_, i_), 0));
     i_ += 4;
     if (cp >= 0xD800 && cp <= 0xDBFF && at(i_) == '\\' && at(i_ + 1) == 'u') {
-      const unsigned low = hex4(i_ + 2);  // valid(): a low surrogate follows
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      const int low = hex4(s_, i_ + 2);
+      if (low >= 0xDC00 && low <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
       i_ += 6;
     }
     if (cp < 0x80) {

@@ -21,25 +21,6 @@ namespace {
 
 inline bool is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-inline int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Four hex digits at s[i..i+4): the code unit, or -1.
-int hex4(std::string_view s, size_t i) {
-  if (s.size() - i < 4) return -1;
-  int v = 0;
-  for (size_t k = 0; k < 4; ++k) {
-    int h = hex_value(static_cast<unsigned char>(s[i + k]));
-    if (h < 0) return -1;
-    v = v * 16 + h;
-  }
-  return v;
-}
-
 bool in(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; }
 
 // s[i] == '"'. The index after the closing quote, or npos.

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "tollgate/core/hex.hpp"
+
 namespace tg::providers::json_scan {
 
 size_t skip_ws(std::string_view s, size_t i);
@@ -43,6 +45,18 @@ inline size_t plain_run_end(std::string_view s, size_t i) {
   return i;
 }
 size_t skip_string(std::string_view s, size_t i);  // s[i] == '"'
+
+// The code unit of the four hex digits of a \u escape at s[i..i+4), or -1 (cut short, or not hex).
+inline int hex4(std::string_view s, size_t i) {
+  if (i > s.size() || s.size() - i < 4) return -1;
+  int v = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    const int h = hex_value(s[i + k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
 size_t skip_value(std::string_view s, size_t i);   // any value: string, object, array, scalar
 
 // How deeply arrays and objects nest in s (0 for a scalar), counting no further than limit + 1:

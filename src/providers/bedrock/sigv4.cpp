@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "tollgate/core/hex.hpp"
+
 namespace tg::providers::bedrock::sigv4 {
 namespace {
 
@@ -15,13 +17,6 @@ constexpr char kHexUpper[] = "0123456789ABCDEF";
 bool unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == '~';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::string lower(std::string_view s) {
