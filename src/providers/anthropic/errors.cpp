@@ -34,7 +34,7 @@ Error map_anthropic_error(std::string_view provider, int status, std::string_vie
     if (err != j.end() && err->is_object()) {
       auto details = err->find("details");
       if (details != err->end() && details->is_object()) {
-        detail_code = std::string(str_member(*details, "error_code"));
+        detail_code = str_member(*details, "error_code");
       }
     }
   }

@@ -189,10 +189,10 @@ class Builder {
         std::string_view type = str_of(member(b, "type"));
         if (type == "thinking") {
           blocks.push_back({{"type", "thinking"},
-                            {"thinking", std::string(str_member(b, "thinking"))},
-                            {"signature", std::string(str_member(b, "signature"))}});
+                            {"thinking", str_member(b, "thinking")},
+                            {"signature", str_member(b, "signature")}});
         } else if (type == "redacted_thinking") {
-          blocks.push_back({{"type", "redacted_thinking"}, {"data", std::string(str_member(b, "data"))}});
+          blocks.push_back({{"type", "redacted_thinking"}, {"data", str_member(b, "data")}});
         }
       }
     } else if (!str_of(member(m, "reasoning_content")).empty()) {
@@ -286,7 +286,7 @@ class Builder {
 
   static json tool_from_function(const json& fn) {
     json t = json::object();
-    t["name"] = std::string(str_member(fn, "name"));
+    t["name"] = str_member(fn, "name");
     if (const json* d = member(fn, "description"); d && d->is_string()) t["description"] = *d;
     const json* params = member(fn, "parameters");
     json schema = params && params->is_object() ? *params : json::object();
@@ -354,7 +354,7 @@ class Builder {
         }
         json kept = json::array();
         for (auto& t : tools) {
-          if (std::find(names.begin(), names.end(), std::string(str_member(t, "name"))) != names.end()) {
+          if (std::find(names.begin(), names.end(), str_member(t, "name")) != names.end()) {
             kept.push_back(std::move(t));
           }
         }

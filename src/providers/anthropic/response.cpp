@@ -96,9 +96,9 @@ Response translate_message(std::string_view body, bool json_tool) {
       reasoning += t;
       thinking_blocks.push_back({{"type", "thinking"},
                                  {"thinking", std::move(t)},
-                                 {"signature", std::string(str_member(b, "signature"))}});
+                                 {"signature", str_member(b, "signature")}});
     } else if (type == "redacted_thinking") {
-      thinking_blocks.push_back({{"type", "redacted_thinking"}, {"data", std::string(str_member(b, "data"))}});
+      thinking_blocks.push_back({{"type", "redacted_thinking"}, {"data", str_member(b, "data")}});
     } else if (type == "tool_use") {
       const json input = b.contains("input") ? b["input"] : json::object();
       if (json_tool && str_member(b, "name") == kJsonToolName) {
@@ -107,10 +107,10 @@ Response translate_message(std::string_view body, bool json_tool) {
         continue;
       }
       tool_calls.push_back(
-          {{"id", std::string(str_member(b, "id"))},
+          {{"id", str_member(b, "id")},
            {"type", "function"},
            {"function",
-            {{"name", std::string(str_member(b, "name"))},
+            {{"name", str_member(b, "name")},
              {"arguments", input.dump(-1, ' ', false, json::error_handler_t::replace)}}}});
     }
     // server_tool_use, web_search_tool_result, ...: Anthropic-hosted tools have no OpenAI
@@ -140,10 +140,10 @@ Response translate_message(std::string_view body, bool json_tool) {
   int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-  json out = {{"id", std::string(str_member(j, "id"))},
+  json out = {{"id", str_member(j, "id")},
               {"object", "chat.completion"},
               {"created", created},
-              {"model", std::string(str_member(j, "model"))},
+              {"model", str_member(j, "model")},
               {"choices", json::array({{{"index", 0},
                                         {"message", std::move(message)},
                                         {"logprobs", nullptr},

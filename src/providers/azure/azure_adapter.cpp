@@ -165,7 +165,7 @@ Error AzureAdapter::map_error(std::string_view provider, int status, std::string
     const json* err = &j;
     if (auto it = j.find("error"); it != j.end() && it->is_object()) err = &*it;
     if (auto ie = err->find("innererror"); ie != err->end() && ie->is_object()) {
-      inner = std::string(str_member(*ie, "code"));
+      inner = str_member(*ie, "code");
     }
     if (auto m = err->find("message"); m != err->end() && m->is_string()) message = *m;
   }

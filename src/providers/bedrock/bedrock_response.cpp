@@ -321,7 +321,7 @@ Response BedrockAdapter::translate_response(const ClientRequest& req, std::strin
           any_text = true;
           continue;
         }
-        tool_calls.push_back({{"id", std::string(str_member(*tu, "toolUseId"))},
+        tool_calls.push_back({{"id", str_member(*tu, "toolUseId")},
                               {"type", "function"},
                               {"function", {{"name", std::move(name)}, {"arguments", std::move(args)}}}});
       } else if (auto rc = block.find("reasoningContent"); rc != block.end() && rc->is_object()) {

@@ -543,7 +543,7 @@ bool fix_message(json& m) {
   if (auto c = m.find("content"); c != m.end() && c->is_array()) {
     bool flat = true;  // text and thinking parts only (a response's content is a string)
     for (const auto& part : *c) {
-      std::string type = part.is_object() ? std::string(str_member(part, "type")) : "";
+      std::string type(str_member(part, "type"));  // "" when part is not an object
       if (type != "text" && type != "thinking") flat = false;
     }
     if (flat) {

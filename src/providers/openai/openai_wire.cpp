@@ -259,10 +259,10 @@ class ChunkStream final : public StreamTranslator {
 
   // {"id","object","created","model","choices":[],"usage"} from a chunk's identity.
   static std::string usage_chunk(const json& chunk, const json& usage) {
-    json u = {{"id", std::string(str_member(chunk, "id"))},
+    json u = {{"id", str_member(chunk, "id")},
               {"object", "chat.completion.chunk"},
               {"created", member_or<int64_t>(chunk, "created", 0)},
-              {"model", std::string(str_member(chunk, "model"))},
+              {"model", str_member(chunk, "model")},
               {"choices", json::array()},
               {"usage", usage}};
     if (auto o = chunk.find("object"); o != chunk.end() && o->is_string()) u["object"] = *o;
@@ -276,10 +276,10 @@ class ChunkStream final : public StreamTranslator {
       // The host never said why it stopped: say "stop" (or "tool_calls").
       json first = json_scan::parse(first_chunk_);
       if (!first.is_object()) first = json::object();
-      json fin = {{"id", std::string(str_member(first, "id"))},
+      json fin = {{"id", str_member(first, "id")},
                   {"object", "chat.completion.chunk"},
                   {"created", member_or<int64_t>(first, "created", 0)},
-                  {"model", std::string(str_member(first, "model"))},
+                  {"model", str_member(first, "model")},
                   {"choices", json::array({{{"index", 0},
                                             {"delta", json::object()},
                                             {"finish_reason",
