@@ -56,7 +56,9 @@ TEST(JsonBuild, StaysSafeOnTextValidWouldRefuse) {
                                  std::string(R"({"a":)"), std::string(R"(["\u12)"),
                                  std::string(R"("\ud83d")"), std::string("{\"a\" 1 2 3 ]]]"),
                                  std::string("-"), std::string("1e"), std::string("\\"),
-                                 std::string("{\xA8\0\0\0\0\0\0\0\"o,\n", 13)}) {
+                                 std::string("{\xA8\0\0\0\0\0\0\0\"o,\n", 13),
+                                 std::string(R"(["\ud83d\u0041"])"),  // a high surrogate unpaired
+                                 std::string(R"(["\ud83d\u00)")}) {
     (void)json_scan::build(text);
   }
 }
@@ -76,6 +78,15 @@ TEST(JsonBuild, ClientBodiesKeepTheirErrors) {
   std::string ok = "{\"a\":" + std::string(kMaxJsonDepth - 1, '[') +
                    std::string(kMaxJsonDepth - 1, ']') + "}";
   EXPECT_EQ(error_of(ok), "");
+  // A raw CR, LF or NUL inside a string is not JSON: refused before anything is built. A NUL
+  // after the body ends it, as the parser reads it.
+  EXPECT_NE(error_of("{\"a\":\"x\r\ny\"}").find("could not parse"), std::string::npos);
+  EXPECT_NE(error_of(std::string("{\"a\":\"x\0y\"}", 11)).find("could not parse"), std::string::npos);
+  EXPECT_EQ(error_of(std::string("{\"a\":1}\0{", 10)), "");
+  // A field nobody knows is kept as it is; 2^63 does not fit int64 but fits uint64.
+  auto odd = std::get<json>(parse_client_json(R"({"zz_unknown":{"x":[1]},"n":9223372036854775808})"));
+  EXPECT_EQ(odd["zz_unknown"]["x"][0], 1);
+  EXPECT_TRUE(odd["n"].is_number_unsigned());
   auto doc = std::get<json>(parse_client_json(R"({"model":"m","max_tokens":5,"t":0.5})"));
   EXPECT_TRUE(doc["max_tokens"].is_number_unsigned());
   EXPECT_TRUE(doc["t"].is_number_float());
