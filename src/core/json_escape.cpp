@@ -1,6 +1,9 @@
 #include "tollgate/core/json_writer.hpp"
 
 #include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "tollgate/core/text.hpp"
 
 namespace tg {
 
@@ -110,6 +113,43 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + run, s.size() - run);
   out += '"';
+}
+
+void append_json(std::string& out, const nlohmann::json& j) {
+  using value_t = nlohmann::json::value_t;
+  switch (j.type()) {
+    case value_t::null: out += "null"; return;
+    case value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
+    case value_t::string: append_json_string(out, j.get_ref<const std::string&>()); return;
+    case value_t::number_integer: out.append(NumberText(j.get<int64_t>())); return;
+    case value_t::number_unsigned: out.append(NumberText(j.get<uint64_t>())); return;
+    case value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& v : j) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, v);
+      }
+      out += ']';
+      return;
+    }
+    case value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, v] : j.items()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, k);
+        out += ':';
+        append_json(out, v);
+      }
+      out += '}';
+      return;
+    }
+    default:  // floats (nlohmann's shortest round-trip form), binary, discarded
+      out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 }  // namespace tg

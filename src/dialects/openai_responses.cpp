@@ -49,6 +49,12 @@ bool read_answer(std::string_view text, std::string& id, std::string_view& outpu
   return true;
 }
 
+// store: true, OpenAI's default (a store of another type is refused by the translation).
+bool stored(const json& body) {
+  const json* s = member(body, "store");
+  return !s || !s->is_boolean() || s->get<bool>();
+}
+
 // A native target's events are the client's: passed through as they are. The terminal event's
 // Response is read (and only that event parsed) so that the turn can be stored. When Tollgate
 // expanded a stored conversation for the target (which then never saw previous_response_id),
@@ -195,6 +201,7 @@ class ResponsesCall final : public Call {
     refusal_ = rs::refuse_builtin_tools(client_body);
     rs::ParseOptions options;
     options.native_target = refusal_.has_value();
+    options.input_items = stored(client_body);  // only a stored turn keeps them
     auto parsed = rs::parse_request(client_body, history, options);
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     parsed_ = std::move(std::get<rs::Request>(parsed));
@@ -304,11 +311,6 @@ class ResponsesCodec final : public Codec {
       return std::nullopt;
     }
     return p->get<std::string>();
-  }
-
-  static bool stored(const json& body) {
-    const json* s = member(body, "store");
-    return !s || !s->is_boolean() || s->get<bool>();
   }
 
   std::variant<std::unique_ptr<Call>, Error> parse(json&& body,

@@ -10,6 +10,7 @@
 #include "fuzz_support.hpp"
 #include "providers/openai/compat_quirks.hpp"
 #include "providers/openai/openai_wire.hpp"
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/providers/adapter.hpp"
 #include "tollgate/providers/json_build.hpp"
 #include "tollgate/providers/json_scan.hpp"
@@ -41,6 +42,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // (and stays safe on the rest).
   const json built = json_scan::build(s);
   if (json_scan::valid(s)) TG_FUZZ_CHECK(tg::test::json_identical(built, json::parse(s)));
+
+  // append_json writes any document as dump() does (strings with invalid UTF-8 included: a
+  // document built from text whose escapes decode to such bytes, or from the raw bytes).
+  std::string written;
+  tg::append_json(written, built);
+  TG_FUZZ_CHECK(written == built.dump(-1, ' ', false, json::error_handler_t::replace));
+  written.clear();
+  const json raw_string(std::string{s});
+  tg::append_json(written, raw_string);
+  TG_FUZZ_CHECK(written == raw_string.dump(-1, ' ', false, json::error_handler_t::replace));
 
   for (bool compat : {false, true}) {
     auto scanned = openai_wire::scan_usage(s, compat);

@@ -1,6 +1,7 @@
 #include "tollgate/core/json_writer.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -64,6 +65,26 @@ TEST(JsonWriter, SameTextAsNlohmannForRandomBytes) {
     for (auto& c : s) c = static_cast<char>(interesting[pick(rng)]);
     ASSERT_EQ(escaped(s), nlohmann_text(s)) << ::testing::PrintToString(s);
     ASSERT_TRUE(json::accept(escaped(s)));
+  }
+}
+
+TEST(JsonWriter, AppendJsonWritesADocumentAsDumpDoes) {
+  std::string bad_utf8 = "a\xff\xc3";
+  json doc = {{"s", "q\"\\\n\x01"},
+              {bad_utf8, bad_utf8},
+              {"ints", {0, -1, INT64_MIN, INT64_MAX, UINT64_MAX}},
+              {"reals", {0.1, -2.5e300, 1.0, 1e-7}},
+              {"flags", {true, false, nullptr}},
+              {"nested", {{"a", json::array({json::object(), json::array()})}}},
+              {"", "empty key"}};
+  doc["bin"] = json::binary({1, 2, 3});
+  std::string out = "prefix:";
+  append_json(out, doc);
+  EXPECT_EQ(out, "prefix:" + doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  for (const json& scalar : {json(nullptr), json(7), json("x"), json(json::value_t::discarded)}) {
+    std::string one;
+    append_json(one, scalar);
+    EXPECT_EQ(one, scalar.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace tg {
 
 // Appends s as a JSON string, quotes included, exactly as nlohmann's dump() with
@@ -15,6 +17,11 @@ namespace tg {
 // else \u00XX), other bytes as they are, and each maximal ill-formed UTF-8 subpart replaced by one
 // U+FFFD. The output is valid JSON whatever the bytes.
 void append_json_string(std::string& out, std::string_view s);
+
+// Appends j as compact JSON text, exactly as j.dump(-1, ' ', false, error_handler_t::replace)
+// writes it, without dump's per-call set-up and temporary string. Recursive: for documents whose
+// depth is bounded (client and upstream JSON is depth-checked when parsed).
+void append_json(std::string& out, const nlohmann::json& j);
 
 // The length of the valid UTF-8 sequence starting at s[i], whose lead byte is >= 0x80, or 0 when
 // it is not one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).

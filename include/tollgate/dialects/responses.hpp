@@ -62,7 +62,8 @@ struct Request {
   nlohmann::json input_items = nlohmann::json::array();
   // The request fields a Response object repeats (instructions, tools, tool_choice, temperature,
   // top_p, max_output_tokens, text, reasoning, metadata, parallel_tool_calls, truncation, user,
-  // safety_identifier, service_tier, ...), with OpenAI's defaults filled in.
+  // safety_identifier, service_tier, ...) that the request set; a Response shows OpenAI's default
+  // for the others.
   nlohmann::json echo = nlohmann::json::object();
   // Every tool offered to chat (top-level `tools`, then those of `additional_tools` items, from
   // the stored conversation and this input) by its chat name. Copy it to ResponseInfo::tools.
@@ -84,6 +85,9 @@ struct ParseOptions {
   // file_id parts and background/conversation/prompt are left out of chat and reported in
   // `dropped` instead of refused. Shape errors are still refused.
   bool native_target = false;
+  // false: Request::input_items stays empty (the caller stores nothing). The input is checked
+  // the same either way.
+  bool input_items = true;
 };
 
 // Responses request (+ the stored conversation of previous_response_id: an array of Responses

@@ -34,43 +34,6 @@ std::optional<std::string_view> json_string_value(std::string_view raw, std::str
   return std::string_view(scratch);
 }
 
-void write_json(std::string& out, const nlohmann::json& j) {
-  using value_t = nlohmann::json::value_t;
-  switch (j.type()) {
-    case value_t::null: out += "null"; return;
-    case value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
-    case value_t::string: append_json_string(out, j.get_ref<const std::string&>()); return;
-    case value_t::number_integer: out.append(NumberText(j.get<int64_t>())); return;
-    case value_t::number_unsigned: out.append(NumberText(j.get<uint64_t>())); return;
-    case value_t::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& v : j) {
-        if (!first) out += ',';
-        first = false;
-        write_json(out, v);
-      }
-      out += ']';
-      return;
-    }
-    case value_t::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, v] : j.items()) {
-        if (!first) out += ',';
-        first = false;
-        append_json_string(out, k);
-        out += ':';
-        write_json(out, v);
-      }
-      out += '}';
-      return;
-    }
-    default:  // floats (nlohmann's shortest round-trip form), binary, discarded
-      out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-}
-
 std::optional<int64_t> json_int(std::string_view raw) {
   if (raw.empty()) return std::nullopt;
   int64_t v = 0;

@@ -14,7 +14,8 @@
 
 namespace tg::dialects::responses::detail {
 
-using tg::append_json_string;  // (src/core/json_writer.cpp: one escaping for every JSON writer)
+using tg::append_json;         // (src/core/json_escape.cpp: one escaping for every JSON writer)
+using tg::append_json_string;
 
 // Whether s, the inside of a JSON string literal as written, is its own value: no escapes, no
 // control characters, valid UTF-8. Then the text needs no decoding.
@@ -24,10 +25,6 @@ bool plain_json_string(std::string_view s);
 // no decoding, else decoded into scratch; nullopt when it is not a valid JSON string.
 std::optional<std::string_view> json_string_value(std::string_view raw, std::string& scratch);
 
-// Appends j as compact JSON text, as j.dump() with error_handler_t::replace would, without
-// dump's per-call set-up. Recursive: for values whose depth the caller bounded (client bodies are
-// depth-checked when parsed).
-void write_json(std::string& out, const nlohmann::json& j);
 
 // A JSON integer as written (-?[0-9]+) that fits int64_t; nullopt for anything else.
 std::optional<int64_t> json_int(std::string_view raw);

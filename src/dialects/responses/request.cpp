@@ -67,7 +67,8 @@ class Builder {
         references_(options.references),
         dropped_(options.dropped),
         random_(options.random),
-        native_(options.native_target) {}
+        native_(options.native_target),
+        keep_input_(options.input_items) {}
 
   std::variant<Request, Error> build() {
     if (!in_.is_object()) {
@@ -108,14 +109,19 @@ class Builder {
       }
     }
     if (const json* input = member(in_, "input")) {
-      if (input->is_string()) {
-        json item = {{"type", "message"},
-                     {"role", "user"},
-                     {"content", json::array({{{"type", "input_text"}, {"text", *input}}})}};
-        if (auto e = add_item(item, "input", &r.input_items, false)) return *e;
+      json* record = keep_input_ ? &r.input_items : nullptr;
+      if (input->is_string()) {  // one user message: what add_item makes of it, made directly
+        messages_.push_back({{"role", "user"}, {"content", *input}});
+        if (record) {
+          record->push_back({{"id", new_id("msg_", random_)},
+                             {"type", "message"},
+                             {"role", "user"},
+                             {"content", json::array({{{"type", "input_text"}, {"text", *input}}})},
+                             {"status", "completed"}});
+        }
       } else if (input->is_array()) {
         for (size_t i = 0; i < input->size(); ++i) {
-          if (auto e = add_item((*input)[i], fmt::format("input[{}]", i), &r.input_items, false)) {
+          if (auto e = add_item((*input)[i], fmt::format("input[{}]", i), record, false)) {
             return *e;
           }
         }
@@ -241,13 +247,16 @@ class Builder {
                       "input." + std::string(type));
       if (e) return e;
     }
-    json normal = item;  // the stored form, given an id and OpenAI's shape
-    normal["type"] = type;
+    json normal;  // the stored form, given an id and OpenAI's shape (only when it is recorded)
+    if (record) {
+      normal = item;
+      normal["type"] = type;
+    }
     std::optional<Error> err;
     if (!translatable) {
       // kept in input_items only
     } else if (type == "message") {
-      err = add_message(item, where, normal);
+      err = add_message(item, where, record ? &normal : nullptr);
     } else if (type == "function_call" || type == "custom_tool_call") {
       err = add_function_call(item, where, type == "custom_tool_call");
     } else if (type == "function_call_output" || type == "custom_tool_call_output") {
@@ -276,7 +285,7 @@ class Builder {
     return nullptr;
   }
 
-  std::optional<Error> add_message(const json& item, const std::string& where, json& normal) {
+  std::optional<Error> add_message(const json& item, const std::string& where, json* normal) {
     std::string_view role = str_of(member(item, "role"));
     if (role != "user" && role != "assistant" && role != "system" && role != "developer") {
       const json* r = member(item, "role");
@@ -294,8 +303,8 @@ class Builder {
       return bad_type(where + ".content", "one of a string or array of content parts", *content);
     }
     bool assistant = role == "assistant";
-    if (content->is_string()) {
-      normal["content"] = json::array(
+    if (content->is_string() && normal) {
+      (*normal)["content"] = json::array(
           {assistant ? json{{"type", "output_text"}, {"text", *content}, {"annotations", json::array()}}
                      : json{{"type", "input_text"}, {"text", *content}}});
     }
@@ -659,9 +668,6 @@ class Builder {
   }
 
   std::optional<Error> convert_tools() {
-    echo_["tools"] = json::array();
-    echo_["tool_choice"] = "auto";
-    echo_["parallel_tool_calls"] = true;
     json chat_tools = std::move(chat_tools_);
     if (const json* tools = member(in_, "tools")) echo_["tools"] = *tools;
     if (const json* tc = member(in_, "tool_choice")) {
@@ -749,15 +755,14 @@ class Builder {
   }
 
   std::optional<Error> convert_params() {
+    // echo_ holds what the request set; write_skeleton fills in OpenAI's defaults.
     for (const char* k : {"temperature", "top_p"}) {
-      echo_[k] = nullptr;
       if (const json* v = member(in_, k)) {
         if (!v->is_number()) return bad_type(k, "a number", *v);
         chat_[k] = *v;
         echo_[k] = *v;
       }
     }
-    echo_["max_output_tokens"] = nullptr;
     if (const json* m = member(in_, "max_output_tokens")) {
       if (!m->is_number_integer()) return bad_type("max_output_tokens", "an integer", *m);
       if (m->get<int64_t>() < 1) {
@@ -769,8 +774,7 @@ class Builder {
       chat_["max_completion_tokens"] = *m;
       echo_["max_output_tokens"] = *m;
     }
-    echo_["instructions"] = member(in_, "instructions") ? in_["instructions"] : json(nullptr);
-    echo_["metadata"] = json::object();
+    if (const json* ins = member(in_, "instructions")) echo_["instructions"] = *ins;
     if (const json* md = member(in_, "metadata")) {
       if (!md->is_object()) return bad_type("metadata", "an object", *md);
       echo_["metadata"] = *md;  // kept with the stored response; chat targets have no use for it
@@ -781,7 +785,6 @@ class Builder {
     if (!safety.empty()) echo_["safety_identifier"] = safety;
     if (!user.empty() || !safety.empty()) chat_["user"] = user.empty() ? safety : user;
 
-    echo_["text"] = {{"format", {{"type", "text"}}}};
     if (const json* text = member(in_, "text")) {
       if (!text->is_object()) return bad_type("text", "an object", *text);
       echo_["text"] = *text;
@@ -814,9 +817,9 @@ class Builder {
       }
     }
 
-    echo_["reasoning"] = {{"effort", nullptr}, {"summary", nullptr}};
     if (const json* rs = member(in_, "reasoning")) {
       if (!rs->is_object()) return bad_type("reasoning", "an object", *rs);
+      echo_["reasoning"] = {{"effort", nullptr}, {"summary", nullptr}};
       for (const char* k : {"effort", "summary"}) {
         if (const json* v = member(rs, k)) echo_["reasoning"][k] = *v;
       }
@@ -827,12 +830,10 @@ class Builder {
       }
     }
 
-    echo_["truncation"] = "disabled";
     if (std::string_view t = str_of(member(in_, "truncation")); !t.empty()) {
       echo_["truncation"] = t;
       if (t == "auto") drop("truncation");  // no target trims the middle of a chat for us
     }
-    echo_["service_tier"] = "auto";
     if (std::string_view tier = str_of(member(in_, "service_tier")); !tier.empty()) {
       echo_["service_tier"] = tier;
       chat_["service_tier"] = tier;
@@ -858,7 +859,6 @@ class Builder {
       drop("prompt_cache_key");
     }
     if (member(in_, "client_metadata")) drop("client_metadata");  // Codex's turn metadata
-    echo_["background"] = false;
     return std::nullopt;
   }
 
@@ -868,6 +868,7 @@ class Builder {
   std::vector<std::string>* dropped_;
   const Random& random_;
   bool native_;
+  bool keep_input_;
   json messages_;
   json chat_ = json::object();
   json echo_ = json::object();

@@ -5,7 +5,6 @@
 #include "internal.hpp"
 #include "json_text.hpp"
 #include "tollgate/providers/json_scan.hpp"
-#include "tollgate/providers/json_scan.hpp"
 #include "tollgate/providers/json_build.hpp"
 
 namespace tg::dialects::responses {
@@ -46,16 +45,26 @@ void write_skeleton(std::string& out, const ResponseInfo& info) {
   }
   w.boolean("store", info.store);
   const bool echo = info.echo.is_object();
+  if (!echo || info.echo.empty()) {  // the common case: every default, written once
+    static const std::string all_defaults = [] {
+      std::string text;
+      for (const auto& [key, fallback] : kDefaults) {
+        text.append(",\"").append(key).append("\":").append(fallback);
+      }
+      return text;
+    }();
+    out += all_defaults;
+    return;
+  }
   for (const auto& [key, fallback] : kDefaults) {
-    auto it = echo ? info.echo.find(key) : info.echo.end();
-    if (echo && it != info.echo.end()) {
+    auto it = info.echo.find(key);
+    if (it != info.echo.end()) {
       w.key(key);
-      write_json(out, *it);
+      append_json(out, *it);
     } else {
       w.raw(key, fallback);
     }
   }
-  if (!echo) return;
   for (const auto& [key, value] : info.echo.items()) {
     auto known = [&](std::string_view k) { return k == key; };
     if (std::any_of(std::begin(kOwn), std::end(kOwn), known)) continue;
@@ -66,7 +75,7 @@ void write_skeleton(std::string& out, const ResponseInfo& info) {
     out += ',';
     append_json_string(out, key);
     out += ':';
-    write_json(out, value);
+    append_json(out, value);
   }
 }
 
@@ -120,6 +129,7 @@ ToolNames tool_names(const ResponseInfo& info) {
   json body = {{"model", ""}, {"input", "-"}, {"tools", *tools}};
   ParseOptions options;
   options.native_target = true;  // built-in tools left out, not refused
+  options.input_items = false;
   auto r = parse_request(body, json::array(), options);
   auto* req = std::get_if<Request>(&r);
   return req ? std::move(req->tools) : ToolNames{};

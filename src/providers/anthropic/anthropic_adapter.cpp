@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/core/text.hpp"
 #include "tollgate/providers/json_build.hpp"
 
@@ -14,10 +15,6 @@ namespace tg::providers {
 namespace {
 
 using json = nlohmann::json;
-
-void dump_into(std::string& out, const json& value) {
-  out += value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -40,19 +37,19 @@ std::string serialize_native(const json& body, std::string_view upstream_model) 
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (!first) out += ',';
     first = false;
-    dump_into(out, json(it.key()));
+    append_json_string(out, it.key());
     out += ':';
     if (it.key() == "model") {
-      dump_into(out, json(upstream_model));
+      append_json_string(out, upstream_model);
       wrote_model = true;
     } else {
-      dump_into(out, *it);
+      append_json(out, *it);
     }
   }
   if (!wrote_model) {
     if (!first) out += ',';
     out += "\"model\":";
-    dump_into(out, json(upstream_model));
+    append_json_string(out, upstream_model);
   }
   out += '}';
   return out;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/core/json_access.hpp"
 #include "tollgate/providers/json_build.hpp"
 
@@ -13,10 +14,6 @@ namespace {
 int64_t int_of(const json& obj, const char* key, int64_t fallback) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
-}
-
-void dump_into(std::string& out, const json& j) {
-  out += j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -102,7 +99,7 @@ Response translate_message(std::string_view body, bool json_tool) {
     } else if (type == "tool_use") {
       const json input = b.contains("input") ? b["input"] : json::object();
       if (json_tool && str_member(b, "name") == kJsonToolName) {
-        dump_into(text, input);  // response_format json_object: the tool input is the answer
+        append_json(text, input);  // response_format json_object: the tool input is the answer
         json_answer = true;
         continue;
       }

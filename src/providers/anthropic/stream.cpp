@@ -6,14 +6,11 @@
 #include <vector>
 
 #include "anthropic_internal.hpp"
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers::anthropic {
 namespace {
-
-void dump_into(std::string& out, const json& j) {
-  out += j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 std::string string_member(const json& obj, const char* key) {
   if (!obj.is_object()) return {};
@@ -45,7 +42,7 @@ void append_error_chunk(std::string& out, const json& j) {
               {"param", nullptr},
               {"code", type.empty() ? json(nullptr) : json(type)}}}};
   std::string text;
-  dump_into(text, e);
+  append_json(text, e);
   sse::append_data_event(out, text);
 }
 
@@ -129,9 +126,9 @@ class ChunkTranslator final : public StreamTranslator {
     if (started_) return;
     started_ = true;
     id_json_.clear();
-    dump_into(id_json_, json(id));
+    append_json_string(id_json_, id);
     model_json_.clear();
-    dump_into(model_json_, json(model));
+    append_json_string(model_json_, model);
     created_ = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count());
@@ -164,7 +161,7 @@ class ChunkTranslator final : public StreamTranslator {
     std::string d = "{\"";
     d += field;
     d += "\":";
-    dump_into(d, text);
+    append_json(d, text);
     d += '}';
     chunk(out, d);
   }
@@ -173,7 +170,7 @@ class ChunkTranslator final : public StreamTranslator {
     std::string d = "{\"tool_calls\":[{\"index\":";
     d += std::to_string(tool_index);
     d += ",\"function\":{\"arguments\":";
-    dump_into(d, piece);
+    append_json(d, piece);
     d += "}}]}";
     chunk(out, d);
   }
@@ -217,7 +214,7 @@ class ChunkTranslator final : public StreamTranslator {
         b->kind = Kind::JsonTool;
         if (!input.empty()) {
           std::string text;
-          dump_into(text, input);
+          append_json(text, input);
           text_delta(out, "content", json(text));
         }
         return;
@@ -227,14 +224,14 @@ class ChunkTranslator final : public StreamTranslator {
       std::string d = "{\"tool_calls\":[{\"index\":";
       d += std::to_string(b->tool_index);
       d += ",\"id\":";
-      dump_into(d, json(string_member(cb, "id")));
+      append_json_string(d, string_member(cb, "id"));
       d += ",\"type\":\"function\",\"function\":{\"name\":";
-      dump_into(d, json(name));
+      append_json_string(d, name);
       d += ",\"arguments\":\"\"}}]}";
       chunk(out, d);
       if (!input.empty()) {
         std::string args;
-        dump_into(args, input);
+        append_json(args, input);
         arguments_delta(out, b->tool_index, json(args));
       }
     }
@@ -282,7 +279,7 @@ class ChunkTranslator final : public StreamTranslator {
     }
     // The complete, signed block, so that a client can send it back in the next turn.
     std::string d = "{\"thinking_blocks\":[";
-    dump_into(d, block);
+    append_json(d, block);
     d += "]}";
     chunk(out, d);
   }

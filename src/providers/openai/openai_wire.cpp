@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compat_quirks.hpp"
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/providers/json_scan.hpp"
 #include "tollgate/core/json_access.hpp"
 #include "tollgate/providers/json_build.hpp"
@@ -14,10 +15,6 @@ namespace tg::providers::openai_wire {
 namespace {
 
 using json = nlohmann::json;
-
-void dump_into(std::string& out, const json& value) {
-  out += value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -541,7 +538,7 @@ std::optional<std::string> splice_model(std::string_view raw, size_t members,
   std::string out;
   out.reserve(raw.size() + upstream_model.size());
   out.append(raw.substr(0, model_begin));
-  dump_into(out, json(upstream_model));
+  append_json_string(out, upstream_model);
   out.append(raw.substr(model_end));
   return out;
 }
@@ -579,23 +576,23 @@ std::string serialize_body(const json& body, const ClientRequest& req,
   auto key = [&](std::string_view k) {
     if (!first) out += ',';
     first = false;
-    dump_into(out, json(k));
+    append_json_string(out, k);
     out += ':';
   };
   bool wrote_stream_options = false;
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (it.key() == "model") {
       key("model");
-      dump_into(out, json(upstream_model));
+      append_json_string(out, upstream_model);
     } else if (it.key() == "stream_options" && req.stream && ask_stream_usage) {
       key("stream_options");
       json opts = it->is_object() ? *it : json::object();
       opts["include_usage"] = true;
-      dump_into(out, opts);
+      append_json(out, opts);
       wrote_stream_options = true;
     } else {
       key(it.key());
-      dump_into(out, *it);
+      append_json(out, *it);
     }
   }
   if (req.stream && ask_stream_usage && !wrote_stream_options &&
