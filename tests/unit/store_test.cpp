@@ -359,6 +359,22 @@ TEST(Store, OpensADatabaseFromTheMicroDollarSchemaAndConvertsItsMoney) {
   s->flush();
   spend = wait_for([&](auto cb) { s->query_spend(SpendQuery{"key"}, cb); });
   EXPECT_EQ(spend[0]["spend_nano_usd"], 1'234'007);
+  // Migration 8 dropped the second per-key index; a key's last use is read through the other.
+  EXPECT_EQ(wait_for([&](auto cb) { s->keys_last_used({"key_a"}, cb); }),
+            nlohmann::json({{"key_a", 1'795'000'000'002}}));
+  s.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto count = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name = 'requests_key_ts'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name = 'requests_key_id'"), 1);
+  sqlite3_close(db);
 }
 
 // A second connection that holds the write lock: the store's commits fail with SQLITE_BUSY.

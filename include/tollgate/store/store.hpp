@@ -177,7 +177,8 @@ class Store {
   virtual void query_stats(StatsQuery q, std::function<void(nlohmann::json rows)> done) = 0;
   // One request log row by its id, with everything the log keeps; null when there is none.
   virtual void get_log(int64_t id, std::function<void(nlohmann::json row)> done) = 0;
-  // The newest request time (unix ms) of each of these keys still in the log: {"<id>": ms, ...}.
+  // When each of these keys was last used, by the log: the start time (unix ms) of its newest
+  // row still there, {"<id>": ms, ...}. One index probe per key.
   virtual void keys_last_used(std::vector<std::string> key_ids,
                               std::function<void(nlohmann::json by_id)> done) = 0;
 
