@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace tg::redis {
 
@@ -35,6 +36,42 @@ void encode_command(std::string& out, std::span<const std::string> args) {
     out.append(a);
     out.append("\r\n");
   }
+}
+
+CommandWriter& CommandWriter::arg(int64_t n) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
+  return arg(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+}
+
+CommandWriter& CommandWriter::pieces(std::span<const std::string_view> parts) {
+  size_t n = 0;
+  for (auto p : parts) n += p.size();
+  char len[24];
+  const size_t digits = static_cast<size_t>(std::to_chars(len, len + sizeof len, n).ptr - len);
+  // One resize, then plain copies: a std::string append per piece cost more than the bytes.
+  const size_t at = body_.size();
+  body_.resize(at + 1 + digits + 2 + n + 2);
+  char* out = body_.data() + at;
+  *out++ = '$';
+  std::memcpy(out, len, digits);
+  out += digits;
+  *out++ = '\r';
+  *out++ = '\n';
+  for (auto p : parts) {
+    if (!p.empty()) std::memcpy(out, p.data(), p.size());
+    out += p.size();
+  }
+  *out++ = '\r';
+  *out = '\n';
+  ++count_;
+  return *this;
+}
+
+void CommandWriter::append_to(std::string& out) const {
+  out.reserve(out.size() + body_.size() + 16);
+  append_header(out, '*', count_);
+  out.append(body_);
 }
 
 namespace {

@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -16,8 +18,8 @@ namespace {
 
 int64_t clamp_count(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxCount); }
 int64_t clamp_nanos(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxNanos); }
-std::string limit_arg(const std::optional<uint64_t>& v) {
-  return v ? std::to_string(std::min<uint64_t>(*v, static_cast<uint64_t>(kMaxCount))) : "0";
+int64_t limit_arg(const std::optional<uint64_t>& v) {
+  return v ? static_cast<int64_t>(std::min<uint64_t>(*v, static_cast<uint64_t>(kMaxCount))) : 0;
 }
 
 // The window of the in-memory limiter: a request admitted in second s counts while now < s + 61.
@@ -274,34 +276,65 @@ return 1
 )lua";
 
 // "-1": no seed here (the admit script asks for one, the finish script leaves a missing counter).
-std::string seed_arg(const std::optional<governance::Nanos>& seed) {
-  return seed ? std::to_string(clamp_nanos(*seed)) : "-1";
+int64_t seed_arg(const std::optional<governance::Nanos>& seed) {
+  return seed ? clamp_nanos(*seed) : -1;
 }
 
-// "<prefix><kind><size of id>:<id><suffix>": the id's length first, so no id can be read as the
-// end of another key. Built with one allocation: several such names go into each request's script.
-std::string key_name(std::string_view prefix, std::string_view kind, std::string_view id,
-                     std::string_view suffix) {
-  const NumberText size(id.size());
-  std::string out;
-  out.reserve(prefix.size() + kind.size() + size.view().size() + 1 + id.size() + suffix.size());
-  out.append(prefix).append(kind).append(size).append(1, ':').append(id).append(suffix);
-  return out;
+// "<prefix><kind><size of id>:<id><suffix><tail>": the id's length first, so no id can be read
+// as the end of another key. In pieces: several such names go into each request's script, each
+// written straight into the command.
+class KeyName {
+ public:
+  KeyName(std::string_view prefix, std::string_view kind, std::string_view id,
+          std::string_view suffix, std::string_view tail = {})
+      : size_(id.size()), parts_{prefix, kind, size_.view(), ":", id, suffix, tail} {}
+  KeyName(const KeyName&) = delete;  // parts_ views size_
+  KeyName& operator=(const KeyName&) = delete;
+  std::span<const std::string_view> parts() const { return parts_; }
+  std::string str() const {
+    size_t n = 0;
+    for (auto p : parts_) n += p.size();
+    std::string out;
+    out.reserve(n);
+    for (auto p : parts_) out.append(p);
+    return out;
+  }
+
+ private:
+  NumberText size_;
+  std::array<std::string_view, 7> parts_;
+};
+
+void key_arg(CommandWriter& c, const Keys& keys, std::string_view kind, std::string_view id,
+             std::string_view suffix, std::string_view tail = {}) {
+  c.pieces(KeyName(keys.prefix, kind, id, suffix, tail).parts());
 }
 
-void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
-                      std::vector<std::string>& out) {
+void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets, CommandWriter& c) {
   for (const auto& b : budgets) {
-    out.push_back(keys.reservations(b.holder));
-    out.push_back(keys.amounts(b.holder));
-    out.push_back(keys.spent(b.holder, b.period_start));
+    key_arg(c, keys, "b:", b.holder, ":res");
+    key_arg(c, keys, "b:", b.holder, ":amt");
+    key_arg(c, keys, "b:", b.holder, ":spent:", NumberText(b.period_start).view());
   }
 }
 
 // After the window's totals: each budget's reserved total, in the budgets' order.
 void push_reserved_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
-                        std::vector<std::string>& out) {
-  for (const auto& b : budgets) out.push_back(keys.reserved(b.holder));
+                        CommandWriter& c) {
+  for (const auto& b : budgets) key_arg(c, keys, "b:", b.holder, ":rsv");
+}
+
+// The keys both scripts take, in order: the key's window, its parallel slots, each budget's
+// reservations, amounts and spend, the window's totals, each budget's reserved total.
+void push_keys(const Keys& keys, std::string_view key_id, const std::vector<BudgetArg>& budgets,
+               CommandWriter& c) {
+  c.arg(static_cast<int64_t>(4 + 4 * budgets.size()));
+  key_arg(c, keys, "rl:", key_id, ":req");
+  key_arg(c, keys, "rl:", key_id, ":tok");
+  key_arg(c, keys, "rl:", key_id, ":par");
+  push_budget_keys(keys, budgets, c);
+  key_arg(c, keys, "rl:", key_id, ":now");
+  push_reserved_keys(keys, budgets, c);
 }
 
 // Integer fields of a reply array, or nullopt when a field is missing or not an integer.
@@ -318,18 +351,32 @@ std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t 
 
 }  // namespace
 
-std::string Keys::requests(std::string_view id) const { return key_name(prefix, "rl:", id, ":req"); }
-std::string Keys::tokens(std::string_view id) const { return key_name(prefix, "rl:", id, ":tok"); }
-std::string Keys::parallel(std::string_view id) const { return key_name(prefix, "rl:", id, ":par"); }
-std::string Keys::totals(std::string_view id) const { return key_name(prefix, "rl:", id, ":now"); }
-std::string Keys::reservations(std::string_view h) const { return key_name(prefix, "b:", h, ":res"); }
-std::string Keys::amounts(std::string_view h) const { return key_name(prefix, "b:", h, ":amt"); }
-std::string Keys::reserved(std::string_view h) const { return key_name(prefix, "b:", h, ":rsv"); }
+std::string Keys::requests(std::string_view id) const {
+  return KeyName(prefix, "rl:", id, ":req").str();
+}
+std::string Keys::tokens(std::string_view id) const {
+  return KeyName(prefix, "rl:", id, ":tok").str();
+}
+std::string Keys::parallel(std::string_view id) const {
+  return KeyName(prefix, "rl:", id, ":par").str();
+}
+std::string Keys::totals(std::string_view id) const {
+  return KeyName(prefix, "rl:", id, ":now").str();
+}
+std::string Keys::reservations(std::string_view h) const {
+  return KeyName(prefix, "b:", h, ":res").str();
+}
+std::string Keys::amounts(std::string_view h) const {
+  return KeyName(prefix, "b:", h, ":amt").str();
+}
+std::string Keys::reserved(std::string_view h) const {
+  return KeyName(prefix, "b:", h, ":rsv").str();
+}
 std::string Keys::spent(std::string_view h, int64_t period_start) const {
-  return key_name(prefix, "b:", h, ":spent:").append(NumberText(period_start));
+  return KeyName(prefix, "b:", h, ":spent:", NumberText(period_start).view()).str();
 }
 
-std::string Keys::cached(std::string_view k) const { return key_name(prefix, "c:", k, ""); }
+std::string Keys::cached(std::string_view k) const { return KeyName(prefix, "c:", k, "").str(); }
 
 std::string encode_answer(const cache::CachedAnswer& a) {
   std::string out = fmt::format("tg1 {} {}\n", a.provider.size(), a.upstream_model.size());
@@ -390,30 +437,17 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha) {
-  std::vector<std::string> c;
-  c.reserve(3 + 4 + 4 * a.budgets.size() + 8 + 3 * a.budgets.size());
-  c.push_back(by_sha ? "EVALSHA" : "EVAL");
-  c.push_back(by_sha ? admit_sha() : std::string(kAdmit));
-  c.push_back(std::to_string(4 + 4 * a.budgets.size()));
-  c.push_back(keys.requests(a.key_id));
-  c.push_back(keys.tokens(a.key_id));
-  c.push_back(keys.parallel(a.key_id));
-  push_budget_keys(keys, a.budgets, c);
-  c.push_back(keys.totals(a.key_id));
-  push_reserved_keys(keys, a.budgets, c);
-  c.push_back(limit_arg(a.limits.rpm));
-  c.push_back(limit_arg(a.limits.tpm));
-  c.push_back(a.limits.parallel ? std::to_string(*a.limits.parallel) : "0");
-  c.push_back(std::to_string(clamp_count(a.token_estimate)));
-  c.push_back(a.hold_id);
-  c.push_back(std::to_string(std::max<int64_t>(a.hold_ttl_ms, 1000)));
-  c.push_back(std::to_string(clamp_nanos(a.estimate)));
-  c.push_back(std::to_string(a.budgets.size()));
+CommandWriter admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha) {
+  CommandWriter c;
+  c.arg(by_sha ? "EVALSHA" : "EVAL").arg(by_sha ? std::string_view(admit_sha()) : kAdmit);
+  push_keys(keys, a.key_id, a.budgets, c);
+  c.arg(limit_arg(a.limits.rpm)).arg(limit_arg(a.limits.tpm));
+  c.arg(a.limits.parallel ? static_cast<int64_t>(*a.limits.parallel) : 0);
+  c.arg(clamp_count(a.token_estimate)).arg(a.hold_id);
+  c.arg(std::max<int64_t>(a.hold_ttl_ms, 1000)).arg(clamp_nanos(a.estimate));
+  c.arg(static_cast<int64_t>(a.budgets.size()));
   for (const auto& b : a.budgets) {
-    c.push_back(std::to_string(clamp_nanos(b.limit)));
-    c.push_back(seed_arg(b.seed));
-    c.push_back(std::to_string(std::max<int64_t>(b.spent_ttl_ms, 0)));
+    c.arg(clamp_nanos(b.limit)).arg(seed_arg(b.seed)).arg(std::max<int64_t>(b.spent_ttl_ms, 0));
   }
   return c;
 }
@@ -485,28 +519,16 @@ governance::RateLimitHeaders headers_of(const config::LimitsConfig& limits, uint
   return h;
 }
 
-std::vector<std::string> finish_command(const Keys& keys, const FinishArgs& a, bool by_sha) {
-  std::vector<std::string> c;
-  c.push_back(by_sha ? "EVALSHA" : "EVAL");
-  c.push_back(by_sha ? finish_sha() : std::string(kFinish));
-  c.push_back(std::to_string(4 + 4 * a.budgets.size()));
-  c.push_back(keys.requests(a.key_id));
-  c.push_back(keys.tokens(a.key_id));
-  c.push_back(keys.parallel(a.key_id));
-  push_budget_keys(keys, a.budgets, c);
-  c.push_back(keys.totals(a.key_id));
-  push_reserved_keys(keys, a.budgets, c);
-  c.push_back(std::to_string(a.windowed ? a.second : 0));
-  c.push_back(std::to_string(clamp_count(a.token_estimate)));
-  c.push_back(a.actual_tokens ? std::to_string(clamp_count(*a.actual_tokens)) : "-1");
-  c.push_back(a.parallel ? a.hold_id : std::string());
-  c.push_back(a.hold_id);
-  c.push_back(a.cost ? std::to_string(clamp_nanos(*a.cost)) : "-1");
-  c.push_back(std::to_string(a.budgets.size()));
-  for (const auto& b : a.budgets) {
-    c.push_back(seed_arg(b.seed));
-    c.push_back(std::to_string(std::max<int64_t>(b.spent_ttl_ms, 0)));
-  }
+CommandWriter finish_command(const Keys& keys, const FinishArgs& a, bool by_sha) {
+  CommandWriter c;
+  c.arg(by_sha ? "EVALSHA" : "EVAL").arg(by_sha ? std::string_view(finish_sha()) : kFinish);
+  push_keys(keys, a.key_id, a.budgets, c);
+  c.arg(a.windowed ? a.second : 0).arg(clamp_count(a.token_estimate));
+  c.arg(a.actual_tokens ? clamp_count(*a.actual_tokens) : -1);
+  c.arg(a.parallel ? std::string_view(a.hold_id) : std::string_view()).arg(a.hold_id);
+  c.arg(a.cost ? clamp_nanos(*a.cost) : -1);
+  c.arg(static_cast<int64_t>(a.budgets.size()));
+  for (const auto& b : a.budgets) c.arg(seed_arg(b.seed)).arg(std::max<int64_t>(b.spent_ttl_ms, 0));
   return c;
 }
 

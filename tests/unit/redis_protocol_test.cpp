@@ -120,6 +120,40 @@ TEST(RedisKeys, NoIdCanProduceAnotherIdsKey) {
   }
 }
 
+// A written command read back as its arguments (RESP is the reply format too).
+std::vector<std::string> args_of(const CommandWriter& c) {
+  std::string wire;
+  c.append_to(wire);
+  Reader r;
+  EXPECT_TRUE(r.feed(wire.data(), wire.size()));
+  auto v = r.next();
+  std::vector<std::string> out;
+  if (!v || !v->is_array()) {
+    ADD_FAILURE() << "not an array: " << wire;
+    return out;
+  }
+  for (const auto& e : v->elements) out.push_back(e.str);
+  EXPECT_FALSE(r.next()) << "one command, nothing after it";
+  return out;
+}
+
+TEST(RedisScripts, CommandWriterWritesWhatEncodeCommandWrites) {
+  const std::vector<std::string> args = {"EVALSHA", "", std::string("a\0b\r\n", 5), "-42",
+                                         std::string(300, 'x'), "9223372036854775807"};
+  std::string want;
+  encode_command(want, args);
+  CommandWriter c;
+  c.arg("EVALSHA").arg(std::string_view()).arg(args[2]).arg(int64_t{-42});
+  const std::string_view split[] = {std::string_view(args[4]).substr(0, 100),
+                                    std::string_view(args[4]).substr(100)};
+  c.pieces(split).arg(INT64_MAX);
+  std::string got = "prefix";
+  c.append_to(got);
+  EXPECT_EQ(got, "prefix" + want);
+  EXPECT_EQ(c.size(), args.size());
+  EXPECT_EQ(args_of(c), args);
+}
+
 TEST(RedisScripts, AdmitArgumentsAreLaidOutAndClamped) {
   Keys k;
   AdmitArgs a;
@@ -132,7 +166,7 @@ TEST(RedisScripts, AdmitArgumentsAreLaidOutAndClamped) {
   a.estimate = -5;
   a.budgets.push_back({"key:kid", 1'000'000, 1764547200, 86'400'000, 250});
   a.budgets.push_back({"team:t", INT64_MAX, 0, 0, 0});
-  auto c = admit_command(k, a, true);
+  auto c = args_of(admit_command(k, a, true));
   ASSERT_EQ(c.size(), 3u + 12 + 8 + 6);
   EXPECT_EQ(c[0], "EVALSHA");
   EXPECT_EQ(c[1], sha1_hex(admit_script()));
@@ -156,12 +190,12 @@ TEST(RedisScripts, AdmitArgumentsAreLaidOutAndClamped) {
   EXPECT_EQ(c[23], "1000000");
   EXPECT_EQ(c[24], "250");
   EXPECT_EQ(c[26], std::to_string(kMaxNanos));
-  auto e = admit_command(k, a, false);
+  auto e = args_of(admit_command(k, a, false));
   EXPECT_EQ(e[0], "EVAL");
   EXPECT_EQ(e[1], admit_script());
   // No seed (store.postgres: the script asks for one when the counter is missing).
   a.budgets[0].seed.reset();
-  EXPECT_EQ(admit_command(k, a, true)[24], "-1");
+  EXPECT_EQ(args_of(admit_command(k, a, true))[24], "-1");
 }
 
 TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
@@ -176,7 +210,7 @@ TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
   f.parallel = false;
   f.cost = std::nullopt;
   f.budgets.push_back({"key:kid", 0, 5, 0, 7});
-  auto c = finish_command(k, f, true);
+  auto c = args_of(finish_command(k, f, true));
   ASSERT_EQ(c.size(), 3u + 8 + 7 + 2);
   EXPECT_EQ(c[9], k.totals("kid"));
   EXPECT_EQ(c[10], k.reserved("key:kid"));
@@ -190,12 +224,12 @@ TEST(RedisScripts, FinishArgumentsNameTheSlotOnlyWhenOneWasTaken) {
   f.parallel = true;
   f.cost = 12;
   f.actual_tokens.reset();
-  c = finish_command(k, f, true);
+  c = args_of(finish_command(k, f, true));
   EXPECT_EQ(c[13], "-1");
   EXPECT_EQ(c[14], "h1");
   EXPECT_EQ(c[16], "12");
   f.budgets[0].seed.reset();  // store.postgres: a missing counter is left to the next admission
-  EXPECT_EQ(finish_command(k, f, true)[18], "-1");
+  EXPECT_EQ(args_of(finish_command(k, f, true))[18], "-1");
 }
 
 namespace {

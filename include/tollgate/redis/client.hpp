@@ -50,10 +50,16 @@ class Client : public std::enable_shared_from_this<Client> {
   // next batch, or within 2 ms: one write and one wake-up fewer under load.
   net::awaitable<Replies> exec(std::vector<Command> batch, Clock::time_point deadline,
                                bool lazy = false);
+  // One command already written in RESP (the governor's scripts).
+  net::awaitable<Replies> exec(CommandWriter command, Clock::time_point deadline,
+                               bool lazy = false);
   bool connected() const { return connected_; }
 
  private:
   struct Pending;
+  // Appends `count` encoded commands (written by `encode` into out_) and waits for their replies.
+  template <class Encode>
+  net::awaitable<Replies> send(size_t count, Encode encode, Clock::time_point deadline, bool lazy);
   net::awaitable<void> run();
   net::awaitable<bool> connect_once();
   net::awaitable<void> read_loop();

@@ -95,8 +95,8 @@ struct AdmitArgs {
   std::vector<BudgetArg> budgets;  // 0 to 2 (key, team)
 };
 
-// The EVALSHA (or EVAL, with the script text) command.
-std::vector<std::string> admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha);
+// The EVALSHA (or EVAL, with the script text) command, written in RESP.
+CommandWriter admit_command(const Keys& keys, const AdmitArgs& a, bool by_sha);
 
 struct Admitted {
   int64_t second = 0;            // the admission bucket (Redis time), for finish
@@ -146,6 +146,6 @@ struct FinishArgs {
   std::optional<governance::Nanos> cost;  // nullopt: release without charging
   std::vector<BudgetArg> budgets;         // period_start / seed as of now
 };
-std::vector<std::string> finish_command(const Keys& keys, const FinishArgs& a, bool by_sha);
+CommandWriter finish_command(const Keys& keys, const FinishArgs& a, bool by_sha);
 
 }  // namespace tg::redis

@@ -239,17 +239,31 @@ net::awaitable<void> Client::run() {
 
 net::awaitable<Replies> Client::exec(std::vector<Command> batch, Clock::time_point deadline,
                                      bool lazy) {
-  if (!connected_ && !first_attempt_done_ && !batch.empty()) {
+  co_return co_await send(
+      batch.size(), [&](std::string& out) { for (const auto& c : batch) encode_command(out, c); },
+      deadline, lazy);
+}
+
+net::awaitable<Replies> Client::exec(CommandWriter command, Clock::time_point deadline, bool lazy) {
+  co_return co_await send(
+      command.size() > 0 ? 1 : 0, [&](std::string& out) { command.append_to(out); }, deadline,
+      lazy);
+}
+
+template <class Encode>
+net::awaitable<Replies> Client::send(size_t count, Encode encode, Clock::time_point deadline,
+                                     bool lazy) {
+  if (!connected_ && !first_attempt_done_ && count > 0) {
     net::steady_timer by(io_, deadline);
     co_await (first_attempt_.async_wait(kTuple) || by.async_wait(kTuple));
   }
-  if (!connected_ || batch.empty()) {
+  if (!connected_ || count == 0) {
     stats_.errors.fetch_add(1);
-    co_return std::string(batch.empty() ? "empty batch" : "not connected");
+    co_return std::string(count == 0 ? "empty batch" : "not connected");
   }
   auto p = std::make_shared<Pending>(io_);
-  p->expect = batch.size();
-  for (const auto& c : batch) encode_command(out_, c);
+  p->expect = count;
+  encode(out_);
   pending_.push_back(p);
   if (!lazy) {
     // Written here, at once: no hop through the writer coroutine (two handlers fewer).

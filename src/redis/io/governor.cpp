@@ -168,12 +168,12 @@ net::awaitable<Outcome> Governor::admit(int worker, const admin::GovernanceState
 
 net::awaitable<std::variant<AdmitReply, std::string>> Governor::eval_admit(
     std::shared_ptr<Client> client, const AdmitArgs& a) {
-  auto replies = co_await client->exec(one(admit_command(keys_, a, true)), Clock::now() + timeout_);
+  auto replies = co_await client->exec(admit_command(keys_, a, true), Clock::now() + timeout_);
   if (auto* why = std::get_if<std::string>(&replies)) co_return *why;
   auto reply = parse_admit_reply(std::get<std::vector<Value>>(replies).at(0), a.budgets.size());
   if (auto* bad = std::get_if<BadReply>(&reply); bad && bad->message.starts_with("NOSCRIPT")) {
     // Flushed since we connected: once more with the script itself.
-    replies = co_await client->exec(one(admit_command(keys_, a, false)), Clock::now() + timeout_);
+    replies = co_await client->exec(admit_command(keys_, a, false), Clock::now() + timeout_);
     if (auto* why = std::get_if<std::string>(&replies)) co_return *why;
     reply = parse_admit_reply(std::get<std::vector<Value>>(replies).at(0), a.budgets.size());
   }
@@ -294,13 +294,13 @@ net::awaitable<void> Governor::send_finish(std::shared_ptr<Client> client, net::
   net::steady_timer wait(io);
   auto backoff = std::chrono::milliseconds(200);
   for (int attempt = 1; attempt <= kFinishAttempts; ++attempt) {
-    auto replies = co_await client->exec(one(finish_command(keys_, args, true)),
+    auto replies = co_await client->exec(finish_command(keys_, args, true),
                                          Clock::now() + timeout_, /*lazy=*/attempt == 1);
     if (auto* v = std::get_if<std::vector<Value>>(&replies)) {
       const Value& r = v->at(0);
       if (!r.is_error()) co_return;
       if (r.str.starts_with("NOSCRIPT")) {
-        replies = co_await client->exec(one(finish_command(keys_, args, false)), Clock::now() + timeout_);
+        replies = co_await client->exec(finish_command(keys_, args, false), Clock::now() + timeout_);
         if (auto* w = std::get_if<std::vector<Value>>(&replies); w && !w->at(0).is_error()) co_return;
       }
       stats_.errors.fetch_add(1);
