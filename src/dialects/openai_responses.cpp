@@ -196,12 +196,14 @@ class ResponsesCall final : public Call {
 
   // Parses the translation. A body with built-in tools (which only a native target runs) is
   // parsed for a native target: what the store needs, and a chat form without them.
-  std::optional<Error> translate(const json& client_body, const json& history) {
+  std::optional<Error> translate(const json& client_body, const json& history,
+                                 std::string_view raw_body) {
     translated_ = true;
     refusal_ = rs::refuse_builtin_tools(client_body);
     rs::ParseOptions options;
     options.native_target = refusal_.has_value();
     options.input_items = stored(client_body);  // only a stored turn keeps them
+    options.raw_body = raw_body;
     auto parsed = rs::parse_request(client_body, history, options);
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     parsed_ = std::move(std::get<rs::Request>(parsed));
@@ -213,6 +215,7 @@ class ResponsesCall final : public Call {
     store_ = parsed_.store;
     head(parsed_.model, parsed_.stream);
     info_.echo = std::move(parsed_.echo);
+    info_.echo_tools = std::move(parsed_.echo_tools);
     info_.tools = std::move(parsed_.tools);  // flattened (namespaced) tool names map back
     return std::nullopt;
   }
@@ -226,7 +229,9 @@ class ResponsesCall final : public Call {
       // The first translated attempt: an invalid body is refused now, as a 400 (the history is
       // empty: a request that continues one was translated at once).
       static const json kNone = json::array();
-      if (auto e = translate(native_, kNone)) translation_error_ = std::move(e);
+      if (auto e = translate(native_, kNone, native_req_.raw_body)) {
+        translation_error_ = std::move(e);
+      }
     }
     if (translation_error_) return translation_error_;
     return refusal_;
@@ -323,7 +328,9 @@ class ResponsesCodec final : public Codec {
     // Translated now only when it must be (see ResponsesCall).
     const bool lazy = !in.history && call->read_head(body) && !stored(body);
     if (!lazy) {
-      if (auto e = call->translate(body, in.history ? *in.history : kNone)) return std::move(*e);
+      if (auto e = call->translate(body, in.history ? *in.history : kNone, in.body)) {
+        return std::move(*e);
+      }
     }
     call->adopt(std::move(body), in.body, in.history);
     return std::unique_ptr<Call>(std::move(call));

@@ -194,6 +194,29 @@ class Builder {
 
 json build(std::string_view text) { return Builder(text).document(); }
 
+std::string compact(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t run = i;  // up to the next string or whitespace, copied at once
+    while (run < s.size() && s[run] != '"' && s[run] != ' ' && s[run] != '\n' && s[run] != '\r' &&
+           s[run] != '\t') {
+      ++run;
+    }
+    out.append(s.substr(i, run - i));
+    if (run >= s.size()) break;
+    if (s[run] == '"') {
+      const size_t end = skip_string(s, run);
+      out.append(s.substr(run, end - run));
+      i = end;
+    } else {
+      i = run + 1;
+    }
+  }
+  return out;
+}
+
 json parse(std::string_view text) {
   return valid(text) ? build(text) : json(json::value_t::discarded);
 }

@@ -43,6 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const json built = json_scan::build(s);
   if (json_scan::valid(s)) TG_FUZZ_CHECK(tg::test::json_identical(built, json::parse(s)));
 
+  // compact() keeps the document and leaves no whitespace between tokens.
+  if (json_scan::valid(s) && s.find('\0') == std::string_view::npos) {
+    const std::string c = json_scan::compact(s.substr(json_scan::bom_size(s)));
+    TG_FUZZ_CHECK(json_scan::valid(c));
+    TG_FUZZ_CHECK(tg::test::json_identical(json::parse(c), built));
+    TG_FUZZ_CHECK(json_scan::compact(c) == c);
+  }
+
   // append_json writes any document as dump() does (strings with invalid UTF-8 included: a
   // document built from text whose escapes decode to such bytes, or from the raw bytes).
   std::string written;

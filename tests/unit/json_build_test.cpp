@@ -42,6 +42,16 @@ TEST(JsonBuild, BuildsWhatTheParserBuilds) {
   }
 }
 
+TEST(JsonBuild, CompactDropsOnlyTheWhitespaceBetweenTokens) {
+  const std::string text = " {\n\t\"a b\" : [ 1 ,\r\n 2.50 , \"x \\\" \\n y\" ] ,\"e\":{ } } ";
+  const std::string got = json_scan::compact(text);
+  EXPECT_EQ(got, R"({"a b":[1,2.50,"x \" \n y"],"e":{}})");
+  EXPECT_TRUE(test::json_identical(json::parse(got), json::parse(text)));
+  EXPECT_EQ(json_scan::compact(got), got);
+  EXPECT_EQ(json_scan::compact("\"  \""), "\"  \"") << "a string is copied as written";
+  EXPECT_EQ(json_scan::compact(""), "");
+}
+
 TEST(JsonBuild, DeepButValidNesting) {
   std::string deep(1000, '[');
   deep += "1";

@@ -337,6 +337,42 @@ TEST(ResponsesRequest, NamespacedToolsGetFlatNamesAndMapBack) {
   EXPECT_EQ(r.echo["tools"], f["request"]["tools"]) << "the Response repeats the tools as sent";
 }
 
+// With the body's text, the tools are echoed as the client wrote them (compacted, in its key
+// order), not copied as a document; a Response still shows the same tools, on one line.
+TEST(ResponsesRequest, ToolsAreEchoedAsWrittenWhenTheTextIsGiven) {
+  const std::string text = R"({"model": "m", "input": "hi",
+    "tools": [ {"type": "function", "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                "description": "Weather.\nBy city."} ]})";
+  const json body = json::parse(text);
+  auto r = parse_request(body, json::array(), {.raw_body = text});
+  ASSERT_TRUE(std::holds_alternative<Request>(r));
+  const Request& req = std::get<Request>(r);
+  EXPECT_FALSE(req.echo.contains("tools")) << "no copy of the document";
+  EXPECT_EQ(req.echo_tools,
+            R"([{"type":"function","name":"get_weather","parameters":{"type":"object",)"
+            R"("properties":{"city":{"type":"string"}}},"description":"Weather.\nBy city."}])");
+  ResponseInfo info;
+  info.echo = req.echo;
+  info.echo_tools = req.echo_tools;
+  const std::string response = build_response_text("{}", info);
+  EXPECT_EQ(response.find('\n'), std::string::npos) << "one line, fit for an SSE data line";
+  EXPECT_EQ(json::parse(response)["tools"], body["tools"]);
+  EXPECT_EQ(echoed(req.echo)["tools"], json::array()) << "the echo itself holds no tools";
+
+  // Without the text, or when the text's "tools" may not be the document's (written twice, or a
+  // key spelled with an escape), the document is echoed.
+  for (const std::string& other :
+       {std::string(R"({"model":"m","input":"hi","tools":[],"tools":[{"type":"function","name":"f"}]})"),
+        std::string(R"({"model":"m","input":"hi","tool\u0073":[{"type":"function","name":"f"}]})")}) {
+    const json b = json::parse(other);
+    auto o = parse_request(b, json::array(), {.raw_body = other});
+    ASSERT_TRUE(std::holds_alternative<Request>(o)) << other;
+    EXPECT_TRUE(std::get<Request>(o).echo_tools.empty()) << other;
+    EXPECT_EQ(echoed(std::get<Request>(o).echo)["tools"], b["tools"]) << other;
+  }
+}
+
 TEST(ResponsesRequest, AdditionalToolsItemsJoinTheTools) {
   json f = load("request_codex_known_model.json");
   std::vector<std::string> dropped;

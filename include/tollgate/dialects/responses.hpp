@@ -65,6 +65,9 @@ struct Request {
   // safety_identifier, service_tier, ...) that the request set; a Response shows OpenAI's default
   // for the others.
   nlohmann::json echo = nlohmann::json::object();
+  // The request's `tools` as the client wrote them, compacted (JSON text), when ParseOptions gave
+  // the body's text: echoed as they are (then echo has no "tools"). "" otherwise.
+  std::string echo_tools;
   // Every tool offered to chat (top-level `tools`, then those of `additional_tools` items, from
   // the stored conversation and this input) by its chat name. Copy it to ResponseInfo::tools.
   ToolNames tools;
@@ -85,6 +88,9 @@ struct ParseOptions {
   // file_id parts and background/conversation/prompt are left out of chat and reported in
   // `dropped` instead of refused. Shape errors are still refused.
   bool native_target = false;
+  // The body's text, when the caller has it: the tools are then echoed as written instead of
+  // being copied as a document and written out again (a Codex request's tools are kilobytes).
+  std::string_view raw_body;
   // false: Request::input_items stays empty (the caller stores nothing). The input is checked
   // the same either way.
   bool input_items = true;
@@ -117,6 +123,7 @@ struct ResponseInfo {
   int64_t created_at = 0;   // unix seconds
   std::string model;        // as the Response names it
   nlohmann::json echo = nlohmann::json::object();  // Request::echo
+  std::string echo_tools;                           // Request::echo_tools (written as it is)
   std::string previous_response_id;
   bool store = true;
   Random random;            // for item ids (msg_, fc_, rs_)

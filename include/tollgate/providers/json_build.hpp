@@ -5,6 +5,7 @@
 // lexer, which copies every character of every token one at a time. A string without escapes is
 // one copy; a number is read once.
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,10 @@ namespace tg::providers::json_scan {
 // Precondition: valid(text) (so every token is well-formed and nesting is bounded). On other
 // text the result is unspecified but memory-safe.
 nlohmann::json build(std::string_view text);
+
+// Valid text without the whitespace between its tokens, strings copied as written: the same
+// document, on one line (it can go into an SSE data line as it is).
+std::string compact(std::string_view valid_text);
 
 // What nlohmann::json::parse(text, nullptr, false) returns (a discarded value for text it refuses),
 // built as above; also refused: text nested deeper than kMaxValidDepth (the parser's own

@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
 
 #include "internal.hpp"
+#include "tollgate/providers/json_build.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 namespace tg::dialects::responses {
 namespace {
@@ -59,6 +62,31 @@ std::string_view item_prefix(std::string_view type) {
   return "item_";
 }
 
+// The top-level member `key` as the client wrote it, on one line, when the parsed document's member
+// is that text: the key written once and no key spelled with an escape (which could be another
+// spelling of it). "" otherwise, and for no text. A line break in valid JSON text can only be
+// whitespace between tokens (a string holds none raw): text without one, as the SDKs send it, is
+// taken as it is; other text is compacted.
+std::string written_member(std::string_view body, std::string_view key) {
+  if (body.empty()) return {};
+  std::string_view found;
+  int seen = 0;
+  bool plain = true;
+  const bool whole =
+      providers::json_scan::for_each_member(body, [&](std::string_view k, size_t b, size_t e) {
+        if (k.find('\\') != std::string_view::npos) return plain = false;
+        if (k == key) {
+          ++seen;
+          found = body.substr(b, e - b);
+        }
+        return true;
+      });
+  if (!whole || !plain || seen != 1 || found.empty()) return {};
+  auto has = [found](char c) { return std::memchr(found.data(), c, found.size()) != nullptr; };
+  if (!has('\n') && !has('\r')) return std::string(found);
+  return providers::json_scan::compact(found);
+}
+
 class Builder {
  public:
   Builder(const json& body, const json& history, const ParseOptions& options)
@@ -68,7 +96,8 @@ class Builder {
         dropped_(options.dropped),
         random_(options.random),
         native_(options.native_target),
-        keep_input_(options.input_items) {}
+        keep_input_(options.input_items),
+        raw_body_(options.raw_body) {}
 
   std::variant<Request, Error> build() {
     if (!in_.is_object()) {
@@ -153,6 +182,7 @@ class Builder {
     if (auto e = convert_params()) return *e;
     r.chat = std::move(chat_);
     r.echo = std::move(echo_);
+    r.echo_tools = std::move(echo_tools_);
     r.tools = std::move(tool_names_);
     return r;
   }
@@ -669,7 +699,10 @@ class Builder {
 
   std::optional<Error> convert_tools() {
     json chat_tools = std::move(chat_tools_);
-    if (const json* tools = member(in_, "tools")) echo_["tools"] = *tools;
+    if (const json* tools = member(in_, "tools")) {
+      echo_tools_ = written_member(raw_body_, "tools");
+      if (echo_tools_.empty()) echo_["tools"] = *tools;
+    }
     if (const json* tc = member(in_, "tool_choice")) {
       echo_["tool_choice"] = *tc;
       if (tc->is_string()) {
@@ -869,6 +902,8 @@ class Builder {
   const Random& random_;
   bool native_;
   bool keep_input_;
+  std::string_view raw_body_;
+  std::string echo_tools_;
   json messages_;
   json chat_ = json::object();
   json echo_ = json::object();

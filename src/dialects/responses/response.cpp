@@ -45,7 +45,7 @@ void write_skeleton(std::string& out, const ResponseInfo& info) {
   }
   w.boolean("store", info.store);
   const bool echo = info.echo.is_object();
-  if (!echo || info.echo.empty()) {  // the common case: every default, written once
+  if ((!echo || info.echo.empty()) && info.echo_tools.empty()) {  // every default, written once
     static const std::string all_defaults = [] {
       std::string text;
       for (const auto& [key, fallback] : kDefaults) {
@@ -57,7 +57,11 @@ void write_skeleton(std::string& out, const ResponseInfo& info) {
     return;
   }
   for (const auto& [key, fallback] : kDefaults) {
-    auto it = info.echo.find(key);
+    if (key == "tools" && !info.echo_tools.empty()) {
+      w.raw(key, info.echo_tools);
+      continue;
+    }
+    auto it = echo ? info.echo.find(key) : info.echo.end();
     if (it != info.echo.end()) {
       w.key(key);
       append_json(out, *it);
@@ -65,6 +69,7 @@ void write_skeleton(std::string& out, const ResponseInfo& info) {
       w.raw(key, fallback);
     }
   }
+  if (!echo) return;
   for (const auto& [key, value] : info.echo.items()) {
     auto known = [&](std::string_view k) { return k == key; };
     if (std::any_of(std::begin(kOwn), std::end(kOwn), known)) continue;
