@@ -21,6 +21,22 @@ namespace {
 using json = nlohmann::json;
 using namespace std::string_literals;
 
+// skip_value ends a value where its nesting closes, whatever sits inside its strings.
+TEST(JsonScan, SkipValueEndsWhereTheValueEnds) {
+  const std::string text = R"({"a":[1,{"b":"x]}\"{"}],"c":"[[[[[[[[","d":{}} tail)";
+  EXPECT_EQ(json_scan::skip_value(text, 0), text.size() - 5);
+  EXPECT_EQ(json_scan::skip_value(text, 5), text.find(R"(,"c")"));  // the array
+  EXPECT_EQ(json_scan::skip_value("[[[[", 0), 4u) << "unterminated: the end of the text";
+  EXPECT_EQ(json_scan::skip_value(R"(["abc)", 0), 5u);
+  EXPECT_EQ(json_scan::skip_value("12345678901234567890]", 0), 20u);
+  // Where a valid value ends, the parser agrees: what follows is not part of it.
+  for (const std::string v : {R"({"k":"}]\"","n":[[],{}]})", R"([{"a":"{"},"[",[[["]"]]]])"}) {
+    const std::string with_tail = v + R"(,"x"])";
+    ASSERT_EQ(json_scan::skip_value(with_tail, 0), v.size()) << v;
+    EXPECT_TRUE(json::accept(with_tail.substr(0, v.size())));
+  }
+}
+
 TEST(JsonValidate, AgreesWithTheParserOnValidAndBrokenText) {
   const std::vector<std::string> texts = {
       R"({"id":"x","choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1}})",
