@@ -207,6 +207,36 @@ TEST(Responses, FunctionToolRoundTrip) {
   EXPECT_EQ(sent["messages"].back()["content"], "sunny");
 }
 
+// The Response repeats the client's tools as it wrote them; a body written over several lines
+// (JSON whitespace) must still give one SSE data line per event, and the same tools.
+TEST(Responses, ToolsFromABodyOnSeveralLinesAreEchoedOnOneLine) {
+  Mock mock;
+  Gateway gw(mock_config(mock, kKeys));
+  json body = ask("weather in Paris", true);
+  body["store"] = false;
+  body["tools"] = json::array({{{"type", "function"},
+                                {"name", "get_weather"},
+                                {"description", "Weather\nof a city"},
+                                {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}});
+  const std::string pretty = body.dump(2);
+  ASSERT_NE(pretty.find('\n'), std::string::npos);
+  auto r = http(gw.port(), "POST", "/v1/responses", pretty,
+                {{"Authorization", "Bearer sk-alice-0123456789"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto events = events_of(r.body);
+  ASSERT_GE(events.size(), 4u) << r.body;
+  for (const auto& e : events) ASSERT_TRUE(e.is_object()) << r.body;
+  EXPECT_EQ(events.front()["response"]["tools"], body["tools"]);
+  EXPECT_EQ(events.back()["type"], "response.completed");
+  EXPECT_EQ(events.back()["response"]["tools"], body["tools"]);
+  // Not streamed: the same tools.
+  body["stream"] = false;
+  auto whole = http(gw.port(), "POST", "/v1/responses", body.dump(4),
+                    {{"Authorization", "Bearer sk-alice-0123456789"}});
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(whole.json_body()["tools"], body["tools"]);
+}
+
 TEST(Responses, BuiltInToolsOnATranslatedTargetAreRefusedByName) {
   Mock mock;
   Gateway gw(mock_config(mock, kKeys));
