@@ -25,7 +25,6 @@ bool plain_json_string(std::string_view s);
 // no decoding, else decoded into scratch; nullopt when it is not a valid JSON string.
 std::optional<std::string_view> json_string_value(std::string_view raw, std::string& scratch);
 
-
 // A JSON integer as written (-?[0-9]+) that fits int64_t; nullopt for anything else.
 std::optional<int64_t> json_int(std::string_view raw);
 
