@@ -55,13 +55,14 @@ command -v python3 >/dev/null || { echo "soak.sh: needs python3" >&2; exit 2; }
 TMP="$(mktemp -d /tmp/tollgate-soak.XXXXXX)"
 RESULTS="$ROOT/bench/results"
 mkdir -p "$RESULTS"
+status=0
 cleanup() {
-  if [[ $KEEP == 1 ]]; then echo "[soak] scratch files kept in $TMP" >&2; else rm -rf "$TMP"; fi
+  # A failed run keeps its files too: the daemon's log says why.
+  if [[ $KEEP == 1 || $status != 0 ]]; then echo "[soak] scratch files kept in $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 
 # The driver starts and stops its own processes (by PID) and checks the books.
-status=0
 python3 "$ROOT/bench/soak.py" --minutes "$MINUTES" --rate "$RATE" "${KILL9[@]}" \
   --tollgate "$(realpath "$TOLLGATE_BIN")" --mock "$(realpath "$MOCK_BIN")" --tmp "$TMP" \
   --out "$RESULTS/soak-latest.json" \
