@@ -280,14 +280,21 @@ int64_t seed_arg(const std::optional<governance::Nanos>& seed) {
   return seed ? clamp_nanos(*seed) : -1;
 }
 
+// Each key's kind and suffix, in one place for the Keys names and the scripts' commands.
+struct KeyKind {
+  std::string_view kind, suffix;
+};
+constexpr KeyKind kRequests{"rl:", ":req"}, kTokens{"rl:", ":tok"}, kParallel{"rl:", ":par"},
+    kTotals{"rl:", ":now"}, kReservations{"b:", ":res"}, kAmounts{"b:", ":amt"},
+    kReserved{"b:", ":rsv"}, kSpent{"b:", ":spent:"}, kCached{"c:", ""};
+
 // "<prefix><kind><size of id>:<id><suffix><tail>": the id's length first, so no id can be read
 // as the end of another key. In pieces: several such names go into each request's script, each
 // written straight into the command.
 class KeyName {
  public:
-  KeyName(std::string_view prefix, std::string_view kind, std::string_view id,
-          std::string_view suffix, std::string_view tail = {})
-      : size_(id.size()), parts_{prefix, kind, size_.view(), ":", id, suffix, tail} {}
+  KeyName(std::string_view prefix, KeyKind k, std::string_view id, std::string_view tail = {})
+      : size_(id.size()), parts_{prefix, k.kind, size_.view(), ":", id, k.suffix, tail} {}
   KeyName(const KeyName&) = delete;  // parts_ views size_
   KeyName& operator=(const KeyName&) = delete;
   std::span<const std::string_view> parts() const { return parts_; }
@@ -305,23 +312,23 @@ class KeyName {
   std::array<std::string_view, 7> parts_;
 };
 
-void key_arg(CommandWriter& c, const Keys& keys, std::string_view kind, std::string_view id,
-             std::string_view suffix, std::string_view tail = {}) {
-  c.pieces(KeyName(keys.prefix, kind, id, suffix, tail).parts());
+void key_arg(CommandWriter& c, const Keys& keys, KeyKind k, std::string_view id,
+             std::string_view tail = {}) {
+  c.pieces(KeyName(keys.prefix, k, id, tail).parts());
 }
 
 void push_budget_keys(const Keys& keys, const std::vector<BudgetArg>& budgets, CommandWriter& c) {
   for (const auto& b : budgets) {
-    key_arg(c, keys, "b:", b.holder, ":res");
-    key_arg(c, keys, "b:", b.holder, ":amt");
-    key_arg(c, keys, "b:", b.holder, ":spent:", NumberText(b.period_start).view());
+    key_arg(c, keys, kReservations, b.holder);
+    key_arg(c, keys, kAmounts, b.holder);
+    key_arg(c, keys, kSpent, b.holder, NumberText(b.period_start).view());
   }
 }
 
 // After the window's totals: each budget's reserved total, in the budgets' order.
 void push_reserved_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
                         CommandWriter& c) {
-  for (const auto& b : budgets) key_arg(c, keys, "b:", b.holder, ":rsv");
+  for (const auto& b : budgets) key_arg(c, keys, kReserved, b.holder);
 }
 
 // The keys both scripts take, in order: the key's window, its parallel slots, each budget's
@@ -329,11 +336,11 @@ void push_reserved_keys(const Keys& keys, const std::vector<BudgetArg>& budgets,
 void push_keys(const Keys& keys, std::string_view key_id, const std::vector<BudgetArg>& budgets,
                CommandWriter& c) {
   c.arg(static_cast<int64_t>(4 + 4 * budgets.size()));
-  key_arg(c, keys, "rl:", key_id, ":req");
-  key_arg(c, keys, "rl:", key_id, ":tok");
-  key_arg(c, keys, "rl:", key_id, ":par");
+  key_arg(c, keys, kRequests, key_id);
+  key_arg(c, keys, kTokens, key_id);
+  key_arg(c, keys, kParallel, key_id);
   push_budget_keys(keys, budgets, c);
-  key_arg(c, keys, "rl:", key_id, ":now");
+  key_arg(c, keys, kTotals, key_id);
   push_reserved_keys(keys, budgets, c);
 }
 
@@ -352,31 +359,22 @@ std::optional<std::vector<int64_t>> integers(const Value& v, size_t min, size_t 
 }  // namespace
 
 std::string Keys::requests(std::string_view id) const {
-  return KeyName(prefix, "rl:", id, ":req").str();
+  return KeyName(prefix, kRequests, id).str();
 }
-std::string Keys::tokens(std::string_view id) const {
-  return KeyName(prefix, "rl:", id, ":tok").str();
-}
+std::string Keys::tokens(std::string_view id) const { return KeyName(prefix, kTokens, id).str(); }
 std::string Keys::parallel(std::string_view id) const {
-  return KeyName(prefix, "rl:", id, ":par").str();
+  return KeyName(prefix, kParallel, id).str();
 }
-std::string Keys::totals(std::string_view id) const {
-  return KeyName(prefix, "rl:", id, ":now").str();
-}
+std::string Keys::totals(std::string_view id) const { return KeyName(prefix, kTotals, id).str(); }
 std::string Keys::reservations(std::string_view h) const {
-  return KeyName(prefix, "b:", h, ":res").str();
+  return KeyName(prefix, kReservations, h).str();
 }
-std::string Keys::amounts(std::string_view h) const {
-  return KeyName(prefix, "b:", h, ":amt").str();
-}
-std::string Keys::reserved(std::string_view h) const {
-  return KeyName(prefix, "b:", h, ":rsv").str();
-}
+std::string Keys::amounts(std::string_view h) const { return KeyName(prefix, kAmounts, h).str(); }
+std::string Keys::reserved(std::string_view h) const { return KeyName(prefix, kReserved, h).str(); }
 std::string Keys::spent(std::string_view h, int64_t period_start) const {
-  return KeyName(prefix, "b:", h, ":spent:", NumberText(period_start).view()).str();
+  return KeyName(prefix, kSpent, h, NumberText(period_start).view()).str();
 }
-
-std::string Keys::cached(std::string_view k) const { return KeyName(prefix, "c:", k, "").str(); }
+std::string Keys::cached(std::string_view k) const { return KeyName(prefix, kCached, k).str(); }
 
 std::string encode_answer(const cache::CachedAnswer& a) {
   std::string out = fmt::format("tg1 {} {}\n", a.provider.size(), a.upstream_model.size());
