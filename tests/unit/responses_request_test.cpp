@@ -360,6 +360,16 @@ TEST(ResponsesRequest, ToolsAreEchoedAsWrittenWhenTheTextIsGiven) {
   EXPECT_EQ(json::parse(response)["tools"], body["tools"]);
   EXPECT_EQ(echoed(req.echo)["tools"], json::array()) << "the echo itself holds no tools";
 
+  // An unknown field and a number past int64 (2^63) are repeated as sent.
+  const std::string odd =
+      R"({"model":"m","input":"hi","tools":[{"type":"function","name":"f","x_vendor":9223372036854775808}]})";
+  auto o = parse_request(json::parse(odd), json::array(), {.raw_body = odd});
+  ASSERT_TRUE(std::holds_alternative<Request>(o));
+  ResponseInfo odd_info;
+  odd_info.echo_tools = std::get<Request>(o).echo_tools;
+  EXPECT_EQ(json::parse(build_response_text("{}", odd_info))["tools"], json::parse(odd)["tools"]);
+  EXPECT_NE(odd_info.echo_tools.find("9223372036854775808"), std::string::npos);
+
   // Without the text, or when the text's "tools" may not be the document's (written twice, or a
   // key spelled with an escape), the document is echoed.
   for (const std::string& other :
