@@ -15,7 +15,6 @@
 #include <limits>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
@@ -45,7 +44,6 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-using namespace net::experimental::awaitable_operators;
 
 namespace {
 

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <iterator>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fmt/format.h>
@@ -29,8 +28,6 @@
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::proxy {
-
-using namespace net::experimental::awaitable_operators;
 
 namespace {
 
@@ -69,6 +66,7 @@ class LlmCall {
   // its slot and reservation stay taken across instances until their TTL. settle() does it on
   // every normal path; this covers an exception that skipped it (released, nothing charged).
   ~LlmCall() {
+    if (watch_) watch_->call = nullptr;
     auto& shared = ctx_.worker.shared();
     if (shared_hold_.active && shared.redis && !ctx_.worker.io().stopped()) {
       shared.redis->settle(ctx_.worker.index(), ctx_.worker.io(), shared.governance,
@@ -150,8 +148,9 @@ class LlmCall {
       ctx_.out.add_header("x-tollgate-cache", "miss");
     }
     total_by_ = ctx_.start + ctx_.snapshot->config.router.timeouts.total;
-    // Race the attempts against the client going away: a gone client aborts the upstream call.
-    co_await (attempts() || watch_client());
+    // Watch the client while the attempts run: a gone client aborts the upstream call.
+    watch_client();
+    co_await attempts();
     if (client_gone_) {
       ctx_.record.error_code = "client_closed";
       ctx_.out.set_keep_alive(false);
@@ -519,11 +518,10 @@ class LlmCall {
 
   // Tries the plan's targets in order (strategy, cooldowns, fallbacks), each up to
   // 1 + router.retries times, rotating over the provider's keys, until one answers.
+  // When the client goes away, the watcher (watch_client) closes the upstream connection and
+  // ends a backoff: the operation in flight ends with an error, and this code sees client_gone_
+  // and winds down (billing what was generated, closing the record).
   net::awaitable<void> attempts() {
-    // When the client watcher wins the race below, this branch is cancelled: the operation in
-    // flight ends with an error, and this code sees client_gone_ and winds down (billing what
-    // was generated, closing the record). Throwing at the next co_await instead would skip that.
-    co_await net::this_coro::throw_if_cancelled(false);
     const auto& snap = *ctx_.snapshot;
     const auto& rc = snap.config.router;
     auto& health = ctx_.worker.shared().health;
@@ -666,7 +664,9 @@ class LlmCall {
     }
     if (Clock::now() + delay >= total_by_) co_return false;
     net::steady_timer t(ctx_.worker.io(), delay);
+    backoff_timer_ = &t;
     auto [ec] = co_await t.async_wait(kTuple);
+    backoff_timer_ = nullptr;
     co_return !ec && !client_gone_;
   }
 
@@ -1078,37 +1078,37 @@ class LlmCall {
     ctx_.record.cache_write_tokens = u.cache_write;
   }
 
-  // Completes only when the client went away (or when cancelled once the attempts are done).
-  net::awaitable<void> watch_client() {
-    auto& socket = ctx_.stream.socket();
-    for (;;) {
-      auto [ec] = co_await socket.async_wait(net::ip::tcp::socket::wait_read, kTuple);
-      if (attempts_done_ || ec == net::error::operation_aborted) co_return;  // cancelled
-      char c;
-      ssize_t n = ec ? 0 : ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-      if (n > 0) {  // a pipelined request is waiting: we cannot tell more, stop watching
-        co_await park();
-        co_return;
-      }
-      client_gone_ = true;
-      if (keep_upstream_) {  // a non-streamed answer is arriving: it is billed, let it finish
-        co_await park();
-        co_return;
-      }
-      slot_.fire();
-      co_return;
-    }
+  // Waits for the client's socket to turn readable while the attempts run: a plain handler, not
+  // a coroutine raced against the attempts (a parallel group's frames, state and cancellation
+  // slots on every request). The handler reaches the call only through watch_, which the end of
+  // the attempts and ~LlmCall clear: a wait that completed just before its cancel runs later.
+  void watch_client() {
+    if (!watch_) watch_ = std::make_shared<ClientWatch>(ClientWatch{this});
+    ctx_.stream.socket().async_wait(
+        net::ip::tcp::socket::wait_read, [w = watch_](boost::system::error_code ec) {
+          if (w->call && ec != net::error::operation_aborted) w->call->on_client_readable(ec);
+        });
   }
 
-  // Waits until cancelled (the attempts finished).
-  net::awaitable<void> park() {
-    net::steady_timer t(ctx_.worker.io(), Clock::time_point::max());
-    co_await t.async_wait(kTuple);
+  void on_client_readable(boost::system::error_code ec) {
+    if (attempts_done_) return;
+    char c;
+    const int fd = ctx_.stream.socket().native_handle();
+    ssize_t n = ec ? 0 : ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      watch_client();
+      return;
+    }
+    if (n > 0) return;  // a pipelined request is waiting: we cannot tell more, stop watching
+    client_gone_ = true;
+    if (keep_upstream_) return;  // a non-streamed answer is arriving: it is billed, let it finish
+    slot_.fire();                // the exchange in flight fails at once
+    if (backoff_timer_) backoff_timer_->cancel();
   }
 
   void finish_client_watch() {
     attempts_done_ = true;
+    if (watch_) watch_->call = nullptr;
     boost::system::error_code ec;
     ctx_.stream.socket().cancel(ec);  // ends the watcher's wait even without per-op cancellation
     ctx_.record.attempts = attempt_count_;
@@ -1178,6 +1178,11 @@ class LlmCall {
   bool client_gone_ = false;
   bool keep_upstream_ = false;  // reading a produced answer: a gone client does not abort it
   bool attempts_done_ = false;
+  struct ClientWatch {
+    LlmCall* call;  // null once the attempts are done
+  };
+  std::shared_ptr<ClientWatch> watch_;
+  net::steady_timer* backoff_timer_ = nullptr;  // while backoff() waits
 };
 
 }  // namespace

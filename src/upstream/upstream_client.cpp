@@ -97,6 +97,11 @@ void AbortSlot::fire() {
 struct UpstreamClient::Pool {
   static constexpr size_t kMaxIdlePerKey = 256;
   static constexpr auto kIdleTtl = std::chrono::seconds(30);
+  // A connection idle for less than this is taken without the peek below (a system call per
+  // request under load): servers' keep-alive timeouts are seconds long, and a close that races
+  // the request (a restart, a shorter timeout) fails before any response byte, which send()
+  // retries once on a new connection.
+  static constexpr auto kFreshIdle = std::chrono::seconds(1);
 
   struct DnsEntry {
     tcp::resolver::results_type results;
@@ -132,8 +137,9 @@ struct UpstreamClient::Pool {
     while (!list.empty()) {
       auto conn = std::move(list.back());
       list.pop_back();
-      if (now - conn->idle_since_ < kIdleTtl && conn->tcp().socket().is_open() &&
-          !closed_by_peer(*conn)) {
+      const auto idle_for = now - conn->idle_since_;
+      if (idle_for < kIdleTtl && conn->tcp().socket().is_open() &&
+          (idle_for < kFreshIdle || !closed_by_peer(*conn))) {
         return conn;
       }
       conn->close();

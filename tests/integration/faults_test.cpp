@@ -55,6 +55,23 @@ TEST(UpstreamPool, ConnectionsTheServerClosedWhileIdleAreNeverAnError) {
   EXPECT_GE(mock.stats()["connections_total"].get<int>(), connections_before + 8);
 }
 
+// A connection back in the pool for under a second is taken without looking whether the server
+// closed it (UpstreamClient's kFreshIdle): a server that closes idle connections after 200 ms
+// must still never cost a client an error (the write or the head fails, and the request goes
+// again on a new connection).
+TEST(UpstreamPool, AFreshConnectionTheServerClosedIsReplacedWithoutAnError) {
+  Mock mock({"--keepalive-timeout-ms", "200"});
+  Gateway gw(mock_config(mock, "router:\n  retries: 0\n"));
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "warm")).status, 200);
+  const auto connections_before = mock.stats()["connections_total"].get<int>();
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // closed by now, not peeked
+    auto r = gw.post("/v1/chat/completions", chat("gpt-test", "again"));
+    EXPECT_EQ(r.status, 200) << i << ": " << r.body;
+  }
+  EXPECT_GE(mock.stats()["connections_total"].get<int>(), connections_before + 5);
+}
+
 
 // A gateway with two targets under one name and no retries, so each target is tried once.
 std::string pair_config(const Mock& mock) {
@@ -296,6 +313,47 @@ TEST(CutStreams, ANonStreamedAnswerTheClientAbandonedIsBilled) {
   ASSERT_FALSE(row["cost_usd"].is_null()) << row.dump();
   EXPECT_GT(row["cost_usd"].get<double>(), 0);
   EXPECT_TRUE(eventually([&] { return key_spend(gw) > 0; }));
+}
+
+// The client watcher: a client that hangs up before any answer ends the call at once, whether
+// the gateway is waiting for the upstream's head or sleeping before a retry (Retry-After).
+std::string hang_up_request(const std::string& id) {
+  const std::string body = chat("gpt-test", "nobody waits for this").dump();
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kKey +
+         "\r\nContent-Type: application/json\r\nx-request-id: " + id +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+TEST(ClientWatch, AClientGoneBeforeTheHeadAbortsTheUpstreamCall) {
+  Mock mock;
+  Gateway gw(money_config(mock, temp_dir() + "/t.db",
+                          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
+  mock.add_fault({{"mode", "delay"}, {"delay_ms", 4000}, {"count", 1}});
+  const auto start = std::chrono::steady_clock::now();
+  send_and_hang_up(gw.port(), hang_up_request("gone-before-head"), std::chrono::milliseconds(300));
+  json row = log_row(gw, "gone-before-head");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(row.is_object()) << gw.get("/admin/logs").body;
+  EXPECT_EQ(row["error_code"], "client_closed") << row.dump();
+  EXPECT_EQ(row["attempts"], 1) << row.dump();
+  EXPECT_LT(took, std::chrono::milliseconds(3000)) << "the call waited for the upstream's head";
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "still serving")).status, 200);
+}
+
+TEST(ClientWatch, AClientGoneDuringABackoffEndsItAtOnce) {
+  Mock mock;
+  Gateway gw(money_config(mock, temp_dir() + "/t.db",
+                          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
+  // The first attempt answers 503 with Retry-After: 5; the retry would come 5 s later.
+  mock.add_fault({{"mode", "status"}, {"status", 503}, {"retry_after", 5}, {"count", 1}});
+  const auto start = std::chrono::steady_clock::now();
+  send_and_hang_up(gw.port(), hang_up_request("gone-in-backoff"), std::chrono::milliseconds(300));
+  json row = log_row(gw, "gone-in-backoff");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(row.is_object()) << gw.get("/admin/logs").body;
+  EXPECT_EQ(row["error_code"], "client_closed") << row.dump();
+  EXPECT_EQ(row["attempts"], 1) << row.dump();  // no retry for nobody
+  EXPECT_LT(took, std::chrono::milliseconds(3500)) << "the backoff ran its course";
 }
 
 // n and best_of: bounded, and the reservation covers every answer asked for.
