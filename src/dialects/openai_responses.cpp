@@ -202,6 +202,7 @@ class ResponsesCall final : public Call {
     refusal_ = rs::refuse_builtin_tools(client_body);
     rs::ParseOptions options;
     options.native_target = refusal_.has_value();
+    options.builtin_tools_checked = true;
     options.input_items = stored(client_body);  // only a stored turn keeps them
     options.raw_body = raw_body;
     auto parsed = rs::parse_request(client_body, history, options);

@@ -94,6 +94,8 @@ struct ParseOptions {
   // false: Request::input_items stays empty (the caller stores nothing). The input is checked
   // the same either way.
   bool input_items = true;
+  // The caller has run refuse_builtin_tools on this body (and it found none): not run again.
+  bool builtin_tools_checked = false;
 };
 
 // Responses request (+ the stored conversation of previous_response_id: an array of Responses

@@ -96,6 +96,7 @@ class Builder {
         dropped_(options.dropped),
         random_(options.random),
         native_(options.native_target),
+        builtin_tools_checked_(options.builtin_tools_checked),
         keep_input_(options.input_items),
         raw_body_(options.raw_body) {}
 
@@ -564,7 +565,7 @@ class Builder {
   std::optional<Error> collect_tools() {
     const json* tools = member(in_, "tools");
     if (tools && !tools->is_array()) return bad_type("tools", "an array", *tools);
-    if (!native_) {
+    if (!native_ && !builtin_tools_checked_) {
       if (auto e = refuse_builtin_tools(in_)) return e;
     }
     if (tools) {
@@ -901,6 +902,7 @@ class Builder {
   std::vector<std::string>* dropped_;
   const Random& random_;
   bool native_;
+  bool builtin_tools_checked_;
   bool keep_input_;
   std::string_view raw_body_;
   std::string echo_tools_;
