@@ -34,6 +34,25 @@ TEST(JsonWriter, EscapesQuotesBackslashesAndControlCharacters) {
   }
 }
 
+// Long plain runs are passed 8 bytes at a time: every byte value, at every offset of such a
+// run (and of the word after it), must still be seen.
+TEST(JsonWriter, EveryByteInsideALongPlainRunIsSeen) {
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at = 0; at < 25; ++at) {
+      std::string s(25, 'x');
+      s[at] = static_cast<char>(c);
+      ASSERT_EQ(escaped(s), nlohmann_text(s)) << "byte " << c << " at " << at;
+    }
+  }
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255), plain(0x20, 0x7e), len(0, 300), odds(0, 40);
+  for (int n = 0; n < 20'000; ++n) {
+    std::string s(static_cast<size_t>(len(rng)), '\0');
+    for (auto& c : s) c = static_cast<char>(odds(rng) == 0 ? byte(rng) : plain(rng));
+    ASSERT_EQ(escaped(s), nlohmann_text(s)) << ::testing::PrintToString(s);
+  }
+}
+
 TEST(JsonWriter, KeepsValidUtf8) {
   const std::string s = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xED\x9F\xBF \xF4\x8F\xBF\xBF";
   EXPECT_EQ(escaped(s), "\"" + s + "\"");
