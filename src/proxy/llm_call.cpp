@@ -3,11 +3,8 @@
 
 #include "llm_call.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <iterator>
 
@@ -1078,29 +1075,25 @@ class LlmCall {
     ctx_.record.cache_write_tokens = u.cache_write;
   }
 
-  // Waits for the client's socket to turn readable while the attempts run: a plain handler, not
-  // a coroutine raced against the attempts (a parallel group's frames, state and cancellation
-  // slots on every request). The handler reaches the call only through watch_, which the end of
-  // the attempts and ~LlmCall clear: a wait that completed just before its cancel runs later.
+  // Watches the client's socket while the attempts run, with a plain handler rather than a
+  // coroutine raced against the attempts (a parallel group's frames, state and cancellation
+  // slots on every request). A one-byte peek, not async_wait: the reactor queues a read on a
+  // socket it knows is drained without a system call, where a wait re-arms epoll each time. The
+  // handler reaches the call only through watch_, which the end of the attempts and ~LlmCall
+  // clear: a peek that completed just before its cancel runs later.
   void watch_client() {
-    if (!watch_) watch_ = std::make_shared<ClientWatch>(ClientWatch{this});
-    ctx_.stream.socket().async_wait(
-        net::ip::tcp::socket::wait_read, [w = watch_](boost::system::error_code ec) {
-          if (w->call && ec != net::error::operation_aborted) w->call->on_client_readable(ec);
+    if (!watch_) watch_ = std::make_shared<ClientWatch>(ClientWatch{this, 0});
+    ctx_.stream.socket().async_receive(
+        net::buffer(&watch_->peeked, 1), net::socket_base::message_peek,
+        [w = watch_](boost::system::error_code ec, size_t n) {
+          if (w->call && ec != net::error::operation_aborted) w->call->on_client_readable(ec, n);
         });
   }
 
-  void on_client_readable(boost::system::error_code ec) {
+  void on_client_readable(boost::system::error_code ec, size_t n) {
     if (attempts_done_) return;
-    char c;
-    const int fd = ctx_.stream.socket().native_handle();
-    ssize_t n = ec ? 0 : ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      watch_client();
-      return;
-    }
-    if (n > 0) return;  // a pipelined request is waiting: we cannot tell more, stop watching
-    client_gone_ = true;
+    if (!ec && n > 0) return;  // a pipelined request is waiting: we cannot tell more, stop
+    client_gone_ = true;       // end of stream, or a reset
     if (keep_upstream_) return;  // a non-streamed answer is arriving: it is billed, let it finish
     slot_.fire();                // the exchange in flight fails at once
     if (backoff_timer_) backoff_timer_->cancel();
@@ -1180,6 +1173,7 @@ class LlmCall {
   bool attempts_done_ = false;
   struct ClientWatch {
     LlmCall* call;  // null once the attempts are done
+    char peeked;    // the peek's buffer
   };
   std::shared_ptr<ClientWatch> watch_;
   net::steady_timer* backoff_timer_ = nullptr;  // while backoff() waits

@@ -340,6 +340,52 @@ TEST(ClientWatch, AClientGoneBeforeTheHeadAbortsTheUpstreamCall) {
   EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "still serving")).status, 200);
 }
 
+// A pipelined request (sent before the first answer) makes the client's socket readable while
+// the first call runs: that is not a client gone. Both are answered, in order.
+TEST(ClientWatch, APipelinedRequestIsNotAClientGone) {
+  Mock mock({"--latency-ms", "200"});
+  Gateway gw(money_config(mock, temp_dir() + "/t.db",
+                          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(gw.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string first = hang_up_request("pipelined-1");
+  ASSERT_EQ(::send(fd, first.data(), first.size(), MSG_NOSIGNAL), ssize_t(first.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first call is upstream now
+  const std::string second = hang_up_request("pipelined-2");
+  ASSERT_EQ(::send(fd, second.data(), second.size(), MSG_NOSIGNAL), ssize_t(second.size()));
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  auto answers = [&] {
+    size_t n = 0;
+    for (size_t at = got.find("\"chat.completion\""); at != std::string::npos;
+         at = got.find("\"chat.completion\"", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  char buf[4096];
+  while (answers() < 2) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, size_t(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(answers(), 2u) << got;
+  EXPECT_LT(got.find("pipelined-1"), got.find("pipelined-2")) << got;
+  for (const char* id : {"pipelined-1", "pipelined-2"}) {
+    json row = log_row(gw, id);
+    ASSERT_TRUE(row.is_object()) << id;
+    EXPECT_EQ(row["status"], 200) << row.dump();
+    EXPECT_TRUE(row["error_code"].is_null() || row["error_code"] == "") << row.dump();
+  }
+}
+
 TEST(ClientWatch, AClientGoneDuringABackoffEndsItAtOnce) {
   Mock mock;
   Gateway gw(money_config(mock, temp_dir() + "/t.db",
