@@ -91,15 +91,18 @@ for t in taskset nginx python3 openssl; do command -v "$t" >/dev/null || die "mi
 # ------------------------------------------------------------------------------------------------
 # Build: Tollgate (Release) and the load generator (cached by source hash).
 if [[ $SKIP_BUILD == 0 ]]; then
-  log "building Tollgate (Release) in $BUILD_DIR"
+  log "building Tollgate (Release, profile-guided as scripts/build.sh builds it) in $BUILD_DIR"
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DTOLLGATE_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target tollgate tollgate-mock >/dev/null
+  JOBS=2 ./scripts/pgo.sh "$BUILD_DIR" >/dev/null
 fi
 TOLLGATE="$BUILD_DIR/tollgate"
 MOCK="$BUILD_DIR/tollgate-mock"
 [[ -x $TOLLGATE && -x $MOCK ]] || die "no binaries in $BUILD_DIR (run without --skip-build)"
 # The build type, for the report: BENCH_BUILD_TYPE (for binaries copied in), else build-bench's cache.
 BUILD_TYPE=${BENCH_BUILD_TYPE:-$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)}
+if [[ -z ${BENCH_BUILD_TYPE:-} && $(sed -n 's/^TOLLGATE_PGO:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null) == use ]]; then
+  BUILD_TYPE+=", profile-guided"
+fi
 
 CXX="${CXX:-g++}"
 LG_HASH=$( { cat bench/loadgen.cpp; "$CXX" --version | head -1; } | sha256sum | cut -c1-16)

@@ -124,7 +124,12 @@ build() {
     export PKG_CONFIG_LIBDIR="/usr/lib/$TRIPLET/pkgconfig:/usr/share/pkgconfig"
   fi
   cmake -S "$src" -B "$bdir" "${cmake_args[@]}" >/dev/null
-  cmake --build "$bdir" -j"$jobs" --target tollgate tollgate-mock
+  if [ "$CROSS" = 0 ]; then
+    # Profile-guided (the training runs the binary, so native builds only; TOLLGATE_PGO=off skips it).
+    JOBS="$jobs" "$src/scripts/pgo.sh" "$bdir"
+  else
+    cmake --build "$bdir" -j"$jobs" --target tollgate tollgate-mock
+  fi
   if [ "${TOLLGATE_STATIC_OPENSSL:-1}" = 1 ] &&
      lib_closure "$bdir/tollgate" | grep -Eq '/lib(ssl|crypto)\.so'; then
     echo "build-stage: a linked library loads the shared OpenSSL: relinking with it (one OpenSSL)"
