@@ -68,6 +68,7 @@ if [[ $QUICK == 1 ]]; then
   VARIANT_LAT=0                      # Tollgate with access_log: false: CPU runs only
   NGINX_HOLD=0                       # skip nginx's memory run
   SAT_N=6000                         # saturation: requests per target (closed loop)
+  SAT_STREAM_N=1500                  # streamed saturation (nginx and Tollgate)
 else
   MODE=full
   WARM_N=1000
@@ -79,6 +80,7 @@ else
   VARIANT_LAT=1
   NGINX_HOLD=1
   SAT_N=30000
+  SAT_STREAM_N=6000
 fi
 CONNS=16               # keep-alive client connections for the rate runs
 EVENTS=20              # content events per stream (mock --events)
@@ -605,28 +607,36 @@ PERF_EVENTS=task-clock,context-switches
 # (grep reads all of perf list's output: with -q, pipefail would see perf list's SIGPIPE)
 if perf list 2>/dev/null | grep 'raw_syscalls:sys_enter' >/dev/null; then PERF_EVENTS+=,raw_syscalls:sys_enter; fi
 log "saturation: $SAT_N requests per target, closed loop over $CONNS connections"
-for t in $SAT_TARGETS; do
-  b="$TMP/plain.json"; [[ -f $TMP/$t.plain.json ]] && b="$TMP/$t.plain.json"
-  perf_out=""
+sat_case() {  # sat_case TARGET CASE N BODY [--stream]: one closed-loop run under perf stat
+  local t="$1" case="$2" n="$3" b="$4" perf_out=""
+  shift 4
   if command -v perf >/dev/null; then
     # shellcheck disable=SC2086
     perf stat -x, -e "$PERF_EVENTS" -p "$(echo ${PROCS[$t]} | tr ' ' ',')" -o "$TMP/perf.$t.txt" &
     perf_out=$!
     sleep 0.3
   fi
-  run_case "$t" sat "${URL[$t]}" "${PROCS[$t]}" --rate 10000000 --requests "$SAT_N" --body-file "$b"
+  run_case "$t" "$case" "${URL[$t]}" "${PROCS[$t]}" --rate 10000000 --requests "$n" --body-file "$b" "$@"
   if [[ -n $perf_out ]]; then
     kill -INT "$perf_out" 2>/dev/null || true; wait "$perf_out" 2>/dev/null || true
-    python3 - "$TMP/perf.$t.txt" "$t" >>"$CASES" <<'PY'
+    python3 - "$TMP/perf.$t.txt" "$t" "$case" >>"$CASES" <<'PY'
 import json, sys
 vals = {}
 for line in open(sys.argv[1]):
     f = line.strip().split(",")
     if len(f) > 2 and f[2] and f[0] and f[0][0].isdigit():
         vals[f[2]] = float(f[0])
-print(json.dumps({"target": sys.argv[2], "case": "sat_perf", "perf": vals}))
+print(json.dumps({"target": sys.argv[2], "case": sys.argv[3] + "_perf", "perf": vals}))
 PY
   fi
+}
+for t in $SAT_TARGETS; do
+  b="$TMP/plain.json"; [[ -f $TMP/$t.plain.json ]] && b="$TMP/$t.plain.json"
+  sat_case "$t" sat "$SAT_N" "$b"
+done
+log "streamed saturation: $SAT_STREAM_N streams per target ($EVENTS events each)"
+for t in nginx tollgate; do
+  sat_case "$t" sat_stream "$SAT_STREAM_N" "$TMP/stream.json" --stream
 done
 
 stop_pid "$TG_PIDS"
@@ -663,7 +673,7 @@ print(json.dumps({
   "binary_time": "$(date -u -r "$TOLLGATE" +%Y-%m-%dT%H:%M:%SZ)", "busy_before_pct": $BUSY, "busy_after_pct": $BUSY_END, "wall_s": $((END_TS - START_TS)),
   "settings": {"connections": $CONNS, "events": $EVENTS, "rounds": $ROUNDS, "cpu_rate": $CPU_RATE, "cpu_requests": $CPU_N,
                "stream_cpu_rate": $SCPU_RATE, "stream_cpu_requests": $SCPU_N, "latency_seconds": $LAT_SECS,
-               "hold_streams": $HOLD_N, "hold_interval_ms": $HOLD_INTERVAL_MS, "sat_requests": $SAT_N},
+               "hold_streams": $HOLD_N, "hold_interval_ms": $HOLD_INTERVAL_MS, "sat_requests": $SAT_N, "sat_stream_requests": $SAT_STREAM_N},
 }))
 PY
 )
