@@ -284,7 +284,7 @@ def write_config(path, s, generation, aliases, broken=False):
         "  - name: long                      # slow streams, some cut by the client",
         "    targets: [slow/gpt-4o-mini]",
     ]
-    for a in aliases:  # one more per file reload, so a reload can be seen to have taken effect
+    for a in aliases:  # one new per file reload, so a reload can be seen to have taken effect
         lines += [f"  - name: {a}", "    targets: [backup/gpt-4o-mini]"]
     lines += ["router:", "  retries: 0", "  cooldown: 2s", "pricing:"]
     for k, (i, o) in PRICES.items():
@@ -426,7 +426,9 @@ class Soak:
             self.note(f"reload via POST /admin/reload: HTTP {st} {body}")
             return
         self.generation += 1
-        alias = f"gen-{self.generation}"
+        # A config's model names change now and then, they do not grow for ever: 8 names in turn,
+        # the newest 4 in the file (so the name added is never one the file has).
+        alias = f"gen-{self.generation % 8}"
         if kind == "broken-then-fixed":
             write_config(self.cfg, self, self.generation, self.aliases + [alias], broken=True)
             try:
@@ -442,7 +444,7 @@ class Soak:
                 # kill -9 phase (the daemon rightly refuses to start on it).
                 write_config(self.cfg, self, self.generation, self.aliases)
                 raise
-        self.aliases.append(alias)
+        self.aliases = self.aliases[-3:] + [alias]
         write_config(self.cfg, self, self.generation, self.aliases)
         for _ in range(40):
             await asyncio.sleep(0.1)
@@ -450,7 +452,7 @@ class Soak:
                 break
         # The new alias routes now (the master key may use any model).
         r = await request(self.pool, "POST", "/v1/chat/completions",
-                          {"Authorization": f"Bearer {MASTER}", "x-request-id": f"soak-{self.run}-probe-{alias}"},
+                          {"Authorization": f"Bearer {MASTER}", "x-request-id": f"soak-{self.run}-probe-{self.generation}"},
                           self.body(alias, False))
         self.note(f"config file rewritten (generation {self.generation}): reloaded="
                   f"{open(log_path, errors='replace').read().count('configuration reloaded') > before},"

@@ -359,7 +359,10 @@ std::vector<std::string> GovernanceState::load(const store::LoadedState& stored,
   }
   {
     std::lock_guard lock(mu_);
-    for (const auto& [holder, nanos] : stored.spend_total) totals_[holder] = nanos;
+    // Only the live keys' and teams' lifetime spend: the table keeps deleted ones' for the books.
+    for (const auto& [holder, nanos] : stored.spend_total) {
+      if (live_locked(holder)) totals_[holder] = nanos;
+    }
   }
   return warnings;
 }
@@ -371,10 +374,7 @@ void GovernanceState::apply_change(const store::StoreChange& ch) {
     std::optional<KeyRecord> rec;
     if (ch.key && !ch.key->revoked) rec = key_from_stored_json(ch.key->record);
     if (!rec) {  // deleted (or unreadable): refused from now on, as a DELETE here does
-      if (current) {
-        keys.remove(ch.id);
-        limiter.forget(ch.id);
-      }
+      if (current) forget_key(ch.id);
       return;
     }
     if (keys.upsert(*rec)) set_key_budget(*rec);
@@ -408,7 +408,18 @@ std::vector<std::string> GovernanceState::apply_config(const config::Config& con
 
 void GovernanceState::add_total(const std::vector<governance::SpendDelta>& deltas) {
   std::lock_guard lock(mu_);
-  for (const auto& d : deltas) totals_[d.holder] += d.nano_usd;
+  for (const auto& d : deltas) {
+    if (auto it = totals_.find(d.holder); it != totals_.end()) {
+      it->second += d.nano_usd;
+    } else if (live_locked(d.holder)) {  // its first spend; not a request that outlived its key
+      totals_.emplace(d.holder, d.nano_usd);
+    }
+  }
+}
+
+bool GovernanceState::live_locked(std::string_view holder) const {
+  if (holder.starts_with("key:")) return keys.snapshot()->get(holder.substr(4)) != nullptr;
+  return holder.starts_with("team:") && teams_.contains(std::string(holder.substr(5)));
 }
 
 Nanos GovernanceState::total(std::string_view holder) const {
@@ -438,9 +449,21 @@ void GovernanceState::put_team(Team t) {
 }
 
 bool GovernanceState::remove_team(std::string_view id) {
-  ledger.remove_budget(governance::team_holder(id));
+  const std::string holder = governance::team_holder(id);
+  ledger.remove_budget(holder);
   std::lock_guard lock(mu_);
+  totals_.erase(holder);
   return teams_.erase(std::string(id)) > 0;
+}
+
+void GovernanceState::forget_key(std::string_view id) {
+  keys.remove(id);
+  limiter.forget(id);
+  // A request still in flight settles without the budget (its spend still reaches the store).
+  const std::string holder = governance::key_holder(id);
+  ledger.remove_budget(holder);
+  std::lock_guard lock(mu_);
+  totals_.erase(holder);
 }
 
 json GovernanceState::key_json(const KeyRecord& r) const {
@@ -576,8 +599,7 @@ AdminResponse keys_api(GovernanceState& st, std::string_view method, std::string
     AdminResponse r;
     r.save_keys.push_back(row_of(*rec, true));
     r.commit = [id = std::string(id)](GovernanceState& st) -> AdminResponse {
-      st.keys.remove(id);
-      st.limiter.forget(id);
+      st.forget_key(id);
       return AdminResponse{200, {{"id", id}, {"deleted", true}}};
     };
     return r;

@@ -160,5 +160,33 @@ TEST(AdminApi, SpendIsShownExactlyInNanos) {
   EXPECT_DOUBLE_EQ(k.body["spend_usd"].get<double>(), 225e-9);
 }
 
+// Soak finding: each deleted key left its budget entry and its lifetime spend in memory (about
+// 300 bytes a key, for ever). Deleted keys and teams leave nothing behind, and a request that
+// settles after its key was deleted does not bring it back.
+TEST(AdminApi, ADeletedKeyOrTeamLeavesNothingBehind) {
+  GovernanceState st;
+  auto made = commit(st, call(st, "POST", "/admin/keys", {{"name", "app"}, {"budget", {{"usd", 5}}}}));
+  std::string id = made.body["id"];
+  const std::string holder = governance::key_holder(id);
+  st.add_total({{holder, 0, 225}});
+  ASSERT_EQ(st.total(holder), 225);
+  ASSERT_TRUE(st.ledger.spend(holder).has_value());
+  commit(st, call(st, "DELETE", "/admin/keys/" + id));
+  EXPECT_EQ(st.total(holder), 0);
+  EXPECT_FALSE(st.ledger.spend(holder).has_value());
+  EXPECT_TRUE(st.ledger.holders().empty());
+  st.add_total({{holder, 0, 100}});  // a request that was in flight when the key went
+  EXPECT_EQ(st.total(holder), 0);
+
+  commit(st, call(st, "POST", "/admin/teams", {{"name", "blue"}, {"budget", {{"usd", 1}}}}));
+  const std::string team = governance::team_holder("blue");
+  st.add_total({{team, 0, 50}});
+  ASSERT_EQ(st.total(team), 50);
+  commit(st, call(st, "DELETE", "/admin/teams/blue"));
+  EXPECT_EQ(st.total(team), 0);
+  st.add_total({{team, 0, 50}});
+  EXPECT_EQ(st.total(team), 0);
+}
+
 }  // namespace
 }  // namespace tg::admin

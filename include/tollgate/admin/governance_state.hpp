@@ -54,6 +54,9 @@ class GovernanceState {
   std::vector<Team> teams() const;
   void put_team(Team t);
   bool remove_team(std::string_view id);
+  // A deleted key: refused from now on, and nothing of it kept (its rate windows, its budget,
+  // its lifetime spend): a server that churns keys for months must not grow with them.
+  void forget_key(std::string_view id);
 
   // The key's record as the admin API shows it (never the key itself).
   nlohmann::json key_json(const governance::KeyRecord& r) const;
@@ -66,6 +69,8 @@ class GovernanceState {
  private:
   void set_key_budget(const governance::KeyRecord& r);
   void set_team_budget(const Team& t);
+  // A holder ("key:<id>", "team:<id>") that still exists; mu_ held.
+  bool live_locked(std::string_view holder) const;
 
   mutable std::mutex mu_;
   std::map<std::string, Team> teams_;
