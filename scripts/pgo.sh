@@ -4,10 +4,11 @@
 #   1. an instrumented build of tollgate and tollgate-mock (TOLLGATE_PGO=generate);
 #   2. the training load through it (bench/pgo_train.sh, about 10 s), which writes the profile;
 #   3. the optimised build (TOLLGATE_PGO=use).
+# When the sources are those of the directory's last profile-guided build, only step 3 runs
+# (nothing to rebuild: a second scripts/run.sh starts at once).
 # If the training fails, the build is finished without PGO: a warning, never a failed build.
 # TOLLGATE_PGO=off in the environment skips all of it (a plain build). The directory keeps its
-# other cache settings (build type, OpenSSL, cross-compiling is not supported: the training runs
-# the binary).
+# other cache settings (build type, OpenSSL). Not for cross-compiling: the training runs the binary.
 #
 #   scripts/pgo.sh BUILD_DIR
 set -euo pipefail
@@ -22,15 +23,28 @@ if [[ ${TOLLGATE_PGO:-on} == off ]]; then
   build
   exit 0
 fi
+profile="$dir/pgo-profile"
+stamp="$dir/pgo-sources.sha256"
+# What the profile was trained on: every input of the build and of the training.
+sources=$( { find src include cmake ui config/prices.json CMakeLists.txt bench/pgo_train.sh bench/loadgen.cpp \
+               -type f -print0 | sort -z | xargs -0 sha256sum; "${CXX:-g++}" --version | head -1; } |
+           sha256sum | cut -d' ' -f1)
+if [[ -f $stamp && $(cat "$stamp") == "$sources" ]] &&
+   grep -qx 'TOLLGATE_PGO:STRING=use' "$dir/CMakeCache.txt" 2>/dev/null; then
+  build
+  exit 0
+fi
+rm -f "$stamp"
 configure generate
 build
-profile="$dir/pgo-profile"
 rm -rf "$profile"
 if bench/pgo_train.sh "$dir/tollgate" "$dir/tollgate-mock"; then
   echo "pgo: trained ($(find "$profile" -name '*.gcda' | wc -l) profile files); the optimised build:"
   configure use
+  build
+  echo "$sources" >"$stamp"
 else
   echo "pgo: WARNING: the training failed; building without profile-guided optimisation" >&2
   configure ""
+  build
 fi
-build
