@@ -33,23 +33,15 @@ if [[ ! -x $LOADGEN ]]; then
   "$CXX" -O2 -std=c++20 bench/loadgen.cpp -o "$LOADGEN.tmp" -lpthread && mv "$LOADGEN.tmp" "$LOADGEN"
 fi
 
-TMP="$(mktemp -d /tmp/tollgate-cg.XXXXXX)"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-wait_file() { for _ in $(seq 600); do [[ -s $1 ]] && return 0; sleep 0.05; done; return 1; }
+# shellcheck source=bench/scratch.sh
+source "$ROOT/bench/scratch.sh"
+scratch_init tollgate-cg
 
 KEY=sk-bench-master
 PROMPT="The quick brown fox jumps over the lazy dog again and again"
 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events 20 >"$TMP/mock.log" 2>&1 &
 PIDS+=($!)
-wait_file "$TMP/mock.port" || { echo "mock did not start" >&2; exit 1; }
+wait_file "$TMP/mock.port" 600 || { echo "mock did not start" >&2; exit 1; }
 MOCK_PORT=$(cat "$TMP/mock.port")
 cat >"$TMP/tg.yaml" <<EOF
 store: { sqlite: "$TMP/tollgate.db" }
@@ -63,7 +55,7 @@ EOF
   "$TOLLGATE" --config "$TMP/tg.yaml" --listen 127.0.0.1:0 --workers 1 --port-file "$TMP/tg.port" \
   >"$TMP/tg.log" 2>&1) &
 TPID=$!; PIDS+=("$TPID")
-wait_file "$TMP/tg.port" || { echo "tollgate did not start: $(cat "$TMP/tg.log")" >&2; exit 1; }
+wait_file "$TMP/tg.port" 600 || { echo "tollgate did not start: $(cat "$TMP/tg.log")" >&2; exit 1; }
 PORT=$(cat "$TMP/tg.port")
 
 # case name, path, body, stream flag

@@ -10,17 +10,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOLLGATE="$1"; MOCK="$2"
-TMP="$(mktemp -d /tmp/tollgate-pgo.XXXXXX)"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_file() { for _ in $(seq 200); do [[ -s $1 ]] && return 0; sleep 0.05; done; return 1; }
+# shellcheck source=bench/scratch.sh
+source "$ROOT/bench/scratch.sh"
+scratch_init tollgate-pgo
 
 "${CXX:-g++}" -O2 -std=c++20 "$ROOT/bench/loadgen.cpp" -o "$TMP/loadgen" -lpthread
 

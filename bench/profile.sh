@@ -56,19 +56,10 @@ MODE=$([[ $STREAM == 1 ]] && echo stream || echo plain)
 mkdir -p "$ROOT/bench/results"
 CG_SUFFIX=""; [[ $CALLGRIND == 0 ]] || CG_SUFFIX=-callgrind
 OUT="$ROOT/bench/results/profile-$TARGET${RESPONSES:+-responses-$RESPONSES}-$MODE${SUFFIX:-}$CG_SUFFIX.txt"
-TMP="$(mktemp -d /tmp/tollgate-profile.XXXXXX)"
+# shellcheck source=bench/scratch.sh
+source "$ROOT/bench/scratch.sh"
+scratch_init tollgate-profile
 chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_file() { for _ in $(seq 200); do [[ -s $1 ]] && return 0; sleep 0.05; done; return 1; }
 wait_http() { for _ in $(seq 200); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.05; done; return 1; }
 
 KEY=sk-bench-master

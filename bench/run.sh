@@ -118,16 +118,9 @@ fi
 
 # ------------------------------------------------------------------------------------------------
 # Scratch directory and process bookkeeping: only the processes started here are ever stopped.
-TMP="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then log "scratch files kept in $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/scratch.sh
+source "$ROOT/bench/scratch.sh"
+scratch_init tollgate-bench
 
 stop_pid() {  # stop one process started here, and forget it
   local pid=$1 p keep=()

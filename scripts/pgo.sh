@@ -11,9 +11,20 @@
 # other cache settings (build type, OpenSSL). Not for cross-compiling: the training runs the binary.
 #
 #   scripts/pgo.sh BUILD_DIR
+#   scripts/pgo.sh --sources-hash     prints the hash a directory's last build is compared with
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir="$1"
+# What the profile is trained on: every input of the build and of the training.
+sources_hash() {
+  { find src include cmake ui config/prices.json CMakeLists.txt bench/pgo_train.sh bench/scratch.sh \
+      bench/loadgen.cpp -type f -print0 | sort -z | xargs -0 sha256sum; "${CXX:-g++}" --version | head -1; } |
+    sha256sum | cut -d' ' -f1
+}
+if [[ ${1:-} == --sources-hash ]]; then
+  sources_hash
+  exit 0
+fi
+dir="${1:?usage: scripts/pgo.sh BUILD_DIR | --sources-hash}"
 jobs="${JOBS:-$(nproc)}"
 configure() { cmake -S . -B "$dir" -DTOLLGATE_PGO="$1" >/dev/null; }
 build() { cmake --build "$dir" -j"$jobs" --target tollgate tollgate-mock; }
@@ -25,10 +36,7 @@ if [[ ${TOLLGATE_PGO:-on} == off ]]; then
 fi
 profile="$dir/pgo-profile"
 stamp="$dir/pgo-sources.sha256"
-# What the profile was trained on: every input of the build and of the training.
-sources=$( { find src include cmake ui config/prices.json CMakeLists.txt bench/pgo_train.sh bench/loadgen.cpp \
-               -type f -print0 | sort -z | xargs -0 sha256sum; "${CXX:-g++}" --version | head -1; } |
-           sha256sum | cut -d' ' -f1)
+sources=$(sources_hash)
 if [[ -f $stamp && $(cat "$stamp") == "$sources" ]] &&
    grep -qx 'TOLLGATE_PGO:STRING=use' "$dir/CMakeCache.txt" 2>/dev/null; then
   build

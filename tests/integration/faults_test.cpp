@@ -167,15 +167,25 @@ TEST(UpstreamErrors, ClientsGetACleanMessageNamingTheProviderAndTheLogKeepsTheDe
   EXPECT_EQ(gw.process().output().find(wrong_key), std::string::npos);
 }
 
-// Sends a request and closes the connection after `wait`, without reading the answer.
-void send_and_hang_up(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait) {
+// A plain TCP connection to the gateway on loopback; -1 if it failed.
+int loopback_connection(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends a request and closes the connection after `wait`, without reading the answer.
+void send_and_hang_up(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait) {
+  int fd = loopback_connection(port);
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
   std::this_thread::sleep_for(wait);
   ::close(fd);
@@ -191,6 +201,14 @@ std::string money_config(const Mock& mock, const std::string& db, const std::str
          "store:\n  sqlite: " + db + "\n" + pricing +
          "keys:\n  - name: payer\n    key: " + kKey + "\n    budget: {usd: 5, period: monthly}\n" +
          more;
+}
+
+// A chat request with the payer's key, as raw HTTP/1.1 bytes.
+std::string raw_chat_request(const std::string& id, const std::string& prompt) {
+  const std::string body = chat("gpt-test", prompt).dump();
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kKey +
+         "\r\nContent-Type: application/json\r\nx-request-id: " + id +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 json log_row(Gateway& gw, const std::string& request_id) {
@@ -300,11 +318,7 @@ TEST(CutStreams, ANonStreamedAnswerTheClientAbandonedIsBilled) {
                           "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
   // The head and half the body now, the rest in 1.5 s; the client gives up after 0.5 s.
   mock.add_fault({{"mode", "fragment"}, {"fragment_delay_ms", 1500}});
-  const std::string body = chat("gpt-test", "an answer nobody waits for").dump();
-  send_and_hang_up(gw.port(),
-                   "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                       kKey + "\r\nContent-Type: application/json\r\nx-request-id: abandoned-1"
-                       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+  send_and_hang_up(gw.port(), raw_chat_request("abandoned-1", "an answer nobody waits for"),
                    std::chrono::milliseconds(500));
   json row = log_row(gw, "abandoned-1");
   ASSERT_TRUE(row.is_object()) << gw.get("/admin/logs").body;
@@ -317,11 +331,17 @@ TEST(CutStreams, ANonStreamedAnswerTheClientAbandonedIsBilled) {
 
 // The client watcher: a client that hangs up before any answer ends the call at once, whether
 // the gateway is waiting for the upstream's head or sleeping before a retry (Retry-After).
-std::string hang_up_request(const std::string& id) {
-  const std::string body = chat("gpt-test", "nobody waits for this").dump();
-  return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kKey +
-         "\r\nContent-Type: application/json\r\nx-request-id: " + id +
-         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+// hung_up sends a request, hangs up after 300 ms, and gives its log row and how long the row took.
+struct HungUp {
+  json row;
+  std::chrono::steady_clock::duration took;
+};
+HungUp hung_up(Gateway& gw, const std::string& id) {
+  const auto start = std::chrono::steady_clock::now();
+  send_and_hang_up(gw.port(), raw_chat_request(id, "nobody waits for this"),
+                   std::chrono::milliseconds(300));
+  json row = log_row(gw, id);
+  return {row, std::chrono::steady_clock::now() - start};
 }
 
 TEST(ClientWatch, AClientGoneBeforeTheHeadAbortsTheUpstreamCall) {
@@ -329,10 +349,7 @@ TEST(ClientWatch, AClientGoneBeforeTheHeadAbortsTheUpstreamCall) {
   Gateway gw(money_config(mock, temp_dir() + "/t.db",
                           "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
   mock.add_fault({{"mode", "delay"}, {"delay_ms", 4000}, {"count", 1}});
-  const auto start = std::chrono::steady_clock::now();
-  send_and_hang_up(gw.port(), hang_up_request("gone-before-head"), std::chrono::milliseconds(300));
-  json row = log_row(gw, "gone-before-head");
-  const auto took = std::chrono::steady_clock::now() - start;
+  auto [row, took] = hung_up(gw, "gone-before-head");
   ASSERT_TRUE(row.is_object()) << gw.get("/admin/logs").body;
   EXPECT_EQ(row["error_code"], "client_closed") << row.dump();
   EXPECT_EQ(row["attempts"], 1) << row.dump();
@@ -346,17 +363,12 @@ TEST(ClientWatch, APipelinedRequestIsNotAClientGone) {
   Mock mock({"--latency-ms", "200"});
   Gateway gw(money_config(mock, temp_dir() + "/t.db",
                           "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = loopback_connection(gw.port());
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(gw.port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  const std::string first = hang_up_request("pipelined-1");
+  const std::string first = raw_chat_request("pipelined-1", "nobody waits for this");
   ASSERT_EQ(::send(fd, first.data(), first.size(), MSG_NOSIGNAL), ssize_t(first.size()));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first call is upstream now
-  const std::string second = hang_up_request("pipelined-2");
+  const std::string second = raw_chat_request("pipelined-2", "nobody waits for this");
   ASSERT_EQ(::send(fd, second.data(), second.size(), MSG_NOSIGNAL), ssize_t(second.size()));
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -392,10 +404,7 @@ TEST(ClientWatch, AClientGoneDuringABackoffEndsItAtOnce) {
                           "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
   // The first attempt answers 503 with Retry-After: 5; the retry would come 5 s later.
   mock.add_fault({{"mode", "status"}, {"status", 503}, {"retry_after", 5}, {"count", 1}});
-  const auto start = std::chrono::steady_clock::now();
-  send_and_hang_up(gw.port(), hang_up_request("gone-in-backoff"), std::chrono::milliseconds(300));
-  json row = log_row(gw, "gone-in-backoff");
-  const auto took = std::chrono::steady_clock::now() - start;
+  auto [row, took] = hung_up(gw, "gone-in-backoff");
   ASSERT_TRUE(row.is_object()) << gw.get("/admin/logs").body;
   EXPECT_EQ(row["error_code"], "client_closed") << row.dump();
   EXPECT_EQ(row["attempts"], 1) << row.dump();  // no retry for nobody

@@ -18,9 +18,7 @@ calls() { grep -c . "$TMP/calls" || true; }
 
 # A directory whose last profile-guided build had these sources: only the build runs.
 echo 'TOLLGATE_PGO:STRING=use' >"$TMP/bd/CMakeCache.txt"
-(cd "$ROOT" && { find src include cmake ui config/prices.json CMakeLists.txt bench/pgo_train.sh \
-                   bench/loadgen.cpp -type f -print0 | sort -z | xargs -0 sha256sum;
-                 "${CXX:-g++}" --version | head -1; } | sha256sum | cut -d' ' -f1) >"$TMP/bd/pgo-sources.sha256"
+"$ROOT/scripts/pgo.sh" --sources-hash >"$TMP/bd/pgo-sources.sha256"
 run
 [[ $(calls) == 1 ]] && grep -q -- '--build' "$TMP/calls" || fail "unchanged sources: $(cat "$TMP/calls")"
 
