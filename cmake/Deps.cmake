@@ -8,7 +8,10 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(prometheus-cpp REQUIRED)      # link prometheus-cpp::core only; /metrics is served by us
 find_package(SQLite3 REQUIRED)
-find_package(PostgreSQL REQUIRED)         # libpq-dev: the store.postgres backend (libpq only)
+# libpq-dev: the store.postgres backend. Its header only: libpq.so.5 is loaded at run time, when a
+# PostgreSQL connection is first made (src/store/libpq_api.cpp), so that an instance on SQLite
+# does not load libpq and the twenty libraries it needs.
+find_path(LIBPQ_INCLUDE_DIR libpq-fe.h PATH_SUFFIXES postgresql REQUIRED)
 # libhiredis-dev (0.14): the reply parser of the Redis client (src/redis; store.redis).
 find_path(HIREDIS_INCLUDE_DIR hiredis/read.h REQUIRED)
 find_library(HIREDIS_LIBRARY hiredis REQUIRED)

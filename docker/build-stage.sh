@@ -60,12 +60,17 @@ deps() {
 }
 # <<< deps
 
+# Libraries the daemon loads itself (dlopen) when a feature needs them, staged like the linked
+# ones: libpq, for store.postgres (src/store/libpq_api.cpp).
+DLOPENED=(libpq.so.5)
+
 # Prints the absolute paths of the ELF interpreter and every shared library BINARY... load
-# (DT_NEEDED, transitively), resolved in the target's multiarch directories of this root.
-# readelf, not ldd: it works for a cross-compiled binary too, and runs nothing.
+# (DT_NEEDED, transitively, and DLOPENED with what they need), resolved in the target's multiarch
+# directories of this root. readelf, not ldd: it works for a cross-compiled binary too, and runs
+# nothing.
 lib_closure() {
   local -A seen=()
-  local queue=("$@") f need dir found interp
+  local queue=("$@") f need dir found interp first=1
   local dirs=("/usr/lib/$TRIPLET" "/lib/$TRIPLET" /usr/lib /lib)
   interp=$(readelf -lW "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
   [ -n "$interp" ] || { echo "build-stage: $1 has no ELF interpreter" >&2; return 1; }
@@ -73,7 +78,11 @@ lib_closure() {
   while [ ${#queue[@]} -gt 0 ]; do
     f=${queue[0]}
     queue=("${queue[@]:1}")
-    for need in $(readelf -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+    local needs
+    needs=$(readelf -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+    [ "$first" = 0 ] || needs="$needs ${DLOPENED[*]}"
+    first=0
+    for need in $needs; do
       [ -z "${seen[$need]:-}" ] || continue
       found=""
       for dir in "${dirs[@]}"; do

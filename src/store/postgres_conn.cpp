@@ -2,7 +2,7 @@
 
 #include "tollgate/store/postgres_conn.hpp"
 
-#include <libpq-fe.h>
+#include "libpq_api.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -145,6 +145,13 @@ const char* const kMigrations[] = {
 // Any constant: the advisory lock that serialises migrations across instances.
 constexpr int64_t kMigrationLock = 0x546f6c6c67617465;  // "Tollgate"
 
+// libpq's messages end with a newline.
+std::string trimmed(const char* message) {
+  std::string msg = message ? message : "";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
 }  // namespace
 
 Param p(int64_t v) { return std::to_string(v); }
@@ -190,43 +197,50 @@ std::string clean_text(std::string_view s) {
 }
 
 Result::~Result() {
-  if (r_) PQclear(r_);
+  if (r_) libpq().PQclear(r_);
 }
-int Result::rows() const { return PQntuples(r_); }
+int Result::rows() const { return libpq().PQntuples(r_); }
 int64_t Result::affected() const {
-  const char* n = PQcmdTuples(r_);
+  const char* n = libpq().PQcmdTuples(r_);
   return n && *n ? std::atoll(n) : 0;
 }
-bool Result::is_null(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+bool Result::is_null(int row, int col) const { return libpq().PQgetisnull(r_, row, col) != 0; }
 // A cell out of range reads as "" (libpq answers NULL for it).
 std::string Result::text(int row, int col) const {
-  const char* v = PQgetvalue(r_, row, col);
-  return v ? std::string(v, static_cast<size_t>(PQgetlength(r_, row, col))) : std::string();
+  const char* v = libpq().PQgetvalue(r_, row, col);
+  return v ? std::string(v, static_cast<size_t>(libpq().PQgetlength(r_, row, col))) : std::string();
 }
 int64_t Result::i64(int row, int col) const {
-  const char* v = PQgetvalue(r_, row, col);
+  const char* v = libpq().PQgetvalue(r_, row, col);
   int64_t out = 0;
-  if (v) std::from_chars(v, v + PQgetlength(r_, row, col), out);
+  if (v) std::from_chars(v, v + libpq().PQgetlength(r_, row, col), out);
   return out;
 }
 double Result::f64(int row, int col) const {
-  const char* v = PQgetvalue(r_, row, col);
+  const char* v = libpq().PQgetvalue(r_, row, col);
   return v ? std::strtod(v, nullptr) : 0.0;
 }
 bool Result::boolean(int row, int col) const {
-  const char* v = PQgetvalue(r_, row, col);
+  const char* v = libpq().PQgetvalue(r_, row, col);
   return v && v[0] == 't';
 }
 
 Conn::~Conn() { close(); }
 
 void Conn::close() {
-  if (c_) PQfinish(c_);
+  if (c_) libpq().PQfinish(c_);
   c_ = nullptr;
 }
 
 bool Conn::connect(const std::string& url, int connect_timeout_s, std::string* error) {
   close();
+  const LibpqApi* pq = nullptr;
+  try {
+    pq = &libpq();
+  } catch (const PgError& e) {
+    if (error) *error = e.what();
+    return false;
+  }
   const std::string timeout = std::to_string(std::max(1, connect_timeout_s));
   // The URL first (expand_dbname), then our settings, which win over the URL's.
   const char* keys[] = {"dbname", "connect_timeout", "application_name", "keepalives",
@@ -234,42 +248,58 @@ bool Conn::connect(const std::string& url, int connect_timeout_s, std::string* e
                         "tcp_user_timeout", nullptr};
   const char* values[] = {url.c_str(), timeout.c_str(), "tollgate", "1", "5", "2", "3", "10000",
                           nullptr};
-  c_ = PQconnectdbParams(keys, values, 1);
-  if (!c_ || PQstatus(c_) != CONNECTION_OK) {
-    if (error) {
-      std::string msg = c_ ? PQerrorMessage(c_) : "out of memory";
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-      *error = msg;
-    }
+  c_ = pq->PQconnectdbParams(keys, values, 1);
+  if (!c_ || pq->PQstatus(c_) != CONNECTION_OK) {
+    if (error) *error = c_ ? trimmed(pq->PQerrorMessage(c_)) : "out of memory";
     close();
     return false;
   }
   // Quiet: the server's NOTICEs (e.g. "relation exists") would go to stderr.
-  PQsetNoticeProcessor(c_, [](void*, const char*) {}, nullptr);
+  pq->PQsetNoticeProcessor(c_, [](void*, const char*) {}, nullptr);
   return true;
 }
 
-bool Conn::ok() const { return c_ && PQstatus(c_) == CONNECTION_OK; }
-int Conn::backend_pid() const { return ok() ? PQbackendPID(c_) : 0; }
+bool Conn::ok() const { return c_ && libpq().PQstatus(c_) == CONNECTION_OK; }
+int Conn::backend_pid() const { return ok() ? libpq().PQbackendPID(c_) : 0; }
 
 Result Conn::exec(std::string_view sql, const std::vector<Param>& params) {
   if (!ok()) throw PgError("not connected to PostgreSQL");
+  const LibpqApi& pq = libpq();
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& v : params) values.push_back(v ? v->c_str() : nullptr);
   std::string q(sql);
   // Without parameters: PQexec, which also runs several statements (a migration).
-  PGresult* r = values.empty() ? PQexec(c_, q.c_str())
-                               : PQexecParams(c_, q.c_str(), static_cast<int>(values.size()),
-                                              nullptr, values.data(), nullptr, nullptr, 0);
+  PGresult* r = values.empty() ? pq.PQexec(c_, q.c_str())
+                               : pq.PQexecParams(c_, q.c_str(), static_cast<int>(values.size()),
+                                                 nullptr, values.data(), nullptr, nullptr, 0);
   Result res(r);
-  auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  auto st = r ? pq.PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c_);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    std::string msg = trimmed(r ? pq.PQresultErrorMessage(r) : pq.PQerrorMessage(c_));
     throw PgError(msg.empty() ? std::string("query failed") : msg);
   }
   return res;
+}
+
+int Conn::socket() const { return c_ ? libpq().PQsocket(c_) : -1; }
+
+bool Conn::consume_input(std::string* error) {
+  if (!c_) return false;
+  if (libpq().PQconsumeInput(c_)) return true;
+  if (error) *error = trimmed(libpq().PQerrorMessage(c_));
+  return false;
+}
+
+std::vector<Notification> Conn::notifications() {
+  std::vector<Notification> out;
+  if (!c_) return out;
+  const LibpqApi& pq = libpq();
+  while (PGnotify* note = pq.PQnotifies(c_)) {
+    out.push_back({note->be_pid, note->extra ? note->extra : ""});
+    pq.PQfreemem(note);
+  }
+  return out;
 }
 
 void Conn::rollback() noexcept {

@@ -3,7 +3,6 @@
 // key and team changes). Each owns its connection; a broken one is reopened with backoff while
 // rows wait in memory (back-pressure as SQLite's). Nothing here runs on an event loop.
 
-#include <libpq-fe.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -1042,20 +1041,19 @@ class PostgresStore final : public Store {
         spdlog::info("store: change listener reconnected; re-reading keys and teams");
         run_logged("resync", [&] { resync(c); });
       }
-      pollfd pfd{PQsocket(c.raw()), POLLIN, 0};
+      pollfd pfd{c.socket(), POLLIN, 0};
       int n = ::poll(&pfd, 1, 200);
       if (n < 0) continue;
-      if (n > 0 && !PQconsumeInput(c.raw())) {
-        spdlog::warn("store: change listener lost PostgreSQL: {}", PQerrorMessage(c.raw()));
+      if (std::string lost; n > 0 && !c.consume_input(&lost)) {
+        spdlog::warn("store: change listener lost PostgreSQL: {}", lost);
         c.close();
         listener_ok_ = false;
         backoff = Ms{100};
         continue;
       }
       std::vector<std::string> payloads;
-      while (PGnotify* note = PQnotifies(c.raw())) {
-        if (note->be_pid != writer_pid_.load()) payloads.emplace_back(note->extra);
-        PQfreemem(note);
+      for (auto& note : c.notifications()) {
+        if (note.backend_pid != writer_pid_.load()) payloads.push_back(std::move(note.payload));
       }
       for (const auto& payload : payloads) {
         run_logged("change", [&] { apply_change(c, payload); });

@@ -4,6 +4,7 @@
 // A real PostgreSQL 15 runs in a temp directory (tests/support/postgres_server.hpp).
 
 #include <atomic>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -223,6 +224,30 @@ TEST(Postgres, StoreMigrateKeepsEveryKeySpendFigureAndLogRow) {
   again.start({TG_TOLLGATE_BIN, "store", "migrate", "--from", db, "--to", url});
   EXPECT_EQ(again.wait(), 1);
   EXPECT_NE(again.output().find("already holds data"), std::string::npos) << again.output();
+}
+
+// libpq (and the twenty libraries it needs) is loaded only when a PostgreSQL store is used: an
+// instance on SQLite, the default, does without the memory they take.
+bool loads_libpq(Gateway& gw) {
+  std::ifstream maps("/proc/" + std::to_string(gw.process().pid()) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("/libpq.so") != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(Postgres, LibpqIsLoadedOnlyForAPostgresStore) {
+  Mock mock;
+  Gateway sqlite(mock_config(mock));
+  ASSERT_EQ(send(sqlite, "GET", "/ready").status, 200);
+  EXPECT_FALSE(loads_libpq(sqlite));
+
+  REQUIRE_POSTGRES();
+  PostgresServer server;
+  Gateway postgres(pg_config(mock, server.create_database()));
+  ASSERT_EQ(send(postgres, "GET", "/ready").status, 200);
+  EXPECT_TRUE(loads_libpq(postgres));
 }
 
 }  // namespace

@@ -53,6 +53,11 @@ class Result {
   pg_result* r_;
 };
 
+struct Notification {
+  int backend_pid = 0;  // the session that sent it
+  std::string payload;
+};
+
 class Conn {
  public:
   Conn() = default;
@@ -65,7 +70,11 @@ class Conn {
   void close();
   bool ok() const;  // connected and not known broken
   int backend_pid() const;
-  pg_conn* raw() const { return c_; }
+  // For LISTEN: the socket to poll, reading what arrived (false and *error when the connection
+  // is lost), and the notifications read so far.
+  int socket() const;
+  bool consume_input(std::string* error);
+  std::vector<Notification> notifications();
 
   Result exec(std::string_view sql, const std::vector<Param>& params = {});
   // BEGIN ... COMMIT around f; ROLLBACK (best effort) and rethrow on any error.
