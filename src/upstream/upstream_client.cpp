@@ -297,7 +297,9 @@ net::awaitable<std::pair<boost::system::error_code, size_t>> read_body_some(
   auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
   if (ec == http::error::need_buffer) ec = {};
   if (!ec && drain) parse_buffered(buffer, parser, ec);
-  co_return std::pair{ec, cap - parser.room()};
+  const size_t got = cap - parser.room();
+  parser.set_sink(nullptr, 0);  // `out` may be gone before the next read
+  co_return std::pair{ec, got};
 }
 
 Error read_error(std::string_view provider, const boost::system::error_code& ec, bool first) {
