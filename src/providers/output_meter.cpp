@@ -5,10 +5,11 @@
 namespace tg::providers {
 namespace {
 
-// Members whose string value is generated output, in OpenAI chunks and Anthropic events.
-constexpr std::array<std::string_view, 8> kGenerated = {
+// Members whose string value is generated output: in OpenAI chunks, Anthropic events and
+// Responses events (whose deltas are strings: `"delta":"Hel"`; elsewhere "delta" is an object).
+constexpr std::array<std::string_view, 9> kGenerated = {
     "content", "text", "arguments", "reasoning_content", "reasoning", "refusal", "partial_json",
-    "thinking"};
+    "thinking", "delta"};
 
 bool generated_key(std::string_view key) {
   for (auto k : kGenerated) {
@@ -59,7 +60,13 @@ void OutputMeter::feed(std::string_view s) {
       ++len;
       ++k;
     }
-    if (generated_key(name) && len > 0) {
+    if (name == "type") {
+      // A Responses event names itself first ("type":"response.output_text.delta"); the events
+      // that are not deltas repeat the streamed text whole (`.done`, `response.completed`), or
+      // carry none. Types of other dialects and of nested items never start with "response.".
+      std::string_view type = s.substr(j + 1, k - j - 1);
+      if (type.starts_with("response.")) repeat_ = !type.ends_with(".delta");
+    } else if (!repeat_ && generated_key(name) && len > 0) {
       bytes_ += len;
       ++pieces_;
     }

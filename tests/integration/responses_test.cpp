@@ -325,6 +325,40 @@ TEST(Responses, NativeStreamPassesEventsThroughAndIsStored) {
   EXPECT_EQ(output_text(gw.get("/v1/responses/" + id).json_body()), "mock: native stream");
 }
 
+// A client that hangs up on a native stream still pays for what was generated: the deltas are
+// counted (estimated, marked so), as for a chat stream. Regression: it was charged no output,
+// since a Responses delta is a string under "delta", which the meter did not read.
+TEST(Responses, NativeStreamTheClientCutsIsBilledForWhatWasGenerated) {
+  Mock mock({"--events", "200", "--interval-ms", "5"});
+  Gateway gw(native_config(mock));
+  std::string text(400, 'x');
+  for (size_t i = 5; i < text.size(); i += 6) text[i] = ' ';
+  size_t got = 0;
+  auto r = http_stream(gw.port(), "/v1/responses", ask(text, true).dump(),
+                       {{"Authorization", "Bearer sk-test-master"}, {"x-request-id", "cut-native-1"}},
+                       [&](const std::string& chunk) {
+                         got += chunk.size();
+                         return got < 12000;  // part of the answer, then hang up
+                       });
+  EXPECT_EQ(r.status, 200);
+  json row;
+  ASSERT_TRUE(eventually([&] {
+    json rows = gw.get("/admin/logs?limit=5").json_body();
+    for (const auto& x : rows["data"]) {
+      if (x["request_id"] == "cut-native-1") row = x;
+    }
+    return row.is_object();
+  })) << gw.get("/admin/logs?limit=5").body;
+  EXPECT_EQ(row["error_code"], "client_closed") << row.dump();
+  EXPECT_EQ(row["usage_estimated"], true) << row.dump();
+  const int64_t out = row["tokens"]["output"].get<int64_t>();
+  EXPECT_GT(out, 20) << row.dump();
+  EXPECT_LE(out, 200) << row.dump();  // never more than the whole answer would have been
+  ASSERT_FALSE(row["cost_usd"].is_null()) << row.dump();
+  EXPECT_NEAR(row["cost_usd"].get<double>(),
+              (row["tokens"]["input"].get<double>() * 1 + out * 2) / 1e6, 1.01e-6);
+}
+
 TEST(Responses, NativeTargetGetsTheStoredConversationExpanded) {
   Mock mock;
   Gateway gw(native_config(mock));

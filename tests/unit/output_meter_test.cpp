@@ -46,5 +46,37 @@ TEST(OutputMeter, CountsAnthropicDeltasAndOnePiecePerChunkAtLeast) {
   EXPECT_EQ(m.pieces(), 3);
 }
 
+// Responses events passed through (a native target): the deltas are strings, and the events
+// that repeat the text (`.done`, `response.completed`) must not count it again. Regression: a
+// native stream cut by the client was charged no output at all ("delta" was not counted).
+TEST(OutputMeter, CountsResponsesDeltasOnceAndNotTheirRepeats) {
+  OutputMeter m;
+  m.feed("event: response.created\n"
+         R"(data: {"type":"response.created","response":{"id":"resp_1","instructions":"be brief","text":{"format":{"type":"text"}},"output":[]}})"
+         "\n\n"
+         R"(data: {"type":"response.content_part.added","item_id":"m","part":{"type":"output_text","text":""}})"
+         "\n\n"
+         R"(data: {"type":"response.output_text.delta","item_id":"m","output_index":0,"delta":"Hello"})"
+         "\n\n"
+         R"(data: {"type":"response.function_call_arguments.delta","item_id":"f","delta":"{\"a\":1}"})"
+         "\n\n");
+  EXPECT_EQ(m.pieces(), 2);
+  EXPECT_EQ(m.bytes(), 5 + 7);
+  m.feed(R"(data: {"type":"response.output_text.done","item_id":"m","text":"Hello"})"
+         "\n\n"
+         R"(data: {"type":"response.output_item.done","item":{"type":"message","content":[{"type":"output_text","text":"Hello"}]}})"
+         "\n\n"
+         R"(data: {"type":"response.completed","response":{"output":[{"type":"message","content":[{"type":"output_text","text":"Hello"}]}]}})"
+         "\n\n");
+  EXPECT_EQ(m.pieces(), 2);
+  EXPECT_EQ(m.bytes(), 12);
+  // The next delta counts again; other dialects' types change nothing.
+  m.feed(R"(data: {"type":"response.reasoning_summary_text.delta","delta":"hmm"})"
+         "\n\n"
+         R"(data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}})"
+         "\n\n");
+  EXPECT_EQ(m.pieces(), 4);
+}
+
 }  // namespace
 }  // namespace tg::providers

@@ -11,9 +11,12 @@ namespace tg::providers {
 
 class OutputMeter {
  public:
-  // Feeds whole client-bound SSE events (OpenAI chunks, or Anthropic events): the generated
-  // string values ("content", "text", "arguments", "reasoning_content", "partial_json",
-  // "thinking", ...) are measured without parsing the JSON.
+  // Feeds whole client-bound SSE events (OpenAI chunks, Anthropic events, or Responses events
+  // passed through): the generated string values ("content", "text", "arguments",
+  // "reasoning_content", "partial_json", "thinking", a Responses event's "delta", ...) are
+  // measured without parsing the JSON. A Responses event that repeats text already streamed
+  // (`response.output_text.done`, `response.output_item.done`, `response.completed`, ...) adds
+  // nothing.
   void feed(std::string_view events);
 
   // max(pieces of generated text seen, ceil(bytes / 4)): a streamed piece is at least one
@@ -25,6 +28,7 @@ class OutputMeter {
  private:
   int64_t bytes_ = 0;
   int64_t pieces_ = 0;
+  bool repeat_ = false;  // inside a Responses event that repeats streamed text (until the next type)
 };
 
 }  // namespace tg::providers
