@@ -1,5 +1,7 @@
 #include "tollgate/sse/sse.hpp"
 
+#include <cstring>
+
 namespace tg::sse {
 
 void Decoder::reset() {
@@ -12,13 +14,17 @@ void Decoder::reset() {
 }
 
 namespace {
-// The first CR or LF at or after i (npos if none). find_first_of would run one memchr per byte
-// over the two-character set; lines are short, so a plain loop is the fast way.
+// The first CR or LF at or after i (npos if none). Two memchr calls (a line's LF, then a CR
+// before it), each a few instructions per 32 bytes; a loop over the bytes cost ~4 per byte and
+// find_first_of one memchr per byte.
 size_t line_end(std::string_view s, size_t i) {
-  for (const char* p = s.data() + i, *end = s.data() + s.size(); p < end; ++p) {
-    if (*p == '\n' || *p == '\r') return static_cast<size_t>(p - s.data());
-  }
-  return std::string_view::npos;
+  const char* from = s.data() + i;
+  const size_t n = s.size() - i;
+  const void* lf = std::memchr(from, '\n', n);
+  const size_t until = lf ? static_cast<size_t>(static_cast<const char*>(lf) - from) : n;
+  const void* cr = std::memchr(from, '\r', until);
+  if (cr) return static_cast<size_t>(static_cast<const char*>(cr) - s.data());
+  return lf ? i + until : std::string_view::npos;
 }
 }  // namespace
 

@@ -2,6 +2,7 @@
 // Small text helpers for header values and environment lists. Pure.
 
 #include <charconv>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -17,6 +18,16 @@ std::string_view trim(std::string_view s);
 
 // The items of a `sep`-separated list ("a, b,,c"), each trimmed; empty items are left out.
 std::vector<std::string_view> split_list(std::string_view list, char sep = ',');
+
+// needle's first position in hay at or after `from` (npos if none), as hay.find(needle, from)
+// does. libstdc++'s find calls memchr for every occurrence of the needle's first character ('"',
+// 'c', 'u' are everywhere in JSON); glibc's memmem compares in one pass.
+inline size_t find_text(std::string_view hay, std::string_view needle, size_t from = 0) {
+  if (from > hay.size()) return std::string_view::npos;
+  if (needle.empty()) return from;
+  const void* p = ::memmem(hay.data() + from, hay.size() - from, needle.data(), needle.size());
+  return p ? static_cast<size_t>(static_cast<const char*>(p) - hay.data()) : std::string_view::npos;
+}
 
 // A client-chosen string made safe for a text log line: \r \n \t as those two characters,
 // other control characters (and DEL) as \xNN, so that no client can start a line of its own

@@ -7,6 +7,7 @@
 
 #include "compat_quirks.hpp"
 #include "tollgate/core/json_writer.hpp"
+#include "tollgate/core/text.hpp"
 #include "tollgate/providers/json_scan.hpp"
 #include "tollgate/core/json_access.hpp"
 #include "tollgate/providers/json_build.hpp"
@@ -63,9 +64,9 @@ class ChunkStream final : public StreamTranslator {
 
   // OpenAI: forwarded as received; only chunks that may carry usage or an error are parsed.
   StreamStatus plain(std::string_view data, std::string& out) {
-    bool maybe_error = data.size() > 8 && data.find("\"error\"") != std::string_view::npos;
-    bool maybe_usage = data.find("\"usage\"") != std::string_view::npos &&
-                       data.find("\"usage\":null") == std::string_view::npos;
+    bool maybe_error = data.size() > 8 && find_text(data, "\"error\"") != std::string_view::npos;
+    bool maybe_usage = find_text(data, "\"usage\"") != std::string_view::npos &&
+                       find_text(data, "\"usage\":null") == std::string_view::npos;
     if (maybe_error || maybe_usage) {
       json j = json_scan::parse(data);
       if (j.is_object()) {
@@ -89,8 +90,8 @@ class ChunkStream final : public StreamTranslator {
   // asynchronous filtering (content_filter_results/offsets, no delta) carry no answer: dropped,
   // so the client sees OpenAI's stream and the commit point stays at the first real content.
   bool azure_annotation_only(std::string_view data) const {
-    bool prompt_filter = data.find("\"prompt_filter_results\"") != std::string_view::npos;
-    if (!prompt_filter && data.find("\"content_filter_offsets\"") == std::string_view::npos) {
+    bool prompt_filter = find_text(data, "\"prompt_filter_results\"") != std::string_view::npos;
+    if (!prompt_filter && find_text(data, "\"content_filter_offsets\"") == std::string_view::npos) {
       return false;
     }
     json j = json_scan::parse(data);
@@ -116,13 +117,13 @@ class ChunkStream final : public StreamTranslator {
   // delta without index).
   StreamStatus compat_event(std::string_view data, std::string& out) {
     if (first_chunk_.empty()) first_chunk_.assign(data);
-    const bool maybe_error = data.size() > 8 && data.find("\"error\"") != std::string_view::npos;
+    const bool maybe_error = data.size() > 8 && find_text(data, "\"error\"") != std::string_view::npos;
     bool maybe_usage = false;  // a usage object anywhere (top level, or Groq's x_groq.usage)
     for (Member m = scan_member(data, "usage"); m.found() && !maybe_usage;
          m = scan_member(data, "usage", m.end)) {
       maybe_usage = !m.value.empty() && m.value.front() == '{';
     }
-    const bool tools = data.find("\"tool_calls\"") != std::string_view::npos;
+    const bool tools = find_text(data, "\"tool_calls\"") != std::string_view::npos;
     if (tools) saw_tool_calls_ = true;
     const bool fix_tools = tools && tool_delta_needs_fix(data);
     bool odd_finish = false, any_finish = false;
@@ -308,7 +309,7 @@ std::string_view Member::string() const {
 Member scan_member(std::string_view text, std::string_view key, size_t from) {
   Member m;
   size_t pos = from;
-  while ((pos = text.find(key, pos)) != std::string_view::npos) {
+  while ((pos = find_text(text, key, pos)) != std::string_view::npos) {
     size_t after = pos + key.size();
     bool quoted = pos > 0 && text[pos - 1] == '"' && after < text.size() && text[after] == '"' &&
                   !(pos > 1 && text[pos - 2] == '\\');

@@ -59,7 +59,7 @@ class EventStream final : public StreamTranslator {
     const std::string_view type = event_type(ev);
     const bool committed = events_out_ > 0;
     // Before anything was sent, each event must be JSON: a broken first event fails over.
-    if (!committed && !json::accept(ev.data)) return StreamStatus::Malformed;
+    if (!committed && !json_scan::valid(ev.data)) return StreamStatus::Malformed;
 
     if (type == "error") {
       if (!committed) return StreamStatus::UpstreamError;
