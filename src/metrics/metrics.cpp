@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -54,14 +55,80 @@ struct TransparentHash {
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+// Removing a model's series (a name dropped from the config) must not free a child that another
+// thread is incrementing, or one that it keeps in its cache of children (Metrics::series). Each
+// thread that observes publishes the epoch it reads under while it does (a store and a load, no
+// lock: two workers never contend); set_known_models publishes the new names, moves the epoch on,
+// waits until no thread still reads under an older epoch (an observation lasts microseconds),
+// and only then removes. A thread starting an observation afterwards sees the new names (the
+// removed ones fold into "other") and empties its cache of children first.
+struct ReaderSlot {
+  std::atomic<uint64_t> active{0};  // the epoch read under; 0 outside an observation
+};
+std::atomic<uint64_t> g_epoch{1};
+std::mutex& readers_mu() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<std::shared_ptr<ReaderSlot>>& readers() {  // a slot per thread that ever observed
+  static std::vector<std::shared_ptr<ReaderSlot>> all;
+  return all;
+}
+ReaderSlot& my_slot() {
+  thread_local std::shared_ptr<ReaderSlot> slot = [] {
+    auto s = std::make_shared<ReaderSlot>();
+    std::lock_guard lock(readers_mu());
+    readers().push_back(s);
+    return s;
+  }();
+  return *slot;
+}
+
+// Returns once every thread that was observing under an epoch before `epoch` has finished.
+void wait_for_readers(uint64_t epoch) {
+  std::lock_guard lock(readers_mu());
+  auto& all = readers();
+  std::erase_if(all, [](const auto& s) { return s.use_count() == 1; });  // their threads ended
+  for (const auto& s : all) {
+    for (;;) {
+      const uint64_t a = s->active.load(std::memory_order_seq_cst);
+      if (a == 0 || a >= epoch) break;
+      std::this_thread::yield();
+    }
+  }
+}
+
 }  // namespace
 
+class Metrics::Reading {
+ public:
+  Reading() : slot_(my_slot()) {
+    uint64_t e = g_epoch.load(std::memory_order_seq_cst);
+    for (;;) {  // published, then checked: either the remover sees us, or we see its epoch
+      slot_.active.store(e, std::memory_order_seq_cst);
+      const uint64_t now = g_epoch.load(std::memory_order_seq_cst);
+      if (now == e) break;
+      e = now;
+    }
+    epoch_ = e;
+  }
+  ~Reading() { slot_.active.store(0, std::memory_order_release); }
+  Reading(const Reading&) = delete;
+  Reading& operator=(const Reading&) = delete;
+  uint64_t epoch() const { return epoch_; }
+
+ private:
+  ReaderSlot& slot_;
+  uint64_t epoch_ = 0;
+};
+
 // Family::Add takes the family's mutex, builds a label map and hashes it: ten of them per
-// request were measurable. A series' children never go away (these families have no Remove),
-// so each worker thread resolves them once per (registry, model, provider) and keeps the
-// pointers. Labels are bounded (configured models or "other", configured providers), and so is
-// this cache. Children created lazily (a status, a token kind, a team) keep the old behaviour:
-// a series appears on its first observation.
+// request were measurable. So each thread resolves a series' children once per (registry,
+// model, provider) and keeps the pointers, until set_known_models removes a model's series (the
+// epoch moves on and every thread's cache is emptied before its next use: see Reading). Labels
+// are bounded (configured models or "other", configured providers), and so is this cache.
+// Children created lazily (a status, a token kind, a team) keep the old behaviour: a series
+// appears on its first observation.
 struct Metrics::Series {
   prometheus::Histogram* duration = nullptr;
   prometheus::Histogram* overhead = nullptr;
@@ -86,9 +153,15 @@ prometheus::Histogram* child(prometheus::Histogram*& slot,
 }
 }  // namespace
 
-Metrics::Series& Metrics::series(std::string_view model, std::string_view provider) {
+Metrics::Series& Metrics::series(std::string_view model, std::string_view provider,
+                                 uint64_t epoch) {
   thread_local std::unordered_map<std::string, Series, TransparentHash, std::equal_to<>> cache;
+  thread_local uint64_t cache_epoch = 0;
   thread_local std::string key;
+  if (cache_epoch != epoch) {  // series may have been removed since: resolve them again
+    cache.clear();
+    cache_epoch = epoch;
+  }
   key.assign(reinterpret_cast<const char*>(&id_), sizeof id_);
   key.append(model).push_back('\x1f');
   key.append(provider);
@@ -212,18 +285,54 @@ Metrics::Metrics()
 void Metrics::set_known_models(std::unordered_set<std::string> names) {
   for (const auto& name : names) failovers_->Add({{"model", name}});
   failovers_->Add({{"model", "other"}});
-  known_models_.store(std::make_shared<const NameSet>(names.begin(), names.end()));
+  auto now = std::make_shared<const NameSet>(names.begin(), names.end());
+  auto before = known_models_.exchange(now);
+  NameSet gone;
+  for (const auto& name : *before) {
+    if (!now->contains(name)) gone.insert(name);
+  }
+  if (gone.empty()) return;
+  wait_for_readers(g_epoch.fetch_add(1, std::memory_order_seq_cst) + 1);
+  remove_model_series(gone);
 }
 
-std::string_view Metrics::model_label(std::string_view requested) const {
-  auto known = known_models_.load();
-  if (known->find(requested) != known->end()) return requested;
-  return "other";
+namespace {
+// Every child of `family` labelled model=<one of names>. Family::Add returns the existing child
+// for labels it has (the arguments build a throwaway one).
+template <typename T, typename Names, typename... Args>
+void remove_labelled(prometheus::Family<T>* family, const Names& names, const Args&... args) {
+  for (const auto& collected : family->Collect()) {
+    for (const auto& metric : collected.metric) {
+      prometheus::Labels labels;
+      bool hit = false;
+      for (const auto& l : metric.label) {
+        labels.emplace(l.name, l.value);
+        hit = hit || (l.name == "model" && names.contains(l.value));
+      }
+      if (hit) family->Remove(&family->Add(labels, args...));
+    }
+  }
+}
+}  // namespace
+
+void Metrics::remove_model_series(const NameSet& names) {
+  remove_labelled(requests_, names);
+  remove_labelled(tokens_, names);
+  remove_labelled(failovers_, names);
+  remove_labelled(cost_, names);
+  remove_labelled(cost_unknown_, names);
+  remove_labelled(duration_, names, kLatencyBuckets);
+  remove_labelled(overhead_, names, kOverheadBuckets);
+  remove_labelled(ttft_, names, kLatencyBuckets);
+  remove_labelled(upstream_, names, kLatencyBuckets);
 }
 
 void Metrics::observe(const RequestSample& s) {
+  Reading reading;
+  const auto known = known_models_.load();  // after the epoch is published: see Reading
+  const std::string_view model = known->contains(s.model) ? s.model : std::string_view("other");
   std::string_view provider = s.provider.empty() ? std::string_view("none") : s.provider;
-  Series& series = this->series(s.model, provider);
+  Series& series = this->series(model, provider, reading.epoch());
   prometheus::Counter* requests = nullptr;
   for (auto& [status, counter] : series.requests) {
     if (status == s.status) requests = counter;
@@ -260,12 +369,24 @@ void Metrics::observe(const RequestSample& s) {
 
 void Metrics::set_deployments(const std::vector<std::string>& labels,
                                const std::unordered_set<std::string>& down) {
+  std::lock_guard lock(deployments_mu_);  // scrapes may come in on two workers at once
+  decltype(deployment_series_) now;
   for (const auto& label : labels) {
-    size_t slash = label.find('/');
-    deployment_up_
-        ->Add({{"provider", label.substr(0, slash)}, {"model", label.substr(slash + 1)}})
-        .Set(down.count(label) ? 0 : 1);
+    auto it = deployment_series_.find(label);
+    prometheus::Gauge* g = nullptr;
+    if (it != deployment_series_.end()) {
+      g = it->second;
+    } else {
+      size_t slash = label.find('/');
+      g = &deployment_up_->Add({{"provider", label.substr(0, slash)}, {"model", label.substr(slash + 1)}});
+    }
+    g->Set(down.count(label) ? 0 : 1);
+    now.emplace(label, g);
   }
+  for (const auto& [label, g] : deployment_series_) {
+    if (!now.contains(label)) deployment_up_->Remove(g);  // no longer configured
+  }
+  deployment_series_ = std::move(now);
 }
 
 void Metrics::dropped_param(std::string_view provider, std::string_view param) {
@@ -276,7 +397,10 @@ void Metrics::dropped_param(std::string_view provider, std::string_view param) {
 
 void Metrics::add_cost(std::string_view model, std::string_view provider, std::string_view team,
                        double usd) {
-  Series& series = this->series(model, provider);
+  Reading reading;
+  const auto known = known_models_.load();
+  if (!known->contains(model)) model = "other";
+  Series& series = this->series(model, provider, reading.epoch());
   auto it = series.cost_by_team.find(team);
   if (it == series.cost_by_team.end()) {
     auto* counter = &cost_->Add(
@@ -287,7 +411,10 @@ void Metrics::add_cost(std::string_view model, std::string_view provider, std::s
 }
 
 void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
-  Series& series = this->series(model, provider);
+  Reading reading;
+  const auto known = known_models_.load();
+  if (!known->contains(model)) model = "other";
+  Series& series = this->series(model, provider, reading.epoch());
   if (!series.cost_unknown) {
     series.cost_unknown =
         &cost_unknown_->Add({{"model", series.model}, {"provider", series.provider}});

@@ -456,7 +456,7 @@ class LlmCall {
     }
     if (!rec.provider.empty() &&
         (rec.input_tokens > 0 || rec.output_tokens > 0 || rec.cost_nano.value_or(0) > 0)) {
-      auto model = shared.metrics.model_label(rec.model);
+      std::string_view model = rec.model;  // as asked: Metrics folds it
       if (rec.cost_nano) {
         shared.metrics.add_cost(model, rec.provider, rec.team, governance::nanos_to_usd(*rec.cost_nano));
       } else {

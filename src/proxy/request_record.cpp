@@ -125,7 +125,7 @@ void log_access(const RequestContext& ctx, double duration_ms) {
 metrics::RequestSample sample_of(const RequestContext& ctx, int status, double duration_ms) {
   const auto& r = ctx.record;
   metrics::RequestSample s;
-  s.model = ctx.worker.shared().metrics.model_label(r.model);
+  s.model = r.model;  // as asked: Metrics folds it
   s.provider = r.provider;
   s.status = status;
   s.duration_s = duration_ms / 1000.0;

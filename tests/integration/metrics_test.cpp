@@ -368,6 +368,62 @@ TEST(Metrics, UnknownModelsAreFoldedIntoOtherSoLabelsStayBounded) {
   }
 }
 
+// A model name (and a deployment) dropped from the config by a reload loses its series, so a
+// config generated with new names on every reload does not grow /metrics or the memory behind it
+// (about 10 KB a name). Its traffic folds into "other" from then on; the names kept keep their
+// counts. Then reloads back and forth under traffic on both workers: the removal waits for the
+// observations in flight, and the daemon keeps serving (the ASan run checks no series was freed
+// while in use).
+TEST(Metrics, AModelRemovedByAReloadLosesItsSeries) {
+  Mock mock;
+  const std::string with_old = "  - name: old-name\n    targets: [mock/gpt-4o]\n";
+  Gateway gw(mock_config(mock, with_old));
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("old-name", "before")).status, 200);
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "before")).status, 200);
+  auto before = settled_scrape(gw);
+  ASSERT_EQ(before.sum("tollgate_requests_total", {{"model", "old-name"}}), 1) << before.text;
+  ASSERT_EQ(before.get("tollgate_deployment_up", {{"provider", "mock"}, {"model", "gpt-4o"}}), 1);
+  auto reload = [&](const std::string& extra) {
+    {
+      std::ofstream out(gw.config_path());
+      out << mock_config(mock, extra);
+    }
+    return gw.post("/admin/reload", json::object()).status;
+  };
+  ASSERT_EQ(reload(""), 200);
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "after")).status, 200);
+  auto after = settled_scrape(gw);
+  EXPECT_EQ(after.label_values("model").count("old-name"), 0u) << after.text;
+  EXPECT_EQ(after.text.find("old-name"), std::string::npos) << after.text;
+  EXPECT_FALSE(after.get("tollgate_deployment_up", {{"provider", "mock"}, {"model", "gpt-4o"}}))
+      << after.text;
+  EXPECT_EQ(after.sum("tollgate_requests_total", {{"model", "gpt-test"}}), 2) << after.text;
+  EXPECT_EQ(after.get("tollgate_failovers_total", {{"model", "gpt-test"}}), 0);
+  // The removed name is now unknown: 404, counted under "other".
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("old-name", "gone")).status, 404);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, bad{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      while (!stop) {
+        auto r = gw.post("/v1/chat/completions", chat(c % 2 ? "old-name" : "gpt-test", "churn", c == 3));
+        (r.status == 200 || r.status == 404 ? ok : bad)++;
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(reload(i % 2 ? "" : with_old), 200);
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_GT(ok, 40);
+  EXPECT_EQ(gw.get("/health").status, 200);
+  auto last = settled_scrape(gw);  // the last reload (i = 39) removed old-name again
+  EXPECT_EQ(last.label_values("model").count("old-name"), 0u) << last.text;
+  EXPECT_GT(last.sum("tollgate_requests_total", {{"model", "gpt-test"}}), 2);
+}
+
 std::string failover_config(const Mock& mock, uint16_t dead_port,
                             const std::string& more_providers = "") {
   return "server:\n  master_key: sk-test-master\n  workers: 2\n"

@@ -24,7 +24,7 @@
 namespace tg::metrics {
 
 struct RequestSample {
-  std::string_view model;     // as asked (bounded by the caller)
+  std::string_view model;     // as asked: observe() folds it into a bounded label
   std::string_view provider;  // "" when none was reached
   int status = 0;
   double duration_s = 0;
@@ -46,18 +46,20 @@ class Metrics {
   void connection_add(int delta);
   // The param label takes OpenAI's parameter names; any other (client-chosen) name is "other".
   void dropped_param(std::string_view provider, std::string_view param);
+  // `model` as asked, folded here as observe() does.
   void add_cost(std::string_view model, std::string_view provider, std::string_view team, double usd);
   void cost_unknown(std::string_view model, std::string_view provider);
   void set_budget_remaining(std::string_view key_name, double usd);
   // Every key with a budget, as it stands (start, reload, admin changes): keys no longer listed
   // lose their series.
   void set_budgets(const std::vector<std::pair<std::string, double>>& remaining);
-  // Folds a requested model name into a bounded label: known names pass, others become "other".
-  std::string_view model_label(std::string_view requested) const;
-  // The configured names (start, reload). Their failover series exist from the start, at 0.
+  // The configured names (start, reload). Their failover series exist from the start, at 0. A
+  // name no longer configured loses its series (they are removed once no thread is still
+  // observing under the old names: see Reading in metrics.cpp). Not called concurrently.
   void set_known_models(std::unordered_set<std::string> names);
   // tollgate_deployment_up{provider,model}: 1, or 0 while every key of it cools down.
-  // `labels` are the configured "provider/model" pairs; `down` those cooling now.
+  // `labels` are the configured "provider/model" pairs; `down` those cooling now. A deployment
+  // no longer configured loses its series.
   void set_deployments(const std::vector<std::string>& labels,
                        const std::unordered_set<std::string>& down);
   // tollgate_store_backlog_rows, tollgate_store_commit_failures_total, tollgate_store_accepting
@@ -70,7 +72,8 @@ class Metrics {
 
  private:
   struct Series;  // the children of one (model, provider), resolved once per thread
-  Series& series(std::string_view model, std::string_view provider);
+  class Reading;  // marks a thread as observing, for set_known_models' removal
+  Series& series(std::string_view model, std::string_view provider, uint64_t epoch);
   const uint64_t id_;  // tells this registry's cached children from another instance's
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
@@ -109,6 +112,10 @@ class Metrics {
   // hashes it); removed together with the series by set_budgets.
   std::unordered_map<std::string, prometheus::Gauge*, NameHash, std::equal_to<>> budget_series_;
   std::atomic<std::shared_ptr<const NameSet>> known_models_;  // read per request, without a lock
+  // Removes every series labelled with one of `names` (no thread observes under them any more).
+  void remove_model_series(const NameSet& names);
+  std::mutex deployments_mu_;
+  std::unordered_map<std::string, prometheus::Gauge*> deployment_series_;  // by "provider/model"
 };
 
 }  // namespace tg::metrics
