@@ -113,6 +113,21 @@ def rss_kb(pid):
     return 0
 
 
+def rss_parts_kb(pid):
+    """(anonymous, file-backed) resident kB: the heap and the allocator's pages, against the
+    binary and its libraries (which grow once, as code paths are first used)."""
+    parts = {"RssAnon:": 0, "RssFile:": 0}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key = line.split(maxsplit=1)[0] if line.strip() else ""
+                if key in parts:
+                    parts[key] = int(line.split()[1])
+    except OSError:
+        pass
+    return parts["RssAnon:"], parts["RssFile:"]
+
+
 # ------------------------------------------------------------------------------------------------
 # A small HTTP/1.1 client on asyncio streams: keep-alive, chunked, SSE, hang-ups.
 
@@ -331,6 +346,7 @@ class Soak:
         self.prime_faulted = False
         self.tg_pid = None
         self.rss = []           # (t, kB)
+        self.rss_parts = []     # (t, anonymous kB, file-backed kB), every 30 s
 
     def note(self, text):
         t = time.monotonic() - self.t0 if hasattr(self, "t0") else 0.0
@@ -591,7 +607,10 @@ class Soak:
 
     async def sample_rss(self, until):
         while time.monotonic() < until:
-            self.rss.append((round(time.monotonic() - self.t0), rss_kb(self.tg_pid)))
+            t = round(time.monotonic() - self.t0)
+            self.rss.append((t, rss_kb(self.tg_pid)))
+            if not self.rss_parts or t - self.rss_parts[-1][0] >= 30:
+                self.rss_parts.append((t, *rss_parts_kb(self.tg_pid)))
             await asyncio.sleep(5)
 
     # -- the books
@@ -768,6 +787,7 @@ class Soak:
         mp.close_all()
         await asyncio.sleep(1.0)
         rss_end = rss_kb(self.tg_pid)
+        anon_end, file_end = rss_parts_kb(self.tg_pid)
         self.note("load stopped; reading the books")
         books, rows = await self.books(stats, f"soak-{self.run}-m-")
         rss_warm = next((kb for t, kb in self.rss if t >= 10), self.rss[0][1] if self.rss else rss_idle)
@@ -782,7 +802,9 @@ class Soak:
                        "drift_pct_vs_10s": round(100.0 * (rss_end - rss_warm) / rss_warm, 1),
                        "after_60s": rss_60,
                        "drift_pct_vs_60s": round(100.0 * (rss_end - rss_60) / rss_60, 1) if rss_60 else None,
-                       "samples": self.rss},
+                       "samples": self.rss,
+                       "anon_end": anon_end, "file_end": file_end,
+                       "anon_file_samples": self.rss_parts},
             "keys_created": s.keys + 1 + len(self.deleted) + len([k for k in self.keys if self.keys[k].get("churn")]),
             "keys_deleted": len(self.deleted),
             # (a probe still in flight when the load stopped has no answer: not counted)
@@ -923,6 +945,11 @@ def render(res):
                + (f"; {r['after_60s']:,} kB after 1 min: drift since then {r['drift_pct_vs_60s']:+.1f} %"
                   if r.get("after_60s") else ""))
     out.append("  - samples (s: kB): " + ", ".join(f"{t}: {kb:,}" for t, kb in r["samples"] if t % 30 == 0))
+    if r.get("anon_file_samples"):
+        first = next((p for p in r["anon_file_samples"] if p[0] >= 60), r["anon_file_samples"][0])
+        out.append(f"  - anonymous / file-backed: {first[1]:,} / {first[2]:,} kB at {first[0]} s,"
+                   f" {r['anon_end']:,} / {r['file_end']:,} kB at the end (the heap and the allocator's"
+                   " pages / the binary and its libraries)")
     out.append(f"- churn: {s['keys_created']} keys created, {s['keys_deleted']} deleted"
                f" (then {sum(1 for d in s['deleted_key_probes'] if d[0] == 401)}/{len(s['deleted_key_probes'])}"
                f" probes with the deleted key got 401), {len(s['churn'])} events:")
