@@ -153,15 +153,18 @@ prometheus::Histogram* child(prometheus::Histogram*& slot,
 }
 }  // namespace
 
-Metrics::Series& Metrics::series(std::string_view model, std::string_view provider,
-                                 uint64_t epoch) {
+Metrics::Series& Metrics::series(const Reading& reading, std::string_view asked,
+                                 std::string_view provider) {
   thread_local std::unordered_map<std::string, Series, TransparentHash, std::equal_to<>> cache;
   thread_local uint64_t cache_epoch = 0;
   thread_local std::string key;
-  if (cache_epoch != epoch) {  // series may have been removed since: resolve them again
+  if (cache_epoch != reading.epoch()) {  // series may have been removed since: resolve again
     cache.clear();
-    cache_epoch = epoch;
+    cache_epoch = reading.epoch();
   }
+  // Read after the epoch is published (see Reading): a name removed since folds into "other".
+  const std::string_view model =
+      known_models_.load()->contains(asked) ? asked : std::string_view("other");
   key.assign(reinterpret_cast<const char*>(&id_), sizeof id_);
   key.append(model).push_back('\x1f');
   key.append(provider);
@@ -329,10 +332,8 @@ void Metrics::remove_model_series(const NameSet& names) {
 
 void Metrics::observe(const RequestSample& s) {
   Reading reading;
-  const auto known = known_models_.load();  // after the epoch is published: see Reading
-  const std::string_view model = known->contains(s.model) ? s.model : std::string_view("other");
   std::string_view provider = s.provider.empty() ? std::string_view("none") : s.provider;
-  Series& series = this->series(model, provider, reading.epoch());
+  Series& series = this->series(reading, s.model, provider);
   prometheus::Counter* requests = nullptr;
   for (auto& [status, counter] : series.requests) {
     if (status == s.status) requests = counter;
@@ -398,9 +399,7 @@ void Metrics::dropped_param(std::string_view provider, std::string_view param) {
 void Metrics::add_cost(std::string_view model, std::string_view provider, std::string_view team,
                        double usd) {
   Reading reading;
-  const auto known = known_models_.load();
-  if (!known->contains(model)) model = "other";
-  Series& series = this->series(model, provider, reading.epoch());
+  Series& series = this->series(reading, model, provider);
   auto it = series.cost_by_team.find(team);
   if (it == series.cost_by_team.end()) {
     auto* counter = &cost_->Add(
@@ -412,9 +411,7 @@ void Metrics::add_cost(std::string_view model, std::string_view provider, std::s
 
 void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
   Reading reading;
-  const auto known = known_models_.load();
-  if (!known->contains(model)) model = "other";
-  Series& series = this->series(model, provider, reading.epoch());
+  Series& series = this->series(reading, model, provider);
   if (!series.cost_unknown) {
     series.cost_unknown =
         &cost_unknown_->Add({{"model", series.model}, {"provider", series.provider}});

@@ -73,7 +73,9 @@ class Metrics {
  private:
   struct Series;  // the children of one (model, provider), resolved once per thread
   class Reading;  // marks a thread as observing, for set_known_models' removal
-  Series& series(std::string_view model, std::string_view provider, uint64_t epoch);
+  // The children for `asked` (a model name as asked, folded into "other" unless configured)
+  // and `provider`, from this thread's cache.
+  Series& series(const Reading& reading, std::string_view asked, std::string_view provider);
   const uint64_t id_;  // tells this registry's cached children from another instance's
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
