@@ -78,5 +78,24 @@ TEST(OutputMeter, CountsResponsesDeltasOnceAndNotTheirRepeats) {
   EXPECT_EQ(m.pieces(), 4);
 }
 
+// Hostile deltas: escaped CR, LF and NUL count as one character each; a "type" written inside a
+// string is text, not a member, so it cannot switch the counting off; a string left open at the
+// end of the bytes is measured as far as it goes, and nothing is read past them.
+TEST(OutputMeter, HostileResponsesDeltasAreMeasuredNotObeyed) {
+  OutputMeter m;
+  m.feed(R"(data: {"type":"response.output_text.delta","delta":"a\r\n\u0000b"})"
+         "\n\n");
+  EXPECT_EQ(m.pieces(), 1);
+  EXPECT_EQ(m.bytes(), 2 + 2 + 2);  // a, b; \r and \n one each; \u0000 about 2
+  m.feed(R"(data: {"type":"response.output_text.delta","delta":"\"type\":\"response.completed\""})"
+         "\n\n"
+         R"(data: {"type":"response.output_text.delta","delta":"next"})"
+         "\n\n");
+  EXPECT_EQ(m.pieces(), 3);
+  m.feed(R"(data: {"type":"response.output_text.delta","delta":"never closed)");
+  EXPECT_EQ(m.pieces(), 4);
+  EXPECT_EQ(m.bytes(), 6 + 27 + 4 + 12);  // "type":"response.completed" is 27 characters
+}
+
 }  // namespace
 }  // namespace tg::providers

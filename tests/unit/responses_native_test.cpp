@@ -353,6 +353,26 @@ TEST(ResponsesNative, MalformedFirstEventsAndAnEndlessPreamble) {
   EXPECT_EQ(out, nine);
 }
 
+// The first events are validated before anything is sent (json_scan::valid, bounded in depth):
+// a first event nested a million deep is refused as malformed (so the call can fail over), never
+// a stack overflow; one with CR, LF or NUL escaped in its strings and members nobody knows passes
+// byte for byte.
+TEST(ResponsesNative, HostileFirstEventsAreMalformedOrPassedAsSent) {
+  auto t = openai_stream();
+  std::string out;
+  const std::string deep = "data: {\"type\":\"response.created\",\"x\":" +
+                           std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}\n\n";
+  EXPECT_EQ(t->on_bytes(deep, out), StreamStatus::Malformed);
+  EXPECT_EQ(out, "");
+
+  auto u = openai_stream();
+  const std::string odd =
+      "data: {\"type\":\"response.output_text.delta\",\"delta\":\"a\\r\\nb\\u0000c\","
+      "\"unknown_field\":9223372036854775808}\n\n";
+  EXPECT_EQ(u->on_bytes(odd, out), StreamStatus::Continue);
+  EXPECT_EQ(out, odd);
+}
+
 TEST(ResponsesNative, UsageFromResponsesIgnoresJunk) {
   Usage u = Usage::from_responses(json::parse(
       R"({"input_tokens":-5,"output_tokens":"7","input_tokens_details":null,"output_tokens_details":{"reasoning_tokens":3}})"));
