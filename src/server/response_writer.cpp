@@ -7,11 +7,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include "tollgate/core/text.hpp"
+#include "tollgate/net/write_now.hpp"
 
 namespace tg::server {
 
@@ -89,10 +91,22 @@ net::awaitable<bool> ResponseWriter::write(std::string_view a, std::string_view 
   std::array<net::const_buffer, 3> bufs{net::buffer(a.data(), a.size()),
                                         net::buffer(b.data(), b.size()),
                                         net::buffer(c.data(), c.size())};
-  stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await net::async_write(stream_, bufs, net::as_tuple(net::use_awaitable));
-  stream_.expires_never();
+  const size_t total = a.size() + b.size() + c.size();
+  boost::system::error_code ec;
+  const size_t now = io::write_now(stream_.socket(), bufs, ec);
   if (ec) {
+    failed_ = true;
+    co_return false;
+  }
+  bytes_sent_ += now;
+  if (now == total) co_return true;
+  // The rest when the client reads it, within the write timeout.
+  boost::beast::buffers_suffix<std::array<net::const_buffer, 3>> rest(bufs);
+  rest.consume(now);
+  stream_.expires_after(write_timeout_);
+  auto [wec, n] = co_await net::async_write(stream_, rest, net::as_tuple(net::use_awaitable));
+  stream_.expires_never();
+  if (wec) {
     failed_ = true;
     co_return false;
   }

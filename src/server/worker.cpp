@@ -163,6 +163,25 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
+// Parses the body that came in with the head's read (a typical request arrives in one segment).
+// True when the request is complete or failed (`ec`): then no read is needed, and no completion
+// goes through the event loop (Beast's async_read posts one even when it reads nothing).
+bool parse_buffered_body(http::request_parser<http::string_body>& parser,
+                         beast::flat_buffer& buffer, boost::system::error_code& ec) {
+  parser.eager(true);
+  while (!parser.is_done() && buffer.size() > 0) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    if (used == 0) return false;
+  }
+  return parser.is_done();
+}
+
 // Writes a gateway error on a connection that has no parsed request (limits, timeouts).
 net::awaitable<void> reply_and_close(beast::tcp_stream& stream, const Error& e,
                                      std::string request_id) {
@@ -308,9 +327,13 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
       if (cec) break;
     }
     auto start = Clock::now();
-    stream.expires_after(cfg.body_timeout);
-    auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
-    stream.expires_never();
+    boost::system::error_code bec;
+    if (!parse_buffered_body(parser, buffer, bec)) {
+      stream.expires_after(cfg.body_timeout);
+      auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
+      stream.expires_never();
+      bec = rec;
+    }
     if (bec) {
       if (bec == http::error::body_limit) {
         co_await reply_and_close(stream, Error::payload_too_large(body_limit, limit_name),

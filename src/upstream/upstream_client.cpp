@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "tollgate/net/write_now.hpp"
+
 namespace tg::upstream {
 
 namespace beast = boost::beast;
@@ -276,8 +278,10 @@ namespace {
 // Parses what is already buffered (a burst of SSE events arrives in one recv, but async_read_some
 // returns one chunk at a time) into the body, without reading the socket: a partial element stays
 // buffered for the next read. So a burst costs one read and one client write, not one per event.
+// With `all` false, it stops at the first body bytes (one chunk: what async_read_some parses).
 void parse_buffered(beast::flat_buffer& buffer, ResponseParser& parser,
-                    boost::system::error_code& ec) {
+                    boost::system::error_code& ec, bool all = true) {
+  const size_t room = parser.room();
   while (buffer.size() > 0 && !parser.is_done() && parser.room() > 0) {
     size_t used = parser.put(buffer.data(), ec);
     buffer.consume(used);
@@ -286,6 +290,7 @@ void parse_buffered(beast::flat_buffer& buffer, ResponseParser& parser,
       return;
     }
     if (ec || used == 0) return;
+    if (!all && parser.room() < room) return;
   }
 }
 
@@ -294,9 +299,16 @@ net::awaitable<std::pair<boost::system::error_code, size_t>> read_body_some(
     Stream& stream, beast::flat_buffer& buffer, ResponseParser& parser, std::string& out,
     size_t cap, bool drain) {
   parser.set_sink(&out, cap);
-  auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
-  if (ec == http::error::need_buffer) ec = {};
-  if (!ec && drain) parse_buffered(buffer, parser, ec);
+  boost::system::error_code ec;
+  // What an earlier read brought along (often the whole body, with the head) is parsed here:
+  // Beast's async_read_some would parse it too, but complete through the event loop.
+  if (buffer.size() > 0) parse_buffered(buffer, parser, ec, drain);
+  if (!ec && cap == parser.room() && !parser.is_done()) {
+    size_t n = 0;
+    std::tie(ec, n) = co_await http::async_read_some(stream, buffer, parser, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (!ec && drain) parse_buffered(buffer, parser, ec);
+  }
   const size_t got = cap - parser.room();
   parser.set_sink(nullptr, 0);  // `out` may be gone before the next read
   co_return std::pair{ec, got};
@@ -574,8 +586,21 @@ net::awaitable<boost::system::error_code> write_and_read_head(
     bufs.push_back(net::buffer(borrowed.data(), borrowed.size()));
     bufs.push_back(net::buffer(text));
   }
-  auto [wec, wn] = co_await net::async_write(stream, bufs, kTuple);
-  if (wec) co_return wec;
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    // Plain TCP: the kernel takes a request whole, almost always (net/write_now.hpp).
+    boost::system::error_code wec;
+    const size_t now = io::write_now(stream.socket(), bufs, wec);
+    if (wec) co_return wec;
+    if (now < net::buffer_size(bufs)) {
+      beast::buffers_suffix<std::vector<net::const_buffer>> rest(bufs);
+      rest.consume(now);
+      auto [aec, an] = co_await net::async_write(stream, rest, kTuple);
+      if (aec) co_return aec;
+    }
+  } else {
+    auto [wec, wn] = co_await net::async_write(stream, bufs, kTuple);
+    if (wec) co_return wec;
+  }
   auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
   co_return rec;
 }

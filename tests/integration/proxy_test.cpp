@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -375,7 +377,9 @@ TEST(ProxyLifecycle, ReloadUnderLoadDisturbsNothingAndBadConfigIsRefused) {
 // open a connection per request, and this bug lived only on a reused connection.
 class KeepAliveConn {
  public:
-  explicit KeepAliveConn(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  // rcvbuf > 0: a small receive window, so that the gateway's writes fill it (a slow reader).
+  explicit KeepAliveConn(uint16_t port, int rcvbuf = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -387,11 +391,14 @@ class KeepAliveConn {
   ~KeepAliveConn() { ::close(fd_); }
   bool connected() const { return connected_; }
   // POSTs body and returns the status (0 on a transport failure); the connection stays open.
-  int post(const std::string& target, const std::string& body) {
+  // With `answer`, the response's body goes there; `pause` is waited before reading any of it.
+  int post(const std::string& target, const std::string& body, std::string* answer = nullptr,
+           std::chrono::milliseconds pause = {}) {
     std::string req = "POST " + target + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer sk-test-master\r\n"
                       "Content-Type: application/json\r\nContent-Length: " +
                       std::to_string(body.size()) + "\r\n\r\n" + body;
     if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return 0;
+    std::this_thread::sleep_for(pause);
     std::string in;
     size_t head_end;
     while ((head_end = in.find("\r\n\r\n")) == std::string::npos) {
@@ -404,6 +411,7 @@ class KeepAliveConn {
     while (in.size() < head_end + 4 + length) {
       if (!read_more(in)) return 0;
     }
+    if (answer) *answer = in.substr(head_end + 4, length);
     return std::stoi(in.substr(9, 3));
   }
 
@@ -434,6 +442,63 @@ TEST(ProxyLifecycle, AReloadAppliesToTheNextRequestOnAnIdleKeepAliveConnection) 
   // Regression: the connection's first request after the reload was served with the old config
   // (the snapshot was taken before its head was read), so the new model was a 404.
   EXPECT_EQ(conn.post("/v1/chat/completions", chat("added-later", "after").dump()), 200);
+}
+
+// Requests and answers larger than a socket takes at once: the gateway writes what the kernel
+// takes without the event loop, and the rest when the peer reads. Both directions must arrive
+// whole, in order, and leave the keep-alive connection's framing right.
+TEST(ProxyLifecycle, BodiesLargerThanTheSocketBuffersArriveWholeBothWays) {
+  Mock mock;
+  Gateway gw(mock_config(mock));
+  std::string text;
+  for (int i = 0; text.size() < (4u << 20); ++i) text += "w" + std::to_string(i) + " ";
+  const size_t words = static_cast<size_t>(std::count(text.begin(), text.end(), ' '));
+  // A 64 KB receive window and a pause before reading: the gateway's answer (4 MB) cannot go
+  // out in one write, nor its 4 MB request to the upstream.
+  KeepAliveConn conn(gw.port(), 64 * 1024);
+  ASSERT_TRUE(conn.connected());
+  std::string answer;
+  ASSERT_EQ(conn.post("/v1/chat/completions", chat("gpt-test", text).dump(), &answer,
+                      std::chrono::milliseconds(300)),
+            200);
+  const json j = json::parse(answer, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << answer.substr(0, 200);
+  // The mock counted every word of the request and echoed the text back.
+  EXPECT_EQ(j["usage"]["prompt_tokens"], words);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "mock: " + text);
+  // The same connection serves the next request.
+  std::string small;
+  ASSERT_EQ(conn.post("/v1/chat/completions", chat("gpt-test", "after").dump(), &small), 200);
+  EXPECT_EQ(json::parse(small)["choices"][0]["message"]["content"], "mock: after");
+
+  // Streamed: each event is about 200 KB (the mock splits the answer into 20), and the client
+  // reads nothing for a moment after the first piece.
+  json streamed = chat("gpt-test", text, true);
+  std::string content;
+  bool done = false;
+  bool paused = false;
+  auto r = http_stream(gw.port(), "/v1/chat/completions", streamed.dump(),
+                       {{"Authorization", "Bearer sk-test-master"}},
+                       [&](const std::string&) {
+                         if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                         paused = true;
+                         return true;
+                       });
+  ASSERT_EQ(r.status, 200) << r.error;
+  for (const auto& data : sse_data(r.body)) {
+    if (data == "[DONE]") {
+      done = true;
+      continue;
+    }
+    const json e = json::parse(data, nullptr, false);
+    ASSERT_TRUE(e.is_object()) << data.substr(0, 200);
+    if (!e["choices"].empty() && e["choices"][0]["delta"].contains("content") &&
+        e["choices"][0]["delta"]["content"].is_string()) {
+      content += e["choices"][0]["delta"]["content"].get<std::string>();
+    }
+  }
+  EXPECT_TRUE(done);
+  EXPECT_EQ(content, "mock: " + text);
 }
 
 TEST(ProxyLifecycle, SighupReloadsAChangeTheFileWatcherCannotSee) {
