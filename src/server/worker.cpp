@@ -331,9 +331,9 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
     if (!parse_buffered_body(parser, buffer, bec)) {
       stream.expires_after(cfg.body_timeout);
       auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
-      stream.expires_never();
       bec = rec;
     }
+    stream.expires_never();  // (the head's deadline too: every later operation sets its own)
     if (bec) {
       if (bec == http::error::body_limit) {
         co_await reply_and_close(stream, Error::payload_too_large(body_limit, limit_name),

@@ -23,9 +23,9 @@ namespace tg::io {
 template <class Socket, class ConstBuffers>
 size_t write_now(Socket& socket, const ConstBuffers& bufs, boost::system::error_code& ec) {
   ec = {};
-  // A flag in Asio's socket state once set: Asio already made the descriptor non-blocking for
-  // its own operations, so no further system call. Sync operations on it then return
-  // would_block instead of waiting, which is what this wants.
+  // Once per connection (an ioctl), then a flag in Asio's socket state: sync operations on it
+  // return would_block instead of waiting, which is what this wants. Asio's async operations
+  // ignore the flag.
   if (!socket.non_blocking()) {
     socket.non_blocking(true, ec);
     if (ec) return 0;
