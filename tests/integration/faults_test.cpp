@@ -398,6 +398,47 @@ TEST(ClientWatch, APipelinedRequestIsNotAClientGone) {
   }
 }
 
+// A client that hangs up half way through reading a large answer: the part the kernel did not
+// take at once is being written when the peer goes. The write fails at once (no waiting out the
+// write timeout), the answer is still billed as generated, and the gateway keeps serving.
+TEST(ClientWatch, AClientGoneHalfWayThroughALargeAnswerIsBilledAndNothingHangs) {
+  Mock mock;
+  Gateway gw(money_config(mock, temp_dir() + "/t.db",
+                          "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
+  std::string text;
+  for (int i = 0; text.size() < (2u << 20); ++i) text += "w" + std::to_string(i) + " ";
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const int rcvbuf = 16 * 1024;  // a small window: the 2 MB answer cannot go out in one write
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(gw.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string req = raw_chat_request("gone-half-way", text);
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string got;
+  char buf[4096];
+  while (got.size() < 64 * 1024) {  // the head and the start of the body, then gone
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got.substr(0, 200);
+  json row = log_row(gw, "gone-half-way");
+  ASSERT_TRUE(row.is_object()) << gw.get("/admin/logs").body;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "the write waited out its timeout";
+  EXPECT_GT(row["tokens"]["output"].get<int64_t>(), 0) << row.dump();
+  ASSERT_FALSE(row["cost_usd"].is_null()) << row.dump();
+  EXPECT_GT(row["cost_usd"].get<double>(), 0);
+  EXPECT_TRUE(eventually([&] { return key_spend(gw) > 0; }));
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "still serving")).status, 200);
+}
+
 TEST(ClientWatch, AClientGoneDuringABackoffEndsItAtOnce) {
   Mock mock;
   Gateway gw(money_config(mock, temp_dir() + "/t.db",

@@ -501,6 +501,26 @@ TEST(ProxyLifecycle, BodiesLargerThanTheSocketBuffersArriveWholeBothWays) {
   EXPECT_EQ(content, "mock: " + text);
 }
 
+// An upstream that hangs up half way through a request it will not take (the mock refuses a
+// body over 32 MiB with a 413 and closes while the gateway is still writing): the write fails,
+// the client gets a JSON error naming the target (after the one retry on a new connection), and
+// the gateway keeps serving.
+TEST(ProxyLifecycle, AnUpstreamGoneHalfWayThroughTheRequestIsAClearError) {
+  Mock mock;
+  std::string config = mock_config(mock);
+  config.replace(config.find("server:\n"), 8, "server:\n  max_request_body: 48MB\n");
+  Gateway gw(config);
+  const std::string text(33u << 20, 'a');
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", text));
+  EXPECT_EQ(r.status, 502) << r.body.substr(0, 300);
+  const json e = r.json_body();
+  ASSERT_TRUE(e.contains("error")) << r.body.substr(0, 300);
+  EXPECT_EQ(e["error"]["code"], "upstream_error") << r.body;
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("mock/gpt-4o-mini"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "still serving")).status, 200);
+}
+
 TEST(ProxyLifecycle, SighupReloadsAChangeTheFileWatcherCannotSee) {
   Mock mock;
   Gateway gw(mock_config(mock));
