@@ -238,10 +238,12 @@ class App {
     }
     std::unordered_set<std::string> names(snap->router.model_names().begin(),
                                           snap->router.model_names().end());
+    std::unordered_set<std::string> providers;
     for (const auto& p : snap->providers) {
       for (const auto& m : p.config.models) names.insert(p.config.name + "/" + m);
+      providers.insert(p.config.name);
     }
-    shared_.metrics.set_known_models(std::move(names));
+    shared_.metrics.set_known(std::move(names), std::move(providers));
     const auto& cc = snap->config.cache;
     shared_.cache.set_limits({cc.ttl, cc.max_entries, cc.max_bytes});
     return snap;

@@ -55,13 +55,13 @@ struct TransparentHash {
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-// Removing a model's series (a name dropped from the config) must not free a child that another
-// thread is incrementing, or one that it keeps in its cache of children (Metrics::series). Each
-// thread that observes publishes the epoch it reads under while it does (a store and a load, no
-// lock: two workers never contend); set_known_models publishes the new names, moves the epoch on,
-// waits until no thread still reads under an older epoch (an observation lasts microseconds),
-// and only then removes. A thread starting an observation afterwards sees the new names (the
-// removed ones fold into "other") and empties its cache of children first.
+// Removing a model's or a provider's series (a name dropped from the config) must not free a
+// child that another thread is incrementing, or one that it keeps in its cache of children
+// (Metrics::series). Each thread that observes publishes the epoch it reads under while it does
+// (a store and a load, no lock: two workers never contend); set_known publishes the new names,
+// moves the epoch on, waits until no thread still reads under an older epoch (an observation
+// lasts microseconds), and only then removes. A thread starting an observation afterwards sees
+// the new names (the removed ones fold into "other") and empties its cache of children first.
 struct ReaderSlot {
   std::atomic<uint64_t> active{0};  // the epoch read under; 0 outside an observation
 };
@@ -124,11 +124,11 @@ class Metrics::Reading {
 
 // Family::Add takes the family's mutex, builds a label map and hashes it: ten of them per
 // request were measurable. So each thread resolves a series' children once per (registry,
-// model, provider) and keeps the pointers, until set_known_models removes a model's series (the
-// epoch moves on and every thread's cache is emptied before its next use: see Reading). Labels
-// are bounded (configured models or "other", configured providers), and so is this cache.
-// Children created lazily (a status, a token kind, a team) keep the old behaviour: a series
-// appears on its first observation.
+// model, provider) and keeps the pointers, until set_known removes a model's or a provider's
+// series (the epoch moves on and every thread's cache is emptied before its next use: see
+// Reading). Labels are bounded (configured models or "other", configured providers or "other"),
+// and so is this cache. Children created lazily (a status, a token kind, a team) keep the old
+// behaviour: a series appears on its first observation.
 struct Metrics::Series {
   prometheus::Histogram* duration = nullptr;
   prometheus::Histogram* overhead = nullptr;
@@ -165,6 +165,7 @@ Metrics::Series& Metrics::series(const Reading& reading, std::string_view asked,
   // Read after the epoch is published (see Reading): a name removed since folds into "other".
   const std::string_view model =
       known_models_.load()->contains(asked) ? asked : std::string_view("other");
+  provider = known_provider(provider);
   key.assign(reinterpret_cast<const char*>(&id_), sizeof id_);
   key.append(model).push_back('\x1f');
   key.append(provider);
@@ -283,34 +284,45 @@ Metrics::Metrics()
   // Label-less series exist from the start (a rate() over them needs no first event).
   retries_total_ = &retries_->Add({});
   known_models_.store(std::make_shared<const NameSet>());
+  known_providers_.store(std::make_shared<const NameSet>());
 }
 
-void Metrics::set_known_models(std::unordered_set<std::string> names) {
-  for (const auto& name : names) failovers_->Add({{"model", name}});
+void Metrics::set_known(std::unordered_set<std::string> models,
+                        std::unordered_set<std::string> providers) {
+  for (const auto& name : models) failovers_->Add({{"model", name}});
   failovers_->Add({{"model", "other"}});
-  auto now = std::make_shared<const NameSet>(names.begin(), names.end());
-  auto before = known_models_.exchange(now);
-  NameSet gone;
-  for (const auto& name : *before) {
-    if (!now->contains(name)) gone.insert(name);
-  }
-  if (gone.empty()) return;
+  // The names dropped since the last call: `before` minus `now`.
+  auto publish = [](std::atomic<std::shared_ptr<const NameSet>>& known,
+                    const std::unordered_set<std::string>& names) {
+    auto now = std::make_shared<const NameSet>(names.begin(), names.end());
+    auto before = known.exchange(now);
+    NameSet gone;
+    for (const auto& name : *before) {
+      if (!now->contains(name)) gone.insert(name);
+    }
+    return gone;
+  };
+  const NameSet gone_models = publish(known_models_, models);
+  const NameSet gone_providers = publish(known_providers_, providers);
+  if (gone_models.empty() && gone_providers.empty()) return;
   wait_for_readers(g_epoch.fetch_add(1, std::memory_order_seq_cst) + 1);
-  remove_model_series(gone);
+  remove_series("model", gone_models);
+  remove_series("provider", gone_providers);
 }
 
 namespace {
-// Every child of `family` labelled model=<one of names>. Family::Add returns the existing child
-// for labels it has (the arguments build a throwaway one).
+// Every child of `family` labelled <label>=<one of names>. Family::Add returns the existing
+// child for labels it has (the arguments build a throwaway one).
 template <typename T, typename Names, typename... Args>
-void remove_labelled(prometheus::Family<T>* family, const Names& names, const Args&... args) {
+void remove_labelled(prometheus::Family<T>* family, std::string_view label, const Names& names,
+                     const Args&... args) {
   for (const auto& collected : family->Collect()) {
     for (const auto& metric : collected.metric) {
       prometheus::Labels labels;
       bool hit = false;
       for (const auto& l : metric.label) {
         labels.emplace(l.name, l.value);
-        hit = hit || (l.name == "model" && names.contains(l.value));
+        hit = hit || (l.name == label && names.contains(l.value));
       }
       if (hit) family->Remove(&family->Add(labels, args...));
     }
@@ -318,16 +330,18 @@ void remove_labelled(prometheus::Family<T>* family, const Names& names, const Ar
 }
 }  // namespace
 
-void Metrics::remove_model_series(const NameSet& names) {
-  remove_labelled(requests_, names);
-  remove_labelled(tokens_, names);
-  remove_labelled(failovers_, names);
-  remove_labelled(cost_, names);
-  remove_labelled(cost_unknown_, names);
-  remove_labelled(duration_, names, kLatencyBuckets);
-  remove_labelled(overhead_, names, kOverheadBuckets);
-  remove_labelled(ttft_, names, kLatencyBuckets);
-  remove_labelled(upstream_, names, kLatencyBuckets);
+void Metrics::remove_series(std::string_view label, const NameSet& names) {
+  if (names.empty()) return;
+  remove_labelled(requests_, label, names);
+  remove_labelled(tokens_, label, names);
+  remove_labelled(failovers_, label, names);
+  remove_labelled(cost_, label, names);
+  remove_labelled(cost_unknown_, label, names);
+  remove_labelled(dropped_params_, label, names);
+  remove_labelled(duration_, label, names, kLatencyBuckets);
+  remove_labelled(overhead_, label, names, kOverheadBuckets);
+  remove_labelled(ttft_, label, names, kLatencyBuckets);
+  remove_labelled(upstream_, label, names, kLatencyBuckets);
 }
 
 void Metrics::observe(const RequestSample& s) {
@@ -390,9 +404,18 @@ void Metrics::set_deployments(const std::vector<std::string>& labels,
   deployment_series_ = std::move(now);
 }
 
+std::string_view Metrics::known_provider(std::string_view provider) const {
+  // "none": answered before any provider was chosen. A provider removed by a reload while its
+  // request was in flight (or a cached answer it gave) is "other": its series stay removed.
+  if (provider == "none" || known_providers_.load()->contains(provider)) return provider;
+  return "other";
+}
+
 void Metrics::dropped_param(std::string_view provider, std::string_view param) {
+  Reading reading;  // the child may be removed with its provider (set_known)
   dropped_params_
-      ->Add({{"provider", std::string(provider)}, {"param", std::string(param_label(param))}})
+      ->Add({{"provider", std::string(known_provider(provider))},
+             {"param", std::string(param_label(param))}})
       .Increment();
 }
 

@@ -643,6 +643,8 @@ net::awaitable<void> handle(RequestContext& ctx) {
   auto now = Clock::now();
   double duration_ms = ms_since(ctx.start, now);
   if (ctx.record.error_code.empty()) ctx.record.error_code = ctx.out.error_code();
+  // An answer the client left before it was written whole: logged as a hang-up, like a stream's.
+  if (ctx.record.error_code.empty() && ctx.out.failed()) ctx.record.error_code = "client_closed";
   if (ctx.api) {
     const int status = ctx.out.status() == 0 ? 499 : ctx.out.status();
     record_request(ctx, status, duration_ms);

@@ -400,16 +400,18 @@ TEST(ClientWatch, APipelinedRequestIsNotAClientGone) {
 
 // A client that hangs up half way through reading a large answer: the part the kernel did not
 // take at once is being written when the peer goes. The write fails at once (no waiting out the
-// write timeout), the answer is still billed as generated, and the gateway keeps serving.
+// write timeout), the answer is still billed as generated and logged as a hang-up, and the
+// gateway keeps serving. The answer (the mock echoes the prompt) is larger than the most a
+// socket's send buffer takes here (tcp_wmem's 4 MB), so the write cannot end before the hang-up.
 TEST(ClientWatch, AClientGoneHalfWayThroughALargeAnswerIsBilledAndNothingHangs) {
   Mock mock;
   Gateway gw(money_config(mock, temp_dir() + "/t.db",
                           "pricing:\n  mock/gpt-4o-mini: {input: 1.0, output: 2.0}\n"));
   std::string text;
-  for (int i = 0; text.size() < (2u << 20); ++i) text += "w" + std::to_string(i) + " ";
+  for (int i = 0; text.size() < (8u << 20); ++i) text += "w" + std::to_string(i) + " ";
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);
-  const int rcvbuf = 16 * 1024;  // a small window: the 2 MB answer cannot go out in one write
+  const int rcvbuf = 16 * 1024;  // a small window: the 8 MB answer cannot go out in one write
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -435,6 +437,8 @@ TEST(ClientWatch, AClientGoneHalfWayThroughALargeAnswerIsBilledAndNothingHangs) 
   EXPECT_GT(row["tokens"]["output"].get<int64_t>(), 0) << row.dump();
   ASSERT_FALSE(row["cost_usd"].is_null()) << row.dump();
   EXPECT_GT(row["cost_usd"].get<double>(), 0);
+  EXPECT_EQ(row["status"], 200) << row.dump();  // what was sent, as for a stream cut short
+  EXPECT_EQ(row["error_code"], "client_closed") << row.dump();
   EXPECT_TRUE(eventually([&] { return key_spend(gw) > 0; }));
   EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "still serving")).status, 200);
 }

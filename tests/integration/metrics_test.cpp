@@ -424,6 +424,45 @@ TEST(Metrics, AModelRemovedByAReloadLosesItsSeries) {
   EXPECT_GT(last.sum("tollgate_requests_total", {{"model", "gpt-test"}}), 2);
 }
 
+// A provider dropped by a reload loses its series too, in every family labelled by provider
+// (the model it served stays configured, on another provider). An answer it gave that is served
+// afterwards (a cache hit) counts under provider "other", so the series stay removed.
+TEST(Metrics, AProviderRemovedByAReloadLosesItsSeries) {
+  Mock mock;
+  auto config = [&](bool with_spare) {
+    std::string c = "server:\n  master_key: sk-test-master\n  workers: 2\n"
+                    "cache:\n  enabled: true\n"
+                    "providers:\n  mock:\n    type: openai-compatible\n    base_url: " +
+                    mock.base_url() + "\n    api_key: k1\n";
+    if (with_spare) {
+      c += "  spare:\n    type: openai-compatible\n    base_url: " + mock.base_url() +
+           "\n    api_key: k2\n";
+    }
+    return c + "models:\n  - name: gpt-test\n    targets: [" +
+           (with_spare ? "spare" : "mock") + "/gpt-4o-mini]\n";
+  };
+  Gateway gw(config(true));
+  json cached = chat("gpt-test", "remember me");
+  ASSERT_EQ(gw.post("/v1/chat/completions", cached).status, 200);
+  auto before = settled_scrape(gw);
+  ASSERT_EQ(before.sum("tollgate_requests_total", {{"provider", "spare"}}), 1) << before.text;
+  {
+    std::ofstream out(gw.config_path());
+    out << config(false);
+  }
+  ASSERT_EQ(gw.post("/admin/reload", json::object()).status, 200);
+  ASSERT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "after")).status, 200);
+  auto hit = gw.post("/v1/chat/completions", cached);  // the answer spare gave, from the cache
+  ASSERT_EQ(hit.status, 200);
+  EXPECT_EQ(hit.header("x-tollgate-cache"), "hit");
+  auto after = settled_scrape(gw);
+  EXPECT_EQ(after.label_values("provider").count("spare"), 0u) << after.text;
+  EXPECT_EQ(after.text.find("provider=\"spare\""), std::string::npos) << after.text;
+  EXPECT_EQ(after.sum("tollgate_requests_total", {{"provider", "mock"}}), 1) << after.text;
+  EXPECT_EQ(after.sum("tollgate_requests_total", {{"provider", "other"}}), 1) << after.text;
+  EXPECT_EQ(after.sum("tollgate_requests_total", {{"model", "gpt-test"}}), 2) << after.text;
+}
+
 std::string failover_config(const Mock& mock, uint16_t dead_port,
                             const std::string& more_providers = "") {
   return "server:\n  master_key: sk-test-master\n  workers: 2\n"

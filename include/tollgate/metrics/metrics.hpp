@@ -53,10 +53,12 @@ class Metrics {
   // Every key with a budget, as it stands (start, reload, admin changes): keys no longer listed
   // lose their series.
   void set_budgets(const std::vector<std::pair<std::string, double>>& remaining);
-  // The configured names (start, reload). Their failover series exist from the start, at 0. A
-  // name no longer configured loses its series (they are removed once no thread is still
-  // observing under the old names: see Reading in metrics.cpp). Not called concurrently.
-  void set_known_models(std::unordered_set<std::string> names);
+  // The configured model names and provider names (start, reload). The models' failover series
+  // exist from the start, at 0. A model or a provider no longer configured loses its series
+  // (removed once no thread is still observing under the old names: see Reading in
+  // metrics.cpp); what is observed for it afterwards counts under "other". Not called
+  // concurrently.
+  void set_known(std::unordered_set<std::string> models, std::unordered_set<std::string> providers);
   // tollgate_deployment_up{provider,model}: 1, or 0 while every key of it cools down.
   // `labels` are the configured "provider/model" pairs; `down` those cooling now. A deployment
   // no longer configured loses its series.
@@ -72,7 +74,7 @@ class Metrics {
 
  private:
   struct Series;  // the children of one (model, provider), resolved once per thread
-  class Reading;  // marks a thread as observing, for set_known_models' removal
+  class Reading;  // marks a thread as observing, for set_known's removal
   // The children for `asked` (a model name as asked, folded into "other" unless configured)
   // and `provider`, from this thread's cache.
   Series& series(const Reading& reading, std::string_view asked, std::string_view provider);
@@ -114,8 +116,11 @@ class Metrics {
   // hashes it); removed together with the series by set_budgets.
   std::unordered_map<std::string, prometheus::Gauge*, NameHash, std::equal_to<>> budget_series_;
   std::atomic<std::shared_ptr<const NameSet>> known_models_;  // read per request, without a lock
-  // Removes every series labelled with one of `names` (no thread observes under them any more).
-  void remove_model_series(const NameSet& names);
+  std::atomic<std::shared_ptr<const NameSet>> known_providers_;  // the same, for providers
+  // `provider` if configured (or "none"), else "other".
+  std::string_view known_provider(std::string_view provider) const;
+  // Removes every series whose `label` is one of `names` (no thread observes under them any more).
+  void remove_series(std::string_view label, const NameSet& names);
   std::mutex deployments_mu_;
   std::unordered_map<std::string, prometheus::Gauge*> deployment_series_;  // by "provider/model"
 };
