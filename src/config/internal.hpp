@@ -122,7 +122,7 @@ struct RawKey {
 };
 
 struct PartialTimeouts {
-  std::optional<Millis> connect, first_token, idle, total;
+  std::optional<Millis> connect, first_token, idle, total, keepalive;
   Where where;
 };
 

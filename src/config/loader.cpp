@@ -167,6 +167,7 @@ PartialTimeouts decode_timeouts(Decoder& d, NodeRef node, PathRef path, int line
       {"first_token", field(t.first_token)},
       {"idle", field(t.idle)},
       {"total", field(t.total)},
+      {"keepalive", field(t.keepalive)},
   });
   return t;
 }
@@ -193,6 +194,7 @@ void decode_router(LoadState& st, NodeRef node, PathRef path, int line) {
          r.timeouts.first_token = t.first_token.value_or(r.timeouts.first_token);
          r.timeouts.idle = t.idle.value_or(r.timeouts.idle);
          r.timeouts.total = t.total.value_or(r.timeouts.total);
+         r.timeouts.keepalive = t.keepalive.value_or(r.timeouts.keepalive);
          st.router_timeouts = t.where;
        }},
   });

@@ -371,7 +371,8 @@ void resolve_provider(LoadState& st, RawProvider& rp) {
     const Timeouts& base = st.cfg.router.timeouts;
     const PartialTimeouts& t = *rp.timeouts;
     p.timeouts = Timeouts{t.connect.value_or(base.connect), t.first_token.value_or(base.first_token),
-                          t.idle.value_or(base.idle), t.total.value_or(base.total)};
+                          t.idle.value_or(base.idle), t.total.value_or(base.total),
+                          t.keepalive.value_or(base.keepalive)};
     check_timeouts(st.dec, *p.timeouts, t.where);
   }
   st.cfg.providers.push_back(std::move(p));

@@ -80,7 +80,8 @@ inline providers::BuildContext build_context(const routing::ProviderRuntime& p, 
 }
 
 inline upstream::Target target_of(const routing::ProviderRuntime& p) {
-  return upstream::Target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name};
+  return upstream::Target{&p.base, {p.config.tls_verify, p.config.ca_file}, p.config.name,
+                          p.timeouts.keepalive};
 }
 
 // Who may read a stored response: the team of the key that made it, else that key.

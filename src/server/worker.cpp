@@ -62,6 +62,7 @@ uint16_t Worker::listen_admin(const tcp::endpoint& endpoint) {
 void Worker::start() {
   net::co_spawn(ioc_, accept_loop(*acceptor_, false), net::detached);
   if (admin_acceptor_) net::co_spawn(ioc_, accept_loop(*admin_acceptor_, true), net::detached);
+  net::co_spawn(ioc_, sweep_loop(), net::detached);
   thread_ = std::thread([this] {
     for (;;) {
       try {
@@ -391,6 +392,18 @@ net::awaitable<void> run_session(Worker& worker, tcp::socket socket, bool admin_
 }
 
 }  // namespace
+
+// Once a second: the pooled upstream connections idle past their keepalive are closed, also on
+// a worker that gets no traffic (no connection goes back to its pool to end them).
+net::awaitable<void> Worker::sweep_loop() {
+  net::steady_timer timer(ioc_);
+  while (!draining_) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(kTuple);
+    if (ec) co_return;
+    upstream_->drop_expired();
+  }
+}
 
 net::awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, bool admin) {
   for (;;) {

@@ -4,6 +4,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
@@ -84,6 +85,7 @@ class Connection {
   beast::flat_buffer buffer_;
   std::string pool_key_;
   Clock::time_point idle_since_{};
+  Clock::duration keepalive_{};  // its provider's timeouts.keepalive, as of its last use
   uint32_t uses_ = 0;
   bool session_saved_ = false;  // its TLS session is the pool's to resume
 };
@@ -98,7 +100,6 @@ void AbortSlot::fire() {
 
 struct UpstreamClient::Pool {
   static constexpr size_t kMaxIdlePerKey = 256;
-  static constexpr auto kIdleTtl = std::chrono::seconds(30);
   // A connection idle for less than this is taken without the peek below (a system call per
   // request under load): servers' keep-alive timeouts are seconds long, and a close that races
   // the request (a restart, a shorter timeout) fails before any response byte, which send()
@@ -131,7 +132,7 @@ struct UpstreamClient::Pool {
     return true;  // 0: EOF; > 0: unsolicited bytes, the connection cannot carry a new exchange
   }
 
-  std::unique_ptr<Connection> take(const std::string& key) {
+  std::unique_ptr<Connection> take(const std::string& key, Clock::duration keepalive) {
     auto it = idle.find(key);
     if (it == idle.end()) return nullptr;
     auto& list = it->second;
@@ -140,13 +141,27 @@ struct UpstreamClient::Pool {
       auto conn = std::move(list.back());
       list.pop_back();
       const auto idle_for = now - conn->idle_since_;
-      if (idle_for < kIdleTtl && conn->tcp().socket().is_open() &&
+      if (idle_for < keepalive && conn->tcp().socket().is_open() &&
           (idle_for < kFreshIdle || !closed_by_peer(*conn))) {
         return conn;
       }
       conn->close();
     }
     return nullptr;
+  }
+
+  // Closes what has been idle for its keepalive. A list is in the order connections came back
+  // (take pops the newest), so the expired ones are a prefix (with one keepalive per origin;
+  // two providers on one origin with different ones: the longer bounds the shorter). Without
+  // this, connections opened for a burst would wait below the warm ones until taken, which under
+  // steady traffic is never: each holding its socket (in CLOSE_WAIT once the server gives up on
+  // it) and its memory, which pinned the allocator's pages the burst had used.
+  static void drop_expired(std::vector<std::unique_ptr<Connection>>& list, Clock::time_point now) {
+    auto live = std::find_if(list.begin(), list.end(),
+                             [&](const auto& c) { return now - c->idle_since_ < c->keepalive_; });
+    if (live == list.begin()) return;
+    for (auto it = list.begin(); it != live; ++it) (*it)->close();
+    list.erase(list.begin(), live);
   }
 
   tcp::resolver resolver;
@@ -387,6 +402,14 @@ void UpstreamClient::close_idle() {
   pool_->idle.clear();
 }
 
+void UpstreamClient::drop_expired() {
+  const auto now = Clock::now();
+  for (auto it = pool_->idle.begin(); it != pool_->idle.end();) {
+    Pool::drop_expired(it->second, now);
+    it = it->second.empty() ? pool_->idle.erase(it) : std::next(it);
+  }
+}
+
 void UpstreamClient::release(std::unique_ptr<Connection> conn) {
   if (conn->tls_ && !conn->session_saved_) {
     conn->session_saved_ = true;
@@ -400,11 +423,13 @@ void UpstreamClient::release(std::unique_ptr<Connection> conn) {
     }
   }
   auto& list = pool_->idle[conn->pool_key_];
+  const auto now = Clock::now();
+  Pool::drop_expired(list, now);
   if (list.size() >= Pool::kMaxIdlePerKey) {
     conn->close();
     return;
   }
-  conn->idle_since_ = Clock::now();
+  conn->idle_since_ = now;
   conn->tcp().expires_never();
   list.push_back(std::move(conn));
   ++stats_.idle;
@@ -621,7 +646,7 @@ net::awaitable<SendResult> UpstreamClient::send(const Target& target,
   // the request is sent again once on a new connection, never on another pooled one, which
   // would likely be just as stale after the same idle spell.
   for (int round = 0; round < 2; ++round) {
-    std::unique_ptr<Connection> conn = round == 0 ? pool_->take(key) : nullptr;
+    std::unique_ptr<Connection> conn = round == 0 ? pool_->take(key, target.keepalive) : nullptr;
     bool reused = conn != nullptr;
     if (!conn) {
       std::optional<Error> err;
@@ -630,6 +655,7 @@ net::awaitable<SendResult> UpstreamClient::send(const Target& target,
     } else {
       ++stats_.reuses;
     }
+    conn->keepalive_ = target.keepalive;
     if (slot) {
       if (slot->fired) co_return SendResult{nullptr, Error::upstream_protocol(
                                                          std::string(target.provider),

@@ -73,6 +73,26 @@ TEST(UpstreamPool, AFreshConnectionTheServerClosedIsReplacedWithoutAnError) {
 }
 
 
+// The connections a burst opened are closed once idle for router.timeouts.keepalive, while
+// steady traffic goes on over the warmest one, and also on a worker nobody sends to: the pool
+// does not keep a burst's sockets and memory for as long as the traffic lasts.
+TEST(UpstreamPool, ConnectionsABurstOpenedAreClosedOnceIdlePastTheKeepalive) {
+  Mock mock({"--latency-ms", "150"});
+  Gateway gw(mock_config(mock, "router:\n  timeouts: {keepalive: 1s}\n"));
+  auto open = [&] { return mock.stats()["connections_open"].get<int>(); };
+  std::string sample;
+  ASSERT_EQ(concurrent_failures(gw, 12, &sample), 0) << sample;
+  EXPECT_GE(open(), 12);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+  while (std::chrono::steady_clock::now() < until) {  // one request at a time
+    auto r = gw.post("/v1/chat/completions", chat("gpt-test", "steady"));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  // At most the one warm connection per worker is left (two workers).
+  EXPECT_TRUE(eventually([&] { return open() <= 2; }, std::chrono::seconds(3))) << open();
+  EXPECT_EQ(gw.post("/v1/chat/completions", chat("gpt-test", "after")).status, 200);
+}
+
 // A gateway with two targets under one name and no retries, so each target is tried once.
 std::string pair_config(const Mock& mock) {
   return mock_config(mock, "  - name: pair\n    targets: [mock/gpt-4o-mini, mock/gpt-4o]\n"

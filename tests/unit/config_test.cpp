@@ -211,6 +211,22 @@ TEST(ConfigLoad, RouterAndTimeoutOrdering) {
   EXPECT_EQ(rt.timeouts.first_token, std::chrono::seconds(20));
   EXPECT_EQ(rt.timeouts.idle, std::chrono::seconds(60));  // default kept
   EXPECT_EQ(rt.timeouts.total, std::chrono::minutes(5));
+  EXPECT_EQ(rt.timeouts.keepalive, std::chrono::seconds(30));  // default kept
+
+  // keepalive: the router's, overridden per provider like the others.
+  auto ka = load("router:\n  timeouts: { keepalive: 5s }\n"
+                 "providers:\n"
+                 "  a: {type: openai-compatible, base_url: \"http://127.0.0.1:1/v1\", api_key: k}\n"
+                 "  b: {type: openai-compatible, base_url: \"http://127.0.0.1:1/v1\", api_key: k,\n"
+                 "      timeouts: { keepalive: 90s }}\n");
+  ASSERT_TRUE(ka.config) << rendered(ka).front();
+  EXPECT_EQ(ka.config->router.timeouts.keepalive, std::chrono::seconds(5));
+  ASSERT_EQ(ka.config->providers.size(), 2u);
+  EXPECT_FALSE(ka.config->providers[0].timeouts);
+  ASSERT_TRUE(ka.config->providers[1].timeouts);
+  EXPECT_EQ(ka.config->providers[1].timeouts->keepalive, std::chrono::seconds(90));
+  EXPECT_EQ(ka.config->providers[1].timeouts->idle, std::chrono::seconds(60));
+  EXPECT_FALSE(load("router:\n  timeouts: { keepalive: 0s }\n").config);
 
   auto bad = load("router:\n  timeouts:\n    connect: 10m\n    first_token: 20m\n    total: 5m\n");
   EXPECT_THAT(rendered(bad),

@@ -20,6 +20,7 @@ struct Timeouts {
   Millis first_token{60'000};  // upstream must answer and produce its first byte/event within this
   Millis idle{60'000};         // max silence between stream events (or body reads)
   Millis total{600'000};       // whole request, every attempt included
+  Millis keepalive{30'000};    // an upstream connection idle this long leaves the pool (closed)
 };
 
 struct ServerConfig {

@@ -105,6 +105,7 @@ class Worker {
 
  private:
   net::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin);
+  net::awaitable<void> sweep_loop();
 
   int index_;
   Shared& shared_;

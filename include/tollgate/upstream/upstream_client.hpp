@@ -61,6 +61,7 @@ struct Target {
   const Url* base = nullptr;        // provider base URL
   TlsOptions tls;
   std::string_view provider;        // for error messages
+  Clock::duration keepalive = std::chrono::seconds(30);  // idle this long, a pooled one is closed
 };
 
 // One request/response on a connection taken from the pool. Destroying it returns the connection
@@ -120,6 +121,9 @@ class UpstreamClient {
 
   PoolStats stats() const { return stats_; }
   void close_idle();  // on shutdown
+  // Closes the pooled connections idle past their keepalive (the worker's one-second sweep; a
+  // connection going back to the pool also ends its origin's expired ones).
+  void drop_expired();
 
  private:
   friend class Exchange;
