@@ -82,7 +82,7 @@ TEST(UpstreamPool, ConnectionsABurstOpenedAreClosedOnceIdlePastTheKeepalive) {
   auto open = [&] { return mock.stats()["connections_open"].get<int>(); };
   std::string sample;
   ASSERT_EQ(concurrent_failures(gw, 12, &sample), 0) << sample;
-  EXPECT_GE(open(), 12);
+  EXPECT_GE(open(), 6);  // 12 when every request overlapped (150 ms each); a slow start, fewer
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
   while (std::chrono::steady_clock::now() < until) {  // one request at a time
     auto r = gw.post("/v1/chat/completions", chat("gpt-test", "steady"));
