@@ -7,7 +7,8 @@
 # One Tollgate (one worker) under valgrind --tool=callgrind with collection off, a mock with 20
 # content events per stream, the bench's prompt. For each case: a warm-up, then collection on,
 # N requests (16 keep-alive connections, low rate), collection off, and a dump; the case's
-# figure is the dump's instruction count (Ir) divided by N. Cases: chat, Responses translated
+# figure is the dump's instruction count (Ir) divided by N. Cases: chat (master key), chat with a
+# virtual key that has a budget and limits (the governed path), Responses translated
 # (to the mock's chat endpoint), native (to the mock's /v1/responses), translated with store:
 # true; each non-streamed and streamed. Prints a table with each Responses case's ratio to chat.
 set -euo pipefail
@@ -18,7 +19,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --requests) N=$2; shift ;;
     --build) BUILD_DIR=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "callgrind_ratio.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -38,6 +39,7 @@ source "$ROOT/bench/scratch.sh"
 scratch_init tollgate-cg
 
 KEY=sk-bench-master
+GOVERNED_KEY=sk-bench-governed-0123456789abcdef
 PROMPT="The quick brown fox jumps over the lazy dog again and again"
 "$MOCK" --listen 127.0.0.1:0 --port-file "$TMP/mock.port" --events 20 >"$TMP/mock.log" 2>&1 &
 PIDS+=($!)
@@ -50,6 +52,13 @@ providers:
   mock: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key }
   translate: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key, responses: translate }
   native: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key, responses: native }
+keys:
+  - name: bench-governed
+    key: $GOVERNED_KEY
+    budget: { usd: 1000000000, period: total }
+    limits: { rpm: 100000000, tpm: 100000000000, parallel: 100000 }
+pricing:
+  mock/gpt-4o-mini: { input: 0.15, output: 0.60 }
 EOF
 (cd "$TMP" && exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out" \
   "$TOLLGATE" --config "$TMP/tg.yaml" --listen 127.0.0.1:0 --workers 1 --port-file "$TMP/tg.port" \
@@ -61,12 +70,12 @@ PORT=$(cat "$TMP/tg.port")
 # case name, path, body, stream flag
 body_chat() { printf '{"model":"mock/gpt-4o-mini",%s"messages":[{"role":"user","content":"%s"}]}' "$1" "$PROMPT"; }
 body_resp() { printf '{"model":"%s/gpt-4o-mini",%s"input":"%s","store":%s}' "$1" "$2" "$PROMPT" "$3"; }
-run_case() {  # name path stream(0|1) body
-  local name=$1 path=$2 stream=$3 body=$4 sflag=()
+run_case() {  # name path stream(0|1) body [key]
+  local name=$1 path=$2 stream=$3 body=$4 key=${5:-$KEY} sflag=()
   [[ $stream == 1 ]] && sflag=(--stream)
   printf '%s' "$body" >"$TMP/body.json"
   local lg=("$LOADGEN" --url "http://127.0.0.1:$PORT$path" --rate 40 --connections 16
-            --header "Authorization: Bearer $KEY" --body-file "$TMP/body.json" "${sflag[@]}" --timeout 30)
+            --header "Authorization: Bearer $key" --body-file "$TMP/body.json" "${sflag[@]}" --timeout 30)
   "${lg[@]}" --requests 32 >/dev/null  # warm-up: connections, pools, caches
   callgrind_control -i on "$TPID" >/dev/null
   local res; res=$("${lg[@]}" --requests "$N")
@@ -78,6 +87,8 @@ run_case() {  # name path stream(0|1) body
 S='"stream":true,'
 run_case chat_plain /v1/chat/completions 0 "$(body_chat '')"
 run_case chat_stream /v1/chat/completions 1 "$(body_chat "$S")"
+run_case governed_plain /v1/chat/completions 0 "$(body_chat '')" "$GOVERNED_KEY"
+run_case governed_stream /v1/chat/completions 1 "$(body_chat "$S")" "$GOVERNED_KEY"
 run_case translated_plain /v1/responses 0 "$(body_resp translate '' false)"
 run_case translated_stream /v1/responses 1 "$(body_resp translate "$S" false)"
 run_case native_plain /v1/responses 0 "$(body_resp native '' false)"
@@ -100,7 +111,7 @@ for f in glob.glob(tmp + "/cg.out*"):
 print(f"Instructions (Ir) per request, {n} requests per case, one worker")
 print("| case | non-streamed Ir/req | ÷ chat | streamed Ir/req | ÷ chat |")
 print("|---|--:|--:|--:|--:|")
-for name, label in [("chat", "chat"), ("translated", "Responses, translated"),
+for name, label in [("chat", "chat"), ("governed", "chat, virtual key (budget + limits)"), ("translated", "Responses, translated"),
                     ("native", "Responses, native"), ("stored", "Responses, translated, store: true")]:
     cells = []
     for mode in ("plain", "stream"):

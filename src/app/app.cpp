@@ -82,7 +82,6 @@ class App {
     if (!snapshot) return 1;
     const auto& server = snapshot->config.server;
     if (!open_store(snapshot->config)) return 1;
-    shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     int n = server.workers > 0 ? server.workers
                                : std::max(1u, std::thread::hardware_concurrency());
     shared_.reload = [this]() { return reload_from_worker(); };
@@ -187,7 +186,6 @@ class App {
     // Other instances' key and team changes (store.postgres), on the store's listener thread.
     store_->on_change([this](store::StoreChange change) {
       shared_.governance.apply_change(change);
-      shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     });
     return true;
   }
@@ -315,7 +313,6 @@ class App {
     }
     store_->set_retention_days(result.config->logs.retention_days);
     for (const auto& w : shared_.governance.apply_config(*result.config)) spdlog::warn("keys: {}", w);
-    shared_.metrics.set_budgets(shared_.governance.budgets_remaining());
     auto snap = build(std::move(*result.config));
     if (!snap) return {config::ConfigError{"", 0, "TLS setup failed (see the log)"}};
     current_ = snap;

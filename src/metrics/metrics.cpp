@@ -442,16 +442,6 @@ void Metrics::cost_unknown(std::string_view model, std::string_view provider) {
   series.cost_unknown->Increment();
 }
 
-void Metrics::set_budget_remaining(std::string_view key_name, double usd) {
-  std::lock_guard lock(budgets_mu_);
-  auto it = budget_series_.find(key_name);
-  if (it == budget_series_.end()) {
-    auto* g = &budget_remaining_->Add({{"key_name", std::string(key_name)}});
-    it = budget_series_.emplace(std::string(key_name), g).first;
-  }
-  it->second->Set(usd);
-}
-
 void Metrics::set_budgets(const std::vector<std::pair<std::string, double>>& remaining) {
   std::lock_guard lock(budgets_mu_);
   decltype(budget_series_) now;

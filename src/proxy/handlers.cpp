@@ -397,6 +397,7 @@ net::awaitable<void> metrics_handler(RequestContext& ctx) {
   shared.metrics.set_deployments(ctx.snapshot->deployment_labels, down);
   if (shared.store) shared.metrics.set_store(shared.store->health());
   if (shared.redis) shared.metrics.set_redis(shared.redis->errors(), shared.redis->up());
+  shared.metrics.set_budgets(shared.governance.budgets_remaining());
   std::string text = shared.metrics.serialize();
   co_await out.send(200, "text/plain; version=0.0.4; charset=utf-8", text);
 }

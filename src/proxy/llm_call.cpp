@@ -465,11 +465,8 @@ class LlmCall {
                       rec.provider, rec.upstream_model);
       }
     }
-    if (ctx_.key) {
-      if (auto left = shared.governance.budget_remaining_usd(*ctx_.key)) {
-        shared.metrics.set_budget_remaining(ctx_.key->name, *left);
-      }
-    }
+    // The key's tollgate_key_budget_remaining_usd is read from the ledger when /metrics is
+    // scraped, not set here: a scrape is rare, a request is not.
   }
 
   // Whether a target answers in the client's own dialect (then it gets the client's body).

@@ -886,5 +886,30 @@ TEST(Metrics, CostKeyBudgetRemainingIsExportedBeforeAnyRequest) {
   EXPECT_EQ(before.get("tollgate_key_budget_remaining_usd", {{"key_name", "app-one"}}), 1.0);
 }
 
+// The gauge is read from the ledger at each scrape: a key the admin API creates shows its full
+// budget, its spend since, and its series goes once the key is deleted.
+TEST(Metrics, CostKeyBudgetRemainingFollowsTheAdminApi) {
+  Mock mock;
+  Gateway gw(priced_config(mock));
+  auto created = gw.post("/admin/keys", {{"name", "app-two"}, {"budget", {{"usd", 2}, {"period", "monthly"}}}},
+                         "sk-test-master");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string key = created.json_body()["key"], id = created.json_body()["id"];
+  EXPECT_EQ(scrape(gw).get("tollgate_key_budget_remaining_usd", {{"key_name", "app-two"}}), 2.0);
+  auto r = gw.post("/v1/chat/completions", chat("gpt-test", "spend a little"), key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto [in, out] = usage_of(r);
+  const double cost = (in * 1.0 + out * 2.0) / 1e6;
+  ASSERT_GT(cost, 0);
+  auto spent = settled_scrape(gw);
+  EXPECT_NEAR(spent.sum("tollgate_key_budget_remaining_usd", {{"key_name", "app-two"}}), 2.0 - cost, 1e-9)
+      << spent.text;
+  auto del = http(gw.port(), "DELETE", "/admin/keys/" + id, "", {{"Authorization", "Bearer sk-test-master"}});
+  ASSERT_EQ(del.status, 200) << del.body;
+  auto gone = scrape(gw);
+  EXPECT_FALSE(gone.get("tollgate_key_budget_remaining_usd", {{"key_name", "app-two"}})) << gone.text;
+  EXPECT_TRUE(gone.get("tollgate_key_budget_remaining_usd", {{"key_name", "app-one"}}));
+}
+
 }  // namespace
 }  // namespace tg::it

@@ -49,8 +49,7 @@ class Metrics {
   // `model` as asked, folded here as observe() does.
   void add_cost(std::string_view model, std::string_view provider, std::string_view team, double usd);
   void cost_unknown(std::string_view model, std::string_view provider);
-  void set_budget_remaining(std::string_view key_name, double usd);
-  // Every key with a budget, as it stands (start, reload, admin changes): keys no longer listed
+  // Every key with a budget, as it stands (set when /metrics is scraped): keys no longer listed
   // lose their series.
   void set_budgets(const std::vector<std::pair<std::string, double>>& remaining);
   // The configured model names and provider names (start, reload). The models' failover series

@@ -113,7 +113,6 @@ net::awaitable<void> admin_keys_handler(RequestContext& ctx) {
       co_return;
     }
     res = res.commit(shared.governance);
-    shared.metrics.set_budgets(shared.governance.budgets_remaining());
   }
 #ifndef TG_NO_UI
   if (method == "GET" && res.status == 200 && shared.store) {
