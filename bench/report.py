@@ -116,22 +116,30 @@ def summarize(cases):
             row["hold_errors"] = hl.get("errors")
             row["hold_max_open_streams"] = hl.get("max_open_streams")
         for case in ("sat", "sat_stream"):  # closed loop, non-streamed and streamed
-            sat = tc.get(case)
-            if not sat:
+            # One run ('sat') or rounds ('sat.1', 'sat.2', ...; perf stat's in 'sat_perf.1', ...):
+            # each figure is the median over the rounds, and the per-round figures are kept so
+            # that a ratio can be taken round by round.
+            per = []
+            for name, sat in ((k, c) for k, c in sorted(tc.items()) if k == case or k.startswith(case + ".")):
+                lg = sat.get("loadgen") or {}
+                ok = lg.get("ok") or 0
+                f = {"rps": lg.get("achieved_rps"), "other_cpu_pct": sat.get("other_cpu_pct")}
+                f["cpu_us"], f["cpu_us_schedstat"] = cpu_us(sat)
+                perf = (tc.get(case + "_perf" + name[len(case):]) or {}).get("perf") or {}
+                if ok and perf:
+                    if "task-clock" in perf:
+                        f["task_clock_us"] = perf["task-clock"] * 1e3 / ok  # perf gives msec
+                    if "context-switches" in perf:
+                        f["cs_per_req"] = perf["context-switches"] / ok
+                    if "raw_syscalls:sys_enter" in perf:
+                        f["syscalls_per_req"] = perf["raw_syscalls:sys_enter"] / ok
+                per.append(f)
+            if not per:
                 continue
-            lg = sat.get("loadgen") or {}
-            ok = lg.get("ok") or 0
-            row[case + "_rps"] = lg.get("achieved_rps")
-            row[case + "_cpu_us"], row[case + "_cpu_us_schedstat"] = cpu_us(sat)
-            row[case + "_other_cpu_pct"] = sat.get("other_cpu_pct")
-            perf = (tc.get(case + "_perf") or {}).get("perf") or {}
-            if ok and perf:
-                if "task-clock" in perf:
-                    row[case + "_task_clock_us"] = perf["task-clock"] * 1e3 / ok  # perf gives msec
-                if "context-switches" in perf:
-                    row[case + "_cs_per_req"] = perf["context-switches"] / ok
-                if "raw_syscalls:sys_enter" in perf:
-                    row[case + "_syscalls_per_req"] = perf["raw_syscalls:sys_enter"] / ok
+            for k in ("rps", "cpu_us", "cpu_us_schedstat", "task_clock_us", "cs_per_req", "syscalls_per_req"):
+                row[f"{case}_{k}"] = median([f.get(k) for f in per])
+            row[case + "_other_cpu_pct"] = max((f.get("other_cpu_pct") or 0) for f in per)
+            row[case + "_cpu_rounds"] = [f.get("task_clock_us") or f.get("cpu_us_schedstat") for f in per]
         row["errors"] = sum((c.get("loadgen") or {}).get("errors", 0) for c in tc.values())
         s[t] = row
     return s
@@ -326,8 +334,16 @@ def sat_rows(s):
         ref = refs.get((t, case))
         base = ref and (ref[0].get(case + "_task_clock_us") or ref[0].get(case + "_cpu_us_schedstat"))
         ratio = cpu / base if cpu and base else None
+        # With rounds: the median of the round-by-round ratios (each round's two runs were taken
+        # minutes apart at most), and their range.
+        mine, theirs = r.get(case + "_cpu_rounds") or [], (ref[0].get(case + "_cpu_rounds") or []) if ref else []
+        per_round = [a / b for a, b in zip(mine, theirs) if a and b] if len(mine) == len(theirs) > 1 else []
+        if per_round:
+            ratio = median(per_round)
         verdict = "" if not ref else ("–" if ratio is None else ("PASS" if ratio <= ref[2] else "MISS"))
         rtext = "–" if ratio is None else f"{ratio:.2f}× {ref[1]}"
+        if per_round:
+            rtext += f" (rounds {min(per_round):.2f}–{max(per_round):.2f})"
         cells = [fmt(r.get(case + "_rps"), 0), fmt(r.get(case + "_cpu_us"), 1),
                  fmt(r.get(case + "_cpu_us_schedstat"), 1), fmt(r.get(case + "_task_clock_us"), 1),
                  fmt(r.get(case + "_cs_per_req"), 3), fmt(r.get(case + "_syscalls_per_req"), 2), rtext,
@@ -478,7 +494,9 @@ def markdown(meta, cases, rows, s):
         lines += ["", "#### Saturation: one core, closed loop", "",
                   f"Same run: {st.get('sat_requests', '?')} non-streamed requests per target (and "
                   f"{st.get('sat_stream_requests', '?')} streamed ones, {st.get('events')} content events each, "
-                  "for nginx and Tollgate), all due at once, "
+                  f"for nginx and Tollgate) in {st.get('sat_rounds', 1)} round(s) taken in turn across the "
+                  "targets (each figure the median over the rounds; a ratio, the median of the round-by-round "
+                  "ratios, with their range), each round's requests all due at once, "
                   f"over {st.get('connections')} keep-alive connections (each sends its next request as soon as "
                   "its answer is in), the proxy's one worker pinned to core 0 and the load generator and "
                   "upstream(s) on core 1. req/s is the load generator's; CPU is the proxy's (utime+stime and "

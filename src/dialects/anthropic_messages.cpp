@@ -44,7 +44,7 @@ class AnthropicCall final : public Call {
  public:
   AnthropicCall(json&& native, json&& canonical)
       : native_(std::move(native)), canonical_(std::move(canonical)) {
-    req_.body = &canonical_;
+    req_.set_doc(&canonical_);
     req_.native_body = &native_;
     req_.ingress = providers::Ingress::Anthropic;
     req_.endpoint = providers::Endpoint::ChatCompletions;

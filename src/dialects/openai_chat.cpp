@@ -1,9 +1,16 @@
 // The OpenAI dialect: chat completions, legacy completions and embeddings. The canonical shape
-// itself, so parsing checks the few fields the gateway reads and everything else passes through.
+// itself, so parsing checks the few fields the gateway reads and everything else passes through:
+// they are read from the text, and the whole document is built only if a target needs it (a
+// translating adapter, a provider's quirks). A long conversation passed through costs a scan.
 
 #include <fmt/format.h>
 
+#include <utility>
+#include <vector>
+
 #include "tollgate/dialects/dialect.hpp"
+#include "tollgate/providers/json_build.hpp"
+#include "tollgate/providers/json_scan.hpp"
 #include "tollgate/sse/sse.hpp"
 
 namespace tg::dialects {
@@ -22,31 +29,101 @@ class OpenAIEgress final : public Egress {
   }
 };
 
+// The body's top-level members read from its text, when its keys are unique and written without
+// escapes (else only the document says which of two members the parser keeps): the document of
+// the members the gateway reads (`fields`: the numbers, booleans, short strings and
+// stream_options; not the messages, tools or a long prompt), and where the model and the closing
+// brace are. A body of more members than kMaxMembers is read as a document (the repeated-key
+// check is quadratic).
+constexpr size_t kLongString = 512;
+constexpr size_t kMaxMembers = 64;
+
+struct TopLevel {
+  json fields = json::object();
+  std::vector<std::pair<std::string_view, std::string_view>> members;  // key, value as written
+  providers::ClientRequest::RawSpans spans;
+
+  std::string_view find(std::string_view key) const {
+    for (const auto& [k, v] : members) {
+      if (k == key) return v;
+    }
+    return {};
+  }
+};
+
+std::optional<TopLevel> read_top_level(std::string_view raw) {
+  namespace js = providers::json_scan;
+  TopLevel top;
+  bool plain = true;
+  const size_t end = js::walk_object(raw, js::skip_ws(raw, js::bom_size(raw)), [&](std::string_view key, size_t begin) {
+    const size_t value_end = js::skip_value(raw, begin);
+    if (key.find('\\') != std::string_view::npos || top.members.size() == kMaxMembers) {
+      plain = false;
+      return std::string_view::npos;
+    }
+    for (const auto& [k, v] : top.members) {
+      if (k == key) {
+        plain = false;
+        return std::string_view::npos;
+      }
+    }
+    const std::string_view value = raw.substr(begin, value_end - begin);
+    top.members.emplace_back(key, value);
+    if (key == "model") top.spans = {begin, value_end, 0};
+    const char first = value.empty() ? ' ' : value.front();
+    const bool skipped = first == '[' || first == '{' || (first == '"' && value.size() > kLongString);
+    if (!skipped || key == "model" || key == "stream_options") {
+      top.fields.emplace(std::string(key), js::build(value));
+    }
+    return value_end;
+  });
+  if (!plain || end == std::string_view::npos) return std::nullopt;
+  top.spans.close = end - 1;
+  return top;
+}
+
 class OpenAICall final : public Call {
  public:
+  // The document when the codec built it (a key it cannot read from the text), else empty: then
+  // doc() builds it from the text only if something needs it.
   OpenAICall(json&& body, std::string_view raw) : body_(std::move(body)) {
-    req_.body = &body_;
+    if (!body_.empty()) req_.set_doc(&body_);
     req_.raw_body = raw;
   }
   providers::ClientRequest& req() { return req_; }
-  const json& body() const { return body_; }
+  void adopt(TopLevel&& top) {
+    top_ = std::move(top);
+    req_.fields_ = &top_.fields;
+    if (top_.spans.model_end > top_.spans.model_begin) req_.raw_spans = top_.spans;
+  }
+  const TopLevel& top() const { return top_; }
 
   std::string render(std::string&& body, bool) override { return std::move(body); }
   std::unique_ptr<Egress> egress(bool) override { return std::make_unique<OpenAIEgress>(); }
 
  private:
   json body_;
+  TopLevel top_;
 };
 
 class OpenAICodec final : public Codec {
  public:
   explicit OpenAICodec(providers::Endpoint e) : endpoint_(e) {}
   std::string_view name() const override { return "openai"; }
+  bool wants_document() const override { return false; }
 
-  std::variant<std::unique_ptr<Call>, Error> parse(json&& body,
+  // The few members the gateway checks, from the text; the rest passes through.
+  std::variant<std::unique_ptr<Call>, Error> parse(json&& /*empty*/,
                                                    const ClientInput& in) const override {
-    auto call = std::make_unique<OpenAICall>(std::move(body), in.body);
-    const json& b = call->body();
+    auto top = read_top_level(in.body);
+    std::unique_ptr<OpenAICall> call;
+    if (top) {
+      call = std::make_unique<OpenAICall>(json(), in.body);
+      call->adopt(std::move(*top));
+    } else {  // an escaped or repeated key: the document decides, as the parser builds it
+      call = std::make_unique<OpenAICall>(providers::json_scan::build(in.body), in.body);
+    }
+    const json& b = call->req().fields();
     auto& req = call->req();
     auto m = b.find("model");
     if (m == b.end() || !m->is_string() || m->get_ref<const std::string&>().empty()) {
@@ -58,12 +135,23 @@ class OpenAICodec final : public Codec {
     const char* required = endpoint_ == providers::Endpoint::ChatCompletions ? "messages"
                            : endpoint_ == providers::Endpoint::Completions   ? "prompt"
                                                                              : "input";
-    auto r = b.find(required);
-    if (r == b.end() || r->is_null()) {
+    // Present and not null; for chat, a non-empty array.
+    bool present = false, non_empty_array = false;
+    if (top) {
+      std::string_view v = call->top().find(required);
+      present = !v.empty() && v != "null";
+      const size_t first = providers::json_scan::skip_ws(v, 1);
+      non_empty_array = !v.empty() && v.front() == '[' && first < v.size() && v[first] != ']';
+    } else {
+      auto r = b.find(required);
+      present = r != b.end() && !r->is_null();
+      non_empty_array = present && r->is_array() && !r->empty();
+    }
+    if (!present) {
       return Error::bad_request(fmt::format("Missing required parameter: '{}'.", required),
                                 required);
     }
-    if (endpoint_ == providers::Endpoint::ChatCompletions && (!r->is_array() || r->empty())) {
+    if (endpoint_ == providers::Endpoint::ChatCompletions && !non_empty_array) {
       return Error::bad_request("'messages' must be a non-empty array.", "messages");
     }
     if (endpoint_ != providers::Endpoint::Embeddings) {

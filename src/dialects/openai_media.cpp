@@ -65,7 +65,7 @@ class MediaCall final : public Call {
  public:
   MediaCall(Endpoint e, json&& body) : endpoint_(e), body_(std::move(body)) {
     req_.endpoint = e;
-    req_.body = &body_;
+    req_.set_doc(&body_);
   }
 
   // Reads the request; nullopt when it is acceptable.

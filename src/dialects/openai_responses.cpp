@@ -162,7 +162,7 @@ class ResponsesCall final : public Call {
     // requested_max_output also reads.
     budget_ = json::object();
     if (const json* m = member(body, "max_output_tokens")) budget_["max_output_tokens"] = *m;
-    req_.body = &budget_;
+    req_.set_doc(&budget_);
     return true;
   }
 
@@ -185,7 +185,7 @@ class ResponsesCall final : public Call {
     } else {
       native_req_.raw_body = raw;
     }
-    native_req_.body = &native_;
+    native_req_.set_doc(&native_);
     native_req_.native_body = &native_;
     native_req_.ingress = providers::Ingress::Responses;
     native_req_.endpoint = providers::Endpoint::Responses;
@@ -209,7 +209,7 @@ class ResponsesCall final : public Call {
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     parsed_ = std::move(std::get<rs::Request>(parsed));
     canonical_ = std::move(parsed_.chat);
-    req_.body = &canonical_;
+    req_.set_doc(&canonical_);
     if (parsed_.model.empty()) {
       return Error::bad_request("Missing required parameter: 'model'.", "model");
     }

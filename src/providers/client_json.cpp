@@ -1,11 +1,25 @@
 #include "tollgate/providers/client_json.hpp"
 
+#include <memory>
+
 #include <fmt/format.h>
+
+#include "tollgate/providers/adapter.hpp"
 
 #include "tollgate/providers/json_build.hpp"
 #include "tollgate/providers/json_scan.hpp"
 
 namespace tg::providers {
+
+const nlohmann::json& ClientRequest::doc() const {
+  if (!doc_) {
+    // raw_body was validated when the request was parsed; the document is what the parser makes.
+    built_ = std::make_shared<const nlohmann::json>(raw_body.empty() ? nlohmann::json::object()
+                                                                     : json_scan::build(raw_body));
+    doc_ = built_.get();
+  }
+  return *doc_;
+}
 
 std::optional<Error> check_json_depth(std::string_view body) {
   if (json_scan::nesting_depth(body, kMaxJsonDepth) <= kMaxJsonDepth) return std::nullopt;
@@ -17,16 +31,23 @@ std::optional<Error> check_json_depth(std::string_view body) {
 
 // One validating pass (bounded in depth) and the document built from it: what the parser would
 // build, at a fraction of its lexer's cost. Only a refused body pays for telling depth from syntax.
-std::variant<nlohmann::json, Error> parse_client_json(std::string_view body) {
+std::optional<Error> check_client_json(std::string_view body) {
   if (!json_scan::valid(body, kMaxJsonDepth)) {
     if (auto e = check_json_depth(body)) return *e;
     return Error::bad_request(
         "We could not parse the JSON body of your request. Send valid JSON with "
         "'Content-Type: application/json'.");
   }
-  auto doc = json_scan::build(body);
-  if (!doc.is_object()) return Error::bad_request("The request body must be a JSON object.");
-  return doc;
+  const size_t i = json_scan::skip_ws(body, json_scan::bom_size(body));
+  if (i >= body.size() || body[i] != '{') {
+    return Error::bad_request("The request body must be a JSON object.");
+  }
+  return std::nullopt;
+}
+
+std::variant<nlohmann::json, Error> parse_client_json(std::string_view body) {
+  if (auto e = check_client_json(body)) return *e;
+  return json_scan::build(body);
 }
 
 std::optional<Error> check_model_name(std::string_view model) {

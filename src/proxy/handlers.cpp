@@ -176,7 +176,7 @@ net::awaitable<std::optional<CountAnswer>> count_tokens_upstream(RequestContext&
   }
   if (!p) co_return std::nullopt;
   providers::ClientRequest req;
-  req.body = &body;
+  req.set_doc(&body);
   req.native_body = &body;
   req.ingress = providers::Ingress::Anthropic;
   req.model = model;

@@ -75,13 +75,18 @@ class LlmCall {
 
   net::awaitable<void> run() {
     json body = json::object();  // an upload (multipart) is read by its codec
-    if (codec_.reads_json()) {
+    if (codec_.wants_document()) {
       auto parsed = providers::parse_client_json(ctx_.request.body());
       if (auto* err = std::get_if<Error>(&parsed)) {
         co_await ctx_.out.send_error(*err);
         co_return;
       }
       body = std::move(std::get<json>(parsed));
+    } else if (codec_.reads_json()) {  // checked here, read by the codec
+      if (auto err = providers::check_client_json(ctx_.request.body())) {
+        co_await ctx_.out.send_error(*err);
+        co_return;
+      }
     }
     // A request that continues a stored conversation (Responses' previous_response_id) gets it
     // from the store, whatever provider answered it.
@@ -115,7 +120,7 @@ class LlmCall {
       co_return;
     }
     if (const auto* entry = ctx_.snapshot->config.find_model(req().model)) strict_ = entry->strict;
-    auto choices = governance::requested_choices(*req().body);
+    auto choices = governance::requested_choices(req().fields());
     if (auto* bad = std::get_if<Error>(&choices)) {
       co_await ctx_.out.send_error(*bad);
       co_return;
@@ -260,7 +265,7 @@ class LlmCall {
     const auto ceiling = call_->ceiling();
     const int64_t max_out =
         ceiling ? ceiling->output
-                : saturating_mul(governance::requested_max_output(*req().body)
+                : saturating_mul(governance::requested_max_output(req().fields())
                                      .value_or(governance::kDefaultMaxOutputTokens),
                                  choices_);
     const int64_t input_est =

@@ -4,11 +4,14 @@
 // the input is also used as a canonical answer and as canonical stream bytes (split where its
 // hash says), rendered for the client natively and translated. Invariants: no throw or crash;
 // a refusal is a 4xx whose body is JSON; a whole answer rendered by a translating dialect is
-// JSON; the model, when parsed, is what the client asked for.
+// JSON; the model, when parsed, is what the client asked for; the OpenAI codec, which reads the
+// text and builds no document unless asked, reads what the document holds and sends upstream the
+// body the document would give.
 
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
+#include "providers/openai/openai_wire.hpp"
 #include "tollgate/dialects/dialect.hpp"
 #include "tollgate/providers/client_json.hpp"
 
@@ -32,7 +35,23 @@ void exercise(const dialects::Codec& codec, std::string_view in, const json& bod
   }
   auto& call = *std::get<std::unique_ptr<dialects::Call>>(parsed);
   const auto& req = call.request();
-  TG_FUZZ_CHECK(req.body != nullptr);
+  if (codec.name() == "openai") {
+    // Read from the text, as the document says: the model, the stream flags, every member of
+    // fields(), and the body sent upstream (spliced from the text, or written from the document).
+    TG_FUZZ_CHECK(req.model == body["model"].get<std::string>());
+    if (req.endpoint != providers::Endpoint::Embeddings) {
+      TG_FUZZ_CHECK(req.stream == (body.contains("stream") && body["stream"] == true));
+    }
+    for (const auto& [k, v] : req.fields().items()) TG_FUZZ_CHECK(body.contains(k) && body[k] == v);
+    for (bool ask : {false, true}) {
+      auto sent = json::parse(providers::openai_wire::serialize_body(req, "up/model", ask), nullptr, false);
+      auto expected = json::parse(providers::openai_wire::serialize_body(body, req, "up/model", ask),
+                                  nullptr, false);
+      TG_FUZZ_CHECK(!sent.is_discarded() && sent == expected);
+    }
+    TG_FUZZ_CHECK(req.doc() == body);
+  }
+  TG_FUZZ_CHECK(req.doc().is_object());
   for (bool native : {false, true}) {
     (void)call.request_for(native);
     (void)call.refuse(native);

@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   ClientRequest req;
-  req.body = &body;
+  req.set_doc(&body);
   req.raw_body = s;
   std::string out = openai_wire::serialize_body(body, req, "routed/model", false);
   json got = json::parse(out, nullptr, false);

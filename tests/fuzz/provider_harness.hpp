@@ -29,7 +29,7 @@ inline void check_client_stream(std::string_view out) {
 inline providers::ClientRequest client_request(const nlohmann::json& body, std::string_view raw,
                                                uint64_t h) {
   providers::ClientRequest req;
-  req.body = &body;
+  req.set_doc(&body);
   req.raw_body = raw;
   static constexpr providers::Endpoint kEndpoints[] = {
       providers::Endpoint::ChatCompletions, providers::Endpoint::Completions,

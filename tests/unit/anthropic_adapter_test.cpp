@@ -58,7 +58,7 @@ config::ProviderConfig provider_config(std::map<std::string, std::string> header
 
 ClientRequest request(const json& body) {
   ClientRequest r;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.client_wants_usage =

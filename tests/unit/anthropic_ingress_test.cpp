@@ -469,7 +469,7 @@ TEST(AnthropicIngress, RequestRoundTripKeepsIdsAndSignedThinking) {
   json f = load("ingress_request_claude_code.json");
   json openai = convert(f["anthropic"]);
   providers::ClientRequest req;
-  req.body = &openai;
+  req.set_doc(&openai);
   req.stream = true;
   config::ProviderConfig cfg;
   cfg.name = "a";

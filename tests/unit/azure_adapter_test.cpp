@@ -29,7 +29,7 @@ const ProviderAdapter& azure() { return *adapter_for(config::ProviderType::Azure
 ClientRequest request(const json& body, Endpoint ep = Endpoint::ChatCompletions) {
   ClientRequest r;
   r.endpoint = ep;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.client_wants_usage =
@@ -114,7 +114,7 @@ TEST(AzureAdapter, AStreamOptionOfTheWrongTypeDoesNotThrow) {
   json plain = body;  // (this file's request() reads stream_options with value())
   plain.erase("stream_options");
   ClientRequest r = request(plain);
-  r.body = &body;
+  r.set_doc(&body);
   UpstreamRequest up;
   ASSERT_NO_THROW(up = azure().build_request(r, "gpt-4o", BuildContext{p, "k", "h", ""}));
   EXPECT_FALSE(json::parse(up.body).contains("stream_options"));

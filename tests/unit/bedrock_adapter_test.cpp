@@ -31,7 +31,7 @@ const ProviderAdapter& bedrock_adapter() { return *adapter_for(config::ProviderT
 
 ClientRequest request(const json& body) {
   ClientRequest r;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.client_wants_usage =

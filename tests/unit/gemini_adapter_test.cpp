@@ -44,7 +44,7 @@ const ProviderAdapter& gemini() { return *adapter_for(config::ProviderType::Gemi
 ClientRequest request(const json& body, Endpoint ep = Endpoint::ChatCompletions) {
   ClientRequest r;
   r.endpoint = ep;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.client_wants_usage = body.contains("stream_options") && body["stream_options"].is_object() &&

@@ -106,7 +106,7 @@ config::ProviderConfig gemini_provider() {
 UpstreamRequest gemini_build(const json& body, std::string_view model = "gemini-2.5-flash") {
   static const config::ProviderConfig provider = gemini_provider();
   ClientRequest r;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = model;
   return adapter_for(config::ProviderType::Gemini)
       ->build_request(r, model, BuildContext{provider, "k", "generativelanguage.googleapis.com", ""});
@@ -258,7 +258,7 @@ TEST(AnthropicAdapter, NativePassThroughSendsTheClientsVersion) {
   json native = json::parse(R"({"model":"m","max_tokens":8,"messages":[]})");
   json openai = json::parse(R"({"model":"m","messages":[]})");
   ClientRequest r;
-  r.body = &openai;
+  r.set_doc(&openai);
   r.native_body = &native;
   r.ingress = Ingress::Anthropic;
   r.anthropic_version = "2026-10-21";
@@ -269,7 +269,7 @@ TEST(AnthropicAdapter, NativePassThroughSendsTheClientsVersion) {
   EXPECT_EQ(version_sent(r, anthropic_provider({{"anthropic-version", "2024-01-01"}})),
             "2024-01-01");
   ClientRequest translated;
-  translated.body = &openai;
+  translated.set_doc(&openai);
   translated.anthropic_version = "2026-10-21";
   EXPECT_EQ(version_sent(translated, anthropic_provider()), "2023-06-01");
 }

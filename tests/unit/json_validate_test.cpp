@@ -192,7 +192,7 @@ TEST(ScanUsage, CompatibleAnswerPassesThroughByteForByteWithItsUsage) {
   ASSERT_NE(adapter, nullptr);
   const json client = {{"model", "m"}, {"messages", json::array()}};
   ClientRequest req;
-  req.body = &client;
+  req.set_doc(&client);
   auto r = adapter->translate_response(req, std::string(body));
   ASSERT_FALSE(r.error);
   EXPECT_EQ(r.body, body);

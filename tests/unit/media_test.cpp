@@ -155,8 +155,8 @@ TEST(MediaCodec, TranscriptionFromAFormWithoutCopyingTheFile) {
   EXPECT_FALSE(req.stream);
   ASSERT_NE(req.form, nullptr);
   EXPECT_EQ(req.raw_body.data(), body.data());
-  EXPECT_EQ((*req.body)["response_format"], "verbose_json");
-  EXPECT_FALSE(req.body->contains("file"));
+  EXPECT_EQ(req.doc()["response_format"], "verbose_json");
+  EXPECT_FALSE(req.doc().contains("file"));
   EXPECT_EQ(p.call->relay(), dialects::Call::Relay::Json);
   EXPECT_FALSE(p.call->cacheable());
   auto ceiling = p.call->ceiling();
@@ -227,7 +227,7 @@ TEST(MediaCodec, DefaultModelsAreSentUpstream) {
   auto img = parse(Endpoint::ImagesGenerations, R"({"prompt":"a cat","n":3,"size":"512x512"})");
   ASSERT_TRUE(img.call);
   EXPECT_EQ(img.call->request().model, "dall-e-2");
-  EXPECT_EQ((*img.call->request().body)["model"], "dall-e-2");
+  EXPECT_EQ(img.call->request().doc()["model"], "dall-e-2");
   EXPECT_TRUE(img.call->request().raw_body.empty());  // serialised again, with the model
   EXPECT_EQ(img.call->ceiling()->images, 3);
   EXPECT_EQ(img.call->ceiling()->image_variant, "/512x512");

@@ -17,7 +17,7 @@ config::ProviderConfig provider() {
 ClientRequest request(const json& body, Endpoint ep = Endpoint::ChatCompletions) {
   ClientRequest r;
   r.endpoint = ep;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.client_wants_usage =

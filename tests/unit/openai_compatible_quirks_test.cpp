@@ -36,7 +36,7 @@ const ProviderAdapter& openai() { return *adapter_for(config::ProviderType::Open
 ClientRequest request(const json& body, Endpoint ep = Endpoint::ChatCompletions) {
   ClientRequest r;
   r.endpoint = ep;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.client_wants_usage =
@@ -117,7 +117,7 @@ TEST(CompatQuirks, MembersOfTheWrongTypeNeverThrow) {
     json plain = body;  // (this file's request() reads stream_options with value())
     plain.erase("stream_options");
     ClientRequest req = request(plain);
-    req.body = &body;
+    req.set_doc(&body);
     EXPECT_NO_THROW((void)compatible().build_request(req, "m", BuildContext{p, "", "h", "/v1"}))
         << preset;
   }

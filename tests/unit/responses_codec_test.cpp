@@ -32,7 +32,7 @@ TEST(ResponsesCodec, AnInvalidBodyForANativeTargetIsRefusedOnlyWhenTranslated) {
   EXPECT_EQ(call->request().model, "m");
   EXPECT_TRUE(call->request().stream);
   EXPECT_FALSE(call->refuse(true)) << "a native target gets the body as it is";
-  EXPECT_EQ((*call->request_for(true).body)["input"], 5);
+  EXPECT_EQ(call->request_for(true).doc()["input"], 5);
   for (int i = 0; i < 2; ++i) {  // every translated attempt gets the same 400
     auto e = call->refuse(false);
     ASSERT_TRUE(e);
@@ -61,15 +61,15 @@ TEST(ResponsesCodec, TheLazyTranslationIsTheEagerOne) {
   auto call = parse_ok(body);
   ASSERT_TRUE(call);
   // Budgets read the canonical body: before the translation it says the same.
-  EXPECT_EQ(governance::requested_max_output(*call->request().body), 77);
+  EXPECT_EQ(governance::requested_max_output(call->request().doc()), 77);
   ASSERT_FALSE(call->refuse(false));
-  const json& chat = *call->request_for(false).body;
+  const json& chat = call->request_for(false).doc();
   EXPECT_EQ(chat["model"], "m");
   EXPECT_EQ(chat["max_completion_tokens"], 77);
   EXPECT_EQ(chat["messages"], json::parse(R"([{"role":"system","content":"Be brief."},
       {"role":"user","content":"Say hi"}])"))
       << chat["messages"].dump();
-  EXPECT_EQ(governance::requested_max_output(*call->request().body), 77);
+  EXPECT_EQ(governance::requested_max_output(call->request().doc()), 77);
   // The Response names what was asked.
   json r = json::parse(call->render(
       R"({"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],

@@ -15,7 +15,7 @@ using json = nlohmann::json;
 ClientRequest responses_request(const json& body, std::string_view raw = {}) {
   ClientRequest r;
   r.endpoint = Endpoint::Responses;
-  r.body = &body;
+  r.set_doc(&body);
   r.model = body.value("model", "");
   r.stream = body.value("stream", false);
   r.raw_body = raw;

@@ -123,11 +123,14 @@ class Codec {
     return std::nullopt;
   }
   // The body must already be a depth-checked JSON object (parsed once by the proxy); for a
-  // codec that does not read JSON (multipart uploads), an empty object: it reads in.body.
+  // codec that does not read JSON (multipart uploads) or wants no document (below), an empty
+  // object: it reads in.body, which the proxy has checked to be one.
   virtual std::variant<std::unique_ptr<Call>, Error> parse(nlohmann::json&& body,
                                                            const ClientInput& in) const = 0;
   // False when the body is not JSON (multipart/form-data uploads).
   virtual bool reads_json() const { return true; }
+  // False when the codec reads the checked text itself and builds a document only if it must.
+  virtual bool wants_document() const { return reads_json(); }
   // The error body in the client's shape.
   virtual std::string (*error_renderer() const)(const Error&) { return &render_error_body; }
 };

@@ -72,8 +72,28 @@ enum class Ingress { OpenAI, Anthropic, Responses };
 // The client's request, parsed once.
 struct ClientRequest {
   Endpoint endpoint = Endpoint::ChatCompletions;
-  // Always OpenAI-shaped: for the Anthropic ingress, the Messages request translated to OpenAI.
-  const nlohmann::json* body = nullptr;  // never null; owned by the request handler
+  // The body as a document, always OpenAI-shaped (for the Anthropic ingress, the Messages request
+  // translated to OpenAI). The OpenAI ingress builds it from raw_body only when something first
+  // needs it (a translating adapter, a provider's quirks, a cache key): a request passed through
+  // with only its model replaced is never built (src/dialects/openai_chat.cpp). Single-threaded,
+  // as the request is.
+  const nlohmann::json& doc() const;
+  void set_doc(const nlohmann::json* d) { doc_ = d; }
+  bool has_doc() const { return doc_ != nullptr; }
+  // The body's top-level members as the document holds them, but for its arrays, objects (bar
+  // stream_options) and long strings (the messages, the tools, a long prompt): what the gateway
+  // reads for itself (model, stream, n, max_tokens, ...). The document itself when there is no
+  // such cheaper view.
+  const nlohmann::json& fields() const { return fields_ ? *fields_ : doc(); }
+  const nlohmann::json* fields_ = nullptr;
+  // Where the model's value and the object's closing brace are in raw_body: set when the
+  // top-level keys are unique and written without escapes, so that a splice there changes only
+  // the model the upstream reads (a repeated key would be read as the parser does not).
+  struct RawSpans {
+    size_t model_begin = 0, model_end = 0;
+    size_t close = 0;  // the top-level object's '}'
+  };
+  std::optional<RawSpans> raw_spans;
   std::string model;                     // as asked
   bool stream = false;
   bool client_wants_usage = false;       // stream_options.include_usage was true
@@ -81,8 +101,8 @@ struct ClientRequest {
   // For the Anthropic ingress: the client's own Messages body, for adapters that speak it
   // natively (passed through untouched but for the model).
   const nlohmann::json* native_body = nullptr;
-  // The OpenAI ingress: the body's bytes as received (`body` was parsed from them), so a body
-  // passed through unchanged but for its model need not be serialised again.
+  // The OpenAI ingress: the body's bytes as received (the document is, or will be, built from
+  // them), so a body passed through unchanged but for its model need not be serialised again.
   std::string_view raw_body;
   // The client's `anthropic-beta` header (Claude Code and the Anthropic SDKs send feature flags
   // in it), forwarded to Anthropic targets together with the provider's configured flags.
@@ -92,8 +112,12 @@ struct ClientRequest {
   std::string_view anthropic_version;
   // An upload (multipart/form-data) endpoint: the client's form, its file bytes in raw_body.
   // The upstream gets it re-emitted with the model replaced (multipart::emit), the files
-  // borrowed from raw_body. `body` then holds the form's text fields.
+  // borrowed from raw_body. The document then holds the form's text fields.
   const multipart::Form* form = nullptr;
+
+ private:
+  mutable const nlohmann::json* doc_ = nullptr;
+  mutable std::shared_ptr<const nlohmann::json> built_;  // doc() made from raw_body
 };
 
 // What an adapter needs to know about where the request goes.

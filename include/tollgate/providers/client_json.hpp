@@ -23,7 +23,10 @@ inline constexpr size_t kMaxModelNameBytes = 256;
 // nullopt when arrays and objects nest at most kMaxJsonDepth deep; else a 400 naming the limit.
 std::optional<Error> check_json_depth(std::string_view body);
 
-// A client body that must be a JSON object: the depth check, then the parse (no exceptions).
+// A client body that must be a JSON object: the syntax and depth check alone (nullopt: it is
+// one), for a codec that reads the text and builds a document only when it must.
+std::optional<Error> check_client_json(std::string_view body);
+// The same check, then the document (no exceptions).
 std::variant<nlohmann::json, Error> parse_client_json(std::string_view body);
 
 // A model name as a client asked for it: at most kMaxModelNameBytes bytes, no control character

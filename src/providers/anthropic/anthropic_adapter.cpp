@@ -112,14 +112,14 @@ UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
     out.body = serialize_native(*req.native_body, upstream_model);
     return out;
   }
-  auto translated = anthropic::to_messages_request(*req.body, upstream_model, req.stream);
+  auto translated = anthropic::to_messages_request(req.doc(), upstream_model, req.stream);
   out.body = translated.body.dump(-1, ' ', false, json::error_handler_t::replace);
   out.dropped_params = std::move(translated.dropped);
   return out;
 }
 
 Response AnthropicAdapter::translate_response(const ClientRequest& req, std::string&& body) const {
-  if (!native(req)) return anthropic::translate_message(body, anthropic::uses_json_tool(*req.body));
+  if (!native(req)) return anthropic::translate_message(body, anthropic::uses_json_tool(req.doc()));
   // An Anthropic client gets Anthropic's body untouched; only usage is read from it.
   Response r;
   if (find_top_level_member(body, "type") != "\"message\"") {
@@ -140,7 +140,7 @@ std::unique_ptr<StreamTranslator> AnthropicAdapter::make_stream_translator(
     const ClientRequest& req) const {
   if (native(req)) return anthropic::make_native_translator();
   return anthropic::make_chunk_translator(req.client_wants_usage,
-                                          anthropic::uses_json_tool(*req.body));
+                                          anthropic::uses_json_tool(req.doc()));
 }
 
 Error AnthropicAdapter::map_error(std::string_view provider, int status, std::string_view body,

@@ -109,11 +109,11 @@ UpstreamRequest AzureAdapter::build_request(const ClientRequest& req,
     return out;
   }
   if (modern) {  // the hot path: serialised straight from the client's document
-    out.body = openai_wire::serialize_body(*req.body, req, deployment, true);
+    out.body = openai_wire::serialize_body(req, deployment, true);
     return out;
   }
   // Older api-versions know neither stream_options nor max_completion_tokens.
-  compat::CowJson body(*req.body);
+  compat::CowJson body(req.doc());
   const json& v = body.view();
   if (v.is_object()) {
     if (auto so = v.find("stream_options"); so != v.end()) {

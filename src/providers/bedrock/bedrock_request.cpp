@@ -545,7 +545,7 @@ UpstreamRequest BedrockAdapter::build_request(const ClientRequest& req,
                                               std::string_view upstream_model,
                                               const BuildContext& ctx) const {
   UpstreamRequest out;
-  bedrock::Translated t = bedrock::to_converse(*req.body, upstream_model);
+  bedrock::Translated t = bedrock::to_converse(req.doc(), upstream_model);
   out.dropped_params = std::move(t.dropped);
   out.body = t.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   out.path.reserve(upstream_model.size() + 32);

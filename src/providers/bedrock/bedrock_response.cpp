@@ -80,7 +80,7 @@ namespace {
 class StreamTranslatorImpl final : public StreamTranslator {
  public:
   explicit StreamTranslatorImpl(const ClientRequest& req)
-      : wants_usage_(req.client_wants_usage), json_mode_(json_mode_requested(*req.body)) {
+      : wants_usage_(req.client_wants_usage), json_mode_(json_mode_requested(req.doc())) {
     prefix_ = R"({"id":")" + new_completion_id() + R"(","object":"chat.completion.chunk","created":)" +
               std::to_string(std::time(nullptr)) + R"(,"model":)" + dump(json(req.model));
   }
@@ -301,7 +301,7 @@ Response BedrockAdapter::translate_response(const ClientRequest& req, std::strin
     r.error = Error::upstream_protocol("bedrock", "Converse answer without output.message");
     return r;
   }
-  const bool json_mode = bedrock::json_mode_requested(*req.body);
+  const bool json_mode = bedrock::json_mode_requested(req.doc());
   std::string content, reasoning;
   bool any_text = false;
   ojson tool_calls = ojson::array();

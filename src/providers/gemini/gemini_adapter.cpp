@@ -12,11 +12,11 @@ UpstreamRequest GeminiAdapter::build_request(const ClientRequest& req,
   gemini::json body;
   if (req.endpoint == Endpoint::Embeddings) {
     out.path = gemini::model_path(ctx.base_path, upstream_model, "batchEmbedContents");
-    body = gemini::embeddings_request(*req.body, upstream_model, out.dropped_params);
+    body = gemini::embeddings_request(req.doc(), upstream_model, out.dropped_params);
   } else {
     out.path = gemini::model_path(ctx.base_path, upstream_model,
                                   req.stream ? "streamGenerateContent?alt=sse" : "generateContent");
-    body = gemini::chat_request(*req.body, upstream_model, out.dropped_params);
+    body = gemini::chat_request(req.doc(), upstream_model, out.dropped_params);
   }
   out.headers.reserve(3 + provider.headers.size());
   out.headers.emplace_back("Content-Type", "application/json");

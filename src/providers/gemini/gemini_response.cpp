@@ -230,7 +230,7 @@ Response embeddings_response(const ClientRequest& req, std::string&& body) {
     r.error = Error::upstream_protocol("gemini", "Gemini answered 200 without embeddings");
     return r;
   }
-  const json& rb = *req.body;
+  const json& rb = req.doc();
   const bool b64 = str_or(rb, "encoding_format") == "base64";
   ojson data = ojson::array();
   int64_t index = 0;

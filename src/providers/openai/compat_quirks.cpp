@@ -451,6 +451,11 @@ void apply_request_quirks(Preset p, Endpoint endpoint, CowJson& body, std::strin
   }
 }
 
+bool edits_request(Preset p, Endpoint endpoint) {
+  if (endpoint == Endpoint::Embeddings) return p == Preset::Mistral;
+  return endpoint == Endpoint::ChatCompletions && p != Preset::None && p != Preset::OpenRouter;
+}
+
 bool asks_stream_usage(Preset p) { return p != Preset::Mistral; }
 
 // ---- responses ----

@@ -74,6 +74,9 @@ void max_tokens_only_request(CowJson& body, Dropped& dropped);
 // Fireworks, vLLM: developer -> system.
 void system_role_request(CowJson& body, Dropped& dropped);
 
+// Whether apply_request_quirks may edit a request of this preset and endpoint (else the client's
+// body goes as it is, but for the model).
+bool edits_request(Preset p, Endpoint endpoint);
 // Applies the preset's request quirks for this endpoint.
 void apply_request_quirks(Preset p, Endpoint endpoint, CowJson& body, std::string_view model,
                           std::vector<std::string>& dropped);

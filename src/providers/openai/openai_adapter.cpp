@@ -43,7 +43,7 @@ UpstreamRequest OpenAiAdapter::build_request(const ClientRequest& req,
   if (openai_wire::set_upload_body(req, upstream_model, out)) return out;
   out.body = req.endpoint == Endpoint::Responses
                  ? responses_wire::serialize_body(req, upstream_model)
-                 : openai_wire::serialize_body(*req.body, req, upstream_model);
+                 : openai_wire::serialize_body(req, upstream_model);
   return out;
 }
 
@@ -77,7 +77,11 @@ UpstreamRequest OpenAiCompatibleAdapter::build_request(const ClientRequest& req,
     return out;
   }
   const compat::Preset preset = compat::preset_from_name(ctx.provider.preset);
-  compat::CowJson body(*req.body);  // copied only if a quirk edits it
+  if (!compat::edits_request(preset, req.endpoint)) {  // the document is not even built
+    out.body = openai_wire::serialize_body(req, upstream_model, compat::asks_stream_usage(preset));
+    return out;
+  }
+  compat::CowJson body(req.doc());  // copied only if a quirk edits it
   compat::apply_request_quirks(preset, req.endpoint, body, upstream_model, out.dropped_params);
   out.body = openai_wire::serialize_body(body.view(), req, upstream_model,
                                          compat::asks_stream_usage(preset));

@@ -567,7 +567,8 @@ bool set_upload_body(const ClientRequest& req, std::string_view upstream_model,
 std::string serialize_body(const json& body, const ClientRequest& req,
                            std::string_view upstream_model, bool ask_stream_usage) {
   // Unchanged but for the model (the body is the client's own, no stream_options to add).
-  if (&body == req.body && !req.raw_body.empty() && !(req.stream && ask_stream_usage)) {
+  if (req.has_doc() && &body == &req.doc() && !req.raw_body.empty() &&
+      !(req.stream && ask_stream_usage)) {
     if (auto spliced = splice_model(req.raw_body, body.size(), upstream_model)) return *spliced;
   }
   std::string out;
@@ -603,6 +604,28 @@ std::string serialize_body(const json& body, const ClientRequest& req,
   }
   out += '}';
   return out;
+}
+
+std::string serialize_body(const ClientRequest& req, std::string_view upstream_model,
+                           bool ask_stream_usage) {
+  const std::string_view raw = req.raw_body;
+  if (req.raw_spans && json_scan::bom_size(raw) == 0) {  // the BOM is not sent on
+    const auto& at = *req.raw_spans;
+    const bool add_usage = req.stream && ask_stream_usage && req.endpoint != Endpoint::Embeddings &&
+                           !req.client_wants_usage;
+    // A client's own stream_options without include_usage: true is edited in the document.
+    if (!add_usage || !req.fields().contains("stream_options")) {
+      std::string out;
+      out.reserve(at.close + upstream_model.size() + 48);
+      out.append(raw.substr(0, at.model_begin));
+      append_json_string(out, upstream_model);
+      out.append(raw.substr(at.model_end, at.close - at.model_end));  // up to the closing brace
+      if (add_usage) out += R"(,"stream_options":{"include_usage":true})";
+      out += '}';
+      return out;
+    }
+  }
+  return serialize_body(req.doc(), req, upstream_model, ask_stream_usage);
 }
 
 std::unique_ptr<StreamTranslator> make_chunk_stream(const StreamOptions& options) {

@@ -50,6 +50,11 @@ std::optional<Usage> scan_usage(std::string_view text, bool compat, bool known_v
 // (other stream_options members kept). Everything else is written as it is, in order.
 std::string serialize_body(const nlohmann::json& body, const ClientRequest& req,
                            std::string_view upstream_model, bool ask_stream_usage = true);
+// The same for the client's own body, unedited: written from its text when the codec found its
+// keys plain and unique (the model spliced in, stream_options added when missing), without
+// building its document; else from the document.
+std::string serialize_body(const ClientRequest& req, std::string_view upstream_model,
+                           bool ask_stream_usage = true);
 
 // A member found by scanning JSON text (no parse): `"key"` followed by ':' at any depth.
 struct Member {

@@ -121,7 +121,7 @@ class EventStream final : public StreamTranslator {
 }  // namespace
 
 std::string serialize_body(const ClientRequest& req, std::string_view upstream_model) {
-  return openai_wire::serialize_body(*req.body, req, upstream_model, /*ask_stream_usage=*/false);
+  return openai_wire::serialize_body(req.doc(), req, upstream_model, /*ask_stream_usage=*/false);
 }
 
 Response pass_through_response(std::string&& body) {
