@@ -51,21 +51,16 @@ struct TopLevel {
   }
 };
 
-std::optional<TopLevel> read_top_level(std::string_view raw) {
+// `seen`: the members as the proxy's syntax check passed them (one pass over the text for both),
+// else null: then the text is walked here.
+std::optional<TopLevel> read_top_level(std::string_view raw, const providers::json_scan::TopMembers* seen) {
   namespace js = providers::json_scan;
   TopLevel top;
-  bool plain = true;
-  const size_t end = js::walk_object(raw, js::skip_ws(raw, js::bom_size(raw)), [&](std::string_view key, size_t begin) {
-    const size_t value_end = js::skip_value(raw, begin);
-    if (key.find('\\') != std::string_view::npos || top.members.size() == kMaxMembers) {
-      plain = false;
-      return std::string_view::npos;
-    }
+  // False when the key is escaped or repeated, or there are too many: the document decides.
+  auto add = [&](std::string_view key, size_t begin, size_t value_end) {
+    if (key.find('\\') != std::string_view::npos || top.members.size() == kMaxMembers) return false;
     for (const auto& [k, v] : top.members) {
-      if (k == key) {
-        plain = false;
-        return std::string_view::npos;
-      }
+      if (k == key) return false;
     }
     const std::string_view value = raw.substr(begin, value_end - begin);
     top.members.emplace_back(key, value);
@@ -74,6 +69,26 @@ std::optional<TopLevel> read_top_level(std::string_view raw) {
     const bool skipped = first == '[' || first == '{' || (first == '"' && value.size() > kLongString);
     if (!skipped || key == "model" || key == "stream_options") {
       top.fields.emplace(std::string(key), js::build(value));
+    }
+    return true;
+  };
+  if (seen) {
+    if (!seen->object || seen->more) return std::nullopt;
+    for (size_t k = 0; k < seen->count; ++k) {
+      const auto& m = seen->at[k];
+      if (!add(raw.substr(m.key_begin, m.key_end - m.key_begin), m.value_begin, m.value_end)) {
+        return std::nullopt;
+      }
+    }
+    top.spans.close = seen->close;
+    return top;
+  }
+  bool plain = true;
+  const size_t end = js::walk_object(raw, js::skip_ws(raw, js::bom_size(raw)), [&](std::string_view key, size_t begin) {
+    const size_t value_end = js::skip_value(raw, begin);
+    if (!add(key, begin, value_end)) {
+      plain = false;
+      return std::string_view::npos;
     }
     return value_end;
   });
@@ -115,7 +130,7 @@ class OpenAICodec final : public Codec {
   // The few members the gateway checks, from the text; the rest passes through.
   std::variant<std::unique_ptr<Call>, Error> parse(json&& /*empty*/,
                                                    const ClientInput& in) const override {
-    auto top = read_top_level(in.body);
+    auto top = read_top_level(in.body, in.members);
     std::unique_ptr<OpenAICall> call;
     if (top) {
       call = std::make_unique<OpenAICall>(json(), in.body);

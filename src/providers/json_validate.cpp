@@ -131,8 +131,23 @@ size_t number_end(std::string_view s, size_t i) {
 
 }  // namespace
 
-bool valid(std::string_view s, size_t max_depth) {
+namespace {
+
+// `members`, when given, records the top-level object's members on the way (a branch per value).
+bool validate(std::string_view s, size_t max_depth, TopMembers* members) {
   max_depth = std::min(max_depth, kMaxValidDepth);
+  size_t key_begin = 0, key_end = 0, value_begin = 0;
+  auto note_key = [&](size_t begin, size_t end) {  // s[begin] == '"', end after the closing one
+    key_begin = begin + 1;
+    key_end = end - 1;
+  };
+  auto note_value_end = [&](size_t end) {
+    if (members->count == TopMembers::kMax) {
+      members->more = true;
+    } else {
+      members->at[members->count++] = {key_begin, key_end, value_begin, end};
+    }
+  };
   std::array<uint64_t, kMaxValidDepth / 64> object_at{};  // bit d: level d is an object
   size_t depth = 0;
   const size_t n = s.size();
@@ -147,6 +162,7 @@ bool valid(std::string_view s, size_t max_depth) {
     // A value is expected here.
     skip();
     if (i >= n) return false;
+    if (members && depth == 1) value_begin = i;
     const char c = s[i];
     if (c == '{' || c == '[') {
       if (depth >= max_depth) return false;
@@ -157,12 +173,15 @@ bool valid(std::string_view s, size_t max_depth) {
       ++i;
       skip();
       if (i < n && s[i] == (c == '{' ? '}' : ']')) {  // empty
+        if (members && depth == 1) members->close = i;
         --depth;
         ++i;
       } else if (c == '{') {  // the first key
         if (i >= n || s[i] != '"') return false;
+        const size_t key_at = i;
         i = string_end(s, i);
         if (i == std::string_view::npos) return false;
+        if (members && depth == 1) note_key(key_at, i);
         skip();
         if (i >= n || s[i] != ':') return false;
         ++i;
@@ -183,11 +202,13 @@ bool valid(std::string_view s, size_t max_depth) {
     }
     // After a value: close containers, or a separator and the next member or element.
     for (;;) {
+      if (members && depth == 1 && is_object()) note_value_end(i);  // a member's value ended
       skip();
       if (depth == 0) return i == n || s[i] == '\0';  // the parser reads a NUL as the end
       if (i >= n) return false;
       const bool obj = is_object();
       if (s[i] == (obj ? '}' : ']')) {
+        if (members && depth == 1) members->close = i;
         --depth;
         ++i;
         continue;
@@ -197,8 +218,10 @@ bool valid(std::string_view s, size_t max_depth) {
       if (obj) {
         skip();
         if (i >= n || s[i] != '"') return false;
+        const size_t key_at = i;
         i = string_end(s, i);
         if (i == std::string_view::npos) return false;
+        if (members && depth == 1) note_key(key_at, i);
         skip();
         if (i >= n || s[i] != ':') return false;
         ++i;
@@ -206,6 +229,19 @@ bool valid(std::string_view s, size_t max_depth) {
       break;
     }
   }
+}
+
+}  // namespace
+
+bool valid(std::string_view s, size_t max_depth) { return validate(s, max_depth, nullptr); }
+
+bool valid(std::string_view s, size_t max_depth, TopMembers& members) {
+  members = TopMembers();
+  if (!validate(s, max_depth, &members)) return false;
+  const size_t first = skip_ws(s, bom_size(s));
+  members.object = first < s.size() && s[first] == '{';
+  if (!members.object) members = TopMembers();  // only an object has members
+  return true;
 }
 
 }  // namespace tg::providers::json_scan

@@ -82,8 +82,9 @@ class LlmCall {
         co_return;
       }
       body = std::move(std::get<json>(parsed));
-    } else if (codec_.reads_json()) {  // checked here, read by the codec
-      if (auto err = providers::check_client_json(ctx_.request.body())) {
+    } else if (codec_.reads_json()) {  // checked here (its members noted), read by the codec
+      members_ = std::make_unique<providers::json_scan::TopMembers>();
+      if (auto err = providers::check_client_json(ctx_.request.body(), members_.get())) {
         co_await ctx_.out.send_error(*err);
         co_return;
       }
@@ -201,6 +202,7 @@ class LlmCall {
     in.anthropic_beta = header(ctx_.request, "anthropic-beta");
     in.anthropic_version = header(ctx_.request, "anthropic-version");
     in.content_type = header(ctx_.request, "content-type");
+    in.members = members_.get();
     auto parsed = codec_.parse(std::move(body), in);
     if (auto* e = std::get_if<Error>(&parsed)) return std::move(*e);
     call_ = std::move(std::get<std::unique_ptr<dialects::Call>>(parsed));
@@ -1151,6 +1153,7 @@ class LlmCall {
   upstream::AbortSlot slot_;
   governance::Permit permit_;            // rate-limit slot of a virtual key
   governance::Reservation reservation_;  // budget reserved for this request
+  std::unique_ptr<providers::json_scan::TopMembers> members_;  // the body's, for a codec that reads text
   redis::Hold shared_hold_;  // or both, held across instances (store.redis)
   std::unique_ptr<dialects::Egress> egress_;  // the client side of a committed stream
   bool turn_saved_ = false;                    // persist_turn has stored this answer

@@ -50,6 +50,17 @@ void exercise(const dialects::Codec& codec, std::string_view in, const json& bod
       TG_FUZZ_CHECK(!sent.is_discarded() && sent == expected);
     }
     TG_FUZZ_CHECK(req.doc() == body);
+    // The same codec given the members the proxy's syntax check noted (one pass for both) reads
+    // the same request and sends the same bytes.
+    providers::json_scan::TopMembers members;
+    TG_FUZZ_CHECK(providers::json_scan::valid(in, providers::kMaxJsonDepth, members));
+    ci.members = &members;
+    auto again = codec.parse(json::object(), ci);
+    TG_FUZZ_CHECK(std::holds_alternative<std::unique_ptr<dialects::Call>>(again));
+    const auto& req2 = std::get<std::unique_ptr<dialects::Call>>(again)->request();
+    TG_FUZZ_CHECK(req2.model == req.model && req2.stream == req.stream && req2.fields() == req.fields());
+    TG_FUZZ_CHECK(providers::openai_wire::serialize_body(req2, "up/model", true) ==
+                  providers::openai_wire::serialize_body(req, "up/model", true));
   }
   TG_FUZZ_CHECK(req.doc().is_object());
   for (bool native : {false, true}) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,51 @@ TEST(JsonValidate, StringsAgreeWithTheParserAtEveryOffsetOfTheWordScan) {
     }
   }
   EXPECT_EQ(checked, 18u * 12u * 10u);
+}
+
+// valid() with TopMembers notes what a walk of the object finds: every key as written, every
+// value's extent, and the closing brace; nothing for another value; `more` past kMax members.
+TEST(JsonValidate, NotesTheTopLevelMembersAsAWalkFindsThem) {
+  namespace js = tg::providers::json_scan;
+  for (std::string text : {std::string(R"({"model":"m","messages":[{"a":{"b":[1,2,{}]}}],"n":2})"),
+                           std::string("\xEF\xBB\xBF { \"a\" : { } , \"b\":[ ],\"c\":\"x\\\"y\" ,\"d\":-1.5e3 } \n"),
+                           std::string(R"({"mod\u0065l":"x","model":null,"t":true,"f":false})"),
+                           std::string("{}"), std::string(R"({"a":{}})")}) {
+    js::TopMembers m;
+    ASSERT_TRUE(js::valid(text, 128, m)) << text;
+    EXPECT_TRUE(m.object);
+    std::vector<std::array<size_t, 4>> walked;
+    size_t close = js::walk_object(text, js::skip_ws(text, js::bom_size(text)), [&](std::string_view key, size_t b) {
+      const size_t e = js::skip_value(text, b);
+      const size_t kb = static_cast<size_t>(key.data() - text.data());
+      walked.push_back({kb, kb + key.size(), b, e});
+      return e;
+    });
+    ASSERT_NE(close, std::string_view::npos) << text;
+    EXPECT_EQ(m.close, close - 1) << text;
+    ASSERT_EQ(m.count, walked.size()) << text;
+    EXPECT_FALSE(m.more);
+    for (size_t k = 0; k < m.count; ++k) {
+      EXPECT_EQ(m.at[k].key_begin, walked[k][0]) << text << " member " << k;
+      EXPECT_EQ(m.at[k].key_end, walked[k][1]) << text << " member " << k;
+      EXPECT_EQ(m.at[k].value_begin, walked[k][2]) << text << " member " << k;
+      EXPECT_EQ(m.at[k].value_end, walked[k][3]) << text << " member " << k;
+    }
+  }
+  for (std::string text : {"[1,{\"a\":2}]", "\"s\"", "3"}) {
+    js::TopMembers m;
+    ASSERT_TRUE(js::valid(text, 128, m)) << text;
+    EXPECT_FALSE(m.object) << text;
+    EXPECT_EQ(m.count, 0u) << text;
+  }
+  std::string many = "{";
+  for (size_t i = 0; i <= js::TopMembers::kMax; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  many += "}";
+  js::TopMembers m;
+  ASSERT_TRUE(js::valid(many, 128, m));
+  EXPECT_EQ(m.count, js::TopMembers::kMax);
+  EXPECT_TRUE(m.more);
+  EXPECT_FALSE(js::valid(R"({"a":1,})", 128, m));
 }
 
 TEST(JsonValidate, NestingIsBounded) {

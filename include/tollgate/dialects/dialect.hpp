@@ -17,6 +17,7 @@
 
 #include "tollgate/core/error.hpp"
 #include "tollgate/providers/adapter.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 namespace tg::dialects {
 
@@ -29,6 +30,9 @@ struct ClientInput {
   // The stored conversation the request continues (Responses' previous_response_id), oldest
   // item first; null when it continues none.
   const nlohmann::json* history = nullptr;
+  // A codec that wants no document (Codec::wants_document): the body's top-level members as the
+  // proxy's syntax check found them; null when it did not look (the codec then walks the text).
+  const providers::json_scan::TopMembers* members = nullptr;
 };
 
 // A stream's client side, for one attempt that reached its commit point: canonical bytes in (an

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tollgate/core/error.hpp"
+#include "tollgate/providers/json_scan.hpp"
 
 namespace tg::providers {
 
@@ -24,8 +25,10 @@ inline constexpr size_t kMaxModelNameBytes = 256;
 std::optional<Error> check_json_depth(std::string_view body);
 
 // A client body that must be a JSON object: the syntax and depth check alone (nullopt: it is
-// one), for a codec that reads the text and builds a document only when it must.
-std::optional<Error> check_client_json(std::string_view body);
+// one), for a codec that reads the text and builds a document only when it must; `members`, when
+// given, gets the object's top-level members found on the way.
+std::optional<Error> check_client_json(std::string_view body,
+                                       json_scan::TopMembers* members = nullptr);
 // The same check, then the document (no exceptions).
 std::variant<nlohmann::json, Error> parse_client_json(std::string_view body);
 

@@ -3,6 +3,7 @@
 // passed through as is. Each function takes the index of the first character and returns the
 // index just after what it skipped (the text's size when it is cut short). Pure.
 
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,23 @@ size_t nesting_depth(std::string_view s, size_t limit);
 // allocation (src/providers/json_validate.cpp).
 inline constexpr size_t kMaxValidDepth = 1024;
 bool valid(std::string_view s, size_t max_depth = kMaxValidDepth);
+
+// The members of a top-level object, as valid() passed them: each key as written (without its
+// quotes, escapes kept) and its value, as offsets into the text; the first kMax of them (`more`
+// when there were others), and where the closing brace is. Nothing when the value is no object.
+struct TopMembers {
+  static constexpr size_t kMax = 64;
+  struct Member {
+    size_t key_begin, key_end, value_begin, value_end;
+  };
+  std::array<Member, kMax> at;
+  size_t count = 0;
+  bool more = false;
+  bool object = false;
+  size_t close = 0;  // the object's '}'
+};
+// valid(), noting the top-level object's members on the way: one pass for both.
+bool valid(std::string_view s, size_t max_depth, TopMembers& members);
 
 // 3 when s starts with a UTF-8 byte order mark, which the parser skips (so do the walks here).
 inline size_t bom_size(std::string_view s) { return s.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0; }
