@@ -4,6 +4,7 @@
 // are in src/dialects/anthropic/ (anthropic_ingress).
 
 #include "tollgate/dialects/dialect.hpp"
+#include "tollgate/providers/client_json.hpp"
 #include "tollgate/providers/anthropic_ingress.hpp"
 
 namespace tg::dialects {
@@ -77,12 +78,16 @@ class AnthropicCodec final : public Codec {
   std::variant<std::unique_ptr<Call>, Error> parse(json&& body,
                                                    const ClientInput& in) const override {
     // "stream": null means not streamed (as absent); an Anthropic target gets it left out.
-    if (auto s = body.find("stream"); s != body.end() && s->is_null()) body.erase(s);
+    bool edited = false;
+    if (auto s = body.find("stream"); s != body.end() && s->is_null()) {
+      body.erase(s);
+      edited = true;
+    }
     auto converted = ai::to_openai_request(body);
     if (auto* e = std::get_if<Error>(&converted)) return std::move(*e);
     // "system" entries in messages (Claude Code): an Anthropic target takes them from
     // anthropic-version 2026-10-21 on; for an older version they go into "system".
-    if (!ai::takes_system_messages(in.anthropic_version)) ai::fold_system_messages(body);
+    if (!ai::takes_system_messages(in.anthropic_version)) edited |= ai::fold_system_messages(body);
     auto call = std::make_unique<AnthropicCall>(std::move(body),
                                                 std::move(std::get<json>(converted)));
     auto m = call->canonical().find("model");
@@ -92,6 +97,13 @@ class AnthropicCodec final : public Codec {
     }
     auto& req = call->req();
     req.model = m->get<std::string>();
+    // The client's own bytes, for a native target, when the document says just what they say.
+    if (!edited && in.members) {
+      if (auto at = providers::plain_model_spans(in.body, *in.members)) {
+        req.native_raw = in.body;
+        req.native_raw_spans = *at;
+      }
+    }
     req.anthropic_beta = in.anthropic_beta;
     req.anthropic_version = in.anthropic_version;
     auto s = call->native().find("stream");

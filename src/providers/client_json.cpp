@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "tollgate/core/json_writer.hpp"
 #include "tollgate/providers/adapter.hpp"
 
 #include "tollgate/providers/json_build.hpp"
@@ -45,9 +46,39 @@ std::optional<Error> check_client_json(std::string_view body, json_scan::TopMemb
   return std::nullopt;
 }
 
-std::variant<nlohmann::json, Error> parse_client_json(std::string_view body) {
-  if (auto e = check_client_json(body)) return *e;
+std::variant<nlohmann::json, Error> parse_client_json(std::string_view body,
+                                                     json_scan::TopMembers* members) {
+  if (auto e = check_client_json(body, members)) return *e;
   return json_scan::build(body);
+}
+
+std::optional<ClientRequest::RawSpans> plain_model_spans(std::string_view raw,
+                                                         const json_scan::TopMembers& members) {
+  if (!members.object || members.more || json_scan::bom_size(raw) > 0) return std::nullopt;
+  std::optional<ClientRequest::RawSpans> at;
+  for (size_t k = 0; k < members.count; ++k) {
+    const auto& m = members.at[k];
+    const std::string_view key = raw.substr(m.key_begin, m.key_end - m.key_begin);
+    if (key.find('\\') != std::string_view::npos) return std::nullopt;
+    for (size_t j = 0; j < k; ++j) {
+      const auto& o = members.at[j];
+      if (raw.substr(o.key_begin, o.key_end - o.key_begin) == key) return std::nullopt;
+    }
+    if (key == "model") at = ClientRequest::RawSpans{m.value_begin, m.value_end, members.close};
+  }
+  return at;
+}
+
+std::string splice_model(std::string_view raw, const ClientRequest::RawSpans& at,
+                         std::string_view model, std::string_view extra) {
+  std::string out;
+  out.reserve(at.close + model.size() + extra.size() + 8);
+  out.append(raw.substr(0, at.model_begin));
+  append_json_string(out, model);
+  out.append(raw.substr(at.model_end, at.close - at.model_end));
+  out.append(extra);
+  out += '}';
+  return out;
 }
 
 std::optional<Error> check_model_name(std::string_view model) {

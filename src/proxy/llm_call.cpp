@@ -75,17 +75,17 @@ class LlmCall {
 
   net::awaitable<void> run() {
     json body = json::object();  // an upload (multipart) is read by its codec
-    if (codec_.wants_document()) {
-      auto parsed = providers::parse_client_json(ctx_.request.body());
-      if (auto* err = std::get_if<Error>(&parsed)) {
-        co_await ctx_.out.send_error(*err);
-        co_return;
-      }
-      body = std::move(std::get<json>(parsed));
-    } else if (codec_.reads_json()) {  // checked here (its members noted), read by the codec
+    if (codec_.reads_json()) {  // checked (its top-level members noted on the way)
       members_ = std::make_unique<providers::json_scan::TopMembers>();
-      if (auto err = providers::check_client_json(ctx_.request.body(), members_.get())) {
-        co_await ctx_.out.send_error(*err);
+      if (codec_.wants_document()) {
+        auto parsed = providers::parse_client_json(ctx_.request.body(), members_.get());
+        if (auto* err = std::get_if<Error>(&parsed)) {
+          co_await ctx_.out.send_error(*err);
+          co_return;
+        }
+        body = std::move(std::get<json>(parsed));
+      } else if (auto err = providers::check_client_json(ctx_.request.body(), members_.get())) {
+        co_await ctx_.out.send_error(*err);  // the codec reads the text itself
         co_return;
       }
     }
@@ -1153,7 +1153,7 @@ class LlmCall {
   upstream::AbortSlot slot_;
   governance::Permit permit_;            // rate-limit slot of a virtual key
   governance::Reservation reservation_;  // budget reserved for this request
-  std::unique_ptr<providers::json_scan::TopMembers> members_;  // the body's, for a codec that reads text
+  std::unique_ptr<providers::json_scan::TopMembers> members_;  // the body's top-level members
   redis::Hold shared_hold_;  // or both, held across instances (store.redis)
   std::unique_ptr<dialects::Egress> egress_;  // the client side of a committed stream
   bool turn_saved_ = false;                    // persist_turn has stored this answer

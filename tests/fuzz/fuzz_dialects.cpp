@@ -62,6 +62,23 @@ void exercise(const dialects::Codec& codec, std::string_view in, const json& bod
     TG_FUZZ_CHECK(providers::openai_wire::serialize_body(req2, "up/model", true) ==
                   providers::openai_wire::serialize_body(req, "up/model", true));
   }
+  if (codec.name() == "anthropic") {
+    // Given the members, the codec keeps the client's bytes for a native target when they say
+    // what its document says: the model spliced in gives the document with the model replaced.
+    providers::json_scan::TopMembers members;
+    TG_FUZZ_CHECK(providers::json_scan::valid(in, providers::kMaxJsonDepth, members));
+    ci.members = &members;
+    auto again = codec.parse(json(body), ci);
+    TG_FUZZ_CHECK(std::holds_alternative<std::unique_ptr<dialects::Call>>(again));
+    const auto& req2 = std::get<std::unique_ptr<dialects::Call>>(again)->request();
+    if (!req2.native_raw.empty()) {
+      json expected = *req2.native_body;
+      expected["model"] = "up/model";
+      auto sent = json::parse(providers::splice_model(req2.native_raw, req2.native_raw_spans, "up/model"),
+                              nullptr, false);
+      TG_FUZZ_CHECK(!sent.is_discarded() && sent == expected);
+    }
+  }
   TG_FUZZ_CHECK(req.doc().is_object());
   for (bool native : {false, true}) {
     (void)call.request_for(native);

@@ -9,7 +9,9 @@
 #include <sstream>
 
 #include "../../src/providers/anthropic/anthropic_internal.hpp"
+#include "tollgate/dialects/dialect.hpp"
 #include "tollgate/providers/adapter.hpp"
+#include "tollgate/providers/client_json.hpp"
 
 namespace tg::providers {
 namespace {
@@ -595,6 +597,47 @@ TEST(AnthropicAdapter, NativeRequestOnlyReplacesModel) {
   EXPECT_EQ(native["model"], "claude-alias");
   EXPECT_EQ(header(up, "x-api-key"), "k");
   EXPECT_EQ(header(up, "anthropic-version"), "2023-06-01");
+}
+
+// Through the Messages codec: a body the document reads as it is written goes to an Anthropic
+// target as the client's own bytes with the model spliced in (not written again); an edited one
+// (stream: null left out, system entries folded for an older version) from the document.
+TEST(AnthropicAdapter, NativeBodyIsTheClientsBytesWithTheModelSpliced) {
+  const auto cfg = provider_config();
+  auto build = [&](const std::string& raw, std::string_view version) {
+    providers::json_scan::TopMembers members;
+    auto parsed = providers::parse_client_json(raw, &members);
+    EXPECT_TRUE(std::holds_alternative<json>(parsed)) << raw;
+    dialects::ClientInput in;
+    in.body = raw;
+    in.anthropic_version = version;
+    in.members = &members;
+    auto call = dialects::anthropic_codec().parse(std::move(std::get<json>(parsed)), in);
+    EXPECT_TRUE(std::holds_alternative<std::unique_ptr<dialects::Call>>(call)) << raw;
+    const auto& req = std::get<std::unique_ptr<dialects::Call>>(call)->request_for(true);
+    return std::pair{!req.native_raw.empty(),
+                     anthropic().build_request(req, "claude-sonnet-4-5", BuildContext{cfg, "k", "h", ""}).body};
+  };
+  const std::string raw =
+      R"({ "max_tokens":10, "model" : "claude-alias","messages":[{"role":"user","content":"hi \u2713"}],"z":{"a":1,"a":2}} )";
+  auto [spliced, body] = build(raw, "2023-06-01");
+  EXPECT_TRUE(spliced);
+  EXPECT_EQ(body, R"({ "max_tokens":10, "model" : "claude-sonnet-4-5","messages":[{"role":"user","content":"hi \u2713"}],"z":{"a":1,"a":2}})");
+
+  auto [null_stream, body2] = build(R"({"model":"a","max_tokens":1,"stream":null,"messages":[{"role":"user","content":"x"}]})", "2023-06-01");
+  EXPECT_FALSE(null_stream);
+  EXPECT_FALSE(json::parse(body2).contains("stream"));
+  const std::string with_system =
+      R"({"model":"a","max_tokens":1,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"x"}]})";
+  auto [folded, body3] = build(with_system, "2023-06-01");
+  EXPECT_FALSE(folded);
+  EXPECT_EQ(json::parse(body3)["system"][0]["text"], "be brief");
+  auto [kept, body4] = build(with_system, "2026-10-21");  // that version takes them as sent
+  EXPECT_TRUE(kept);
+  EXPECT_EQ(json::parse(body4)["messages"].size(), 2u);
+  auto [repeated, body5] = build(R"({"model":"a","max_tokens":1,"messages":[{"role":"user","content":"x"}],"model":"b"})", "2023-06-01");
+  EXPECT_FALSE(repeated);
+  EXPECT_EQ(json::parse(body5)["model"], "claude-sonnet-4-5");
 }
 
 TEST(AnthropicAdapter, NativeResponseUntouched) {

@@ -30,8 +30,8 @@ struct ClientInput {
   // The stored conversation the request continues (Responses' previous_response_id), oldest
   // item first; null when it continues none.
   const nlohmann::json* history = nullptr;
-  // A codec that wants no document (Codec::wants_document): the body's top-level members as the
-  // proxy's syntax check found them; null when it did not look (the codec then walks the text).
+  // The body's top-level members as the proxy's syntax check found them (json_scan::valid);
+  // null when it did not look (then a codec that needs them walks the text).
   const providers::json_scan::TopMembers* members = nullptr;
 };
 

@@ -71,6 +71,11 @@ enum class Ingress { OpenAI, Anthropic, Responses };
 
 // The client's request, parsed once.
 struct ClientRequest {
+  // Offsets into a client's JSON text: the model's value and the top-level object's '}'.
+  struct RawSpans {
+    size_t model_begin = 0, model_end = 0;
+    size_t close = 0;
+  };
   Endpoint endpoint = Endpoint::ChatCompletions;
   // The body as a document, always OpenAI-shaped (for the Anthropic ingress, the Messages request
   // translated to OpenAI). The OpenAI ingress builds it from raw_body only when something first
@@ -89,10 +94,6 @@ struct ClientRequest {
   // Where the model's value and the object's closing brace are in raw_body: set when the
   // top-level keys are unique and written without escapes, so that a splice there changes only
   // the model the upstream reads (a repeated key would be read as the parser does not).
-  struct RawSpans {
-    size_t model_begin = 0, model_end = 0;
-    size_t close = 0;  // the top-level object's '}'
-  };
   std::optional<RawSpans> raw_spans;
   std::string model;                     // as asked
   bool stream = false;
@@ -101,6 +102,11 @@ struct ClientRequest {
   // For the Anthropic ingress: the client's own Messages body, for adapters that speak it
   // natively (passed through untouched but for the model).
   const nlohmann::json* native_body = nullptr;
+  // The client's bytes of native_body, when that document is exactly what they say (nothing
+  // edited) and their top-level keys are plain and unique: a native target then gets them with
+  // the model spliced in (splice_model), not the document written again. Else empty.
+  std::string_view native_raw;
+  RawSpans native_raw_spans;
   // The OpenAI ingress: the body's bytes as received (the document is, or will be, built from
   // them), so a body passed through unchanged but for its model need not be serialised again.
   std::string_view raw_body;

@@ -75,7 +75,7 @@ inline constexpr std::string_view kSystemMessagesVersion = "2026-10-21";
 bool takes_system_messages(std::string_view anthropic_version);
 // For an older anthropic-version: moves the system entries of "messages" (their text blocks, in
 // order) to the end of "system" (made a list of text blocks). Nothing changes without them.
-void fold_system_messages(nlohmann::json& messages_body);
+bool fold_system_messages(nlohmann::json& messages_body);  // true when it changed it
 
 // POST /v1/messages/count_tokens for non-Anthropic targets: an estimate, not a tokenizer.
 // ceil(characters / 4) over the text the model reads (system, text blocks, thinking, tool_use

@@ -9,6 +9,7 @@
 #include "anthropic_internal.hpp"
 #include "tollgate/core/json_writer.hpp"
 #include "tollgate/core/text.hpp"
+#include "tollgate/providers/client_json.hpp"
 #include "tollgate/providers/json_build.hpp"
 
 namespace tg::providers {
@@ -109,7 +110,8 @@ UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
   if (!betas.empty()) out.headers.emplace_back("anthropic-beta", fmt::format("{}", fmt::join(betas, ",")));
 
   if (native(req)) {
-    out.body = serialize_native(*req.native_body, upstream_model);
+    out.body = req.native_raw.empty() ? serialize_native(*req.native_body, upstream_model)
+                                      : splice_model(req.native_raw, req.native_raw_spans, upstream_model);
     return out;
   }
   auto translated = anthropic::to_messages_request(req.doc(), upstream_model, req.stream);

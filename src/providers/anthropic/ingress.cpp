@@ -548,11 +548,11 @@ bool takes_system_messages(std::string_view anthropic_version) {
   return anthropic_version >= kSystemMessagesVersion;  // dates in ISO form compare as text
 }
 
-void fold_system_messages(json& body) {
+bool fold_system_messages(json& body) {
   auto msgs = body.find("messages");
-  if (msgs == body.end() || !msgs->is_array()) return;
+  if (msgs == body.end() || !msgs->is_array()) return false;
   auto is_system = [](const json& m) { return str_of(member(m, "role")) == "system"; };
-  if (std::none_of(msgs->begin(), msgs->end(), is_system)) return;
+  if (std::none_of(msgs->begin(), msgs->end(), is_system)) return false;
   json blocks = json::array();
   auto add_blocks = [&blocks](const json& content) {
     if (content.is_string()) {
@@ -577,6 +577,7 @@ void fold_system_messages(json& body) {
   }
   *msgs = std::move(kept);
   if (!blocks.empty()) body["system"] = std::move(blocks);
+  return true;
 }
 
 int64_t estimate_input_tokens(const json& body) {

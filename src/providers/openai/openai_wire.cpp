@@ -8,6 +8,7 @@
 #include "compat_quirks.hpp"
 #include "tollgate/core/json_writer.hpp"
 #include "tollgate/core/text.hpp"
+#include "tollgate/providers/client_json.hpp"
 #include "tollgate/providers/json_scan.hpp"
 #include "tollgate/core/json_access.hpp"
 #include "tollgate/providers/json_build.hpp"
@@ -615,14 +616,8 @@ std::string serialize_body(const ClientRequest& req, std::string_view upstream_m
                            !req.client_wants_usage;
     // A client's own stream_options without include_usage: true is edited in the document.
     if (!add_usage || !req.fields().contains("stream_options")) {
-      std::string out;
-      out.reserve(at.close + upstream_model.size() + 48);
-      out.append(raw.substr(0, at.model_begin));
-      append_json_string(out, upstream_model);
-      out.append(raw.substr(at.model_end, at.close - at.model_end));  // up to the closing brace
-      if (add_usage) out += R"(,"stream_options":{"include_usage":true})";
-      out += '}';
-      return out;
+      return splice_model(raw, at, upstream_model,
+                          add_usage ? R"(,"stream_options":{"include_usage":true})" : "");
     }
   }
   return serialize_body(req.doc(), req, upstream_model, ask_stream_usage);
