@@ -53,7 +53,8 @@ struct TopLevel {
 
 // `seen`: the members as the proxy's syntax check passed them (one pass over the text for both),
 // else null: then the text is walked here.
-std::optional<TopLevel> read_top_level(std::string_view raw, const providers::json_scan::TopMembers* seen) {
+std::optional<TopLevel> read_top_level(std::string_view raw,
+                                       const providers::json_scan::TopMembers* seen) {
   namespace js = providers::json_scan;
   TopLevel top;
   // False when the key is escaped or repeated, or there are too many: the document decides.
@@ -66,7 +67,8 @@ std::optional<TopLevel> read_top_level(std::string_view raw, const providers::js
     top.members.emplace_back(key, value);
     if (key == "model") top.spans = {begin, value_end, 0};
     const char first = value.empty() ? ' ' : value.front();
-    const bool skipped = first == '[' || first == '{' || (first == '"' && value.size() > kLongString);
+    const bool skipped =
+        first == '[' || first == '{' || (first == '"' && value.size() > kLongString);
     if (!skipped || key == "model" || key == "stream_options") {
       top.fields.emplace(std::string(key), js::build(value));
     }
@@ -84,14 +86,15 @@ std::optional<TopLevel> read_top_level(std::string_view raw, const providers::js
     return top;
   }
   bool plain = true;
-  const size_t end = js::walk_object(raw, js::skip_ws(raw, js::bom_size(raw)), [&](std::string_view key, size_t begin) {
+  auto member = [&](std::string_view key, size_t begin) {
     const size_t value_end = js::skip_value(raw, begin);
     if (!add(key, begin, value_end)) {
       plain = false;
       return std::string_view::npos;
     }
     return value_end;
-  });
+  };
+  const size_t end = js::walk_object(raw, js::skip_ws(raw, js::bom_size(raw)), member);
   if (!plain || end == std::string_view::npos) return std::nullopt;
   top.spans.close = end - 1;
   return top;

@@ -33,7 +33,9 @@ std::optional<Error> check_json_depth(std::string_view body) {
 // One validating pass (bounded in depth) and the document built from it: what the parser would
 // build, at a fraction of its lexer's cost. Only a refused body pays for telling depth from syntax.
 std::optional<Error> check_client_json(std::string_view body, json_scan::TopMembers* members) {
-  if (!(members ? json_scan::valid(body, kMaxJsonDepth, *members) : json_scan::valid(body, kMaxJsonDepth))) {
+  const bool valid = members ? json_scan::valid(body, kMaxJsonDepth, *members)
+                             : json_scan::valid(body, kMaxJsonDepth);
+  if (!valid) {
     if (auto e = check_json_depth(body)) return *e;
     return Error::bad_request(
         "We could not parse the JSON body of your request. Send valid JSON with "

@@ -110,8 +110,9 @@ UpstreamRequest AnthropicAdapter::build_request(const ClientRequest& req,
   if (!betas.empty()) out.headers.emplace_back("anthropic-beta", fmt::format("{}", fmt::join(betas, ",")));
 
   if (native(req)) {
-    out.body = req.native_raw.empty() ? serialize_native(*req.native_body, upstream_model)
-                                      : splice_model(req.native_raw, req.native_raw_spans, upstream_model);
+    out.body = req.native_raw.empty()
+                   ? serialize_native(*req.native_body, upstream_model)
+                   : splice_model(req.native_raw, req.native_raw_spans, upstream_model);
     return out;
   }
   auto translated = anthropic::to_messages_request(req.doc(), upstream_model, req.stream);
