@@ -5,10 +5,8 @@
 
 #include <fmt/format.h>
 
-#include <utility>
-#include <vector>
-
 #include "tollgate/dialects/dialect.hpp"
+#include "tollgate/providers/client_json.hpp"
 #include "tollgate/providers/json_build.hpp"
 #include "tollgate/providers/json_scan.hpp"
 #include "tollgate/sse/sse.hpp"
@@ -29,75 +27,36 @@ class OpenAIEgress final : public Egress {
   }
 };
 
-// The body's top-level members read from its text, when its keys are unique and written without
-// escapes (else only the document says which of two members the parser keeps): the document of
-// the members the gateway reads (`fields`: the numbers, booleans, short strings and
-// stream_options; not the messages, tools or a long prompt), and where the model and the closing
-// brace are. A body of more members than kMaxMembers is read as a document (the repeated-key
-// check is quadratic).
+// The members the gateway reads for itself, as the document holds them: the numbers, booleans,
+// short strings and stream_options, not the messages, tools or a long prompt.
 constexpr size_t kLongString = 512;
-constexpr size_t kMaxMembers = 64;
 
-struct TopLevel {
+json short_members(std::string_view raw, const providers::json_scan::TopMembers& members) {
   json fields = json::object();
-  std::vector<std::pair<std::string_view, std::string_view>> members;  // key, value as written
-  providers::ClientRequest::RawSpans spans;
-
-  std::string_view find(std::string_view key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return v;
-    }
-    return {};
-  }
-};
-
-// `seen`: the members as the proxy's syntax check passed them (one pass over the text for both),
-// else null: then the text is walked here.
-std::optional<TopLevel> read_top_level(std::string_view raw,
-                                       const providers::json_scan::TopMembers* seen) {
-  namespace js = providers::json_scan;
-  TopLevel top;
-  // False when the key is escaped or repeated, or there are too many: the document decides.
-  auto add = [&](std::string_view key, size_t begin, size_t value_end) {
-    if (key.find('\\') != std::string_view::npos || top.members.size() == kMaxMembers) return false;
-    for (const auto& [k, v] : top.members) {
-      if (k == key) return false;
-    }
-    const std::string_view value = raw.substr(begin, value_end - begin);
-    top.members.emplace_back(key, value);
-    if (key == "model") top.spans = {begin, value_end, 0};
-    const char first = value.empty() ? ' ' : value.front();
+  for (size_t k = 0; k < members.count; ++k) {
+    const auto& m = members.at[k];
+    const std::string_view key = raw.substr(m.key_begin, m.key_end - m.key_begin);
+    const std::string_view value = raw.substr(m.value_begin, m.value_end - m.value_begin);
+    const char first = value.front();
     const bool skipped =
         first == '[' || first == '{' || (first == '"' && value.size() > kLongString);
     if (!skipped || key == "model" || key == "stream_options") {
-      top.fields.emplace(std::string(key), js::build(value));
+      fields.emplace(std::string(key), providers::json_scan::build(value));
     }
-    return true;
-  };
-  if (seen) {
-    if (!seen->object || seen->more) return std::nullopt;
-    for (size_t k = 0; k < seen->count; ++k) {
-      const auto& m = seen->at[k];
-      if (!add(raw.substr(m.key_begin, m.key_end - m.key_begin), m.value_begin, m.value_end)) {
-        return std::nullopt;
-      }
-    }
-    top.spans.close = seen->close;
-    return top;
   }
-  bool plain = true;
-  auto member = [&](std::string_view key, size_t begin) {
-    const size_t value_end = js::skip_value(raw, begin);
-    if (!add(key, begin, value_end)) {
-      plain = false;
-      return std::string_view::npos;
+  return fields;
+}
+
+// A top-level member's value as written; "" when there is none.
+std::string_view member_text(std::string_view raw, const providers::json_scan::TopMembers& members,
+                             std::string_view key) {
+  for (size_t k = 0; k < members.count; ++k) {
+    const auto& m = members.at[k];
+    if (raw.substr(m.key_begin, m.key_end - m.key_begin) == key) {
+      return raw.substr(m.value_begin, m.value_end - m.value_begin);
     }
-    return value_end;
-  };
-  const size_t end = js::walk_object(raw, js::skip_ws(raw, js::bom_size(raw)), member);
-  if (!plain || end == std::string_view::npos) return std::nullopt;
-  top.spans.close = end - 1;
-  return top;
+  }
+  return {};
 }
 
 class OpenAICall final : public Call {
@@ -109,19 +68,19 @@ class OpenAICall final : public Call {
     req_.raw_body = raw;
   }
   providers::ClientRequest& req() { return req_; }
-  void adopt(TopLevel&& top) {
-    top_ = std::move(top);
-    req_.fields_ = &top_.fields;
-    if (top_.spans.model_end > top_.spans.model_begin) req_.raw_spans = top_.spans;
+  // Read from the text: the short members, and where the model is.
+  void adopt(json&& fields, const providers::ClientRequest::RawSpans& at) {
+    fields_ = std::move(fields);
+    req_.set_fields(&fields_);
+    req_.raw_spans = at;
   }
-  const TopLevel& top() const { return top_; }
 
   std::string render(std::string&& body, bool) override { return std::move(body); }
   std::unique_ptr<Egress> egress(bool) override { return std::make_unique<OpenAIEgress>(); }
 
  private:
   json body_;
-  TopLevel top_;
+  json fields_;
 };
 
 class OpenAICodec final : public Codec {
@@ -133,12 +92,21 @@ class OpenAICodec final : public Codec {
   // The few members the gateway checks, from the text; the rest passes through.
   std::variant<std::unique_ptr<Call>, Error> parse(json&& /*empty*/,
                                                    const ClientInput& in) const override {
-    auto top = read_top_level(in.body, in.members);
+    // The members as the proxy's syntax check noted them, else noted here (the text is checked).
+    providers::json_scan::TopMembers own;
+    const providers::json_scan::TopMembers* members = in.members;
+    if (!members) {
+      providers::json_scan::valid(in.body, providers::kMaxJsonDepth, own);
+      members = &own;
+    }
+    // Read from the text when its keys are plain and unique; else (an escaped or repeated key,
+    // which only the parser resolves, too many members, a BOM, no model) from the document.
+    auto at = providers::plain_model_spans(in.body, *members);
     std::unique_ptr<OpenAICall> call;
-    if (top) {
+    if (at) {
       call = std::make_unique<OpenAICall>(json(), in.body);
-      call->adopt(std::move(*top));
-    } else {  // an escaped or repeated key: the document decides, as the parser builds it
+      call->adopt(short_members(in.body, *members), *at);
+    } else {
       call = std::make_unique<OpenAICall>(providers::json_scan::build(in.body), in.body);
     }
     const json& b = call->req().fields();
@@ -155,8 +123,8 @@ class OpenAICodec final : public Codec {
                                                                              : "input";
     // Present and not null; for chat, a non-empty array.
     bool present = false, non_empty_array = false;
-    if (top) {
-      std::string_view v = call->top().find(required);
+    if (at) {
+      std::string_view v = member_text(in.body, *members, required);
       present = !v.empty() && v != "null";
       const size_t first = providers::json_scan::skip_ws(v, 1);
       non_empty_array = !v.empty() && v.front() == '[' && first < v.size() && v[first] != ']';

@@ -2,6 +2,9 @@
 #include "tollgate/providers/json_scan.hpp"
 
 #include <algorithm>
+#include <memory>
+
+#include "tollgate/providers/json_build.hpp"
 
 #include "anthropic/anthropic_adapter.hpp"
 #include "azure/azure_adapter.hpp"
@@ -10,6 +13,16 @@
 #include "openai/openai_adapter.hpp"
 
 namespace tg::providers {
+
+const nlohmann::json& ClientRequest::doc() const {
+  if (!doc_) {
+    // raw_body was validated when the request was parsed; the document is what the parser makes.
+    built_ = std::make_shared<const nlohmann::json>(raw_body.empty() ? nlohmann::json::object()
+                                                                     : json_scan::build(raw_body));
+    doc_ = built_.get();
+  }
+  return *doc_;
+}
 
 std::string_view to_string(Endpoint e) {
   switch (e) {

@@ -1,26 +1,13 @@
 #include "tollgate/providers/client_json.hpp"
 
-#include <memory>
-
 #include <fmt/format.h>
 
 #include "tollgate/core/json_writer.hpp"
 #include "tollgate/providers/adapter.hpp"
-
 #include "tollgate/providers/json_build.hpp"
 #include "tollgate/providers/json_scan.hpp"
 
 namespace tg::providers {
-
-const nlohmann::json& ClientRequest::doc() const {
-  if (!doc_) {
-    // raw_body was validated when the request was parsed; the document is what the parser makes.
-    built_ = std::make_shared<const nlohmann::json>(raw_body.empty() ? nlohmann::json::object()
-                                                                     : json_scan::build(raw_body));
-    doc_ = built_.get();
-  }
-  return *doc_;
-}
 
 std::optional<Error> check_json_depth(std::string_view body) {
   if (json_scan::nesting_depth(body, kMaxJsonDepth) <= kMaxJsonDepth) return std::nullopt;

@@ -90,7 +90,7 @@ struct ClientRequest {
   // reads for itself (model, stream, n, max_tokens, ...). The document itself when there is no
   // such cheaper view.
   const nlohmann::json& fields() const { return fields_ ? *fields_ : doc(); }
-  const nlohmann::json* fields_ = nullptr;
+  void set_fields(const nlohmann::json* f) { fields_ = f; }
   // Where the model's value and the object's closing brace are in raw_body: set when the
   // top-level keys are unique and written without escapes, so that a splice there changes only
   // the model the upstream reads (a repeated key would be read as the parser does not).
@@ -122,6 +122,7 @@ struct ClientRequest {
   const multipart::Form* form = nullptr;
 
  private:
+  const nlohmann::json* fields_ = nullptr;
   mutable const nlohmann::json* doc_ = nullptr;
   mutable std::shared_ptr<const nlohmann::json> built_;  // doc() made from raw_body
 };

@@ -522,8 +522,8 @@ namespace {
 // nullopt unless "model" is a literal top-level key exactly once and the text has as many
 // top-level members as the parsed body (a duplicate or an escaped spelling of a key would make
 // the upstream read another model than the one routed and priced).
-std::optional<std::string> splice_model(std::string_view raw, size_t members,
-                                        std::string_view upstream_model) {
+std::optional<std::string> splice_if_whole(std::string_view raw, size_t members,
+                                           std::string_view upstream_model) {
   size_t count = 0, model_begin = 0, model_end = 0;
   int models = 0;
   bool whole = json_scan::for_each_member(raw, [&](std::string_view key, size_t begin, size_t end) {
@@ -570,7 +570,7 @@ std::string serialize_body(const json& body, const ClientRequest& req,
   // Unchanged but for the model (the body is the client's own, no stream_options to add).
   if (req.has_doc() && &body == &req.doc() && !req.raw_body.empty() &&
       !(req.stream && ask_stream_usage)) {
-    if (auto spliced = splice_model(req.raw_body, body.size(), upstream_model)) return *spliced;
+    if (auto spliced = splice_if_whole(req.raw_body, body.size(), upstream_model)) return *spliced;
   }
   std::string out;
   out.reserve(256);
@@ -616,8 +616,8 @@ std::string serialize_body(const ClientRequest& req, std::string_view upstream_m
                            !req.client_wants_usage;
     // A client's own stream_options without include_usage: true is edited in the document.
     if (!add_usage || !req.fields().contains("stream_options")) {
-      return splice_model(raw, at, upstream_model,
-                          add_usage ? R"(,"stream_options":{"include_usage":true})" : "");
+      return providers::splice_model(raw, at, upstream_model,
+                                     add_usage ? R"(,"stream_options":{"include_usage":true})" : "");
     }
   }
   return serialize_body(req.doc(), req, upstream_model, ask_stream_usage);
