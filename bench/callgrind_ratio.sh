@@ -52,11 +52,7 @@ providers:
   mock: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key }
   translate: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key, responses: translate }
   native: { type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: mock-key, responses: native }
-keys:
-  - name: bench-governed
-    key: $GOVERNED_KEY
-    budget: { usd: 1000000000, period: total }
-    limits: { rpm: 100000000, tpm: 100000000000, parallel: 100000 }
+$(governed_key_yaml "$GOVERNED_KEY")
 pricing:
   mock/gpt-4o-mini: { input: 0.15, output: 0.60 }
 EOF

@@ -411,13 +411,7 @@ providers:
     base_url: https://127.0.0.1:$TLS_PORT/v1
     api_key: mock-key
     ca_file: $TLSF/cert.pem
-# The governed case: a virtual key with a budget and limits it never reaches (every request is
-# priced, reserved, settled and rate-counted, none refused).
-keys:
-  - name: bench-governed
-    key: $GOVERNED_KEY
-    budget: { usd: 1000000000, period: total }
-    limits: { rpm: 100000000, tpm: 100000000000, parallel: 100000 }
+$(governed_key_yaml "$GOVERNED_KEY")
 pricing:
   mock/gpt-4o-mini: { input: 0.15, output: 0.60 }
   secure/gpt-4o-mini: { input: 0.15, output: 0.60 }
