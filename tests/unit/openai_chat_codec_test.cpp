@@ -8,6 +8,7 @@
 
 #include "../../src/providers/openai/openai_wire.hpp"
 #include "tollgate/dialects/dialect.hpp"
+#include "tollgate/governance/pricing.hpp"
 #include "tollgate/providers/adapter.hpp"
 
 namespace tg {
@@ -117,6 +118,26 @@ TEST(OpenAIChatCodec, ABodyOfManyMembersIsReadFromTheDocument) {
               j["model"] = "u";
               return j;
             }());
+}
+
+// Hostile values read from the text are what the document holds: a count of 2^63 is the
+// parser's unsigned number (then refused as n), escapes for NUL and CR LF are decoded as the
+// parser decodes them, and a member nobody knows passes through as written.
+TEST(OpenAIChatCodec, HostileValuesReadFromTheTextAreTheDocuments) {
+  const std::string raw =
+      R"({"model":"m\u0000x","n":9223372036854775808,"user":"a\r\nb","x-unknown":{"k":[1,"\u0000"]},"messages":[1]})";
+  auto call = parse(raw);
+  ASSERT_TRUE(call);
+  const auto& req = call->request();
+  EXPECT_EQ(req.model, std::string("m\0x", 3));
+  EXPECT_TRUE(req.fields()["n"].is_number_unsigned());
+  EXPECT_EQ(req.fields()["n"], json::parse(raw)["n"]);
+  EXPECT_EQ(req.fields()["user"], "a\r\nb");
+  EXPECT_TRUE(std::holds_alternative<Error>(governance::requested_choices(req.fields())));
+  const std::string sent = providers::openai_wire::serialize_body(req, "up");
+  EXPECT_NE(sent.find(R"("x-unknown":{"k":[1,"\u0000"]})"), std::string::npos) << sent;
+  EXPECT_NE(sent.find(R"("model":"up")"), std::string::npos) << sent;
+  EXPECT_FALSE(req.has_doc());
 }
 
 TEST(OpenAIChatCodec, TheRequiredMembersAreCheckedFromTheText) {
